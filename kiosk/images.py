@@ -1,0 +1,45 @@
+"""Image files beside the database, written atomically (temp file + fsync + rename)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+
+def image_relpath(key: str) -> str:
+    """Where the drawing of a dedup key lives, relative to the data dir."""
+    return f"images/{key[:2]}/{key}.png"
+
+
+def write_png(image: Image, path: Path) -> None:
+    """Write a PNG so that the final path either holds the whole file or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            image.save(fh, format="PNG")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def clean_temp_files(root: Path) -> int:
+    """Remove temp files a killed process left behind; return how many."""
+    count = 0
+    for tmp in root.glob("images/*/.tmp-*"):
+        tmp.unlink(missing_ok=True)
+        count += 1
+    return count

@@ -1,0 +1,106 @@
+"""The CLIP judge on open_clip.
+
+Score = cosine of the L2-normalised image embeddings of a drawing and the target
+picture; percent = 100 * max(cosine, 0). Target embeddings are computed once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from PIL.Image import Image
+
+
+class JudgeLoadError(Exception):
+    """The judge model or a target picture could not be loaded; the message says which."""
+
+
+def cosine_to_percent(cosine: float) -> float:
+    """100 * max(cosine, 0), at full precision."""
+    return 100.0 * max(float(cosine), 0.0)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Cosines for a batch of drawings against one target, and the time it took."""
+
+    cosines: list[float]
+    ms: float
+
+
+class Judge:
+    """An open_clip image tower plus the embeddings of the target pictures."""
+
+    def __init__(self, model: str, pretrained: str = "", device: str = "cpu") -> None:
+        self.model_name = model
+        self.pretrained = pretrained
+        self.device = device
+        self.model: Any = None
+        self.preprocess: Any = None
+        self._targets: dict[str, torch.Tensor] = {}
+
+    @property
+    def name(self) -> str:
+        """Identity of the judge, part of the dedup key."""
+        if self.model_name.startswith(("local-dir:", "hf-hub:")):
+            return self.model_name
+        return f"{self.model_name}/{self.pretrained}"
+
+    def load(self) -> None:
+        """Create the model and its eval transform; weights from a tag or a local file."""
+        import open_clip
+
+        pretrained: str | None = self.pretrained or None
+        if self.model_name.startswith(("local-dir:", "hf-hub:")):
+            pretrained = None
+        elif pretrained and Path(pretrained).expanduser().is_file():
+            pretrained = str(Path(pretrained).expanduser())
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                self.model_name, pretrained=pretrained, device=self.device
+            )
+        except Exception as exc:  # open_clip raises many kinds; all mean "cannot load"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise JudgeLoadError(f"judge model {self.name!r}: {first}") from exc
+        model.eval()
+        self.model, self.preprocess = model, preprocess
+
+    def embed(self, images: Sequence[Image]) -> torch.Tensor:
+        """L2-normalised image embeddings, one row per image, in one batched call."""
+        import torch
+
+        if self.model is None:
+            raise RuntimeError("judge not loaded")
+        batch = torch.stack([self.preprocess(im.convert("RGB")) for im in images])
+        with torch.inference_mode():
+            feats = self.model.encode_image(batch.to(self.device))
+        return torch.nn.functional.normalize(feats.float(), dim=-1)
+
+    def add_target(self, target_id: str, path: str | os.PathLike[str]) -> None:
+        """Embed a target picture once; later scores reuse the embedding."""
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as im:
+                im.load()
+                self._targets[target_id] = self.embed([im])[0]
+        except (OSError, UnidentifiedImageError) as exc:
+            raise JudgeLoadError(f"target {target_id!r}: cannot read picture {path}: {exc}") \
+                from exc
+
+    def score(self, images: Sequence[Image], target_ids: Sequence[str]) -> Verdict:
+        """Cosine of each drawing with its own target, at full precision, in one batch."""
+        import torch
+
+        start = time.perf_counter()
+        emb = self.embed(images)
+        targets = torch.stack([self._targets[t] for t in target_ids])
+        cos = (emb * targets).sum(dim=-1).tolist()
+        return Verdict([float(c) for c in cos], (time.perf_counter() - start) * 1000.0)
