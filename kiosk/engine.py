@@ -79,6 +79,8 @@ class Engine:
         self.settings = settings
         self.data_dir = settings.data_path
         self.store = store or Store(self.data_dir / "kiosk.db")
+        self.store.sync_targets([(t.id, t.title, str(settings.target_image(t)))
+                                 for t in settings.targets])
         self.generator = generator
         self.judge = judge
         self.limits = policy.Limits(settings.limits.prompt_max, settings.limits.nickname_max)
@@ -110,8 +112,6 @@ class Engine:
     def start(self) -> None:
         """Resume pending jobs, then load models and serve the queue in the worker thread."""
         clean_temp_files(self.data_dir)
-        self.store.sync_targets([(t.id, t.title, str(self.settings.target_image(t)))
-                                 for t in self.settings.targets])
         self._thread = threading.Thread(target=self._run, name="kiosk-engine", daemon=True)
         with self._cond:
             for job in self.store.pending_jobs():

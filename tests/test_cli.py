@@ -1,0 +1,105 @@
+"""The real `kiosk` command in subprocesses: demo (--json and human), stats, board, models."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def kiosk(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kiosk", *args], capture_output=True,
+                          text=True, env=env, timeout=timeout, cwd=REPO)
+
+
+def test_demo_json_then_again_all_dedup(tmp_path: Path, data_dir: Path,
+                                        env: dict[str, str]) -> None:
+    script = tmp_path / "script.tsv"
+    script.write_text("# comment\nada\ta duck and a swan\nbob\ta swan, at dusk\n\n"
+                      "ada\tA duck and a swan!!\ncy\t\x1b[31mred\x1b[0m duck\n", encoding="utf-8")
+    proc = kiosk("demo", "--json", "--profile", "tiny", "--data-dir", str(data_dir),
+                 "--script", str(script), env=env)
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert all("event" in e for e in events)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "notice" and "meaningless" in events[0]["message"] or \
+        "mean nothing" in events[0]["message"]
+    assert "ready" in kinds and kinds[-1] == "leaderboard"
+    done = [e for e in events if e["event"] == "done"]
+    assert len(done) == 4
+    for d in done:
+        assert {"nickname", "prompt", "score", "cosine", "rank", "dedup", "image"} <= d.keys()
+        assert isinstance(d["score"], float) and isinstance(d["dedup"], bool)
+        assert Path(d["image"]).is_file()
+        assert "\x1b" not in d["nickname"] + d["prompt"]
+    assert [d["dedup"] for d in done if d["nickname"] == "ada"].count(True) == 1
+    assert len([e for e in events if e["event"] == "queued"]) >= 3
+    board = events[-1]["rows"]
+    assert sorted(r["nickname"] for r in board) == ["ada", "bob", "cy"]
+    assert board == sorted(board, key=lambda r: -r["cosine"])
+
+    again = kiosk("demo", "--json", "--profile", "tiny", "--data-dir", str(data_dir),
+                  "--script", str(script), env=env)
+    assert again.returncode == 0, again.stderr
+    events2 = [json.loads(line) for line in again.stdout.splitlines()]
+    done2 = [e for e in events2 if e["event"] == "done"]
+    assert len(done2) == 4 and all(d["dedup"] for d in done2)
+    assert not [e for e in events2 if e["event"] in ("queued", "started")]
+
+    stats = json.loads(kiosk("stats", "--json", "--data-dir", str(data_dir), env=env).stdout)
+    assert stats == {"players": 3, "submissions": 8, "dedup_hits": 5, "pending_jobs": 0,
+                     "top_submitter": "ada", "top_submitter_count": 4}
+    top = kiosk("leaderboard", "--json", "--limit", "1", "--data-dir", str(data_dir), env=env)
+    assert json.loads(top.stdout)[0]["nickname"] == board[0]["nickname"]
+    human = kiosk("leaderboard", "--data-dir", str(data_dir), env=env)
+    assert board[0]["nickname"] in human.stdout and "%" in human.stdout
+
+
+def test_demo_human_output_ends_with_the_board(data_dir: Path, env: dict[str, str]) -> None:
+    proc = kiosk("demo", "--profile", "tiny", "--data-dir", str(data_dir),
+                 env={**env, "COLUMNS": "160"})
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "TINY DEMO MODELS" in out and "scores mean nothing" in out
+    assert "Leaderboard" in out and "ada" in out
+    assert "same prompt as before" in out
+    last = out.rstrip().splitlines()[-2]  # last table row before the bottom border
+    assert "%" in last
+
+
+def test_missing_weights_offline_is_a_clear_message(tmp_path: Path, env: dict[str, str]) -> None:
+    empty_cache = {**env, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
+    proc = kiosk("demo", "--data-dir", str(tmp_path / "d"), env=empty_cache)
+    assert proc.returncode == 2
+    assert "kiosk models pull" in proc.stdout + proc.stderr
+    assert "--profile tiny" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    check = kiosk("models", "check", "--data-dir", str(tmp_path / "d"), env=empty_cache)
+    assert check.returncode == 2
+    assert "MISSING generator: stabilityai/sd-turbo" in check.stdout
+    assert "MISSING judge: ViT-B-32/laion2b_s34b_b79k" in check.stdout
+    pull = kiosk("models", "pull", env=empty_cache)
+    assert pull.returncode == 2 and "HF_HUB_OFFLINE" in pull.stderr
+
+
+def test_models_tiny_builds_loadable_folders(tmp_path: Path, env: dict[str, str]) -> None:
+    proc = kiosk("models", "tiny", str(tmp_path / "tm"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "tm" / "sd" / "model_index.json").is_file()
+    assert (tmp_path / "tm" / "sd" / "tokenizer").is_dir()
+    assert (tmp_path / "tm" / "open_clip" / "open_clip_config.json").is_file()
+    assert "scores mean nothing" in proc.stdout
+
+
+def test_bad_script_line_is_reported(tmp_path: Path, data_dir: Path, env: dict[str, str]) -> None:
+    script = tmp_path / "bad.tsv"
+    script.write_text("ada a duck without a tab\n")
+    proc = kiosk("demo", "--profile", "tiny", "--data-dir", str(data_dir), "--script",
+                 str(script), env=env)
+    assert proc.returncode == 2
+    assert "bad.tsv:1: expected nickname<TAB>prompt" in proc.stderr
+    assert "Traceback" not in proc.stderr

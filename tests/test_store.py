@@ -1,0 +1,151 @@
+"""SQLite store: migrations, durability settings, leaderboard ties, rank, stats, indexes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from kiosk import policy, schema
+from kiosk.store import Job, Result, Store, StoreError
+
+
+def make_store(tmp_path: Path) -> Store:
+    store = Store(tmp_path / "kiosk.db")
+    store.sync_targets([("duck", "Duck", "duck.png"), ("swan", "Swan", "swan.png")])
+    return store
+
+
+def play(store: Store, nick: str, prompt: str, cosine: float, target: str = "duck") -> int:
+    """Accept a job and complete it with a given cosine; return the submission id."""
+    norm = policy.normalise_prompt(prompt)
+    key = policy.dedup_key(norm, target, "g", "j")
+    job = store.add_job(player_key=policy.player_key(nick), nickname=nick, target_id=target,
+                        raw_prompt=prompt, prompt=prompt, norm_prompt=norm, dedup_key=key,
+                        seed=policy.seed_for(key))
+    sub = store.complete_job(job, Result(f"images/{key}.png", cosine, policy.percent(cosine),
+                                         10.0, 1.0, "g", "j"))
+    return sub.id
+
+
+def test_migrates_empty_database(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    conn = sqlite3.connect(tmp_path / "kiosk.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"players", "targets", "submissions", "jobs", "audit", "best"} <= tables
+    assert store._conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    # Opening again migrates nothing and keeps the data.
+    play(store, "ada", "a duck", 0.5)
+    store.close()
+    again = Store(tmp_path / "kiosk.db")
+    assert again.stats().submissions == 1
+
+
+def test_refuses_newer_schema(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.db"
+    conn = sqlite3.connect(db)
+    conn.execute(f"PRAGMA user_version = {schema.VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer kiosk"):
+        Store(db)
+
+
+def test_leaderboard_best_per_player_ties_to_first(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    play(store, "ada", "a duck", 0.50)
+    play(store, "bob", "duck on a pond", 0.70)
+    play(store, "ada", "a better duck", 0.80)
+    play(store, "cy", "duck again", 0.70)  # ties bob, but later: ranks after bob
+    play(store, "ada", "a worse duck", 0.10)  # does not lower ada's best
+    play(store, "dee", "swan", 0.99, target="swan")  # other target
+    board = store.leaderboard("duck", 10)
+    assert [(r.rank, r.nickname) for r in board] == [(1, "ada"), (2, "bob"), (3, "cy")]
+    assert board[0].percent == pytest.approx(80.0)
+    assert board[0].prompt == "a better duck"
+    ids = {nick: store.player(policy.player_key(nick)) for nick in ("ada", "bob", "cy")}
+    assert store.rank(ids["bob"][0], "duck") == 2  # type: ignore[index]
+    assert store.rank(ids["cy"][0], "duck") == 3  # type: ignore[index]
+    assert store.rank(ids["ada"][0], "swan") is None  # type: ignore[index]
+    assert [r.nickname for r in store.leaderboard("swan")] == ["dee"]
+
+
+def test_full_precision_ranks_scores_equal_at_two_decimals(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    play(store, "ada", "a", 0.874201)
+    play(store, "bob", "b", 0.874209)
+    assert [r.nickname for r in store.leaderboard("duck")] == ["bob", "ada"]
+    assert {policy.format_percent(r.percent) for r in store.leaderboard("duck")} == {"87.42%"}
+
+
+def test_hidden_and_staff_rows_leave_the_board(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    best = play(store, "ada", "a duck", 0.9)
+    play(store, "ada", "a duck 2", 0.6)
+    play(store, "staffer", "staff duck", 0.95)
+    store.set_staff(policy.player_key("staffer"), True)
+    store.hide_submission(best, reason="rude")
+    board = store.leaderboard("duck")
+    assert [(r.nickname, round(r.cosine, 2)) for r in board] == [("ada", 0.6)]
+    audit = store._conn().execute("SELECT action FROM audit ORDER BY id").fetchall()
+    assert [a[0] for a in audit] == ["set_staff", "hide_submission"]
+    # Soft: the hidden submission is still there.
+    assert store.submission(best) is not None
+    # New staff submissions never reach the board.
+    play(store, "staffer", "another", 0.99)
+    assert [r.nickname for r in store.leaderboard("duck")] == ["ada"]
+
+
+def test_stats_and_pending_jobs(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    play(store, "ada", "a", 0.5)
+    play(store, "ada", "b", 0.5)
+    play(store, "bob", "c", 0.5)
+    original = store.find_original(policy.dedup_key("c", "duck", "g", "j"))
+    assert original is not None
+    like = Job(0, 0, "cy", "duck", "C!", "C!", "c", original.dedup_key, original.seed, 0.0)
+    store.add_dedup(player_key="cy", nickname="cy", job_like=like, original=original)
+    store.add_job(player_key="dee", nickname="dee", target_id="duck", raw_prompt="d",
+                  prompt="d", norm_prompt="d", dedup_key="kd", seed=1)
+    s = store.stats()
+    assert (s.players, s.submissions, s.dedup_hits, s.pending_jobs) == (4, 4, 1, 1)
+    assert (s.top_submitter, s.top_submitter_count) == ("ada", 2)
+    assert [j.nickname for j in store.pending_jobs()] == ["dee"]
+    # The dedup row points at the original and shares its image.
+    assert store.find_original(original.dedup_key).id == original.id  # type: ignore[union-attr]
+
+
+def test_complete_job_is_one_transaction(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    job = store.add_job(player_key="ada", nickname="ada", target_id="duck", raw_prompt="a",
+                        prompt="a", norm_prompt="a", dedup_key="k", seed=1)
+    # Make the last statement of the transaction (removing the job) fail.
+    store._conn().execute("CREATE TRIGGER boom BEFORE DELETE ON jobs"
+                          " BEGIN SELECT RAISE(ABORT, 'boom'); END")
+    with pytest.raises(sqlite3.IntegrityError, match="boom"):
+        store.complete_job(job, Result("img.png", 0.5, 50.0, 1.0, 1.0, "g", "j"))
+    # No half-written row: no submission, no best, no counter bump; the job still pending.
+    assert store.stats().submissions == 0
+    assert store.leaderboard("duck") == []
+    assert [j.id for j in store.pending_jobs()] == [job.id]
+
+
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        ("SELECT b.submission_id FROM best b WHERE b.target_id = ?"
+         " ORDER BY b.cosine DESC, b.submission_id LIMIT 20", ("duck",)),
+        ("SELECT COUNT(*) FROM best WHERE target_id = ? AND (cosine > ? OR (cosine = ?"
+         " AND submission_id < ?))", ("duck", 0.5, 0.5, 3)),
+        ("SELECT id FROM submissions s WHERE s.dedup_key = ? AND s.dedup_of IS NULL"
+         " AND s.hidden = 0 ORDER BY s.id LIMIT 1", ("k",)),
+        ("SELECT nickname, submissions FROM players WHERE submissions > 0"
+         " ORDER BY submissions DESC, id LIMIT 1", ()),
+    ],
+)
+def test_hot_queries_use_indexes(tmp_path: Path, sql: str, params: tuple[object, ...]) -> None:
+    store = make_store(tmp_path)
+    plan = " ".join(r[3] for r in store._conn().execute(f"EXPLAIN QUERY PLAN {sql}", params))
+    assert "USING" in plan and "TEMP B-TREE" not in plan, plan
