@@ -29,19 +29,36 @@ class KioskExit(click.ClickException):
 def common_options(fn: F) -> F:
     """--config, --data-dir and --profile, taken by every command."""
 
-    @click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
-                  help="Config file (default: $KIOSK_CONFIG, else ./kiosk.toml).")
-    @click.option("--data-dir", "data_dir", type=click.Path(file_okay=False), default=None,
-                  help="Where the database and images live (overrides event.data_dir).")
-    @click.option("--profile", type=click.Choice(["real", "tiny"]), default=None,
-                  help="tiny: random-weight demo models built locally (scores mean nothing).")
+    @click.option(
+        "--config",
+        "config",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Config file (default: $KIOSK_CONFIG, else ./kiosk.toml).",
+    )
+    @click.option(
+        "--data-dir",
+        "data_dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Where the database and images live (overrides event.data_dir).",
+    )
+    @click.option(
+        "--profile",
+        type=click.Choice(["real", "tiny"]),
+        default=None,
+        help="tiny: random-weight demo models built locally (scores mean nothing).",
+    )
     @functools.wraps(fn)
-    def wrapper(*args: Any, config: str | None, data_dir: str | None,
-                profile: str | None, **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any, config: str | None, data_dir: str | None, profile: str | None, **kwargs: Any
+    ) -> Any:
         parent = click.get_current_context().find_root().params
-        settings = _settings(config or parent.get("config"),
-                             data_dir or parent.get("data_dir"),
-                             profile or parent.get("profile") or "real")
+        settings = _settings(
+            config or parent.get("config"),
+            data_dir or parent.get("data_dir"),
+            profile or parent.get("profile") or "real",
+        )
         return fn(settings, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -60,8 +77,7 @@ def _settings(config: str | None, data_dir: str | None, profile: str) -> Setting
 @click.option("--profile", type=click.Choice(["real", "tiny"]), default=None, hidden=True)
 @click.version_option(package_name="ai-drawing-judge-kiosk")
 @click.pass_context
-def main(ctx: click.Context, config: str | None, data_dir: str | None,
-         profile: str | None) -> None:
+def main(ctx: click.Context, config: str | None, data_dir: str | None, profile: str | None) -> None:
     """AI Drawing Judge: a booth prompt game. Without a command, runs the booth (`kiosk run`)."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(run)
@@ -69,20 +85,29 @@ def main(ctx: click.Context, config: str | None, data_dir: str | None,
 
 @main.command()
 @common_options
-@click.option("--graphics", type=click.Choice(["auto", "kitty", "sixel", "halfcell"]),
-              default="auto", help="How images are drawn in the terminal.")
+@click.option(
+    "--graphics",
+    type=click.Choice(["auto", "kitty", "sixel", "halfcell"]),
+    default="auto",
+    help="How images are drawn in the terminal.",
+)
 @click.option("--unlocked", is_flag=True, help="Development: allow quitting with Ctrl+Q.")
 def run(settings: Settings, graphics: str, unlocked: bool) -> None:
     """Run the booth screen (the Textual app)."""
     raise KioskExit(
         "the booth screen is not built yet (it is the next issue). Meanwhile the whole engine"
-        " runs headless:\n  kiosk demo --profile tiny")
+        " runs headless:\n  kiosk demo --profile tiny"
+    )
 
 
 @main.command()
 @common_options
-@click.option("--script", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="nickname<TAB>prompt per line (default: event.demo_script).")
+@click.option(
+    "--script",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="nickname<TAB>prompt per line (default: event.demo_script).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event per line.")
 def demo(settings: Settings, script: str | None, as_json: bool) -> None:
     """Headless: finish pending jobs, play a script, print the leaderboard."""
@@ -120,9 +145,14 @@ def stats(settings: Settings, as_json: bool) -> None:
 
     store = _open_store(settings)
     s = store.stats() if store else Stats(0, 0, 0, 0, None, 0)
-    data = {"players": s.players, "submissions": s.submissions, "dedup_hits": s.dedup_hits,
-            "pending_jobs": s.pending_jobs, "top_submitter": s.top_submitter,
-            "top_submitter_count": s.top_submitter_count}
+    data = {
+        "players": s.players,
+        "submissions": s.submissions,
+        "dedup_hits": s.dedup_hits,
+        "pending_jobs": s.pending_jobs,
+        "top_submitter": s.top_submitter,
+        "top_submitter_count": s.top_submitter_count,
+    }
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
@@ -150,13 +180,29 @@ def leaderboard(settings: Settings, as_json: bool, target: str | None, limit: in
     store = _open_store(settings)
     rows = store.leaderboard(target, limit) if store else []
     if as_json:
-        click.echo(json.dumps([{"rank": r.rank, "nickname": r.nickname, "score": r.percent,
-                                "cosine": r.cosine, "prompt": r.prompt} for r in rows],
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "rank": r.rank,
+                        "nickname": r.nickname,
+                        "score": r.percent,
+                        "cosine": r.cosine,
+                        "prompt": r.prompt,
+                    }
+                    for r in rows
+                ],
+                ensure_ascii=False,
+            )
+        )
         return
     table = Table(title=f"Leaderboard - {target}")
-    for col, justify in (("#", "right"), ("player", "left"), ("score", "right"),
-                         ("prompt", "left")):
+    for col, justify in (
+        ("#", "right"),
+        ("player", "left"),
+        ("score", "right"),
+        ("prompt", "left"),
+    ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in rows:
         table.add_row(str(r.rank), Text(r.nickname), format_percent(r.percent), Text(r.prompt))
@@ -191,8 +237,9 @@ def check(settings: Settings) -> None:
         mark = "ok     " if ok else "MISSING"
         click.echo(f"{mark} {what}: {name}" + ("" if ok else f"  ({hint})"))
     if not all(ok for _, _, ok, _ in results):
-        click.echo("Fetch them with `kiosk models pull` (needs internet), or use --profile tiny.",
-                   err=True)
+        click.echo(
+            "Fetch them with `kiosk models pull` (needs internet), or use --profile tiny.", err=True
+        )
         sys.exit(EXIT_USAGE)
 
 

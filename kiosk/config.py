@@ -16,9 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "KIOSK_CONFIG"
-TINY_NOTICE = (
-    "TINY DEMO MODELS: random weights - the images are noise and the scores mean nothing."
-)
+TINY_NOTICE = "TINY DEMO MODELS: random weights - the images are noise and the scores mean nothing."
 
 
 class ConfigError(Exception):
@@ -203,13 +201,17 @@ def with_tiny_models(settings: Settings) -> Settings:
     from kiosk import tiny
 
     root = settings.data_path / "tiny-models"
-    generator = settings.generator.model_copy(update={
-        "model": str(tiny.sd_dir(root)), "steps": 1, "guidance": 0.0,
-        "width": tiny.TINY_SIZE, "height": tiny.TINY_SIZE,
-    })
+    generator = settings.generator.model_copy(
+        update={
+            "model": str(tiny.sd_dir(root)),
+            "steps": 1,
+            "guidance": 0.0,
+            "width": tiny.TINY_SIZE,
+            "height": tiny.TINY_SIZE,
+        }
+    )
     judge = JudgeSettings(model=tiny.judge_name(root), pretrained="")
-    return settings.model_copy(update={"generator": generator, "judge": judge,
-                                       "profile": "tiny"})
+    return settings.model_copy(update={"generator": generator, "judge": judge, "profile": "tiny"})
 
 
 def _check_images(settings: Settings) -> None:

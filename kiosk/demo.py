@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -67,7 +75,7 @@ class Demo:
         self.failed = 0
         self.done = 0
         self.progress: Progress | None = None
-        self.task = None
+        self.task = TaskID(0)
 
     def emit(self, obj: dict[str, object]) -> None:
         with self.lock:
@@ -77,7 +85,7 @@ class Demo:
     def on_event(self, event: Event) -> None:
         if isinstance(event, Failed):
             self.failed += 1
-        if isinstance(event, Done) and event.job_id is not None or isinstance(event, Failed):
+        if (isinstance(event, Done) and event.job_id is not None) or isinstance(event, Failed):
             self.done += 1
         if self.as_json:
             self.emit(event.to_dict())
@@ -90,23 +98,37 @@ class Demo:
         if p is None:
             return
         if isinstance(event, ModelsLoading):
-            p.update(self.task, description=f"{event.stage}...")
+            p.update(self.task, description=f"{escape(event.stage)}...")
         elif isinstance(event, Started):
-            p.update(self.task, description=Text(f"drawing for {event.nickname}"))
+            p.update(self.task, description=f"drawing for {escape(event.nickname)}")
         elif isinstance(event, Queued):
             p.update(self.task, total=(p.tasks[0].total or 0) + 1)
         elif isinstance(event, Done):
             if event.job_id is not None:
                 p.advance(self.task)
             tag = " (same prompt as before: the original drawing)" if event.dedup else ""
-            p.console.print(Text.assemble(
-                ("✔ ", "green"), (event.nickname, "bold"), "  ",
-                (format_percent(event.score), "bold cyan"), f"  rank {event.rank}  ",
-                (event.prompt, "italic"), (tag, "dim")))
+            p.console.print(
+                Text.assemble(
+                    ("✔ ", "green"),
+                    (event.nickname, "bold"),
+                    "  ",
+                    (format_percent(event.score), "bold cyan"),
+                    f"  rank {event.rank}  ",
+                    (event.prompt, "italic"),
+                    (tag, "dim"),
+                )
+            )
         elif isinstance(event, Failed):
             p.advance(self.task)
-            p.console.print(Text.assemble(("✘ ", "red"), (event.nickname, "bold"), "  ",
-                                          (event.prompt, "italic"), f"  {event.reason}"))
+            p.console.print(
+                Text.assemble(
+                    ("✘ ", "red"),
+                    (event.nickname, "bold"),
+                    "  ",
+                    (event.prompt, "italic"),
+                    f"  {event.reason}",
+                )
+            )
         elif isinstance(event, ModelsFailed):
             p.console.print(Text(event.reason, style="red"))
 
@@ -116,13 +138,19 @@ class Demo:
         else:
             style = "bold yellow" if kind == "notice" else "red"
             (self.progress.console if self.progress else self.console).print(
-                Text(message, style=style))
+                Text(message, style=style)
+            )
 
     def run(self, lines: list[Line]) -> int:
         if not self.as_json:
-            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                     BarColumn(), MofNCompleteColumn(), console=self.console,
-                                     transient=True)
+            self.progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=self.console,
+                transient=True,
+            )
             self.task = self.progress.add_task("starting...", total=0)
             self.progress.start()
         try:
@@ -168,9 +196,22 @@ class Demo:
 
     def _board(self, rows: list[BoardRow], target: str) -> None:
         if self.as_json:
-            self.emit({"event": "leaderboard", "target": target, "rows": [
-                {"rank": r.rank, "nickname": r.nickname, "score": r.percent,
-                 "cosine": r.cosine, "prompt": r.prompt} for r in rows]})
+            self.emit(
+                {
+                    "event": "leaderboard",
+                    "target": target,
+                    "rows": [
+                        {
+                            "rank": r.rank,
+                            "nickname": r.nickname,
+                            "score": r.percent,
+                            "cosine": r.cosine,
+                            "prompt": r.prompt,
+                        }
+                        for r in rows
+                    ],
+                }
+            )
             return
         title = f"Leaderboard - {target}"
         if self.settings.tiny:
@@ -181,13 +222,11 @@ class Demo:
         table.add_column("score", justify="right")
         table.add_column("prompt")
         for r in rows:
-            table.add_row(str(r.rank), Text(r.nickname), format_percent(r.percent),
-                          Text(r.prompt))
+            table.add_row(str(r.rank), Text(r.nickname), format_percent(r.percent), Text(r.prompt))
         self.console.print(table)
 
 
-def run_demo(settings: Settings, script: Path, *, as_json: bool,
-             out: TextIO = sys.stdout) -> int:
+def run_demo(settings: Settings, script: Path, *, as_json: bool, out: TextIO = sys.stdout) -> int:
     """Exit status: 0 when every job is done, 1 if some failed, 2 if models did not load."""
     lines = read_script(script)
     return Demo(settings, as_json=as_json, out=out).run(lines)

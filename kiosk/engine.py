@@ -18,8 +18,16 @@ from typing import Protocol
 from kiosk import policy
 from kiosk.config import Settings
 from kiosk.events import (
-    Done, Event, Failed, LeaderboardChanged, ModelsFailed, ModelsLoading, ModelsReady,
-    Progress, Queued, Started,
+    Done,
+    Event,
+    Failed,
+    LeaderboardChanged,
+    ModelsFailed,
+    ModelsLoading,
+    ModelsReady,
+    Progress,
+    Queued,
+    Started,
 )
 from kiosk.fairqueue import FairQueue
 from kiosk.images import clean_temp_files, image_relpath, write_png
@@ -34,8 +42,12 @@ class GeneratorLike(Protocol):
     device: str
 
     def load(self) -> None: ...
-    def generate(self, prompts: Sequence[str], seeds: Sequence[int],
-                 progress: Callable[[int, int], None] | None = None) -> object: ...
+    def generate(
+        self,
+        prompts: Sequence[str],
+        seeds: Sequence[int],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> object: ...
 
 
 class JudgeLike(Protocol):
@@ -79,8 +91,9 @@ class Engine:
         self.settings = settings
         self.data_dir = settings.data_path
         self.store = store or Store(self.data_dir / "kiosk.db")
-        self.store.sync_targets([(t.id, t.title, str(settings.target_image(t)))
-                                 for t in settings.targets])
+        self.store.sync_targets(
+            [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
+        )
         self.generator = generator
         self.judge = judge
         self.limits = policy.Limits(settings.limits.prompt_max, settings.limits.nickname_max)
@@ -118,8 +131,17 @@ class Engine:
                 self._queue.push(job)
         for entry in self.queue_snapshot():
             job = next(j for j in self._queue if j.id == entry.job_id)
-            self._publish(Queued(job.id, job.nickname, job.prompt, job.target_id,
-                                 entry.position, entry.eta_s, resumed=True))
+            self._publish(
+                Queued(
+                    job.id,
+                    job.nickname,
+                    job.prompt,
+                    job.target_id,
+                    entry.position,
+                    entry.eta_s,
+                    resumed=True,
+                )
+            )
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -161,35 +183,47 @@ class Engine:
         pkey = policy.player_key(nick)
         original = self.store.find_original(key)
         if original is not None:
-            job_like = Job(0, 0, nick, self.target_id, prompt, text, norm, key,
-                           original.seed, time.time())
-            sub = self.store.add_dedup(player_key=pkey, nickname=nick, job_like=job_like,
-                                       original=original)
+            job_like = Job(
+                0, 0, nick, self.target_id, prompt, text, norm, key, original.seed, time.time()
+            )
+            sub = self.store.add_dedup(
+                player_key=pkey, nickname=nick, job_like=job_like, original=original
+            )
             done = self._done_event(None, sub, dedup=True)
             self._publish(done)
             self._publish(LeaderboardChanged(sub.target_id))
             return done
         with self._cond:
             known = self.store.player(pkey)
-            if known is not None and self._waiting(known[0]) >= \
-                    self.settings.limits.queued_per_player:
+            if (
+                known is not None
+                and self._waiting(known[0]) >= self.settings.limits.queued_per_player
+            ):
                 raise policy.QueueFullError(
                     f"You already have {self.settings.limits.queued_per_player} drawings"
-                    " waiting; please wait for one to finish.")
-            job = self.store.add_job(player_key=pkey, nickname=nick, target_id=self.target_id,
-                                     raw_prompt=prompt, prompt=text, norm_prompt=norm,
-                                     dedup_key=key, seed=policy.seed_for(key))
+                    " waiting; please wait for one to finish."
+                )
+            job = self.store.add_job(
+                player_key=pkey,
+                nickname=nick,
+                target_id=self.target_id,
+                raw_prompt=prompt,
+                prompt=text,
+                norm_prompt=norm,
+                dedup_key=key,
+                seed=policy.seed_for(key),
+            )
             self._queue.push(job)
             position = self._queue.position(job.id)
             self._cond.notify_all()
-        queued = Queued(job.id, job.nickname, job.prompt, job.target_id, position,
-                        self._eta(position))
+        queued = Queued(
+            job.id, job.nickname, job.prompt, job.target_id, position, self._eta(position)
+        )
         self._publish(queued)
         return queued
 
     def _waiting(self, player_id: int) -> int:
-        return self._queue.count(player_id) + sum(j.player_id == player_id
-                                                  for j in self._inflight)
+        return self._queue.count(player_id) + sum(j.player_id == player_id for j in self._inflight)
 
     @property
     def _generator_name(self) -> str:
@@ -200,19 +234,23 @@ class Engine:
         if self.judge:
             return self.judge.name
         j = self.settings.judge
-        return j.model if j.model.startswith(("local-dir:", "hf-hub:")) \
+        return (
+            j.model
+            if j.model.startswith(("local-dir:", "hf-hub:"))
             else f"{j.model}/{j.pretrained}"
+        )
 
     def _eta(self, position: int) -> float:
-        batches = math.ceil(position / self.settings.generator.batch) + (
-            1 if self._inflight else 0)
+        batches = math.ceil(position / self.settings.generator.batch) + (1 if self._inflight else 0)
         return batches * self._ms_per_job * self.settings.generator.batch / 1000.0
 
     def queue_snapshot(self) -> list[QueueEntry]:
         """Waiting jobs in running order, with positions and ETAs."""
         with self._cond:
-            return [QueueEntry(i, j.id, j.nickname, j.prompt, self._eta(i))
-                    for i, j in enumerate(self._queue, start=1)]
+            return [
+                QueueEntry(i, j.id, j.nickname, j.prompt, self._eta(i))
+                for i, j in enumerate(self._queue, start=1)
+            ]
 
     def leaderboard(self, limit: int = 20, target_id: str | None = None) -> list[BoardRow]:
         return self.store.leaderboard(target_id or self.target_id, limit)
@@ -226,9 +264,21 @@ class Engine:
     def _done_event(self, job_id: int | None, sub: Submission, *, dedup: bool) -> Done:
         rank = self.store.rank(sub.player_id, sub.target_id)
         best = self.store.best_percent(sub.player_id, sub.target_id)
-        return Done(job_id, sub.id, sub.nickname, sub.prompt, sub.target_id, sub.percent,
-                    sub.cosine, rank, best, dedup, str(self.image_path(sub)), sub.gen_ms,
-                    sub.judge_ms)
+        return Done(
+            job_id,
+            sub.id,
+            sub.nickname,
+            sub.prompt,
+            sub.target_id,
+            sub.percent,
+            sub.cosine,
+            rank,
+            best,
+            dedup,
+            str(self.image_path(sub)),
+            sub.gen_ms,
+            sub.judge_ms,
+        )
 
     # -- the worker's side ------------------------------------------------------------
 
@@ -264,11 +314,20 @@ class Engine:
 
         start = time.perf_counter()
         self.generator, self.judge = load_models(
-            self.settings, self.generator, self.judge,
+            self.settings,
+            self.generator,
+            self.judge,
             lambda stage, step, total: self._publish(ModelsLoading(stage, step, total)),
         )
-        self._publish(ModelsReady(self.generator.name, self.judge.name, self.generator.device,
-                                  self.settings.tiny, time.perf_counter() - start))
+        self._publish(
+            ModelsReady(
+                self.generator.name,
+                self.judge.name,
+                self.generator.device,
+                self.settings.tiny,
+                time.perf_counter() - start,
+            )
+        )
 
     def _process(self, batch: list[Job]) -> None:
         for job in batch:
@@ -299,8 +358,10 @@ class Engine:
         ids = tuple(j.id for j in jobs)
         try:
             drawing = self.generator.generate(
-                [j.norm_prompt for j in jobs], [j.seed for j in jobs],
-                lambda step, total: self._publish(Progress(ids, step, total)))
+                [j.norm_prompt for j in jobs],
+                [j.seed for j in jobs],
+                lambda step, total: self._publish(Progress(ids, step, total)),
+            )
             images = drawing.images  # type: ignore[attr-defined]
             verdict = self.judge.score(images, [j.target_id for j in jobs])
             cosines, gen_ms, judge_ms = verdict.cosines, drawing.ms, verdict.ms  # type: ignore[attr-defined]
@@ -311,15 +372,25 @@ class Engine:
             return
         n = len(jobs)
         per_job = (gen_ms + judge_ms) / n
-        self._ms_per_job = per_job if not self._ms_per_job else 0.8 * self._ms_per_job + \
-            0.2 * per_job
+        self._ms_per_job = (
+            per_job if not self._ms_per_job else 0.8 * self._ms_per_job + 0.2 * per_job
+        )
         for job, image, cosine in zip(jobs, images, cosines, strict=True):
             rel = image_relpath(job.dedup_key)
             try:
                 write_png(image, self.data_dir / rel)
-                sub = self.store.complete_job(job, Result(
-                    rel, cosine, policy.percent(cosine), gen_ms / n, judge_ms / n,
-                    self.generator.name, self.judge.name))
+                sub = self.store.complete_job(
+                    job,
+                    Result(
+                        rel,
+                        cosine,
+                        policy.percent(cosine),
+                        gen_ms / n,
+                        judge_ms / n,
+                        self.generator.name,
+                        self.judge.name,
+                    ),
+                )
             except Exception as exc:
                 log.debug("saving failed", exc_info=True)
                 self._fail(job, f"could not save the drawing: {exc}")

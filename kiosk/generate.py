@@ -59,8 +59,7 @@ def pick_dtype(wanted: str, device: str) -> torch.dtype:
 
     if wanted == "auto":
         return torch.float16 if device in ("cuda", "mps") else torch.float32
-    return {"float16": torch.float16, "bfloat16": torch.bfloat16,
-            "float32": torch.float32}[wanted]
+    return {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}[wanted]
 
 
 def is_local(model: str) -> bool:
@@ -104,8 +103,9 @@ class Generator:
             )
         except (OSError, ValueError) as exc:
             if offline() or is_local(source) or "connect" in str(exc).lower():
-                raise ModelsMissingError(missing_message("generator", self.name, str(exc)
-                                                         .splitlines()[0])) from exc
+                raise ModelsMissingError(
+                    missing_message("generator", self.name, str(exc).splitlines()[0])
+                ) from exc
             raise
         pipe = pipe.to(self.device)
         pipe.set_progress_bar_config(disable=True)
@@ -126,6 +126,7 @@ class Generator:
         generators = [torch.Generator(device="cpu").manual_seed(seed) for seed in seeds]
         kwargs: dict[str, Any] = {}
         if progress is not None:
+
             def on_step(pipe: Any, step: int, timestep: Any, cbk: dict[str, Any]) -> Any:
                 progress(step + 1, s.steps)
                 return cbk
@@ -134,8 +135,13 @@ class Generator:
         start = time.perf_counter()
         with torch.inference_mode():
             out = self.pipe(
-                prompt=list(prompts), num_inference_steps=s.steps, guidance_scale=s.guidance,
-                width=s.width, height=s.height, generator=generators, output_type="pil",
+                prompt=list(prompts),
+                num_inference_steps=s.steps,
+                guidance_scale=s.guidance,
+                width=s.width,
+                height=s.height,
+                generator=generators,
+                output_type="pil",
                 **kwargs,
             )
         ms = (time.perf_counter() - start) * 1000.0

@@ -49,8 +49,12 @@ def _check_generator(settings: Settings) -> Check:
     from huggingface_hub import snapshot_download
 
     try:
-        snapshot_download(model, local_files_only=True, allow_patterns=PIPELINE_FILES,
-                          ignore_patterns=PIPELINE_SKIP)
+        snapshot_download(
+            model,
+            local_files_only=True,
+            allow_patterns=PIPELINE_FILES,
+            ignore_patterns=PIPELINE_SKIP,
+        )
         return ("generator", model, True, "")
     except Exception:
         return ("generator", model, False, "not in the Hugging Face cache")
@@ -62,7 +66,8 @@ def _check_judge(settings: Settings) -> Check:
     if j.model.startswith("local-dir:"):
         folder = Path(j.model.removeprefix("local-dir:"))
         ok = (folder / "open_clip_config.json").is_file() and any(
-            (folder / f).is_file() for f in CLIP_FILES)
+            (folder / f).is_file() for f in CLIP_FILES
+        )
         return ("judge", name, ok, "open_clip_config.json or weights missing in that folder")
     if j.pretrained and Path(j.pretrained).expanduser().is_file():
         return ("judge", name, True, "")
@@ -89,8 +94,9 @@ def pull_models(settings: Settings, echo: Callable[[str], None] = print) -> None
             echo(f"generator: local folder {model}, nothing to download")
         else:
             echo(f"generator: downloading {model} ...")
-            path = snapshot_download(model, allow_patterns=PIPELINE_FILES,
-                                     ignore_patterns=PIPELINE_SKIP)
+            path = snapshot_download(
+                model, allow_patterns=PIPELINE_FILES, ignore_patterns=PIPELINE_SKIP
+            )
             echo(f"generator: {path}")
         source = _judge_source(settings)
         if source is None:
@@ -100,7 +106,8 @@ def pull_models(settings: Settings, echo: Callable[[str], None] = print) -> None
             echo(f"judge: downloading {repo} ...")
             echo(f"judge: {download_pretrained_from_hf(repo, filename=files[-1])}")
     except Exception as exc:
-        raise RuntimeError(f"download failed (is this machine online?): "
-                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
-            from exc
+        raise RuntimeError(
+            f"download failed (is this machine online?): "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from exc
     echo("All weights are in the Hugging Face cache; the kiosk can now run offline.")

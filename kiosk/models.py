@@ -42,9 +42,7 @@ def apply_offline(settings: Settings) -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"
 
 
-def load_models(
-    settings: Settings, generator: Any, judge: Any, stage: StageFn
-) -> tuple[Any, Any]:
+def load_models(settings: Settings, generator: Any, judge: Any, stage: StageFn) -> tuple[Any, Any]:
     """Build (or reuse) and load the generator and judge, then embed every target."""
     from kiosk import tiny
     from scoring.judge import Judge, JudgeLoadError

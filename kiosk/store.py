@@ -186,9 +186,11 @@ class Store:
 
     def player(self, key: str) -> tuple[int, str, bool] | None:
         """(id, nickname, staff) of a player by identity key."""
-        row = self._conn().execute(
-            "SELECT id, nickname, staff FROM players WHERE key = ?", (key,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT id, nickname, staff FROM players WHERE key = ?", (key,))
+            .fetchone()
+        )
         return (int(row[0]), str(row[1]), bool(row[2])) if row else None
 
     # -- jobs -------------------------------------------------------------------------
@@ -216,23 +218,27 @@ class Store:
             )
             job_id = int(cur.lastrowid or 0)
             nick = c.execute("SELECT nickname FROM players WHERE id = ?", (pid,)).fetchone()[0]
-        return Job(job_id, pid, nick, target_id, raw_prompt, prompt, norm_prompt,
-                   dedup_key, seed, now)
+        return Job(
+            job_id, pid, nick, target_id, raw_prompt, prompt, norm_prompt, dedup_key, seed, now
+        )
 
     def pending_jobs(self) -> list[Job]:
         """Unfinished jobs in the order they were accepted."""
-        rows = self._conn().execute(
-            f"SELECT {_JOB_COLS} FROM jobs j JOIN players p ON p.id = j.player_id"
-            " WHERE j.state = 'pending' ORDER BY j.id"
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT {_JOB_COLS} FROM jobs j JOIN players p ON p.id = j.player_id"
+                " WHERE j.state = 'pending' ORDER BY j.id"
+            )
+            .fetchall()
+        )
         return [Job(*r) for r in rows]
 
     def fail_job(self, job_id: int, reason: str) -> None:
         """Mark a job failed with its reason; it is kept for staff, not retried."""
         with self.transaction() as c:
             c.execute(
-                "UPDATE jobs SET state = 'failed', error = ?, attempts = attempts + 1"
-                " WHERE id = ?",
+                "UPDATE jobs SET state = 'failed', error = ?, attempts = attempts + 1 WHERE id = ?",
                 (reason, job_id),
             )
 
@@ -240,28 +246,53 @@ class Store:
 
     def find_original(self, key: str) -> Submission | None:
         """The first generated (not deduplicated, not hidden) submission with this key."""
-        row = self._conn().execute(
-            f"SELECT {_SUB_COLS} FROM submissions s"
-            " WHERE s.dedup_key = ? AND s.dedup_of IS NULL AND s.hidden = 0"
-            " ORDER BY s.id LIMIT 1",
-            (key,),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT {_SUB_COLS} FROM submissions s"
+                " WHERE s.dedup_key = ? AND s.dedup_of IS NULL AND s.hidden = 0"
+                " ORDER BY s.id LIMIT 1",
+                (key,),
+            )
+            .fetchone()
+        )
         return Submission(*row) if row else None
 
     def complete_job(self, job: Job, result: Result) -> Submission:
         """Commit the submission and remove its job, in one transaction."""
         with self.transaction() as c:
-            sub = self._insert(c, job.player_id, job, result.image, result.cosine,
-                               result.percent, result.gen_ms, result.judge_ms,
-                               result.generator, result.judge, None)
+            sub = self._insert(
+                c,
+                job.player_id,
+                job,
+                result.image,
+                result.cosine,
+                result.percent,
+                result.gen_ms,
+                result.judge_ms,
+                result.generator,
+                result.judge,
+                None,
+            )
             c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
         return sub
 
     def complete_job_as_dedup(self, job: Job, original: Submission) -> Submission:
         """A queued job whose drawing appeared meanwhile: record it as a dedup hit."""
         with self.transaction() as c:
-            sub = self._insert(c, job.player_id, job, original.image, original.cosine,
-                               original.percent, 0.0, 0.0, "", "", original.id)
+            sub = self._insert(
+                c,
+                job.player_id,
+                job,
+                original.image,
+                original.cosine,
+                original.percent,
+                0.0,
+                0.0,
+                "",
+                "",
+                original.id,
+            )
             c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
         return sub
 
@@ -271,8 +302,19 @@ class Store:
         """Record an immediate dedup hit as a submission (no job, no model work)."""
         with self.transaction() as c:
             pid = self._player_id(c, player_key, nickname)
-            return self._insert(c, pid, job_like, original.image, original.cosine,
-                                original.percent, 0.0, 0.0, "", "", original.id)
+            return self._insert(
+                c,
+                pid,
+                job_like,
+                original.image,
+                original.cosine,
+                original.percent,
+                0.0,
+                0.0,
+                "",
+                "",
+                original.id,
+            )
 
     def _insert(
         self,
@@ -297,9 +339,26 @@ class Store:
             " norm_prompt, dedup_key, image, cosine, percent, seed, gen_ms, judge_ms,"
             " generator, judge, created_at, dedup_of, staff)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (pid, nick, job.target_id, job.raw_prompt, job.prompt, job.norm_prompt,
-             job.dedup_key, image, cosine, pct, job.seed, gen_ms, judge_ms, generator,
-             judge, now, dedup_of, staff),
+            (
+                pid,
+                nick,
+                job.target_id,
+                job.raw_prompt,
+                job.prompt,
+                job.norm_prompt,
+                job.dedup_key,
+                image,
+                cosine,
+                pct,
+                job.seed,
+                gen_ms,
+                judge_ms,
+                generator,
+                judge,
+                now,
+                dedup_of,
+                staff,
+            ),
         )
         sid = int(cur.lastrowid or 0)
         c.execute(
@@ -316,13 +375,29 @@ class Store:
                 " reached_at = excluded.reached_at WHERE excluded.cosine > best.cosine",
                 (job.target_id, pid, sid, cosine, now),
             )
-        return Submission(sid, pid, nick, job.target_id, job.prompt, job.dedup_key, image,
-                          cosine, pct, job.seed, gen_ms, judge_ms, now, dedup_of)
+        return Submission(
+            sid,
+            pid,
+            nick,
+            job.target_id,
+            job.prompt,
+            job.dedup_key,
+            image,
+            cosine,
+            pct,
+            job.seed,
+            gen_ms,
+            judge_ms,
+            now,
+            dedup_of,
+        )
 
     def submission(self, sid: int) -> Submission | None:
-        row = self._conn().execute(
-            f"SELECT {_SUB_COLS} FROM submissions s WHERE s.id = ?", (sid,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(f"SELECT {_SUB_COLS} FROM submissions s WHERE s.id = ?", (sid,))
+            .fetchone()
+        )
         return Submission(*row) if row else None
 
     # -- staff actions (soft, audited) ------------------------------------------------
@@ -348,8 +423,12 @@ class Store:
             pid = int(row[0])
             c.execute("UPDATE players SET staff = ? WHERE id = ?", (int(staff), pid))
             c.execute("UPDATE submissions SET staff = ? WHERE player_id = ?", (int(staff), pid))
-            targets = [r[0] for r in c.execute(
-                "SELECT DISTINCT target_id FROM submissions WHERE player_id = ?", (pid,))]
+            targets = [
+                r[0]
+                for r in c.execute(
+                    "SELECT DISTINCT target_id FROM submissions WHERE player_id = ?", (pid,)
+                )
+            ]
             for target_id in targets:
                 self._recompute_best(c, pid, target_id)
             self._audit(c, actor, "set_staff", f"{player_key} {staff}")
@@ -374,13 +453,17 @@ class Store:
 
     def leaderboard(self, target_id: str, limit: int = 20) -> list[BoardRow]:
         """Each player's best on a target, best first; ties go to who reached it first."""
-        rows = self._conn().execute(
-            "SELECT p.nickname, s.percent, b.cosine, s.prompt, s.image, b.submission_id,"
-            " b.reached_at FROM best b"
-            " JOIN players p ON p.id = b.player_id JOIN submissions s ON s.id = b.submission_id"
-            " WHERE b.target_id = ? ORDER BY b.cosine DESC, b.submission_id LIMIT ?",
-            (target_id, limit),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT p.nickname, s.percent, b.cosine, s.prompt, s.image, b.submission_id,"
+                " b.reached_at FROM best b"
+                " JOIN players p ON p.id = b.player_id JOIN submissions s ON s.id = b.submission_id"
+                " WHERE b.target_id = ? ORDER BY b.cosine DESC, b.submission_id LIMIT ?",
+                (target_id, limit),
+            )
+            .fetchall()
+        )
         return [BoardRow(i + 1, *r) for i, r in enumerate(rows)]
 
     def rank(self, player_id: int, target_id: str) -> int | None:
@@ -401,11 +484,15 @@ class Store:
 
     def best_percent(self, player_id: int, target_id: str) -> float | None:
         """A player's best score on a target as it counts on the leaderboard."""
-        row = self._conn().execute(
-            "SELECT s.percent FROM best b JOIN submissions s ON s.id = b.submission_id"
-            " WHERE b.target_id = ? AND b.player_id = ?",
-            (target_id, player_id),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT s.percent FROM best b JOIN submissions s ON s.id = b.submission_id"
+                " WHERE b.target_id = ? AND b.player_id = ?",
+                (target_id, player_id),
+            )
+            .fetchone()
+        )
         return float(row[0]) if row else None
 
     def stats(self) -> Stats:
@@ -419,5 +506,11 @@ class Store:
             "SELECT nickname, submissions FROM players WHERE submissions > 0"
             " ORDER BY submissions DESC, id LIMIT 1"
         ).fetchone()
-        return Stats(int(players), int(subs), int(dedups), int(pending),
-                     top[0] if top else None, int(top[1]) if top else 0)
+        return Stats(
+            int(players),
+            int(subs),
+            int(dedups),
+            int(pending),
+            top[0] if top else None,
+            int(top[1]) if top else 0,
+        )

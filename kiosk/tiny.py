@@ -17,12 +17,13 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 TINY_SIZE = 64
 READY = "READY"
 
 # Architectures are data: small enough to build and run in a second on a CPU.
-UNET = dict(
+UNET: dict[str, Any] = dict(
     sample_size=TINY_SIZE // 2,
     in_channels=4,
     out_channels=4,
@@ -34,7 +35,7 @@ UNET = dict(
     attention_head_dim=8,
     norm_num_groups=8,
 )
-VAE = dict(
+VAE: dict[str, Any] = dict(
     in_channels=3,
     out_channels=3,
     block_out_channels=(16, 32),
@@ -44,7 +45,7 @@ VAE = dict(
     norm_num_groups=8,
     sample_size=TINY_SIZE,
 )
-TEXT = dict(
+TEXT: dict[str, Any] = dict(
     vocab_size=49408,
     hidden_size=32,
     intermediate_size=64,
@@ -55,12 +56,10 @@ TEXT = dict(
     eos_token_id=49407,
     pad_token_id=49407,
 )
-CLIP_CFG = {
+CLIP_CFG: dict[str, Any] = {
     "embed_dim": 32,
-    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32,
-                   "patch_size": 8},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 4,
-                 "layers": 2},
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 8},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 4, "layers": 2},
 }
 
 
@@ -129,8 +128,9 @@ def _build_tokenizer(out: Path) -> None:
         vocab_file, merges_file = Path(td) / "vocab.json", Path(td) / "merges.txt"
         vocab_file.write_text(json.dumps(vocab), encoding="utf-8")
         merges_file.write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
-        tokenizer = CLIPTokenizer(vocab=str(vocab_file), merges=str(merges_file),
-                                  model_max_length=77)
+        tokenizer = CLIPTokenizer(
+            vocab=str(vocab_file), merges=str(merges_file), model_max_length=77
+        )
         tokenizer.save_pretrained(out)
 
 
@@ -152,14 +152,17 @@ def _build_sd(out: Path) -> None:
         unet=UNet2DConditionModel(**UNET),
         # sd-turbo's scheduler: Euler with trailing timesteps, so one step works.
         scheduler=EulerDiscreteScheduler(
-            beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-            timestep_spacing="trailing", steps_offset=1,
+            beta_start=0.00085,
+            beta_end=0.012,
+            beta_schedule="scaled_linear",
+            timestep_spacing="trailing",
+            steps_offset=1,
         ),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipe.save_pretrained(out)
+    pipe.save_pretrained(out)  # type: ignore[attr-defined]
     shutil.rmtree(tok_dir)
 
 

@@ -92,8 +92,9 @@ class Judge:
                 im.load()
                 self._targets[target_id] = self.embed([im])[0]
         except (OSError, UnidentifiedImageError) as exc:
-            raise JudgeLoadError(f"target {target_id!r}: cannot read picture {path}: {exc}") \
-                from exc
+            raise JudgeLoadError(
+                f"target {target_id!r}: cannot read picture {path}: {exc}"
+            ) from exc
 
     def score(self, images: Sequence[Image], target_ids: Sequence[str]) -> Verdict:
         """Cosine of each drawing with its own target, at full precision, in one batch."""

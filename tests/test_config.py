@@ -65,11 +65,11 @@ def test_tiny_profile_points_at_tiny_models(tmp_path: Path) -> None:
     ("extra", "expected"),
     [
         ("[generator]\nstepz = 2\n", "generator.stepz: unknown key"),
-        ("[generator]\nsteps = \"many\"\n", "generator.steps: Input should be a valid integer"),
+        ('[generator]\nsteps = "many"\n', "generator.steps: Input should be a valid integer"),
         ("[generator]\nwidth = 500\n", "generator.width: Input should be a multiple of 8"),
-        ("[generator]\ndevice = \"tpu\"\n", "generator.device: Input should be"),
+        ('[generator]\ndevice = "tpu"\n', "generator.device: Input should be"),
         ("[limits]\nprompt_max = 0\n", "limits.prompt_max: Input should be greater than"),
-        ("[event]\ntarget = \"goose\"\n", "event.target 'goose' is not one of"),
+        ('[event]\ntarget = "goose"\n', "event.target 'goose' is not one of"),
         ("[bogus]\nx = 1\n", "bogus: unknown key"),
     ],
 )
@@ -96,8 +96,12 @@ def test_missing_image_and_missing_key(tmp_path: Path) -> None:
 def test_cli_invalid_config_exits_2_without_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, MINIMAL + "[generator]\nsteps = -1\n")
     for args in (["stats"], ["demo", "--profile", "tiny"], ["leaderboard"], ["models", "check"]):
-        proc = subprocess.run([sys.executable, "-m", "kiosk", *args, "--config", str(path)],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "kiosk", *args, "--config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 2, (args, proc.stderr)
         assert "generator.steps: Input should be greater than or equal to 1" in proc.stderr
         assert "Traceback" not in proc.stderr

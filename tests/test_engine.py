@@ -25,8 +25,12 @@ class CountingGenerator(Generator):
         self.fail_with: BaseException | None = None
         self.gate: threading.Event | None = None
 
-    def generate(self, prompts: Sequence[str], seeds: Sequence[int],
-                 progress: Callable[[int, int], None] | None = None) -> Drawing:
+    def generate(
+        self,
+        prompts: Sequence[str],
+        seeds: Sequence[int],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Drawing:
         if self.gate is not None:
             self.gate.wait(30)
         if self.fail_with is not None:
@@ -50,8 +54,9 @@ class Recorder:
 def engine_factory(tiny_settings: Settings) -> Iterator[Callable[..., tuple[Engine, Recorder]]]:
     engines: list[Engine] = []
 
-    def make(start: bool = True, settings: Settings = tiny_settings,
-             generator: Generator | None = None) -> tuple[Engine, Recorder]:
+    def make(
+        start: bool = True, settings: Settings = tiny_settings, generator: Generator | None = None
+    ) -> tuple[Engine, Recorder]:
         gen = generator or CountingGenerator(settings.generator)
         engine = Engine(settings, generator=gen)
         rec = Recorder()
@@ -69,8 +74,9 @@ def engine_factory(tiny_settings: Settings) -> Iterator[Callable[..., tuple[Engi
         engine.store.close()
 
 
-def test_end_to_end_real_models(engine_factory: Callable[..., tuple[Engine, Recorder]],
-                                tiny_settings: Settings) -> None:
+def test_end_to_end_real_models(
+    engine_factory: Callable[..., tuple[Engine, Recorder]], tiny_settings: Settings
+) -> None:
     engine, rec = engine_factory()
     ready = rec.of(ModelsReady)[0]
     assert ready.tiny and ready.device == "cpu"
@@ -91,7 +97,8 @@ def test_end_to_end_real_models(engine_factory: Callable[..., tuple[Engine, Reco
     assert rec.of(LeaderboardChanged)
     board = engine.leaderboard()
     assert [r.nickname for r in board] == sorted(
-        ["Ada", "Bob"], key=lambda n: -next(d.cosine for d in done if d.nickname == n))
+        ["Ada", "Bob"], key=lambda n: -next(d.cosine for d in done if d.nickname == n)
+    )
     assert engine.stats().submissions == 2 and engine.stats().pending_jobs == 0
     assert not list(tiny_settings.data_path.glob("images/*/.tmp-*"))
 
@@ -112,7 +119,8 @@ def test_same_seed_same_drawing(engine_factory: Callable[..., tuple[Engine, Reco
 
 
 def test_dedup_hit_does_not_call_the_generator(
-        engine_factory: Callable[..., tuple[Engine, Recorder]]) -> None:
+    engine_factory: Callable[..., tuple[Engine, Recorder]],
+) -> None:
     engine, rec = engine_factory()
     gen = engine.generator
     engine.submit("Ada", "A Duck!!")
@@ -129,7 +137,8 @@ def test_dedup_hit_does_not_call_the_generator(
 
 
 def test_duplicate_prompts_in_one_batch_draw_once(
-        engine_factory: Callable[..., tuple[Engine, Recorder]], tiny_settings: Settings) -> None:
+    engine_factory: Callable[..., tuple[Engine, Recorder]], tiny_settings: Settings
+) -> None:
     gen = CountingGenerator(tiny_settings.generator)
     engine, rec = engine_factory(generator=gen)
     gen.gate = threading.Event()  # hold the worker so both jobs land in one batch
@@ -144,8 +153,9 @@ def test_duplicate_prompts_in_one_batch_draw_once(
 
 
 def test_policy_rejections_and_queue_cap(
-        engine_factory: Callable[..., tuple[Engine, Recorder]]) -> None:
-    engine, rec = engine_factory(start=False)  # nothing runs: jobs stay queued
+    engine_factory: Callable[..., tuple[Engine, Recorder]],
+) -> None:
+    engine, _ = engine_factory(start=False)  # nothing runs: jobs stay queued
     with pytest.raises(PolicyError, match="Please type a nickname"):
         engine.submit("\x1b[2J", "a duck")
     with pytest.raises(PolicyError, match="too long"):
@@ -162,7 +172,8 @@ def test_policy_rejections_and_queue_cap(
 
 
 def test_restart_resumes_pending_jobs(
-        engine_factory: Callable[..., tuple[Engine, Recorder]]) -> None:
+    engine_factory: Callable[..., tuple[Engine, Recorder]],
+) -> None:
     first, _ = engine_factory(start=False)  # accepts jobs, then "crashes" before drawing
     first.submit("ada", "a duck")
     first.submit("bob", "a swan")
@@ -176,7 +187,8 @@ def test_restart_resumes_pending_jobs(
 
 
 def test_generator_failure_fails_the_job_and_the_queue_goes_on(
-        engine_factory: Callable[..., tuple[Engine, Recorder]], tiny_settings: Settings) -> None:
+    engine_factory: Callable[..., tuple[Engine, Recorder]], tiny_settings: Settings
+) -> None:
     gen = CountingGenerator(tiny_settings.generator)
     engine, rec = engine_factory(generator=gen)
     gen.fail_with = RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
@@ -194,7 +206,8 @@ def test_generator_failure_fails_the_job_and_the_queue_goes_on(
 
 
 def test_started_events_carry_batch_size(
-        engine_factory: Callable[..., tuple[Engine, Recorder]], tiny_settings: Settings) -> None:
+    engine_factory: Callable[..., tuple[Engine, Recorder]], tiny_settings: Settings
+) -> None:
     gen = CountingGenerator(tiny_settings.generator)
     engine, rec = engine_factory(generator=gen)
     gen.gate = threading.Event()

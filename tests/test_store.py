@@ -21,11 +21,19 @@ def play(store: Store, nick: str, prompt: str, cosine: float, target: str = "duc
     """Accept a job and complete it with a given cosine; return the submission id."""
     norm = policy.normalise_prompt(prompt)
     key = policy.dedup_key(norm, target, "g", "j")
-    job = store.add_job(player_key=policy.player_key(nick), nickname=nick, target_id=target,
-                        raw_prompt=prompt, prompt=prompt, norm_prompt=norm, dedup_key=key,
-                        seed=policy.seed_for(key))
-    sub = store.complete_job(job, Result(f"images/{key}.png", cosine, policy.percent(cosine),
-                                         10.0, 1.0, "g", "j"))
+    job = store.add_job(
+        player_key=policy.player_key(nick),
+        nickname=nick,
+        target_id=target,
+        raw_prompt=prompt,
+        prompt=prompt,
+        norm_prompt=norm,
+        dedup_key=key,
+        seed=policy.seed_for(key),
+    )
+    sub = store.complete_job(
+        job, Result(f"images/{key}.png", cosine, policy.percent(cosine), 10.0, 1.0, "g", "j")
+    )
     return sub.id
 
 
@@ -107,8 +115,16 @@ def test_stats_and_pending_jobs(tmp_path: Path) -> None:
     assert original is not None
     like = Job(0, 0, "cy", "duck", "C!", "C!", "c", original.dedup_key, original.seed, 0.0)
     store.add_dedup(player_key="cy", nickname="cy", job_like=like, original=original)
-    store.add_job(player_key="dee", nickname="dee", target_id="duck", raw_prompt="d",
-                  prompt="d", norm_prompt="d", dedup_key="kd", seed=1)
+    store.add_job(
+        player_key="dee",
+        nickname="dee",
+        target_id="duck",
+        raw_prompt="d",
+        prompt="d",
+        norm_prompt="d",
+        dedup_key="kd",
+        seed=1,
+    )
     s = store.stats()
     assert (s.players, s.submissions, s.dedup_hits, s.pending_jobs) == (4, 4, 1, 1)
     assert (s.top_submitter, s.top_submitter_count) == ("ada", 2)
@@ -119,11 +135,20 @@ def test_stats_and_pending_jobs(tmp_path: Path) -> None:
 
 def test_complete_job_is_one_transaction(tmp_path: Path) -> None:
     store = make_store(tmp_path)
-    job = store.add_job(player_key="ada", nickname="ada", target_id="duck", raw_prompt="a",
-                        prompt="a", norm_prompt="a", dedup_key="k", seed=1)
+    job = store.add_job(
+        player_key="ada",
+        nickname="ada",
+        target_id="duck",
+        raw_prompt="a",
+        prompt="a",
+        norm_prompt="a",
+        dedup_key="k",
+        seed=1,
+    )
     # Make the last statement of the transaction (removing the job) fail.
-    store._conn().execute("CREATE TRIGGER boom BEFORE DELETE ON jobs"
-                          " BEGIN SELECT RAISE(ABORT, 'boom'); END")
+    store._conn().execute(
+        "CREATE TRIGGER boom BEFORE DELETE ON jobs BEGIN SELECT RAISE(ABORT, 'boom'); END"
+    )
     with pytest.raises(sqlite3.IntegrityError, match="boom"):
         store.complete_job(job, Result("img.png", 0.5, 50.0, 1.0, 1.0, "g", "j"))
     # No half-written row: no submission, no best, no counter bump; the job still pending.
@@ -135,14 +160,26 @@ def test_complete_job_is_one_transaction(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("sql", "params"),
     [
-        ("SELECT b.submission_id FROM best b WHERE b.target_id = ?"
-         " ORDER BY b.cosine DESC, b.submission_id LIMIT 20", ("duck",)),
-        ("SELECT COUNT(*) FROM best WHERE target_id = ? AND (cosine > ? OR (cosine = ?"
-         " AND submission_id < ?))", ("duck", 0.5, 0.5, 3)),
-        ("SELECT id FROM submissions s WHERE s.dedup_key = ? AND s.dedup_of IS NULL"
-         " AND s.hidden = 0 ORDER BY s.id LIMIT 1", ("k",)),
-        ("SELECT nickname, submissions FROM players WHERE submissions > 0"
-         " ORDER BY submissions DESC, id LIMIT 1", ()),
+        (
+            "SELECT b.submission_id FROM best b WHERE b.target_id = ?"
+            " ORDER BY b.cosine DESC, b.submission_id LIMIT 20",
+            ("duck",),
+        ),
+        (
+            "SELECT COUNT(*) FROM best WHERE target_id = ? AND (cosine > ? OR (cosine = ?"
+            " AND submission_id < ?))",
+            ("duck", 0.5, 0.5, 3),
+        ),
+        (
+            "SELECT id FROM submissions s WHERE s.dedup_key = ? AND s.dedup_of IS NULL"
+            " AND s.hidden = 0 ORDER BY s.id LIMIT 1",
+            ("k",),
+        ),
+        (
+            "SELECT nickname, submissions FROM players WHERE submissions > 0"
+            " ORDER BY submissions DESC, id LIMIT 1",
+            (),
+        ),
     ],
 )
 def test_hot_queries_use_indexes(tmp_path: Path, sql: str, params: tuple[object, ...]) -> None:
