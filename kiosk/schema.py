@@ -88,6 +88,18 @@ MIGRATIONS: list[str] = [
         detail TEXT NOT NULL
     );
     """,
+    # 2: event totals kept up to date in each transaction, so stats never scan players.
+    """
+    CREATE TABLE counters (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        players INTEGER NOT NULL,
+        submissions INTEGER NOT NULL,
+        dedup_hits INTEGER NOT NULL
+    );
+    INSERT INTO counters(id, players, submissions, dedup_hits)
+        SELECT 1, COUNT(*), COALESCE(SUM(submissions), 0), COALESCE(SUM(dedup_hits), 0)
+        FROM players;
+    """,
 ]
 
 VERSION = len(MIGRATIONS)

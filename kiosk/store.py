@@ -182,6 +182,7 @@ class Store:
             "INSERT INTO players(key, nickname, created_at) VALUES (?, ?, ?)",
             (key, nickname, time.time()),
         )
+        c.execute("UPDATE counters SET players = players + 1")
         return int(cur.lastrowid or 0)
 
     def player(self, key: str) -> tuple[int, str, bool] | None:
@@ -366,6 +367,10 @@ class Store:
             " dedup_hits = dedup_hits + ? WHERE id = ?",
             (1 if dedup_of is not None else 0, pid),
         )
+        c.execute(
+            "UPDATE counters SET submissions = submissions + 1, dedup_hits = dedup_hits + ?",
+            (1 if dedup_of is not None else 0,),
+        )
         if not staff:
             # Strictly greater: on a tie the earlier submission keeps the place.
             c.execute(
@@ -475,10 +480,12 @@ class Store:
         ).fetchone()
         if mine is None:
             return None
+        # Two index range counts: an OR here would make SQLite scan the whole target.
         ahead = c.execute(
-            "SELECT COUNT(*) FROM best WHERE target_id = ?"
-            " AND (cosine > ? OR (cosine = ? AND submission_id < ?))",
-            (target_id, mine[0], mine[0], mine[1]),
+            "SELECT (SELECT COUNT(*) FROM best WHERE target_id = ?1 AND cosine > ?2)"
+            " + (SELECT COUNT(*) FROM best WHERE target_id = ?1 AND cosine = ?2"
+            " AND submission_id < ?3)",
+            (target_id, mine[0], mine[1]),
         ).fetchone()[0]
         return int(ahead) + 1
 
@@ -498,8 +505,7 @@ class Store:
     def stats(self) -> Stats:
         c = self._conn()
         players, subs, dedups = c.execute(
-            "SELECT COUNT(*), COALESCE(SUM(submissions), 0), COALESCE(SUM(dedup_hits), 0)"
-            " FROM players"
+            "SELECT players, submissions, dedup_hits FROM counters"
         ).fetchone()
         pending = c.execute("SELECT COUNT(*) FROM jobs WHERE state = 'pending'").fetchone()[0]
         top = c.execute(

@@ -186,3 +186,20 @@ def test_hot_queries_use_indexes(tmp_path: Path, sql: str, params: tuple[object,
     store = make_store(tmp_path)
     plan = " ".join(r[3] for r in store._conn().execute(f"EXPLAIN QUERY PLAN {sql}", params))
     assert "USING" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_forward_migration_keeps_and_counts_existing_data(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for statement in schema._statements(schema.MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO players(key, nickname, submissions, dedup_hits, created_at)"
+        " VALUES ('ada', 'Ada', 5, 2, 0), ('bob', 'Bob', 1, 0, 0)"
+    )
+    conn.close()
+    store = Store(db)
+    assert schema.version(store._conn()) == schema.VERSION >= 2
+    s = store.stats()
+    assert (s.players, s.submissions, s.dedup_hits, s.top_submitter) == (2, 6, 2, "Ada")
