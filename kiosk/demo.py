@@ -26,9 +26,19 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from kiosk.config import TINY_NOTICE, Settings
+from kiosk.config import Settings
 from kiosk.engine import Engine
-from kiosk.events import Done, Event, Failed, ModelsFailed, ModelsLoading, Queued, Started
+from kiosk.events import (
+    Done,
+    Event,
+    Failed,
+    ModelsFailed,
+    ModelsLoading,
+    Notice,
+    Queued,
+    Retrying,
+    Started,
+)
 from kiosk.policy import PolicyError, QueueFullError, format_percent
 from kiosk.store import BoardRow
 
@@ -129,6 +139,16 @@ class Demo:
                     f"  {event.reason}",
                 )
             )
+        elif isinstance(event, Retrying):
+            p.console.print(
+                Text.assemble(
+                    ("↻ ", "yellow"),
+                    (event.nickname, "bold"),
+                    f"  {event.reason}; trying once more",
+                )
+            )
+        elif isinstance(event, Notice):
+            p.console.print(Text(event.message, style="bold yellow"))
         elif isinstance(event, ModelsFailed):
             p.console.print(Text(event.reason, style="red"))
 
@@ -160,8 +180,6 @@ class Demo:
                 self.progress.stop()
 
     def _run(self, lines: list[Line]) -> int:
-        if self.settings.tiny:
-            self.notice(TINY_NOTICE)
         engine = Engine(self.settings)
         engine.subscribe(self.on_event)
         engine.start()

@@ -10,52 +10,34 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from kiosk import policy
-from kiosk.config import Settings
+from kiosk.batch import BatchRunner, GeneratorLike, JudgeLike
+from kiosk.config import TINY_NOTICE, Settings
 from kiosk.events import (
     Done,
     Event,
-    Failed,
     LeaderboardChanged,
     ModelsFailed,
     ModelsLoading,
     ModelsReady,
-    Progress,
+    Notice,
     Queued,
-    Started,
 )
 from kiosk.fairqueue import FairQueue
-from kiosk.images import clean_temp_files, image_relpath, write_png
-from kiosk.store import BoardRow, Job, Result, Stats, Store, Submission
+from kiosk.images import clean_temp_files
+from kiosk.lock import DataDirLock
+from kiosk.schema import sqlite_warning
+from kiosk.store import BoardRow, Job, Stats, Store, Submission
 
 log = logging.getLogger(__name__)
 Subscriber = Callable[[Event], None]
 
-
-class GeneratorLike(Protocol):
-    name: str
-    device: str
-
-    def load(self) -> None: ...
-    def generate(
-        self,
-        prompts: Sequence[str],
-        seeds: Sequence[int],
-        progress: Callable[[int, int], None] | None = None,
-    ) -> object: ...
-
-
-class JudgeLike(Protocol):
-    name: str
-
-    def load(self) -> None: ...
-    def add_target(self, target_id: str, path: str | Path) -> None: ...
-    def score(self, images: Sequence[object], target_ids: Sequence[str]) -> object: ...
+__all__ = ["Engine", "GeneratorLike", "JudgeLike", "QueueEntry"]
 
 
 @dataclass(frozen=True)
@@ -67,14 +49,6 @@ class QueueEntry:
     nickname: str
     prompt: str
     eta_s: float
-
-
-def plain_reason(exc: BaseException) -> str:
-    """An exception in words a visitor or operator understands."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if "out of memory" in text.lower():
-        return "the GPU ran out of memory while drawing; please try again"
-    return f"drawing failed: {text[:200]}"
 
 
 class Engine:
@@ -98,15 +72,17 @@ class Engine:
         self.judge = judge
         self.limits = policy.Limits(settings.limits.prompt_max, settings.limits.nickname_max)
         self.target_id = settings.active_target.id
+        self.load_error: str | None = None
         self._subscribers: list[Subscriber] = []
         self._cond = threading.Condition()
         self._queue = FairQueue()
+        self._retry: deque[Job] = deque()
         self._inflight: list[Job] = []
         self._stopping = False
         self._ready = threading.Event()
-        self.load_error: str | None = None
-        self._ms_per_job = 0.0
+        self._runner: BatchRunner | None = None
         self._thread: threading.Thread | None = None
+        self._lock = DataDirLock(self.data_dir)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -123,9 +99,17 @@ class Engine:
                 log.exception("event subscriber failed on %s", event.name)
 
     def start(self) -> None:
-        """Resume pending jobs, then load models and serve the queue in the worker thread."""
+        """Take the data dir, resume pending jobs, then load models in the worker thread.
+
+        Raises kiosk.lock.DataDirBusy when another kiosk writes to the same data dir.
+        """
+        self._lock.acquire()
+        if self.settings.tiny:
+            self._publish(Notice("warning", TINY_NOTICE))
+        warning = sqlite_warning()
+        if warning:
+            self._publish(Notice("warning", warning))
         clean_temp_files(self.data_dir)
-        self._thread = threading.Thread(target=self._run, name="kiosk-engine", daemon=True)
         with self._cond:
             for job in self.store.pending_jobs():
                 self._queue.push(job)
@@ -142,6 +126,7 @@ class Engine:
                     resumed=True,
                 )
             )
+        self._thread = threading.Thread(target=self._run, name="kiosk-engine", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -151,6 +136,7 @@ class Engine:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._lock.release()
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """True once models are loaded; False on timeout or when loading failed."""
@@ -160,12 +146,15 @@ class Engine:
         """Block until no job waits or runs (or loading failed)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while (len(self._queue) or self._inflight) and self.load_error is None:
+            while self._busy() and self.load_error is None:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
                 self._cond.wait(left)
         return self.load_error is None
+
+    def _busy(self) -> bool:
+        return bool(len(self._queue) or self._retry or self._inflight)
 
     # -- the caller's side ------------------------------------------------------------
 
@@ -183,25 +172,13 @@ class Engine:
         pkey = policy.player_key(nick)
         original = self.store.find_original(key)
         if original is not None:
-            job_like = Job(
-                0, 0, nick, self.target_id, prompt, text, norm, key, original.seed, time.time()
-            )
-            sub = self.store.add_dedup(
-                player_key=pkey, nickname=nick, job_like=job_like, original=original
-            )
-            done = self._done_event(None, sub, dedup=True)
-            self._publish(done)
-            self._publish(LeaderboardChanged(sub.target_id))
-            return done
+            return self._answer_dedup(pkey, nick, prompt, text, norm, original)
         with self._cond:
             known = self.store.player(pkey)
-            if (
-                known is not None
-                and self._waiting(known[0]) >= self.settings.limits.queued_per_player
-            ):
+            cap = self.settings.limits.queued_per_player
+            if known is not None and self._waiting(known[0]) >= cap:
                 raise policy.QueueFullError(
-                    f"You already have {self.settings.limits.queued_per_player} drawings"
-                    " waiting; please wait for one to finish."
+                    f"You already have {cap} drawings waiting; please wait for one to finish."
                 )
             job = self.store.add_job(
                 player_key=pkey,
@@ -222,8 +199,30 @@ class Engine:
         self._publish(queued)
         return queued
 
+    def _answer_dedup(
+        self, pkey: str, nick: str, raw: str, text: str, norm: str, original: Submission
+    ) -> Done:
+        like = Job(
+            0,
+            0,
+            nick,
+            self.target_id,
+            raw,
+            text,
+            norm,
+            original.dedup_key,
+            original.seed,
+            time.time(),
+        )
+        sub = self.store.add_dedup(player_key=pkey, nickname=nick, job_like=like, original=original)
+        done = self._done_event(None, sub, True)
+        self._publish(done)
+        self._publish(LeaderboardChanged(sub.target_id))
+        return done
+
     def _waiting(self, player_id: int) -> int:
-        return self._queue.count(player_id) + sum(j.player_id == player_id for j in self._inflight)
+        jobs = [*self._inflight, *self._retry]
+        return self._queue.count(player_id) + sum(j.player_id == player_id for j in jobs)
 
     @property
     def _generator_name(self) -> str:
@@ -241,15 +240,18 @@ class Engine:
         )
 
     def _eta(self, position: int) -> float:
-        batches = math.ceil(position / self.settings.generator.batch) + (1 if self._inflight else 0)
-        return batches * self._ms_per_job * self.settings.generator.batch / 1000.0
+        ms = self._runner.ms_per_job if self._runner else 0.0
+        batch = self.settings.generator.batch
+        batches = math.ceil(position / batch) + (1 if self._inflight else 0)
+        return batches * ms * batch / 1000.0
 
     def queue_snapshot(self) -> list[QueueEntry]:
         """Waiting jobs in running order, with positions and ETAs."""
         with self._cond:
+            jobs = [*self._retry, *self._queue]
             return [
                 QueueEntry(i, j.id, j.nickname, j.prompt, self._eta(i))
-                for i, j in enumerate(self._queue, start=1)
+                for i, j in enumerate(jobs, start=1)
             ]
 
     def leaderboard(self, limit: int = 20, target_id: str | None = None) -> list[BoardRow]:
@@ -261,7 +263,7 @@ class Engine:
     def image_path(self, sub: Submission) -> Path:
         return self.data_dir / sub.image
 
-    def _done_event(self, job_id: int | None, sub: Submission, *, dedup: bool) -> Done:
+    def _done_event(self, job_id: int | None, sub: Submission, dedup: bool) -> Done:
         rank = self.store.rank(sub.player_id, sub.target_id)
         best = self.store.best_percent(sub.player_id, sub.target_id)
         return Done(
@@ -286,7 +288,7 @@ class Engine:
         try:
             self._load_models()
         except Exception as exc:
-            self.load_error = str(exc)
+            self.load_error = str(exc) or type(exc).__name__
             log.debug("model loading failed", exc_info=True)
             self._publish(ModelsFailed(self.load_error))
             with self._cond:
@@ -294,20 +296,26 @@ class Engine:
             self._ready.set()
             return
         self._ready.set()
-        while True:
+        while self._next_batch():
+            retry = self._runner.run(self._inflight) if self._runner else []
             with self._cond:
-                while not len(self._queue) and not self._stopping:
-                    self._cond.wait()
-                if self._stopping:
-                    return
+                self._retry.extend(retry)
+                self._inflight = []
+                self._cond.notify_all()
+
+    def _next_batch(self) -> bool:
+        """Wait for work; retries go first, one at a time (e.g. after running out of memory)."""
+        with self._cond:
+            while not self._busy() and not self._stopping:
+                self._cond.wait()
+            if self._stopping:
+                return False
+            if self._retry:
+                self._inflight = [self._retry.popleft()]
+            else:
                 size = min(self.settings.generator.batch, len(self._queue))
                 self._inflight = [self._queue.pop() for _ in range(size)]
-            try:
-                self._process(self._inflight)
-            finally:
-                with self._cond:
-                    self._inflight = []
-                    self._cond.notify_all()
+            return True
 
     def _load_models(self) -> None:
         from kiosk.models import load_models
@@ -319,6 +327,9 @@ class Engine:
             self.judge,
             lambda stage, step, total: self._publish(ModelsLoading(stage, step, total)),
         )
+        self._runner = BatchRunner(
+            self.store, self.data_dir, self.generator, self.judge, self._publish, self._done_event
+        )
         self._publish(
             ModelsReady(
                 self.generator.name,
@@ -328,81 +339,3 @@ class Engine:
                 time.perf_counter() - start,
             )
         )
-
-    def _process(self, batch: list[Job]) -> None:
-        for job in batch:
-            self._publish(Started(job.id, job.nickname, job.prompt, len(batch)))
-        leads: dict[str, Job] = {}
-        followers: list[Job] = []
-        for job in batch:
-            original = self.store.find_original(job.dedup_key)
-            if original is not None:
-                self._finish_dedup(job, original)
-            elif job.dedup_key in leads:
-                followers.append(job)
-            else:
-                leads[job.dedup_key] = job
-        if leads:
-            self._draw(list(leads.values()))
-        for job in followers:
-            original = self.store.find_original(job.dedup_key)
-            if original is not None:
-                self._finish_dedup(job, original)
-            else:
-                self._fail(job, "the same drawing failed just before")
-        for target in {j.target_id for j in batch}:
-            self._publish(LeaderboardChanged(target))
-
-    def _draw(self, jobs: list[Job]) -> None:
-        assert self.generator is not None and self.judge is not None
-        ids = tuple(j.id for j in jobs)
-        try:
-            drawing = self.generator.generate(
-                [j.norm_prompt for j in jobs],
-                [j.seed for j in jobs],
-                lambda step, total: self._publish(Progress(ids, step, total)),
-            )
-            images = drawing.images  # type: ignore[attr-defined]
-            verdict = self.judge.score(images, [j.target_id for j in jobs])
-            cosines, gen_ms, judge_ms = verdict.cosines, drawing.ms, verdict.ms  # type: ignore[attr-defined]
-        except Exception as exc:
-            log.debug("batch failed", exc_info=True)
-            for job in jobs:
-                self._fail(job, plain_reason(exc))
-            return
-        n = len(jobs)
-        per_job = (gen_ms + judge_ms) / n
-        self._ms_per_job = (
-            per_job if not self._ms_per_job else 0.8 * self._ms_per_job + 0.2 * per_job
-        )
-        for job, image, cosine in zip(jobs, images, cosines, strict=True):
-            rel = image_relpath(job.dedup_key)
-            try:
-                write_png(image, self.data_dir / rel)
-                sub = self.store.complete_job(
-                    job,
-                    Result(
-                        rel,
-                        cosine,
-                        policy.percent(cosine),
-                        gen_ms / n,
-                        judge_ms / n,
-                        self.generator.name,
-                        self.judge.name,
-                    ),
-                )
-            except Exception as exc:
-                log.debug("saving failed", exc_info=True)
-                self._fail(job, f"could not save the drawing: {exc}")
-                continue
-            self._publish(self._done_event(job.id, sub, dedup=False))
-
-    def _finish_dedup(self, job: Job, original: Submission) -> None:
-        sub = self.store.complete_job_as_dedup(job, original)
-        self._publish(self._done_event(job.id, sub, dedup=True))
-
-    def _fail(self, job: Job, reason: str) -> None:
-        try:
-            self.store.fail_job(job.id, reason)
-        finally:
-            self._publish(Failed(job.id, job.nickname, job.prompt, reason))

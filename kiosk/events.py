@@ -112,6 +112,24 @@ class Failed(Event):
 
 
 @dataclass(frozen=True)
+class Retrying(Event):
+    """A job hit a model error and will be tried once more, alone."""
+
+    job_id: int
+    nickname: str
+    prompt: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """Something the operator should know (tiny models, an old SQLite, ...)."""
+
+    level: str
+    message: str
+
+
+@dataclass(frozen=True)
 class LeaderboardChanged(Event):
     """A target's leaderboard may have changed."""
 
@@ -127,5 +145,7 @@ _NAMES: dict[type, str] = {
     Progress: "progress",
     Done: "done",
     Failed: "failed",
+    Retrying: "retrying",
+    Notice: "notice",
     LeaderboardChanged: "leaderboard_changed",
 }

@@ -100,6 +100,10 @@ MIGRATIONS: list[str] = [
         SELECT 1, COUNT(*), COALESCE(SUM(submissions), 0), COALESCE(SUM(dedup_hits), 0)
         FROM players;
     """,
+    # 3: which job produced a submission, so crash harnesses can prove none was lost.
+    """
+    ALTER TABLE submissions ADD COLUMN job_id INTEGER;
+    """,
 ]
 
 VERSION = len(MIGRATIONS)
@@ -107,6 +111,27 @@ VERSION = len(MIGRATIONS)
 
 class SchemaError(Exception):
     """The database's schema cannot be used by this version of the kiosk."""
+
+
+# SQLite releases before 3.51.3 can corrupt a WAL database when a checkpoint races a
+# write ("WAL-reset" bug); 3.44.6 and 3.50.7 carry the fix as backports.
+WAL_RESET_FIXED = (3, 51, 3)
+WAL_RESET_BACKPORTS = {(3, 44, 6), (3, 50, 7)}
+
+
+def sqlite_warning(version_text: str = sqlite3.sqlite_version) -> str | None:
+    """A warning when this SQLite has the WAL-reset corruption bug, else None."""
+    try:
+        found = tuple(int(x) for x in version_text.split(".")[:3])
+    except ValueError:
+        return f"unrecognised SQLite version {version_text!r}"
+    if found >= WAL_RESET_FIXED or found in WAL_RESET_BACKPORTS:
+        return None
+    return (
+        f"SQLite {version_text} has the WAL-reset corruption bug (fixed in 3.51.3, backported"
+        " to 3.44.6 and 3.50.7). Scores are still committed with synchronous=FULL, but"
+        " upgrade Python's SQLite (e.g. a newer Python build) before the event."
+    )
 
 
 def version(conn: sqlite3.Connection) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk import schema
+from kiosk.queries import BoardRow, Queries, Stats
 
 
 class StoreError(Exception):
@@ -72,32 +73,6 @@ class Result:
     judge: str
 
 
-@dataclass(frozen=True)
-class BoardRow:
-    """One leaderboard line."""
-
-    rank: int
-    nickname: str
-    percent: float
-    cosine: float
-    prompt: str
-    image: str
-    submission_id: int
-    reached_at: float
-
-
-@dataclass(frozen=True)
-class Stats:
-    """Event counters."""
-
-    players: int
-    submissions: int
-    dedup_hits: int
-    pending_jobs: int
-    top_submitter: str | None
-    top_submitter_count: int
-
-
 _SUB_COLS = (
     "s.id, s.player_id, s.nickname, s.target_id, s.prompt, s.dedup_key, s.image, s.cosine,"
     " s.percent, s.seed, s.gen_ms, s.judge_ms, s.created_at, s.dedup_of"
@@ -108,7 +83,7 @@ _JOB_COLS = (
 )
 
 
-class Store:
+class Store(Queries):
     """The kiosk's database; safe to share between threads (one connection each)."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
@@ -116,7 +91,12 @@ class Store:
         self.readonly = readonly
         self._local = threading.local()
         if not readonly:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot use the data dir {self.path.parent}: {exc.strerror or exc}"
+                ) from None
         with self._lock_errors("open"):
             schema.migrate(self._conn(), readonly=readonly)
 
@@ -235,6 +215,16 @@ class Store:
         )
         return [Job(*r) for r in rows]
 
+    def record_attempt(self, job_id: int, reason: str) -> int:
+        """Count a failed attempt (the job stays pending); return the attempts so far."""
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE jobs SET attempts = attempts + 1, error = ? WHERE id = ?",
+                (reason, job_id),
+            )
+            row = c.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return int(row[0]) if row else 0
+
     def fail_job(self, job_id: int, reason: str) -> None:
         """Mark a job failed with its reason; it is kept for staff, not retried."""
         with self.transaction() as c:
@@ -338,8 +328,8 @@ class Store:
         cur = c.execute(
             "INSERT INTO submissions(player_id, nickname, target_id, raw_prompt, prompt,"
             " norm_prompt, dedup_key, image, cosine, percent, seed, gen_ms, judge_ms,"
-            " generator, judge, created_at, dedup_of, staff)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " generator, judge, created_at, dedup_of, staff, job_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 pid,
                 nick,
@@ -359,6 +349,7 @@ class Store:
                 now,
                 dedup_of,
                 staff,
+                job.id or None,
             ),
         )
         sid = int(cur.lastrowid or 0)
@@ -454,69 +445,5 @@ class Store:
             (time.time(), actor, action, detail),
         )
 
-    # -- queries ----------------------------------------------------------------------
 
-    def leaderboard(self, target_id: str, limit: int = 20) -> list[BoardRow]:
-        """Each player's best on a target, best first; ties go to who reached it first."""
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT p.nickname, s.percent, b.cosine, s.prompt, s.image, b.submission_id,"
-                " b.reached_at FROM best b"
-                " JOIN players p ON p.id = b.player_id JOIN submissions s ON s.id = b.submission_id"
-                " WHERE b.target_id = ? ORDER BY b.cosine DESC, b.submission_id LIMIT ?",
-                (target_id, limit),
-            )
-            .fetchall()
-        )
-        return [BoardRow(i + 1, *r) for i, r in enumerate(rows)]
-
-    def rank(self, player_id: int, target_id: str) -> int | None:
-        """A player's place on a target's leaderboard (1 = first), or None if absent."""
-        c = self._conn()
-        mine = c.execute(
-            "SELECT cosine, submission_id FROM best WHERE target_id = ? AND player_id = ?",
-            (target_id, player_id),
-        ).fetchone()
-        if mine is None:
-            return None
-        # Two index range counts: an OR here would make SQLite scan the whole target.
-        ahead = c.execute(
-            "SELECT (SELECT COUNT(*) FROM best WHERE target_id = ?1 AND cosine > ?2)"
-            " + (SELECT COUNT(*) FROM best WHERE target_id = ?1 AND cosine = ?2"
-            " AND submission_id < ?3)",
-            (target_id, mine[0], mine[1]),
-        ).fetchone()[0]
-        return int(ahead) + 1
-
-    def best_percent(self, player_id: int, target_id: str) -> float | None:
-        """A player's best score on a target as it counts on the leaderboard."""
-        row = (
-            self._conn()
-            .execute(
-                "SELECT s.percent FROM best b JOIN submissions s ON s.id = b.submission_id"
-                " WHERE b.target_id = ? AND b.player_id = ?",
-                (target_id, player_id),
-            )
-            .fetchone()
-        )
-        return float(row[0]) if row else None
-
-    def stats(self) -> Stats:
-        c = self._conn()
-        players, subs, dedups = c.execute(
-            "SELECT players, submissions, dedup_hits FROM counters"
-        ).fetchone()
-        pending = c.execute("SELECT COUNT(*) FROM jobs WHERE state = 'pending'").fetchone()[0]
-        top = c.execute(
-            "SELECT nickname, submissions FROM players WHERE submissions > 0"
-            " ORDER BY submissions DESC, id LIMIT 1"
-        ).fetchone()
-        return Stats(
-            int(players),
-            int(subs),
-            int(dedups),
-            int(pending),
-            top[0] if top else None,
-            int(top[1]) if top else 0,
-        )
+__all__ = ["BoardRow", "Job", "Result", "Stats", "Store", "StoreError", "Submission"]
