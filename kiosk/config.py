@@ -220,5 +220,19 @@ def _check_images(settings: Settings) -> None:
         image = settings.target_image(target)
         if not image.is_file():
             problems.append(f"  targets[{i}].image: file not found: {image}")
+        elif reason := _not_an_image(image):
+            problems.append(f"  targets[{i}].image: not a picture ({reason}): {image}")
     if problems:
         raise ConfigError("\n".join([f"{settings.source}: invalid configuration", *problems]))
+
+
+def _not_an_image(path: Path) -> str | None:
+    """Why a file is not a readable picture, or None when it is one."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+        return str(exc).split(":")[0] or type(exc).__name__
+    return None

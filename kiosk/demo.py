@@ -40,7 +40,7 @@ from kiosk.events import (
     Started,
 )
 from kiosk.policy import PolicyError, QueueFullError, format_percent
-from kiosk.store import BoardRow
+from kiosk.store import BoardRow, StoreError
 
 
 class ScriptError(Exception):
@@ -208,7 +208,7 @@ class Demo:
                     engine.wait_idle()
                     continue
                 raise
-            except PolicyError as exc:
+            except (PolicyError, StoreError) as exc:
                 self.notice(f"line {line.number}: {exc}", "rejected")
                 return
 

@@ -65,7 +65,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX best_by_score ON best(target_id, cosine DESC, submission_id);
 
     CREATE TABLE jobs (
-        id INTEGER PRIMARY KEY,
+        -- AUTOINCREMENT: finished jobs are deleted, and an id must never be reused
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         player_id INTEGER NOT NULL REFERENCES players(id),
         target_id TEXT NOT NULL REFERENCES targets(id),
         raw_prompt TEXT NOT NULL,

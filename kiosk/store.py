@@ -24,6 +24,20 @@ class StoreError(Exception):
     """The database cannot be used; the message says why in plain words."""
 
 
+def plain_db_error(path: Path, exc: sqlite3.Error) -> str:
+    """An SQLite error as an operator reads it; nothing was written."""
+    text = str(exc)
+    if "full" in text:
+        why = "the disk is full"
+    elif "readonly" in text or "read-only" in text:
+        why = "the data dir is read-only"
+    elif "locked" in text or "busy" in text:
+        why = "the database is busy (another process holds it)"
+    else:
+        why = text
+    return f"could not save to {path}: {why} ({text}); nothing was written"
+
+
 @dataclass(frozen=True)
 class Job:
     """Accepted work that has not produced a submission yet."""
@@ -135,13 +149,19 @@ class Store(Queries):
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back whole on any error."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(plain_db_error(self.path, exc)) from exc
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise StoreError(plain_db_error(self.path, exc)) from exc
             raise
-        conn.execute("COMMIT")
 
     # -- targets and players ----------------------------------------------------------
 
@@ -229,7 +249,7 @@ class Store(Queries):
         """Mark a job failed with its reason; it is kept for staff, not retried."""
         with self.transaction() as c:
             c.execute(
-                "UPDATE jobs SET state = 'failed', error = ?, attempts = attempts + 1 WHERE id = ?",
+                "UPDATE jobs SET state = 'failed', error = ? WHERE id = ?",
                 (reason, job_id),
             )
 

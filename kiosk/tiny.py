@@ -93,6 +93,8 @@ def build_tiny_models(root: Path, seed: int = 0) -> Path:
 
     root = Path(root)
     root.parent.mkdir(parents=True, exist_ok=True)
+    for stale in root.parent.glob(".tiny-*"):  # left by a build that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=root.parent))
     try:
         torch.manual_seed(seed)

@@ -203,3 +203,22 @@ def test_forward_migration_keeps_and_counts_existing_data(tmp_path: Path) -> Non
     assert schema.version(store._conn()) == schema.VERSION >= 2
     s = store.stats()
     assert (s.players, s.submissions, s.dedup_hits, s.top_submitter) == (2, 6, 2, "Ada")
+
+
+def test_job_ids_are_never_reused(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    first = play(store, "ada", "a duck", 0.5)
+    sub = store.submission(first)
+    assert sub is not None and store.stats().pending_jobs == 0  # the job row is gone
+    job = store.add_job(
+        player_key="bob",
+        nickname="bob",
+        target_id="duck",
+        raw_prompt="b",
+        prompt="b",
+        norm_prompt="b",
+        dedup_key="kb",
+        seed=1,
+    )
+    used = store._conn().execute("SELECT job_id FROM submissions").fetchall()
+    assert job.id not in {u[0] for u in used}

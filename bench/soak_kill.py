@@ -1,0 +1,217 @@
+"""Kill harness: SIGKILL the headless kiosk at random moments, restart, and prove nothing is lost.
+
+Each trial runs `kiosk demo --json --profile tiny` on a fresh script of prompts
+(some repeated, so dedup is exercised), kills it with SIGKILL at a random moment
+(during model loading, or while jobs run), and records every event it printed.
+A last run without a kill drains what is pending. Then it checks, in the database:
+every `done` event's submission is there with a readable image file; every job
+reported `queued` ended as a submission (or a failed job with a reason); no job is
+pending; `PRAGMA integrity_check` is ok; no temp files are left.
+
+    .venv/bin/python bench/soak_kill.py --kills 200
+Last line: `trials: N  lost: K  integrity: ok|bad`. Exit 0 only when nothing is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+WORDS = [
+    "duck",
+    "swan",
+    "pond",
+    "lake",
+    "blue",
+    "white",
+    "brown",
+    "reeds",
+    "sunset",
+    "watercolor",
+    "oil",
+    "sketch",
+    "bird",
+    "feather",
+    "ripple",
+    "morning",
+    "misty",
+    "golden",
+    "tiny",
+    "giant",
+    "happy",
+    "sleepy",
+]
+PLAYERS = ("ada", "bob", "cy", "dee", "지민", "eve")
+
+
+@dataclass
+class Seen:
+    """What the runs reported, across all trials."""
+
+    queued: set[int] = field(default_factory=set)
+    done: dict[int, str] = field(default_factory=dict)  # submission id -> image path
+    done_jobs: set[int] = field(default_factory=set)
+    failed_jobs: set[int] = field(default_factory=set)
+    lines: int = 0
+
+
+def write_script(path: Path, rng: random.Random, trial: int, history: list[str]) -> None:
+    rows = []
+    for _ in range(rng.randint(3, 8)):
+        if history and rng.random() < 0.25:
+            prompt = rng.choice(history)  # a repeat: dedup path
+        else:
+            prompt = f"{' '.join(rng.sample(WORDS, 4))} {trial}-{rng.randint(0, 10**6)}"
+            history.append(prompt)
+        rows.append(f"{rng.choice(PLAYERS)}\t{prompt}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def run_once(data: Path, script: Path, seen: Seen, kill_at: tuple[str, float] | None) -> int:
+    """Run the demo; kill it ('start', s) seconds after start or ('ready', s) after ready."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "kiosk",
+        "demo",
+        "--json",
+        "--profile",
+        "tiny",
+        "--data-dir",
+        str(data),
+        "--script",
+        str(script),
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO, env=env
+    )
+    ready = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by the kill
+            seen.lines += 1
+            kind = e.get("event")
+            if kind == "ready":
+                ready.set()
+            elif kind == "queued":
+                seen.queued.add(e["job_id"])
+            elif kind == "done":
+                seen.done[e["submission_id"]] = e["image"]
+                if e["job_id"] is not None:
+                    seen.done_jobs.add(e["job_id"])
+            elif kind == "failed":
+                seen.failed_jobs.add(e["job_id"])
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    if kill_at is not None:
+        when, delay = kill_at
+        if when == "ready":
+            ready.wait(60)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+    code = proc.wait(300)
+    reader.join(10)
+    return code
+
+
+def check(data: Path, seen: Seen) -> tuple[int, bool, list[str]]:
+    """(lost, integrity ok, problems) from the database and the files."""
+    problems: list[str] = []
+    db = sqlite3.connect(data / "kiosk.db")
+    integrity = db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    subs = {
+        sid: (image, job)
+        for sid, image, job in db.execute("SELECT id, image, job_id FROM submissions")
+    }
+    jobs_done = {job for _, job in subs.values() if job is not None}
+    failed = {j for (j,) in db.execute("SELECT id FROM jobs WHERE state = 'failed'")}
+    pending = db.execute("SELECT COUNT(*) FROM jobs WHERE state = 'pending'").fetchone()[0]
+    lost = 0
+    for sid in seen.done:
+        if sid not in subs:
+            lost += 1
+            problems.append(f"submission {sid} reported done is missing")
+    for job in seen.queued:
+        if job not in jobs_done and job not in failed:
+            lost += 1
+            problems.append(f"job {job} reported queued never finished")
+    for sid, (image, _) in subs.items():
+        try:
+            with Image.open(data / image) as im:
+                im.verify()
+        except Exception as exc:
+            lost += 1
+            problems.append(f"submission {sid}: image {image} unreadable: {exc}")
+    if pending:
+        problems.append(f"{pending} jobs still pending")
+        lost += pending
+    temps = [*data.glob("images/*/.tmp-*"), *data.glob(".tiny-*")]
+    if temps:
+        problems.append(f"temp files left: {temps[:3]}")
+        lost += len(temps)  # counted so the run fails loudly
+    if failed:
+        problems.append(f"note: {len(failed)} jobs failed with a recorded reason")
+    return lost, integrity, problems
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kills", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--data-dir", type=Path, default=None, help="keep the data here")
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory() as td:
+        data = args.data_dir or Path(td) / "data"
+        script = Path(td) / "script.tsv"
+        seen, history = Seen(), []
+        start = time.monotonic()
+        for trial in range(1, args.kills + 1):
+            write_script(script, rng, trial, history)
+            kill_at = (
+                ("start", rng.uniform(0.5, 6.0))
+                if rng.random() < 0.15
+                else ("ready", rng.uniform(0.0, 2.0))
+            )
+            code = run_once(data, script, seen, kill_at)
+            print(
+                f"trial {trial:4d}: killed {kill_at[0]}+{kill_at[1]:.2f}s exit {code}  "
+                f"queued {len(seen.queued)} done {len(seen.done)}",
+                flush=True,
+            )
+        script.write_text("")
+        final = run_once(data, script, seen, None)
+        lost, integrity, problems = check(data, seen)
+        for p in problems:
+            print(p)
+        print(
+            f"final drain exit {final}; {len(seen.queued)} jobs queued, {len(seen.done)} "
+            f"submissions reported, {time.monotonic() - start:.0f} s"
+        )
+        print(f"trials: {args.kills}  lost: {lost}  integrity: {'ok' if integrity else 'bad'}")
+        return 0 if lost == 0 and integrity and final == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
