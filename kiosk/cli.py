@@ -99,7 +99,6 @@ def run(settings: Settings, graphics: str, unlocked: bool) -> None:
         " runs headless:\n  kiosk demo --profile tiny"
     )
 
-
 @main.command()
 @common_options
 @click.option(
@@ -112,6 +111,7 @@ def run(settings: Settings, graphics: str, unlocked: bool) -> None:
 def demo(settings: Settings, script: str | None, as_json: bool) -> None:
     """Headless: finish pending jobs, play a script, print the leaderboard."""
     from kiosk.demo import ScriptError, run_demo
+    from kiosk.lock import DataDirBusy
     from kiosk.models import apply_offline
     from kiosk.store import StoreError
 
@@ -119,7 +119,7 @@ def demo(settings: Settings, script: str | None, as_json: bool) -> None:
     path = Path(script) if script else settings.resolve(settings.event.demo_script)
     try:
         code = run_demo(settings, path, as_json=as_json)
-    except (ScriptError, StoreError) as exc:
+    except (ScriptError, StoreError, DataDirBusy) as exc:
         raise KioskExit(str(exc)) from None
     sys.exit(code)
 
@@ -168,10 +168,8 @@ def stats(settings: Settings, as_json: bool) -> None:
 def leaderboard(settings: Settings, as_json: bool, target: str | None, limit: int) -> None:
     """Each player's best score, best first; ties go to who reached it first."""
     from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
 
-    from kiosk.policy import format_percent
+    from kiosk.report import board_rows, board_table
 
     ids = [t.id for t in settings.targets]
     if target is not None and target not in ids:
@@ -180,33 +178,9 @@ def leaderboard(settings: Settings, as_json: bool, target: str | None, limit: in
     store = _open_store(settings)
     rows = store.leaderboard(target, limit) if store else []
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "rank": r.rank,
-                        "nickname": r.nickname,
-                        "score": r.percent,
-                        "cosine": r.cosine,
-                        "prompt": r.prompt,
-                    }
-                    for r in rows
-                ],
-                ensure_ascii=False,
-            )
-        )
+        click.echo(json.dumps(board_rows(rows), ensure_ascii=False))
         return
-    table = Table(title=f"Leaderboard - {target}")
-    for col, justify in (
-        ("#", "right"),
-        ("player", "left"),
-        ("score", "right"),
-        ("prompt", "left"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for r in rows:
-        table.add_row(str(r.rank), Text(r.nickname), format_percent(r.percent), Text(r.prompt))
-    Console().print(table)
+    Console().print(board_table(rows, f"Leaderboard - {target}"))
 
 
 @main.group()

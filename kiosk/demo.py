@@ -23,7 +23,6 @@ from rich.progress import (
     TaskID,
     TextColumn,
 )
-from rich.table import Table
 from rich.text import Text
 
 from kiosk.config import Settings
@@ -40,6 +39,7 @@ from kiosk.events import (
     Started,
 )
 from kiosk.policy import PolicyError, QueueFullError, format_percent
+from kiosk.report import board_rows, board_table
 from kiosk.store import BoardRow, StoreError
 
 
@@ -214,34 +214,12 @@ class Demo:
 
     def _board(self, rows: list[BoardRow], target: str) -> None:
         if self.as_json:
-            self.emit(
-                {
-                    "event": "leaderboard",
-                    "target": target,
-                    "rows": [
-                        {
-                            "rank": r.rank,
-                            "nickname": r.nickname,
-                            "score": r.percent,
-                            "cosine": r.cosine,
-                            "prompt": r.prompt,
-                        }
-                        for r in rows
-                    ],
-                }
-            )
+            self.emit({"event": "leaderboard", "target": target, "rows": board_rows(rows)})
             return
         title = f"Leaderboard - {target}"
         if self.settings.tiny:
             title += " (tiny demo models: scores mean nothing)"
-        table = Table(title=title)
-        table.add_column("#", justify="right")
-        table.add_column("player")
-        table.add_column("score", justify="right")
-        table.add_column("prompt")
-        for r in rows:
-            table.add_row(str(r.rank), Text(r.nickname), format_percent(r.percent), Text(r.prompt))
-        self.console.print(table)
+        self.console.print(board_table(rows, title))
 
 
 def run_demo(settings: Settings, script: Path, *, as_json: bool, out: TextIO = sys.stdout) -> int:

@@ -8,21 +8,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-ENGINE_SIDE = [
-    "config",
-    "store",
-    "schema",
-    "generate",
-    "tiny",
-    "policy",
-    "engine",
-    "events",
-    "fairqueue",
-    "images",
-    "models",
-    "hub",
-    "demo",
-]
+# Everything in kiosk/ is engine side except the UI (and the CLI that starts it).
+UI_SIDE = {"app", "graphics", "messages", "cli", "__main__", "__init__"}
+ENGINE_SIDE = sorted(p.stem for p in (REPO / "kiosk").glob("*.py") if p.stem not in UI_SIDE)
 
 
 def engine_files() -> list[Path]:
