@@ -23,6 +23,9 @@ demo: $(STAMP)
 	$(BIN)/kiosk demo --profile tiny
 
 test: $(STAMP)
+	# the end-to-end TUI test drives the real app in tmux
+	command -v tmux >/dev/null || (apt-get update -qq && apt-get install -y -qq tmux) \
+		|| echo "tmux missing and not installable: the tmux test will be skipped"
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

@@ -94,10 +94,30 @@ def main(ctx: click.Context, config: str | None, data_dir: str | None, profile: 
 @click.option("--unlocked", is_flag=True, help="Development: allow quitting with Ctrl+Q.")
 def run(settings: Settings, graphics: str, unlocked: bool) -> None:
     """Run the booth screen (the Textual app)."""
-    raise KioskExit(
-        "the booth screen is not built yet (it is the next issue). Meanwhile the whole engine"
-        " runs headless:\n  kiosk demo --profile tiny"
-    )
+    import os
+
+    from kiosk.graphics import detect
+    from kiosk.lock import DataDirBusy
+    from kiosk.models import apply_offline
+    from kiosk.store import StoreError
+
+    apply_offline(settings)
+    for name in ("COLUMNS", "LINES"):  # a stale export would pin Textual to the wrong size
+        os.environ.pop(name, None)
+    mode = detect(graphics)  # probes the terminal: must happen before Textual owns stdin
+    from kiosk.app import make_app
+
+    try:
+        app = make_app(settings, graphics=mode, unlocked=unlocked)
+        # Say so here, not in a full-screen app a visitor cannot leave.
+        app.engine.claim()
+    except (StoreError, DataDirBusy) as exc:
+        raise KioskExit(str(exc)) from None
+    try:
+        app.run()
+    finally:
+        app.stop_engine()
+
 
 @main.command()
 @common_options

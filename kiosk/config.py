@@ -38,6 +38,8 @@ class EventSettings(_Section):
     """Never touch the network while the kiosk runs (HF_HUB_OFFLINE)."""
     demo_script: str = "examples/demo.tsv"
     """Default script for `kiosk demo`: one nickname<TAB>prompt per line."""
+    idle_timeout_s: Annotated[float, Field(ge=0, le=86400)] = 120.0
+    """Seconds without a key press before the booth shows attract mode; 0 turns it off."""
 
 
 class TargetSettings(_Section):

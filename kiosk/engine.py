@@ -48,7 +48,7 @@ class QueueEntry:
     job_id: int
     nickname: str
     prompt: str
-    eta_s: float
+    eta_s: float | None
 
 
 class Engine:
@@ -103,7 +103,7 @@ class Engine:
 
         Raises kiosk.lock.DataDirBusy when another kiosk writes to the same data dir.
         """
-        self._lock.acquire()
+        self.claim()
         if self.settings.tiny:
             self._publish(Notice("warning", TINY_NOTICE))
         warning = sqlite_warning()
@@ -128,6 +128,14 @@ class Engine:
             )
         self._thread = threading.Thread(target=self._run, name="kiosk-engine", daemon=True)
         self._thread.start()
+
+    def claim(self) -> None:
+        """Take the data dir for this engine (idempotent); raises DataDirBusy if taken.
+
+        `start` claims it too; callers may claim early to fail before showing a screen.
+        """
+        if not self._lock.held:
+            self._lock.acquire()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the running batch, then stop the worker; queued jobs stay persisted."""
@@ -239,8 +247,11 @@ class Engine:
             else f"{j.model}/{j.pretrained}"
         )
 
-    def _eta(self, position: int) -> float:
+    def _eta(self, position: int) -> float | None:
+        """Seconds until a job at `position` is done; None until a drawing was timed."""
         ms = self._runner.ms_per_job if self._runner else 0.0
+        if not ms:
+            return None
         batch = self.settings.generator.batch
         batches = math.ceil(position / batch) + (1 if self._inflight else 0)
         return batches * ms * batch / 1000.0
@@ -260,8 +271,9 @@ class Engine:
     def stats(self) -> Stats:
         return self.store.stats()
 
-    def image_path(self, sub: Submission) -> Path:
-        return self.data_dir / sub.image
+    def image_path(self, item: Submission | BoardRow) -> Path:
+        """Absolute path of a submission's or leaderboard row's drawing."""
+        return self.data_dir / item.image
 
     def _done_event(self, job_id: int | None, sub: Submission, dedup: bool) -> Done:
         rank = self.store.rank(sub.player_id, sub.target_id)

@@ -59,7 +59,7 @@ class Queued(Event):
     prompt: str
     target: str
     position: int
-    eta_s: float
+    eta_s: float | None
     resumed: bool = False
 
 

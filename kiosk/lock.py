@@ -51,6 +51,10 @@ class DataDirLock:
         fh.flush()
         self._fh = fh
 
+    @property
+    def held(self) -> bool:
+        return self._fh is not None
+
     def release(self) -> None:
         if self._fh is not None:
             self._fh.close()  # closing drops the flock

@@ -1,0 +1,1 @@
+"""The booth's screens: booth (play), loading, missing models, attract."""

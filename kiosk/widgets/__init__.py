@@ -1,0 +1,1 @@
+"""The booth's widgets, one per module."""

@@ -1,0 +1,86 @@
+"""The live leaderboard: top players by best score, the current player highlighted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.console import Group, RenderableType
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.message import Message
+from textual.widgets import Static
+from textual.worker import get_current_worker
+
+from kiosk.policy import format_percent, player_key
+from kiosk.store import BoardRow
+
+Fetch = Callable[[], Sequence[BoardRow]]
+
+
+class LeaderboardPane(Static):
+    """Top N rows; reloads off the event loop whenever the engine says the board changed."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"board--me", "board--header", "board--dim"}
+
+    @dataclass
+    class Loaded(Message):
+        """Fresh leaderboard rows, read in a worker thread."""
+
+        rows: Sequence[BoardRow]
+
+    def __init__(self, fetch: Fetch, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._fetch = fetch
+        self._rows: Sequence[BoardRow] = ()
+        self._me: str | None = None
+        self.border_title = "Leaderboard"
+
+    @property
+    def rows(self) -> Sequence[BoardRow]:
+        return self._rows
+
+    def on_mount(self) -> None:
+        self.update(self._table())
+
+    @work(thread=True, exclusive=True, group="board", exit_on_error=False)
+    def reload(self) -> None:
+        """Read the board in a thread (SQLite), then hand the rows to the loop."""
+        rows = tuple(self._fetch())
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Loaded(rows))
+
+    def on_leaderboard_pane_loaded(self, message: Loaded) -> None:
+        message.stop()
+        self._rows = message.rows
+        self.update(self._table())
+
+    def highlight(self, nickname: str | None) -> None:
+        """Highlight this player's row (None: nobody)."""
+        self._me = player_key(nickname) if nickname else None
+        self.update(self._table())
+
+    def _table(self) -> RenderableType:
+        header = self.get_component_rich_style("board--header")
+        table = Table(box=None, expand=True, padding=(0, 1), show_edge=False, header_style=header)
+        table.add_column("#", width=3, justify="right", no_wrap=True)
+        table.add_column("Player", ratio=2, no_wrap=True, overflow="ellipsis")
+        table.add_column("Score", width=7, justify="right", no_wrap=True)
+        table.add_column("Prompt", ratio=3, no_wrap=True, overflow="ellipsis")
+        me_style = self.get_component_rich_style("board--me")
+        for row in self._rows:
+            mine = self._me is not None and player_key(row.nickname) == self._me
+            table.add_row(
+                Text(str(row.rank)),
+                Text(row.nickname),
+                Text(format_percent(row.percent)),
+                Text(row.prompt),
+                style=me_style if mine else Style(),
+            )
+        if not self._rows:
+            dim = self.get_component_rich_style("board--dim")
+            return Group(table, Text("\n  No scores yet: be the first!", style=dim))
+        return table

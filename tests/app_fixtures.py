@@ -1,0 +1,192 @@
+"""Helpers for the booth app tests: tiny-model settings, a scripted fake engine, polling.
+
+The real tiny engine drives the behaviour tests; the fake engine makes the SVG
+snapshots deterministic (the real scores depend on the data dir's path, which
+is part of the model names and so of the generation seed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from kiosk.config import Settings, load_settings
+from kiosk.engine import QueueEntry
+from kiosk.events import (
+    Done,
+    Event,
+    Failed,
+    LeaderboardChanged,
+    ModelsFailed,
+    ModelsLoading,
+    ModelsReady,
+    Queued,
+    Started,
+)
+from kiosk.policy import PolicyError, clean_field, normalise_prompt, player_key
+from kiosk.store import BoardRow, Stats
+
+REPO = Path(__file__).resolve().parent.parent
+SIZE = (120, 40)
+
+
+def tiny_settings_in(data_dir: Path, tiny_models: Path) -> Settings:
+    """Repo config with the tiny profile in `data_dir`, reusing the session's tiny models."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    link = data_dir / "tiny-models"
+    if not link.exists():
+        link.symlink_to(tiny_models, target_is_directory=True)
+    return load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny")
+
+
+async def wait_for(
+    pilot: Pilot[Any], ready: Callable[[], object], timeout: float = 20.0, what: str = "condition"
+) -> None:
+    """Let the app run until `ready()` is true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def fake_percent(prompt: str) -> float:
+    """A stable made-up score for a prompt."""
+    digest = hashlib.sha256(normalise_prompt(prompt).encode()).digest()
+    return 40.0 + int.from_bytes(digest[:4], "big") % 600000 / 10000.0
+
+
+class FakeEngine:
+    """The engine's public surface, scripted: no models, no threads, same events."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        fail: str | None = None,
+        ready: bool = True,
+        images: tuple[Path, ...] = (),
+    ) -> None:
+        self.settings = settings
+        self.target_id = settings.active_target.id
+        self.data_dir = settings.data_path
+        self.load_error: str | None = None
+        self.fail = fail
+        self.ready = ready
+        self.images = images or (REPO / "assets" / "duck.png", REPO / "assets" / "swan.png")
+        self.board: list[BoardRow] = []
+        self.waiting: list[QueueEntry] = []
+        self.originals: dict[str, Done] = {}
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._next_id = 1
+
+    def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
+        self._subscribers.append(fn)
+        return lambda: self._subscribers.remove(fn)
+
+    def publish(self, event: Event) -> None:
+        for fn in list(self._subscribers):
+            fn(event)
+
+    def start(self) -> None:
+        self.publish(ModelsLoading("loading the drawing model", 1, 4))
+        if self.fail is not None:
+            self.load_error = self.fail
+            self.publish(ModelsFailed(self.fail))
+        elif self.ready:
+            self.publish(ModelsReady("fake", "fake", "cpu", self.settings.tiny, 0.0))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        pass
+
+    def submit(self, nickname: str, prompt: str) -> Done | Queued:
+        nick = clean_field(nickname, what="nickname", max_len=24)
+        text = clean_field(prompt, what="prompt", max_len=300)
+        if not normalise_prompt(text):
+            raise PolicyError("Please describe a picture in words.")
+        original = self.originals.get(normalise_prompt(text))
+        if original is not None:
+            done = self._record(nick, text, original.score, original.image, None, dedup=True)
+            self.publish(done)
+            self.publish(LeaderboardChanged(self.target_id))
+            return done
+        job_id = self._take_id()
+        self.waiting.append(
+            QueueEntry(len(self.waiting) + 1, job_id, nick, text, 3.0 * (len(self.waiting) + 1))
+        )
+        queued = Queued(job_id, nick, text, self.target_id, len(self.waiting), 3.0)
+        self.publish(queued)
+        return queued
+
+    def finish_all(self) -> None:
+        """Draw every waiting job: Started, then Done, then a board change."""
+        jobs, self.waiting = self.waiting, []
+        for i, entry in enumerate(jobs):
+            self.publish(Started(entry.job_id, entry.nickname, entry.prompt, len(jobs)))
+            image = str(self.images[i % len(self.images)])
+            done = self._record(
+                entry.nickname,
+                entry.prompt,
+                fake_percent(entry.prompt),
+                image,
+                entry.job_id,
+                dedup=False,
+            )
+            self.originals[normalise_prompt(entry.prompt)] = done
+            self.publish(done)
+        self.publish(LeaderboardChanged(self.target_id))
+
+    def fail_all(self, reason: str) -> None:
+        jobs, self.waiting = self.waiting, []
+        for entry in jobs:
+            self.publish(Failed(entry.job_id, entry.nickname, entry.prompt, reason))
+
+    def _take_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def _record(
+        self, nick: str, prompt: str, score: float, image: str, job_id: int | None, *, dedup: bool
+    ) -> Done:
+        sid = self._take_id()
+        mine = [r for r in self.board if player_key(r.nickname) == player_key(nick)]
+        if not mine or mine[0].percent < score:
+            self.board = [r for r in self.board if r not in mine]
+            self.board.append(BoardRow(0, nick, score, score / 100, prompt, image, sid, sid))
+        self.board.sort(key=lambda r: (-r.percent, r.reached_at))
+        self.board = [replace(r, rank=i) for i, r in enumerate(self.board, start=1)]
+        rank = next(r.rank for r in self.board if player_key(r.nickname) == player_key(nick))
+        best = next(r.percent for r in self.board if player_key(r.nickname) == player_key(nick))
+        return Done(
+            job_id,
+            sid,
+            nick,
+            prompt,
+            self.target_id,
+            score,
+            score / 100,
+            rank,
+            best,
+            dedup,
+            image,
+            0.0,
+            0.0,
+        )
+
+    def queue_snapshot(self) -> list[QueueEntry]:
+        return list(self.waiting)
+
+    def leaderboard(self, limit: int = 20, target_id: str | None = None) -> list[BoardRow]:
+        return self.board[:limit]
+
+    def image_path(self, item: BoardRow) -> Path:
+        return self.data_dir / item.image
+
+    def stats(self) -> Stats:
+        return Stats(len(self.board), self._next_id, 0, len(self.waiting), None, 0)

@@ -1,0 +1,158 @@
+"""Pilot tests on a scripted engine: the lock, queue states, new player, attract mode, redraws."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from app_fixtures import REPO, SIZE, FakeEngine, wait_for
+from textual.app import ComposeResult
+from textual.command import CommandPalette
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+from kiosk.app import KioskApp, make_app
+from kiosk.config import Settings, load_settings
+from kiosk.screens.attract import AttractScreen
+from kiosk.screens.booth import BoothScreen
+from kiosk.screens.loading import LoadingScreen
+from kiosk.widgets.board import LeaderboardPane
+from kiosk.widgets.picture import Picture
+from kiosk.widgets.queue import QueuePane
+from kiosk.widgets.status import StatusLine
+
+
+class Dialog(ModalScreen[None]):
+    """A modal over the booth, as staff dialogs will be."""
+
+    def compose(self) -> ComposeResult:
+        yield Label("a modal")
+
+
+pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data")
+
+
+def fake_app(settings: Settings, **kwargs: Any) -> tuple[KioskApp, FakeEngine]:
+    engine = FakeEngine(settings)
+    app = make_app(settings, engine=engine, **kwargs)  # type: ignore[arg-type]
+    return app, engine
+
+
+@pytest.mark.parametrize("key", ["ctrl+q", "ctrl+c", "ctrl+z", "ctrl+p", "ctrl+backslash"])
+async def test_visitors_cannot_quit_suspend_or_open_the_palette(
+    settings: Settings, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEXTUAL_ALLOW_SIGNALS", "1")
+    killed: list[Any] = []
+    monkeypatch.setattr(os, "kill", lambda *a: killed.append(a))
+    app, _ = fake_app(settings)
+    assert "TEXTUAL_ALLOW_SIGNALS" not in os.environ  # ^C/^Z reach us as keys, not signals
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        await pilot.press(key)
+        await pilot.press(*"ann")
+        assert app.is_running and app.return_code is None and not killed
+        assert not any(isinstance(s, CommandPalette) for s in app.screen_stack)
+        assert app.query_one("#nickname", Input).value == "ann"  # still typing
+        assert not app.check_action("quit", ())
+
+
+async def test_unlocked_quits_with_ctrl_q(settings: Settings) -> None:
+    app, _ = fake_app(settings, unlocked=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running or app.return_code is not None)
+
+
+async def test_loading_screen_until_models_are_ready(settings: Settings) -> None:
+    engine = FakeEngine(settings, ready=False)
+    app = make_app(settings, engine=engine)  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoadingScreen))
+        await pilot.press(*"abc")  # the loop stays live; typing waits for the booth
+        from kiosk.events import ModelsReady
+
+        engine.publish(ModelsReady("fake", "fake", "cpu", False, 0.0))
+        await wait_for(pilot, lambda: isinstance(app.screen, BoothScreen))
+        assert app.focused is not None and app.focused.id == "nickname"
+
+
+async def test_queue_positions_then_results(settings: Settings) -> None:
+    app, engine = fake_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        engine.submit("bob", "a swan")
+        engine.submit("cy", "a pond")
+        await pilot.press(*"ann", "enter", *"a duck", "enter")
+        status = app.query_one(StatusLine)
+        await wait_for(pilot, lambda: status.state == "queued")
+        assert "position 3" in status.message and "~9 s" in status.message
+        queue = app.query_one(QueuePane)
+        assert [e.nickname for e in queue._waiting] == ["bob", "cy", "ann"]
+        engine.finish_all()
+        await wait_for(pilot, lambda: status.state == "done")
+        board = app.query_one(LeaderboardPane)
+        await wait_for(pilot, lambda: len(board.rows) == 3)
+        assert not queue._waiting
+
+
+async def test_failed_job_and_new_player(settings: Settings) -> None:
+    app, engine = fake_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        await pilot.press(*"ann", "enter", *"a duck", "enter")
+        engine.fail_all("the GPU ran out of memory while drawing; please try again")
+        status = app.query_one(StatusLine)
+        await wait_for(pilot, lambda: status.state == "failed")
+        assert "ran out of memory" in status.message
+        await pilot.press("ctrl+n")
+        assert app.query_one("#nickname", Input).value == ""
+        assert app.focused is not None and app.focused.id == "nickname"
+        assert status.state == "idle"
+
+
+async def test_attract_mode_after_idle_then_any_key(settings: Settings) -> None:
+    app, engine = fake_app(settings, idle_timeout=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        engine.submit("bob", "a swan")
+        engine.finish_all()
+        app.query_one("#nickname", Input).value = "ann"  # left half typed, no key since
+        await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen), 20, "attract")
+        picture = app.screen.query_one("#attract-picture", Picture)
+        await wait_for(pilot, lambda: picture.path == engine.board[0].image, 20, "showcase")
+        app.idle_timeout = 0  # stay on the booth once back
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, BoothScreen))
+        assert app.query_one("#nickname", Input).value == ""
+        assert app.focused is not None and app.focused.id == "nickname"
+
+
+async def test_result_image_survives_a_modal_and_a_resize(settings: Settings) -> None:
+    app, engine = fake_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        await pilot.press(*"ann", "enter", *"a duck", "enter")
+        engine.finish_all()
+        picture = app.query_one("#result-picture", Picture)
+        await wait_for(pilot, lambda: picture.path is not None)
+        image = picture.query_one(".picture--image")
+        before = image.region
+        await app.push_screen(Dialog())
+        await wait_for(pilot, lambda: isinstance(app.screen, Dialog))
+        app.pop_screen()
+        await wait_for(pilot, lambda: isinstance(app.screen, BoothScreen))
+        assert picture.path is not None
+        await pilot.resize_terminal(140, 45)
+        await pilot.pause()
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
+        assert image.display and image.region == before and before.area > 0

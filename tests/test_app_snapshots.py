@@ -1,0 +1,105 @@
+"""SVG snapshots of the screens visitors see, at 120x40 with half-cell images.
+
+A scripted engine keeps them deterministic. Update after a deliberate change with
+`pytest tests/test_app_snapshots.py --snapshot-update`, and look at the SVGs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from app_fixtures import REPO, SIZE, FakeEngine
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from kiosk.app import make_app
+from kiosk.config import Settings, load_settings
+from kiosk.generate import missing_message
+from kiosk.screens.attract import AttractScreen
+from kiosk.screens.booth import BoothScreen
+from kiosk.screens.missing import MissingModelsScreen
+
+pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
+Snap = Callable[..., bool]
+
+
+def settings_for(tmp_path: Path, profile: str = "real") -> Settings:
+    return load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data", profile=profile)  # type: ignore[arg-type]
+
+
+async def settle(pilot: Pilot[Any], done: Callable[[], bool]) -> None:
+    """Wait for a state, then stop cursors blinking so the picture is stable."""
+    for _ in range(200):
+        if done():
+            break
+        await pilot.pause(0.02)
+    assert done()
+    for widget in pilot.app.query(Input):
+        widget.cursor_blink = False
+    await pilot.pause()
+
+
+def test_loading_screen(snap_compare: Snap, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, "tiny")
+    app = make_app(settings, engine=FakeEngine(settings, ready=False))  # type: ignore[arg-type]
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot, lambda: app.loading is not None and app.screen is app.loading)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_booth_after_three_visitors(snap_compare: Snap, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    engine = FakeEngine(settings)
+    app = make_app(settings, engine=engine)  # type: ignore[arg-type]
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot, lambda: app.models_ready)
+        engine.submit("김철수", "오리와 백조 🦆🦢")
+        engine.submit("bob", "a white swan and a small duck")
+        engine.finish_all()
+        await pilot.press(*"ann", "enter", *"a duck and a swan", "enter")
+        engine.finish_all()
+        engine.submit("dora", "two birds on a lake")
+        await pilot.press(*"a swan", "enter")
+        await settle(
+            pilot,
+            lambda: (
+                len(engine.waiting) == 2
+                and app.booth.query_one("LeaderboardPane").rows.__len__() == 3
+            ),
+        )
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_missing_models_screen(snap_compare: Snap, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    reason = missing_message("generator", "stabilityai/sd-turbo", "not in the Hugging Face cache")
+    app = make_app(settings, engine=FakeEngine(settings, fail=reason))  # type: ignore[arg-type]
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot, lambda: isinstance(app.screen, MissingModelsScreen))
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_attract_screen(snap_compare: Snap, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    engine = FakeEngine(settings)
+    app = make_app(settings, engine=engine)  # type: ignore[arg-type]
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot, lambda: isinstance(app.screen, BoothScreen) and app.models_ready)
+        engine.submit("ann", "a duck and a swan")
+        engine.finish_all()
+        app.show_attract()
+        await settle(
+            pilot, lambda: isinstance(app.screen, AttractScreen) and bool(app.screen._items)
+        )
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
