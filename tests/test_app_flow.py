@@ -218,3 +218,16 @@ async def test_missing_models_screen_offers_tiny_models(tmp_path: Path, tiny_mod
             await wait_for(pilot, lambda: status(app).state == "done", 20, "the drawing")
     finally:
         app.stop_engine(10)
+
+
+async def test_database_that_cannot_be_written_says_so(settings: Settings) -> None:
+    app = make_app(settings)
+    async with booth(app) as pilot:
+        # The event loop's connection turns read-only, as on a read-only or failing disk.
+        app.engine.store._conn().execute("PRAGMA query_only = ON")
+        await play(pilot, "ann", "a duck on a broken disk")
+        await pilot.pause()
+        hint = app.query_one(EntryForm).query_one("#hint", Static)
+        assert "could not save that" in str(hint.render())
+        assert app.query_one("#prompt", Input).value == "a duck on a broken disk"
+        assert app.engine.stats().pending_jobs == 0 and app.engine.stats().submissions == 0

@@ -24,6 +24,7 @@ from kiosk.events import (
     Started,
 )
 from kiosk.policy import PolicyError, player_key, sanitise
+from kiosk.store import StoreError
 from kiosk.widgets.banner import TinyBanner
 from kiosk.widgets.board import LeaderboardPane
 from kiosk.widgets.entry import EntryForm
@@ -138,6 +139,10 @@ class BoothScreen(Screen[None]):
             result = self.kiosk.engine.submit(message.nickname, message.prompt)
         except PolicyError as exc:
             entry.hint(str(exc), error=True)
+            return
+        except StoreError as exc:  # e.g. the disk is full: nothing was written
+            log.error("submit could not be saved: %s", exc)
+            entry.hint("Sorry, the kiosk could not save that. Please tell the staff.", error=True)
             return
         except Exception as exc:  # a visitor never sees a crash
             log.exception("submit failed")
