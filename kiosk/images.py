@@ -22,7 +22,8 @@ def write_png(image: Image, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            image.save(fh, format="PNG")
+            # Fast zlib level: the file is written before the commit, on the latency path.
+            image.save(fh, format="PNG", compress_level=1)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

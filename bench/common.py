@@ -1,0 +1,37 @@
+"""Shared set-up for the benchmarks: tiny-model settings in a temp data dir, percentiles."""
+
+from __future__ import annotations
+
+import os
+import statistics
+from pathlib import Path
+
+from kiosk.config import Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def tiny_settings(data_dir: Path, batch: int | None = None) -> Settings:
+    """The repo's config on the tiny models (built on first use), optionally another batch."""
+    from kiosk.models import quiet_libraries
+
+    quiet_libraries()
+    settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny")
+    if batch is not None:
+        generator = settings.generator.model_copy(update={"batch": batch})
+        settings = settings.model_copy(update={"generator": generator})
+    return settings
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def summary(values: list[float]) -> str:
+    return (
+        f"p50 {statistics.median(values):8.3f} ms  p99 {pct(values, 99):8.3f} ms  "
+        f"max {max(values):8.3f} ms  (n={len(values)})"
+    )
