@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test lint install clean
+.PHONY: run demo test lint bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ test: $(STAMP)
 		|| echo "tmux missing and not installable: the tmux test will be skipped"
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# CPU benchmarks: each prints its figures and one SUMMARY line (see bench/RESULTS.md).
+bench: $(STAMP)
+	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/dedup.py
+	$(BIN)/python bench/store_scale.py
+	$(BIN)/python bench/tui_latency.py
+	$(BIN)/python bench/gpu.py --tiny
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -88,7 +88,10 @@ class Generator:
         self.pipe: Any = None
 
     def load(self) -> None:
-        """Load the pipeline onto its device and run one warm-up call."""
+        """Load the pipeline onto its device and run one warm-up call (once: a loaded
+        generator handed to an engine keeps its pipeline, compiled or not)."""
+        if self.pipe is not None:
+            return
         import torch
         from diffusers import AutoPipelineForText2Image
         from diffusers.utils import logging as dlog

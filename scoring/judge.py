@@ -55,6 +55,8 @@ class Judge:
 
     def load(self) -> None:
         """Create the model and its eval transform; weights from a tag or a local file."""
+        if self.model is not None:
+            return
         import open_clip
 
         pretrained: str | None = self.pretrained or None

@@ -218,3 +218,20 @@ def test_started_events_carry_batch_size(
     sizes = [s.batch for s in rec.of(Started)]
     assert max(sizes) > 1 and max(sizes) <= tiny_settings.generator.batch
     assert len(rec.of(Done)) == 5
+
+
+def test_models_loaded_beforehand_are_not_loaded_again(tiny_settings: Settings) -> None:
+    from scoring.judge import Judge
+
+    gen = CountingGenerator(tiny_settings.generator)
+    gen.load()
+    judge = Judge(tiny_settings.judge.model, tiny_settings.judge.pretrained)
+    judge.load()
+    pipe, model = gen.pipe, judge.model
+    engine = Engine(tiny_settings, generator=gen, judge=judge)
+    engine.start()
+    try:
+        assert engine.wait_ready(120), engine.load_error
+        assert engine.generator is gen and gen.pipe is pipe and judge.model is model
+    finally:
+        engine.stop()

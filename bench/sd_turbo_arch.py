@@ -1,0 +1,177 @@
+"""The sd-turbo architecture as data (published configs) and its random-weight build.
+
+Used by bench/gpu.py: SD 2.1-base UNet, SD VAE, OpenCLIP-H text encoder, Euler with
+trailing timesteps; and a tiny variant of the same shapes for CPU checks.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing here may touch the network
+
+# -- architectures as data ----------------------------------------------------------------
+
+# stabilityai/sd-turbo unet/config.json (= SD 2.1-base): 865 M parameters.
+SD21_UNET: dict[str, Any] = dict(
+    sample_size=64,
+    in_channels=4,
+    out_channels=4,
+    layers_per_block=2,
+    block_out_channels=(320, 640, 1280, 1280),
+    down_block_types=(
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+        "DownBlock2D",
+    ),
+    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+    cross_attention_dim=1024,
+    attention_head_dim=(5, 10, 20, 20),
+    use_linear_projection=True,
+    upcast_attention=False,
+    act_fn="silu",
+    norm_num_groups=32,
+    norm_eps=1e-5,
+    flip_sin_to_cos=True,
+    freq_shift=0,
+    downsample_padding=1,
+    mid_block_scale_factor=1,
+    center_input_sample=False,
+)
+# The SD VAE (vae/config.json): 84 M parameters, 8x down-sampling.
+SD_VAE: dict[str, Any] = dict(
+    in_channels=3,
+    out_channels=3,
+    latent_channels=4,
+    layers_per_block=2,
+    block_out_channels=(128, 256, 512, 512),
+    down_block_types=("DownEncoderBlock2D",) * 4,
+    up_block_types=("UpDecoderBlock2D",) * 4,
+    act_fn="silu",
+    norm_num_groups=32,
+    sample_size=512,
+    scaling_factor=0.18215,
+)
+# OpenCLIP ViT-H/14's text tower as a transformers CLIPTextModel (text_encoder/config.json).
+OPENCLIP_H_TEXT: dict[str, Any] = dict(
+    vocab_size=49408,
+    hidden_size=1024,
+    intermediate_size=4096,
+    num_hidden_layers=23,
+    num_attention_heads=16,
+    max_position_embeddings=77,
+    hidden_act="gelu",
+    layer_norm_eps=1e-5,
+    projection_dim=1024,
+    bos_token_id=49406,
+    eos_token_id=49407,
+    pad_token_id=49407,
+)
+# sd-turbo's scheduler: Euler with trailing timesteps, so one step works.
+TURBO_SCHEDULER: dict[str, Any] = dict(
+    num_train_timesteps=1000,
+    beta_start=0.00085,
+    beta_end=0.012,
+    beta_schedule="scaled_linear",
+    prediction_type="epsilon",
+    timestep_spacing="trailing",
+    steps_offset=1,
+)
+TINY_JUDGE = "kiosk-tiny-clip"
+READY = "READY"
+
+
+@dataclass(frozen=True)
+class Arch:
+    """What to build and how to run it."""
+
+    unet: dict[str, Any]
+    vae: dict[str, Any]
+    text: dict[str, Any]
+    size: int
+    judge: str  # an open_clip model name; created with pretrained=None (random weights)
+
+
+def full_arch() -> Arch:
+    return Arch(SD21_UNET, SD_VAE, OPENCLIP_H_TEXT, 512, "ViT-B-32")
+
+
+def tiny_arch() -> Arch:
+    from kiosk import tiny
+
+    return Arch(tiny.UNET, tiny.VAE, tiny.TEXT, tiny.TINY_SIZE, TINY_JUDGE)
+
+
+# -- building the pipeline (in a child process) --------------------------------------------
+
+
+def build_pipeline(out: Path, arch: Arch, half: bool) -> None:
+    """Random-weight StableDiffusionPipeline saved in the diffusers layout under `out`."""
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        EulerDiscreteScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    from kiosk.models import quiet_libraries
+    from kiosk.tiny import _build_tokenizer  # CLIP's BPE from open_clip's file: no download
+
+    quiet_libraries()  # this runs in a fresh child process
+    torch.manual_seed(0)
+    tok_dir = out.parent / f"{out.name}-tokenizer"
+    _build_tokenizer(tok_dir)
+    pipe: Any = StableDiffusionPipeline(
+        vae=AutoencoderKL(**arch.vae),
+        text_encoder=CLIPTextModel(CLIPTextConfig(**arch.text)),
+        tokenizer=CLIPTokenizer.from_pretrained(tok_dir),
+        unet=UNet2DConditionModel(**arch.unet),
+        scheduler=EulerDiscreteScheduler(**TURBO_SCHEDULER),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    shutil.rmtree(tok_dir)
+    if half:
+        pipe.to(torch.float16)
+    pipe.save_pretrained(out)
+    (out / READY).write_text("random weights: outputs are meaningless\n")
+
+
+def ensure_pipeline(out: Path, arch: Arch, half: bool) -> float:
+    """Build into `out` unless it is built already; seconds spent (0 when reused)."""
+    if (out / READY).is_file():
+        return 0.0
+    start = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
+    child = ctx.Process(target=build_pipeline, args=(out, arch, half))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"bench/gpu.py: building the pipeline failed (exit {child.exitcode})")
+    return time.perf_counter() - start
+
+
+def register_tiny_judge(folder: Path) -> None:
+    """Make the tiny judge architecture known to open_clip (as kiosk/tiny.py does)."""
+    import open_clip
+
+    from kiosk import tiny
+
+    cfg = folder / f"{TINY_JUDGE}.json"
+    cfg.write_text(json.dumps(tiny.CLIP_CFG))
+    open_clip.add_model_config(cfg)
+
+
+# -- measuring -------------------------------------------------------------------------------
