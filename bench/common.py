@@ -12,16 +12,19 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def tiny_settings(data_dir: Path, batch: int | None = None) -> Settings:
-    """The repo's config on the tiny models (built on first use), optionally another batch."""
+def tiny_settings(data_dir: Path, batch: int | None = None, size: int | None = None) -> Settings:
+    """The repo's config on the tiny models (built on first use); another batch or size."""
     from kiosk.models import quiet_libraries
 
     quiet_libraries()
     settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny")
+    update: dict[str, int] = {}
     if batch is not None:
-        generator = settings.generator.model_copy(update={"batch": batch})
-        settings = settings.model_copy(update={"generator": generator})
-    return settings
+        update["batch"] = batch
+    if size is not None:
+        update["width"] = update["height"] = size
+    generator = settings.generator.model_copy(update=update)
+    return settings.model_copy(update={"generator": generator})
 
 
 def pct(values: list[float], q: float) -> float:

@@ -6,11 +6,19 @@ directly, same tiny models, same prompts and seeds, interleaved runs.
 The engine path includes policy, the persisted job row, the queue hand-off to the worker
 thread, the PNG written atomically (fsync + rename), the commit (synchronous=FULL), rank
 queries and the events. Targets: overhead <= 5 ms per job, ratio <= 1.05.
+
+Both paths call torch, from two threads (the engine's worker, this main thread); with
+OpenMP's default busy-waiting, the idle team of one spins against the other on a small
+CPU, which the kiosk (one model thread) never does. So this sets OMP_WAIT_POLICY=PASSIVE
+before torch loads. `--size` draws bigger images (more model time, same kiosk work).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see the docstring; before torch loads
 import statistics
 import sys
 import tempfile
@@ -48,9 +56,10 @@ def by_hand(gen: Any, judge: Any, norm: str, seed: int, target: str) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=60)
+    ap.add_argument("--size", type=int, default=64, help="image width and height, pixels")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as td:
-        settings = tiny_settings(Path(td) / "data", batch=1)
+        settings = tiny_settings(Path(td) / "data", batch=1, size=args.size)
         engine = Engine(settings)
         finished = threading.Event()
         engine.subscribe(lambda e: finished.set() if isinstance(e, Done | Failed) else None)
