@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,15 +76,6 @@ OPENCLIP_H_TEXT: dict[str, Any] = dict(
     pad_token_id=49407,
 )
 # sd-turbo's scheduler: Euler with trailing timesteps, so one step works.
-TURBO_SCHEDULER: dict[str, Any] = dict(
-    num_train_timesteps=1000,
-    beta_start=0.00085,
-    beta_end=0.012,
-    beta_schedule="scaled_linear",
-    prediction_type="epsilon",
-    timestep_spacing="trailing",
-    steps_offset=1,
-)
 TINY_JUDGE = "kiosk-tiny-clip"
 READY = "READY"
 
@@ -117,35 +107,13 @@ def tiny_arch() -> Arch:
 def build_pipeline(out: Path, arch: Arch, half: bool) -> None:
     """Random-weight StableDiffusionPipeline saved in the diffusers layout under `out`."""
     import torch
-    from diffusers import (
-        AutoencoderKL,
-        EulerDiscreteScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     from kiosk.models import quiet_libraries
-    from kiosk.tiny import _build_tokenizer  # CLIP's BPE from open_clip's file: no download
+    from kiosk.tiny import save_sd_pipeline
 
     quiet_libraries()  # this runs in a fresh child process
     torch.manual_seed(0)
-    tok_dir = out.parent / f"{out.name}-tokenizer"
-    _build_tokenizer(tok_dir)
-    pipe: Any = StableDiffusionPipeline(
-        vae=AutoencoderKL(**arch.vae),
-        text_encoder=CLIPTextModel(CLIPTextConfig(**arch.text)),
-        tokenizer=CLIPTokenizer.from_pretrained(tok_dir),
-        unet=UNet2DConditionModel(**arch.unet),
-        scheduler=EulerDiscreteScheduler(**TURBO_SCHEDULER),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    shutil.rmtree(tok_dir)
-    if half:
-        pipe.to(torch.float16)
-    pipe.save_pretrained(out)
+    save_sd_pipeline(out, unet=arch.unet, vae=arch.vae, text=arch.text, half=half)
     (out / READY).write_text("random weights: outputs are meaningless\n")
 
 

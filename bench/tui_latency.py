@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -81,37 +80,11 @@ MID_TEXT: dict[str, Any] = dict(
 def build_mid_pipeline(out: Path) -> Path:
     """A random-weight StableDiffusionPipeline saved in the diffusers layout."""
     import torch
-    from diffusers import (
-        AutoencoderKL,
-        EulerDiscreteScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    from kiosk.tiny import _build_tokenizer  # CLIP's BPE from open_clip's file: no download
+    from kiosk.tiny import save_sd_pipeline
 
     torch.manual_seed(0)
-    tok_dir = out.parent / f"{out.name}-tokenizer"
-    _build_tokenizer(tok_dir)
-    pipe: Any = StableDiffusionPipeline(
-        vae=AutoencoderKL(**MID_VAE),
-        text_encoder=CLIPTextModel(CLIPTextConfig(**MID_TEXT)),
-        tokenizer=CLIPTokenizer.from_pretrained(tok_dir),
-        unet=UNet2DConditionModel(**MID_UNET),
-        scheduler=EulerDiscreteScheduler(
-            beta_start=0.00085,
-            beta_end=0.012,
-            beta_schedule="scaled_linear",
-            timestep_spacing="trailing",
-            steps_offset=1,
-        ),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    shutil.rmtree(tok_dir)
-    pipe.save_pretrained(out)
+    save_sd_pipeline(out, unet=MID_UNET, vae=MID_VAE, text=MID_TEXT)
     return out
 
 

@@ -56,6 +56,14 @@ TEXT: dict[str, Any] = dict(
     eos_token_id=49407,
     pad_token_id=49407,
 )
+# sd-turbo's scheduler: Euler with trailing timesteps, so one step works.
+TURBO_SCHEDULER: dict[str, Any] = dict(
+    beta_start=0.00085,
+    beta_end=0.012,
+    beta_schedule="scaled_linear",
+    timestep_spacing="trailing",
+    steps_offset=1,
+)
 CLIP_CFG: dict[str, Any] = {
     "embed_dim": 32,
     "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 8},
@@ -137,6 +145,20 @@ def _build_tokenizer(out: Path) -> None:
 
 
 def _build_sd(out: Path) -> None:
+    save_sd_pipeline(out, unet=UNET, vae=VAE, text=TEXT)
+
+
+def save_sd_pipeline(
+    out: Path,
+    *,
+    unet: dict[str, Any],
+    vae: dict[str, Any],
+    text: dict[str, Any],
+    half: bool = False,
+) -> None:
+    """A random-weight StableDiffusionPipeline of the given shapes, saved in the diffusers
+    layout (the benchmarks build bigger ones the same way)."""
+    import torch
     from diffusers import (
         AutoencoderKL,
         EulerDiscreteScheduler,
@@ -145,27 +167,22 @@ def _build_sd(out: Path) -> None:
     )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    tok_dir = out.parent / "_tokenizer"
+    tok_dir = out.parent / f".{out.name}-tokenizer"
     _build_tokenizer(tok_dir)
     pipe = StableDiffusionPipeline(
-        vae=AutoencoderKL(**VAE),
-        text_encoder=CLIPTextModel(CLIPTextConfig(**TEXT)),
+        vae=AutoencoderKL(**vae),
+        text_encoder=CLIPTextModel(CLIPTextConfig(**text)),
         tokenizer=CLIPTokenizer.from_pretrained(tok_dir),
-        unet=UNet2DConditionModel(**UNET),
-        # sd-turbo's scheduler: Euler with trailing timesteps, so one step works.
-        scheduler=EulerDiscreteScheduler(
-            beta_start=0.00085,
-            beta_end=0.012,
-            beta_schedule="scaled_linear",
-            timestep_spacing="trailing",
-            steps_offset=1,
-        ),
+        unet=UNet2DConditionModel(**unet),
+        scheduler=EulerDiscreteScheduler(**TURBO_SCHEDULER),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipe.save_pretrained(out)  # type: ignore[attr-defined]
     shutil.rmtree(tok_dir)
+    if half:
+        pipe.to(torch.float16)  # type: ignore[attr-defined]
+    pipe.save_pretrained(out)  # type: ignore[attr-defined]
 
 
 def _build_clip(out: Path) -> None:
