@@ -33,6 +33,7 @@ from kiosk.images import clean_temp_files
 from kiosk.lock import DataDirLock
 from kiosk.schema import sqlite_warning
 from kiosk.store import BoardRow, Job, Stats, Store, Submission
+from scoring.judge import judge_identity
 
 log = logging.getLogger(__name__)
 Subscriber = Callable[[Event], None]
@@ -113,16 +114,16 @@ class Engine:
         with self._cond:
             for job in self.store.pending_jobs():
                 self._queue.push(job)
-        for entry in self.queue_snapshot():
-            job = next(j for j in self._queue if j.id == entry.job_id)
+            resumed = list(self._queue)
+        for position, job in enumerate(resumed, start=1):
             self._publish(
                 Queued(
                     job.id,
                     job.nickname,
                     job.prompt,
                     job.target_id,
-                    entry.position,
-                    entry.eta_s,
+                    position,
+                    self._eta(position),
                     resumed=True,
                 )
             )
@@ -240,12 +241,7 @@ class Engine:
     def _judge_name(self) -> str:
         if self.judge:
             return self.judge.name
-        j = self.settings.judge
-        return (
-            j.model
-            if j.model.startswith(("local-dir:", "hf-hub:"))
-            else f"{j.model}/{j.pretrained}"
-        )
+        return judge_identity(self.settings.judge.model, self.settings.judge.pretrained)
 
     def _eta(self, position: int) -> float | None:
         """Seconds until a job at `position` is done; None until a drawing was timed."""

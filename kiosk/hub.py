@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kiosk.config import Settings
 from kiosk.generate import is_local
+from scoring.judge import judge_identity
 
 # What AutoPipelineForText2Image.from_pretrained reads from a diffusers repo (no
 # single-file checkpoints, no duplicate fp16 variants).
@@ -62,7 +63,7 @@ def _check_generator(settings: Settings) -> Check:
 
 def _check_judge(settings: Settings) -> Check:
     j = settings.judge
-    name = j.model if j.model.startswith(("local-dir:", "hf-hub:")) else f"{j.model}/{j.pretrained}"
+    name = judge_identity(j.model, j.pretrained)
     if j.model.startswith("local-dir:"):
         folder = Path(j.model.removeprefix("local-dir:"))
         ok = (folder / "open_clip_config.json").is_file() and any(

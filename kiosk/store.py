@@ -97,6 +97,11 @@ _JOB_COLS = (
 )
 
 
+def _reused(original: Submission) -> Result:
+    """A dedup hit's result: the original drawing and score, no model time."""
+    return Result(original.image, original.cosine, original.percent, 0.0, 0.0, "", "")
+
+
 class Store(Queries):
     """The kiosk's database; safe to share between threads (one connection each)."""
 
@@ -272,38 +277,14 @@ class Store(Queries):
     def complete_job(self, job: Job, result: Result) -> Submission:
         """Commit the submission and remove its job, in one transaction."""
         with self.transaction() as c:
-            sub = self._insert(
-                c,
-                job.player_id,
-                job,
-                result.image,
-                result.cosine,
-                result.percent,
-                result.gen_ms,
-                result.judge_ms,
-                result.generator,
-                result.judge,
-                None,
-            )
+            sub = self._insert(c, job.player_id, job, result, None)
             c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
         return sub
 
     def complete_job_as_dedup(self, job: Job, original: Submission) -> Submission:
         """A queued job whose drawing appeared meanwhile: record it as a dedup hit."""
         with self.transaction() as c:
-            sub = self._insert(
-                c,
-                job.player_id,
-                job,
-                original.image,
-                original.cosine,
-                original.percent,
-                0.0,
-                0.0,
-                "",
-                "",
-                original.id,
-            )
+            sub = self._insert(c, job.player_id, job, _reused(original), original.id)
             c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
         return sub
 
@@ -313,35 +294,24 @@ class Store(Queries):
         """Record an immediate dedup hit as a submission (no job, no model work)."""
         with self.transaction() as c:
             pid = self._player_id(c, player_key, nickname)
-            return self._insert(
-                c,
-                pid,
-                job_like,
-                original.image,
-                original.cosine,
-                original.percent,
-                0.0,
-                0.0,
-                "",
-                "",
-                original.id,
-            )
+            return self._insert(c, pid, job_like, _reused(original), original.id)
 
     def _insert(
         self,
         c: sqlite3.Connection,
         pid: int,
         job: Job,
-        image: str,
-        cosine: float,
-        pct: float,
-        gen_ms: float,
-        judge_ms: float,
-        generator: str,
-        judge: str,
+        result: Result,
         dedup_of: int | None,
     ) -> Submission:
         now = time.time()
+        image, cosine, pct = result.image, result.cosine, result.percent
+        gen_ms, judge_ms, generator, judge = (
+            result.gen_ms,
+            result.judge_ms,
+            result.generator,
+            result.judge,
+        )
         nick, staff = c.execute(
             "SELECT nickname, staff FROM players WHERE id = ?", (pid,)
         ).fetchone()

@@ -22,6 +22,13 @@ class JudgeLoadError(Exception):
     """The judge model or a target picture could not be loaded; the message says which."""
 
 
+def judge_identity(model: str, pretrained: str) -> str:
+    """Name of a judge as stored with scores and used in dedup keys."""
+    if model.startswith(("local-dir:", "hf-hub:")):
+        return model
+    return f"{model}/{pretrained}"
+
+
 def cosine_to_percent(cosine: float) -> float:
     """100 * max(cosine, 0), at full precision."""
     return 100.0 * max(float(cosine), 0.0)
@@ -49,9 +56,7 @@ class Judge:
     @property
     def name(self) -> str:
         """Identity of the judge, part of the dedup key."""
-        if self.model_name.startswith(("local-dir:", "hf-hub:")):
-            return self.model_name
-        return f"{self.model_name}/{self.pretrained}"
+        return judge_identity(self.model_name, self.pretrained)
 
     def load(self) -> None:
         """Create the model and its eval transform; weights from a tag or a local file."""

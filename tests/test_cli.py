@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from kiosk_cmd import kiosk
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def kiosk(
-    *args: str, env: dict[str, str], timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kiosk", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=REPO,
-    )
 
 
 def test_demo_json_then_again_all_dedup(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from kiosk_cmd import kiosk
 
 from kiosk.config import ConfigError, load_settings
 
@@ -96,12 +95,7 @@ def test_missing_image_and_missing_key(tmp_path: Path) -> None:
 def test_cli_invalid_config_exits_2_without_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, MINIMAL + "[generator]\nsteps = -1\n")
     for args in (["stats"], ["demo", "--profile", "tiny"], ["leaderboard"], ["models", "check"]):
-        proc = subprocess.run(
-            [sys.executable, "-m", "kiosk", *args, "--config", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        proc = kiosk(*args, "--config", str(path), timeout=120)
         assert proc.returncode == 2, (args, proc.stderr)
         assert "generator.steps: Input should be greater than or equal to 1" in proc.stderr
         assert "Traceback" not in proc.stderr

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from kiosk_cmd import kiosk
 
 from kiosk.config import Settings
 from kiosk.engine import Engine
@@ -35,32 +36,11 @@ def test_second_engine_on_same_data_dir_is_refused(tiny_settings: Settings) -> N
 
 def test_second_writer_command_refused_readers_work(data_dir: Path, env: dict[str, str]) -> None:
     with DataDirLock(data_dir):
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "kiosk",
-                "demo",
-                "--profile",
-                "tiny",
-                "--data-dir",
-                str(data_dir),
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
+        proc = kiosk("demo", "--profile", "tiny", "--data-dir", str(data_dir), env=env, timeout=120)
         assert proc.returncode == 2
         assert "another kiosk is already using the data dir" in proc.stderr
         assert f"process {os.getpid()}" in proc.stderr and "Traceback" not in proc.stderr
-        stats = subprocess.run(
-            [sys.executable, "-m", "kiosk", "stats", "--json", "--data-dir", str(data_dir)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
+        stats = kiosk("stats", "--json", "--data-dir", str(data_dir), env=env, timeout=120)
         assert stats.returncode == 0 and json.loads(stats.stdout)["players"] == 0
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kiosk_cmd import kiosk
 
 from kiosk.config import ConfigError, Settings, load_settings
 from kiosk.engine import Engine
@@ -153,21 +154,8 @@ def test_target_that_is_not_a_picture(tmp_path: Path) -> None:
 def test_data_dir_that_cannot_be_used(tmp_path: Path, env: dict[str, str]) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kiosk",
-            "demo",
-            "--profile",
-            "tiny",
-            "--data-dir",
-            str(blocker / "data"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
+    proc = kiosk(
+        "demo", "--profile", "tiny", "--data-dir", str(blocker / "data"), env=env, timeout=120
     )
     assert proc.returncode == 2
     assert "cannot use the data dir" in proc.stderr and "Traceback" not in proc.stderr
@@ -178,13 +166,7 @@ def test_database_from_a_newer_kiosk(data_dir: Path, env: dict[str, str]) -> Non
     db.execute("PRAGMA user_version = 999")
     db.close()
     for args in (["demo", "--profile", "tiny"], ["stats"], ["leaderboard"]):
-        proc = subprocess.run(
-            [sys.executable, "-m", "kiosk", *args, "--data-dir", str(data_dir)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
+        proc = kiosk(*args, "--data-dir", str(data_dir), env=env, timeout=120)
         assert proc.returncode == 2, args
         assert "written by a newer kiosk" in proc.stderr and "Traceback" not in proc.stderr
 

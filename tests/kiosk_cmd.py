@@ -1,0 +1,23 @@
+"""Run the real `kiosk` command in a subprocess, as a person at a shell would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def kiosk(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`python -m kiosk ARGS` from the repo root; output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=REPO,
+    )
