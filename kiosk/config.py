@@ -68,6 +68,14 @@ class GeneratorSettings(_Section):
     """Where the models run; auto picks CUDA when present."""
     dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"
     """Weights precision; auto is float16 on CUDA and float32 on CPU."""
+    compile: Literal[
+        "off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"
+    ] = "off"
+    """torch.compile mode for the denoiser and the VAE decoder; off draws eagerly. Every
+    batch size the engine uses is compiled while the models load, so no visitor waits on
+    a compile; if compiling fails the kiosk says so and draws without it."""
+    channels_last: Literal["auto", "on", "off"] = "auto"
+    """channels_last memory layout for the denoiser and the VAE; auto: on with CUDA only."""
 
 
 class JudgeSettings(_Section):

@@ -338,6 +338,11 @@ class Engine:
         self._runner = BatchRunner(
             self.store, self.data_dir, self.generator, self.judge, self._publish, self._done_event
         )
+        compile_error = getattr(self.generator, "compile_error", None)
+        if compile_error:
+            self._publish(
+                Notice("warning", f"torch.compile failed, drawing without it: {compile_error}")
+            )
         self._publish(
             ModelsReady(
                 self.generator.name,

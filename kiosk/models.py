@@ -56,7 +56,7 @@ def load_models(settings: Settings, generator: Any, judge: Any, stage: StageFn) 
     if offline() and generator is None and judge is None:
         _refuse_missing(settings)
     stage("loading the drawing model", 1, total)
-    generator = generator or Generator(settings.generator)
+    generator = generator or Generator(settings.generator, stage=lambda text: stage(text, 1, total))
     generator.load()
     stage("loading the judge", 2, total)
     if judge is None:
