@@ -7,9 +7,12 @@ from stdin, which Textual owns once it runs. So `detect` runs first, in the CLI.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import Mapping
+import re
+import sys
+from collections.abc import Iterable, Mapping
 from typing import Literal, cast
 
 from textual.widget import Widget
@@ -18,6 +21,9 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["kitty", "sixel", "halfcell"]
 CHOICES: tuple[str, ...] = ("auto", "kitty", "sixel", "halfcell")
+# textual-image draws Kitty images with Unicode placeholders, which kitty shows from 0.28.0 on;
+# older kittys (Debian 12 ships 0.26.5) answer the graphics query but print the placeholders.
+KITTY_PLACEHOLDERS = (0, 28, 0)
 
 
 def in_multiplexer(env: Mapping[str, str]) -> bool:
@@ -38,7 +44,40 @@ def detect(requested: str = "auto", env: Mapping[str, str] | None = None) -> Mod
         raise ValueError(f"unknown graphics mode {requested!r}; choose one of {CHOICES}")
     if in_multiplexer(env):
         return "halfcell"
+    if probed == "kitty" and is_kitty(env):
+        version = kitty_version(_query_xtversion())
+        if version is not None and version < KITTY_PLACEHOLDERS:
+            log.warning("kitty %s cannot show textual-image pictures: using half cells", version)
+            return "halfcell"
     return probed
+
+
+def is_kitty(env: Mapping[str, str]) -> bool:
+    """True in the kitty terminal itself (other terminals also speak its graphics protocol)."""
+    return env.get("TERM") == "xterm-kitty" or bool(env.get("KITTY_WINDOW_ID"))
+
+
+def kitty_version(xtversion: str | None) -> tuple[int, ...] | None:
+    """kitty's version from its XTVERSION answer (`ESC P >| kitty(0.26.5) ESC \\`), else None."""
+    match = re.search(r"kitty\((\d+)\.(\d+)\.(\d+)", xtversion or "")
+    return tuple(int(part) for part in match.groups()) if match else None
+
+
+def _query_xtversion() -> str | None:
+    """The terminal's XTVERSION answer, or None when it gave none in time."""
+    stdout = sys.__stdout__
+    if stdout is None or not stdout.isatty():
+        return None
+    try:
+        from textual_image._terminal import capture_terminal_response
+
+        with capture_terminal_response("\x1bP>|", "\x1b\\", timeout=0.2) as response:
+            stdout.write("\x1b[>0q")
+            stdout.flush()
+    except Exception:  # no answer, or no terminal: nothing known
+        log.debug("XTVERSION query failed", exc_info=True)
+        return None
+    return str(response.sequence)
 
 
 def _probe() -> Mode:
@@ -58,11 +97,52 @@ def _probe() -> Mode:
 
 def image_class(mode: Mode) -> type[Widget]:
     """The textual-image widget class that draws images in `mode`."""
-    from textual_image.widget import HalfcellImage, SixelImage, TGPImage
+    if mode == "sixel":
+        return _sixel_class()
+    from textual_image.widget import HalfcellImage, TGPImage
 
-    classes: dict[str, type[Widget]] = {
-        "kitty": TGPImage,
-        "sixel": SixelImage,
-        "halfcell": HalfcellImage,
-    }
+    classes: dict[str, type[Widget]] = {"kitty": TGPImage, "halfcell": HalfcellImage}
     return classes[mode]
+
+
+@functools.cache
+def _sixel_class() -> type[Widget]:
+    """textual-image's Sixel widget, with the cursor put back on the picture's last row.
+
+    textual-image (0.12) leaves the cursor one row *below* a Sixel picture; on a full
+    repaint (start, closing a modal) the rest of that row then lands on the next one, so
+    a blank stripe cuts every border right of the picture's last row. Fixed here while
+    textual-image keeps the private pieces this needs; its own class otherwise.
+    """
+    from textual_image.widget import sixel
+
+    impl = getattr(sixel, "_ImageSixelImpl", None)
+    if impl is None or not hasattr(impl, "_get_sixel_segments"):
+        return sixel.Image
+    return _row_safe_sixel_class(sixel.Image, impl)
+
+
+def _row_safe_sixel_class(base: type[Widget], impl: type[Widget]) -> type[Widget]:
+    """`base` composing a subclass of `impl` that ends its Sixel on the picture's last row."""
+    from rich.control import Control
+    from rich.segment import Segment
+    from textual.app import ComposeResult
+
+    class _RowSafeSixelImpl(impl):  # type: ignore[valid-type,misc]
+        def _get_sixel_segments(self, sixel_data: str) -> Iterable[Segment]:
+            segments = list(super()._get_sixel_segments(sixel_data))
+            region = self.screen.find_widget(self).visible_region
+            # Same row as the picture's last line, just right of it: where Textual goes on.
+            segments[-1] = Segment(
+                Control.move_to(region.right, region.bottom - 1).segment.text,
+                style=segments[-1].style,
+            )
+            return segments
+
+    class SixelImage(base, Renderable=base._Renderable):  # type: ignore[valid-type,misc,call-arg,attr-defined]
+        """Sixel picture that leaves the cursor where Textual expects it."""
+
+        def compose(self) -> ComposeResult:
+            yield _RowSafeSixelImpl(self.image, self._sixel_options)
+
+    return cast(type[Widget], SixelImage)
