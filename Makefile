@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test lint bench install clean
+.PHONY: run demo test lint bench gpu-wheels install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/store_scale.py
 	$(BIN)/python bench/tui_latency.py
 	$(BIN)/python bench/gpu.py --tiny
+
+# Wheels for a lent CUDA machine (Python 3.12, x86-64), for bench/gpu_lease.sh: the
+# packages its image lacks (it has torch, transformers, timm, huggingface_hub, ...).
+GPU_WHEELS := diffusers==0.42.1 open_clip_torch==3.3.0 pydantic==2.14.4 pydantic_core==2.50.5 \
+	annotated-types==0.8.0 typing-inspection==0.4.5 platformdirs==4.14.8 ftfy==6.3.1 wcwidth==0.9.4
+gpu-wheels: $(STAMP)
+	$(BIN)/pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+		--implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+		--platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
+	@du -sh .whl
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -203,59 +203,123 @@ def score(judge: Any, images: list[Any], target_id: str, call: int) -> object:
     return judge.score(images, [target_id] * len(images))
 
 
-def configure_unet(gen: Any, eager: Any, compiled: bool, channels_last: bool, mode: str) -> None:
-    """Put the eager UNet, or a fresh torch.compile of it, in the pipeline, in one layout."""
+def speed_settings(settings: Any, compiled: bool, channels_last: bool, mode: str) -> Any:
+    """The kiosk's settings with one speed configuration of [generator]."""
+    generator = settings.generator.model_copy(
+        update={
+            "compile": mode if compiled else "off",
+            "channels_last": "on" if channels_last else "off",
+        }
+    )
+    return settings.model_copy(update={"generator": generator})
+
+
+def config_name(compiled: bool, channels_last: bool) -> str:
+    layout = "channels_last" if channels_last else "contiguous"
+    return f"{'compiled' if compiled else 'eager':8} {layout:13}"
+
+
+def load_generator(settings: Any) -> tuple[Any, float]:
+    """A Generator loaded as the engine loads it (compile of every batch size included)."""
     import torch
 
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    eager.to(memory_format=fmt)
-    torch._dynamo.reset()  # a compiled config starts from scratch
-    gen.pipe.unet = torch.compile(eager, mode=mode, dynamic=False) if compiled else eager
+    from kiosk.generate import Generator
+
+    if settings.generator.compile != "off":
+        torch._dynamo.reset()  # each configuration compiles from scratch, within limits
+    start = time.perf_counter()
+    gen = Generator(settings.generator, stage=lambda text: say(f"          {text}"))
+    gen.load()
+    return gen, time.perf_counter() - start
+
+
+def free(gen: Any) -> None:
+    import gc
+
+    import torch
+
+    gen.pipe = None
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def run_config(
-    gen: Any, args: argparse.Namespace, compiled: bool, cl: bool
+    gen: Any, args: argparse.Namespace, compiled: bool, cl: bool, load_s: float
 ) -> list[dict[str, Any]]:
-    """Every batch size in one UNet configuration; a failure is a line, not a crash."""
+    """Every batch size in one speed configuration; a failure is a line, not a crash."""
     rows: list[dict[str, Any]] = []
     for batch in args.batches:
-        label = (
-            f"generator {args.dtype_name} {'compiled' if compiled else 'eager':8} "
-            f"{'channels_last' if cl else 'contiguous':13} batch {batch}:"
-        )
+        label = f"generator {args.dtype_name} {config_name(compiled, cl)} batch {batch}:"
         try:
             with vram_peak() as vram:
-                times, warm_s = timed_calls(
-                    partial(draw, gen, batch),
-                    args.iters,
-                    args.warmup,
-                )
-        except Exception as exc:  # e.g. torch.compile without a working compiler
+                times, warm_s = timed_calls(partial(draw, gen, batch), args.iters, args.warmup)
+        except Exception as exc:
             say(f"{label} FAILED: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}")
             return rows
-        row = {"compile": compiled, "channels_last": cl, "batch": batch, "warmup_s": warm_s}
+        row = {
+            "compile": compiled,
+            "channels_last": cl,
+            "batch": batch,
+            "load_s": load_s,
+            "warmup_s": warm_s,
+        }
         row.update(figures(times, batch), peak_vram_mb=vram["mb"])
         rows.append(row)
         say(
             f"{label} p50 {row['p50_ms']:8.2f} ms  p95 {row['p95_ms']:8.2f} ms  "
-            f"{row['images_per_s']:7.2f} img/s  warm-up {warm_s:6.1f} s  "
+            f"{row['images_per_s']:7.2f} img/s  load {load_s:6.1f} s  "
             f"vram {row['peak_vram_mb']:7.0f} MiB"
         )
     return rows
 
 
-def generator_matrix(gen: Any, args: argparse.Namespace, report: Report) -> None:
-    """Eager, then compiled; each contiguous and channels_last (as the flags allow)."""
-    eager = gen.pipe.unet
+def generator_matrix(
+    settings: Any, loaded: Any, loaded_s: float, args: argparse.Namespace, report: Report
+) -> list[dict[str, Any]]:
+    """Eager, then compiled (generator.compile = --compile-mode); each contiguous and
+    channels_last as the flags allow. Each configuration is a Generator loaded from its
+    settings, so `load` is the booth's start-up cost (compiling every batch size)."""
     layouts = {"both": (False, True), "channels_last": (True,), "contiguous": (False,)}
     modes = [m for m in (False, True) if (m and args.compile) or (not m and not args.compiled_only)]
+    as_loaded = (False, loaded.device == "cuda")  # the kiosk's defaults: eager, auto layout
     rows: list[dict[str, Any]] = []
     for compiled in modes:
         for cl in layouts[args.layouts]:
-            configure_unet(gen, eager, compiled, cl, args.compile_mode)
-            rows.extend(run_config(gen, args, compiled, cl))
+            if (compiled, cl) == as_loaded:
+                gen, load_s = loaded, loaded_s
+            else:
+                gen, load_s = load_generator(
+                    speed_settings(settings, compiled, cl, args.compile_mode)
+                )
+            if compiled and not gen.compiled:
+                say(f"generator {config_name(compiled, cl)} FAILED to compile: {gen.compile_error}")
+            else:
+                rows.extend(run_config(gen, args, compiled, cl, load_s))
             report.put("generator", rows)  # a run cut short keeps what it measured
-    configure_unet(gen, eager, False, gen.device == "cuda", args.compile_mode)  # as loaded
+            if gen is not loaded:
+                free(gen)
+    return rows
+
+
+def recommendation(rows: list[dict[str, Any]], mode: str) -> dict[str, Any] | None:
+    """The [generator] speed settings with the lowest batch-1 p50 (a visitor waits for one
+    drawing), and how they compare with the shipped defaults (eager, channels_last auto)."""
+    ones = [r for r in rows if r["batch"] == 1]
+    if not ones:
+        return None
+    best = min(ones, key=lambda r: r["p50_ms"])
+    return {
+        "compile": mode if best["compile"] else "off",
+        "channels_last": "on" if best["channels_last"] else "off",
+        "batch1_p50_ms": best["p50_ms"],
+        "load_s": best["load_s"],
+        "best_images_per_s": max(
+            r["images_per_s"]
+            for r in rows
+            if (r["compile"], r["channels_last"]) == (best["compile"], best["channels_last"])
+        ),
+    }
 
 
 def judge_rows(judge: Any, target_id: str, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -310,8 +374,12 @@ def submit(engine: Any, nickname: str, prompt: str) -> int:
     return int(result.job_id)
 
 
-def engine_figures(settings: Any, gen: Any, judge: Any, args: argparse.Namespace) -> dict[str, Any]:
-    """submit -> Done one job at a time (p50/p95), then a burst of jobs from many players."""
+def engine_figures(
+    settings: Any, gen: Any, judge: Any, args: argparse.Namespace, label: str = "engine"
+) -> dict[str, Any]:
+    """submit -> Done one job at a time (p50/p95), then a burst of jobs from many players.
+
+    Prompts carry `label`, so a second run on the same store draws rather than dedups."""
     from kiosk.engine import Engine
 
     engine = Engine(settings, generator=Preloaded(gen), judge=Preloaded(judge))
@@ -324,11 +392,14 @@ def engine_figures(settings: Any, gen: Any, judge: Any, args: argparse.Namespace
         times = []
         for i in range(args.warmup + args.engine_jobs):
             start = time.perf_counter()
-            wait_done(events, {submit(engine, "solo", f"a lone duck, take {i}")}, 600)
+            wait_done(events, {submit(engine, "solo", f"a lone duck, {label} take {i}")}, 600)
             if i >= args.warmup:
                 times.append((time.perf_counter() - start) * 1000.0)
         start = time.perf_counter()
-        ids = {submit(engine, f"player {i}", f"a crowd of swans, {i}") for i in range(args.burst)}
+        ids = {
+            submit(engine, f"player {i}", f"a crowd of swans, {label} {i}")
+            for i in range(args.burst)
+        }
         wait_done(events, ids, 600)
         burst_s = time.perf_counter() - start
     finally:
@@ -342,11 +413,11 @@ def engine_figures(settings: Any, gen: Any, judge: Any, args: argparse.Namespace
         "burst_images_per_s": args.burst / burst_s,
     }
     say(
-        f"engine    submit -> Done, one at a time: p50 {row['p50_ms']:8.2f} ms  "
+        f"{label:9} submit -> Done, one at a time: p50 {row['p50_ms']:8.2f} ms  "
         f"p95 {row['p95_ms']:8.2f} ms  (n={row['jobs']})"
     )
     say(
-        f"engine    burst of {args.burst} jobs, batch <= {row['burst_batch']}: "
+        f"{label:9} burst of {args.burst} jobs, batch <= {row['burst_batch']}: "
         f"{row['burst_images_per_s']:7.2f} img/s"
     )
     return row
@@ -381,6 +452,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--cache", type=Path, help="build the models here, or reuse them (default: temp)"
     )
     p.add_argument("--out-json", type=Path, help="also write every figure as JSON")
+    p.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="only combine earlier --out-json files: recommendation and SUMMARY",
+    )
     args = p.parse_args(argv)
     tiny = args.tiny
     args.iters = args.iters or (3 if tiny else 20)
@@ -440,21 +518,73 @@ def summary_line(data: dict[str, Any], device: str) -> str:
         layout = "channels_last" if r["channels_last"] else "contiguous"
         return f"{'compiled' if r['compile'] else 'eager'}, {layout}, batch {r['batch']}"
 
-    parts = [f"SUMMARY gpu: {data['machine']['device']} {data['machine']['size']} px"]
-    engine = data["engine"]
-    parts.append(f"engine p50 {engine['p50_ms']:.1f} ms (target <= 60 ms on H100/H200)")
+    machine = data.get("machine", {"device": "?", "size": "?", "tiny": False})
+    parts = [f"SUMMARY gpu: {machine['device']} {machine['size']} px"]
+    if "engine" in data:
+        p50 = data["engine"]["p50_ms"]
+        parts.append(f"engine p50 {p50:.1f} ms (target <= 60 ms on H100/H200)")
+    if "recommended" in data:
+        rec = data["recommended"]
+        fast = data.get("engine_recommended")
+        with_fast = f", engine p50 {fast['p50_ms']:.1f} ms" if fast else ""
+        parts.append(
+            f"recommended compile={rec['compile']} channels_last={rec['channels_last']}{with_fast}"
+        )
     if best is not None:
         parts.append(f"best {best['images_per_s']:.1f} img/s ({cfg(best)}; target >= 40)")
     if best1 is not None:
         parts.append(f"batch-1 p50 {best1['p50_ms']:.1f} ms ({cfg(best1)})")
-    load = data["load"]
-    parts.append(f"load {load['generator_load_s'] + load['judge_load_s']:.1f} s")
-    parts.append(f"peak RSS {data['memory']['peak_rss_mb']:.0f} MiB")
-    if device == "cuda":
-        parts.append(f"peak VRAM {data['memory']['peak_vram_mb']:.0f} MiB")
-    if data["machine"]["tiny"]:
+    if "load" in data:
+        load = data["load"]
+        parts.append(f"load {load['generator_load_s'] + load['judge_load_s']:.1f} s")
+    if "memory" in data:
+        parts.append(f"peak RSS {data['memory']['peak_rss_mb']:.0f} MiB")
+        if device == "cuda":
+            parts.append(f"peak VRAM {data['memory']['peak_vram_mb']:.0f} MiB")
+    if machine["tiny"]:
         parts.append("TINY CPU CHECK: not comparable with the targets")
     return "; ".join(parts)
+
+
+def say_recommendation(best: dict[str, Any]) -> None:
+    """The recommended settings as kiosk.toml lines, with their figures."""
+    say(
+        f'RECOMMEND [generator] compile = "{best["compile"]}", '
+        f'channels_last = "{best["channels_last"]}"  (batch-1 p50 '
+        f"{best['batch1_p50_ms']:.2f} ms, up to {best['best_images_per_s']:.1f} img/s, "
+        f"start-up {best['load_s']:.1f} s)"
+    )
+
+
+def merge(paths: list[Path]) -> int:
+    """Several runs' JSON (e.g. the eager and the compiled phase of a lease) as one: the
+    recommended [generator] settings over every configuration measured, one SUMMARY line.
+    A missing or cut-short file contributes what it holds."""
+    data: dict[str, Any] = {"generator": []}
+    for path in paths:
+        try:
+            part = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            say(f"merge: skipped {path}: {exc}")
+            continue
+        data["generator"] += part.pop("generator", [])
+        for key, value in part.items():
+            data.setdefault(key, value)  # the first run's engine, load and memory
+        if "engine_recommended" in part:
+            data["engine_recommended"] = part["engine_recommended"]
+        mode = part.get("args", {}).get("compile_mode")
+        data.setdefault("compile_mode", mode)
+    best = recommendation(data["generator"], data.get("compile_mode") or "default")
+    if best is None:
+        say("merge: no generator figures to compare")
+        return 1
+    data["recommended"] = best
+    if best["compile"] == "off":
+        data.pop("engine_recommended", None)
+    say_recommendation(best)
+    device = "cpu" if data.get("machine", {}).get("tiny") else "cuda"
+    say(summary_line(data, device))
+    return 0
 
 
 def run(args: argparse.Namespace, device: str, report: Report) -> None:
@@ -483,7 +613,20 @@ def run(args: argparse.Namespace, device: str, report: Report) -> None:
         )
         report.put("engine", engine_figures(settings, gen, judge, args))
         report.put("judge", judge_rows(judge, settings.active_target.id, args))
-        generator_matrix(gen, args, report)
+        rows = generator_matrix(settings, gen, load["generator_load_s"], args, report)
+        best = recommendation(rows, args.compile_mode)
+        if best is not None:
+            report.put("recommended", best)
+            say_recommendation(best)
+            if best["compile"] != "off":  # the engine on top of the compiled pipeline
+                free(gen)
+                fast, _ = load_generator(
+                    speed_settings(settings, True, best["channels_last"] == "on", args.compile_mode)
+                )
+                report.put(
+                    "engine_recommended",
+                    engine_figures(settings, fast, judge, args, label="engine+"),
+                )
     vram = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else 0.0
     report.put("memory", {"peak_rss_mb": peak_rss_mb(), "peak_vram_mb": vram})
     say(f"memory    peak RSS {peak_rss_mb():7.0f} MiB  peak VRAM {vram:7.0f} MiB (whole run)")
@@ -491,6 +634,8 @@ def run(args: argparse.Namespace, device: str, report: Report) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.merge:
+        return merge(args.merge)
     from kiosk.models import quiet_libraries
 
     quiet_libraries()

@@ -37,6 +37,13 @@ def test_gpu_bench_runs_tiny_on_cpu(tmp_path: Path, env: dict[str, str]) -> None
     assert sorted({row["batch"] for row in figures["generator"]}) == [1, 2]
     assert all(row["images_per_s"] > 0 for row in figures["generator"] + figures["judge"])
     assert figures["memory"] and figures["engine"]
+    # both layouts, each a Generator loaded from its [generator] settings; the fastest is
+    # recommended as settings the kiosk reads (no compile asked for: "off")
+    configs = {(row["compile"], row["channels_last"]) for row in figures["generator"]}
+    assert configs == {(False, False), (False, True)}
+    assert figures["recommended"]["compile"] == "off"
+    assert figures["recommended"]["channels_last"] in ("on", "off")
+    assert "RECOMMEND [generator] compile = \"off\"" in proc.stdout
 
 
 def test_gpu_bench_refuses_cpu_without_tiny(env: dict[str, str]) -> None:
