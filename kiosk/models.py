@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config import Settings
-from kiosk.generate import Generator, ModelsMissingError, missing_message, offline
+from kiosk.generate import (
+    Generator,
+    ModelsMissingError,
+    compiled_sizes,
+    missing_message,
+    offline,
+)
 
 StageFn = Callable[[str, int, int], None]
 
@@ -49,16 +55,23 @@ def load_models(settings: Settings, generator: Any, judge: Any, stage: StageFn) 
 
     apply_offline(settings)
     quiet_libraries()
-    total = 4
+    # building (0), the drawing model (1), each compiled batch size, the judge, the targets
+    compiles = 0
+    if generator is None and settings.generator.compile != "off":
+        compiles = len(compiled_sizes(settings.generator.batch))
+    total = 4 + compiles
     if settings.tiny and not tiny.is_built(tiny_root(settings)):
         stage("building tiny demo models", 0, total)
         tiny.build_tiny_models(tiny_root(settings))
     if offline() and generator is None and judge is None:
         _refuse_missing(settings)
     stage("loading the drawing model", 1, total)
-    generator = generator or Generator(settings.generator, stage=lambda text: stage(text, 1, total))
+    compiled = iter(range(2, 2 + compiles))
+    generator = generator or Generator(
+        settings.generator, stage=lambda text: stage(text, next(compiled, 1 + compiles), total)
+    )
     generator.load()
-    stage("loading the judge", 2, total)
+    stage("loading the judge", 2 + compiles, total)
     if judge is None:
         judge = Judge(settings.judge.model, settings.judge.pretrained, generator.device)
     try:
@@ -67,10 +80,10 @@ def load_models(settings: Settings, generator: Any, judge: Any, stage: StageFn) 
         if offline() and not _judge_is_local(settings):
             raise ModelsMissingError(missing_message("judge", judge.name, str(exc))) from exc
         raise
-    stage("judging the target pictures", 3, total)
+    stage("judging the target pictures", 3 + compiles, total)
     for target in settings.targets:
         judge.add_target(target.id, settings.target_image(target))
-    stage("ready", 4, total)
+    stage("ready", total, total)
     return generator, judge
 
 

@@ -43,7 +43,7 @@ def test_gpu_bench_runs_tiny_on_cpu(tmp_path: Path, env: dict[str, str]) -> None
     assert configs == {(False, False), (False, True)}
     assert figures["recommended"]["compile"] == "off"
     assert figures["recommended"]["channels_last"] in ("on", "off")
-    assert "RECOMMEND [generator] compile = \"off\"" in proc.stdout
+    assert 'RECOMMEND [generator] compile = "off"' in proc.stdout
 
 
 def test_gpu_bench_refuses_cpu_without_tiny(env: dict[str, str]) -> None:

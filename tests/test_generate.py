@@ -158,8 +158,10 @@ def test_a_failed_compile_is_a_notice_and_the_booth_draws_eagerly(
     seen = []
     while not events.empty():
         seen.append(events.get())
-    stages = [e.stage for e in seen if isinstance(e, ModelsLoading)]
-    assert "compiling the drawing model for 1 at once (1 of 2)" in stages
+    stages = [(e.stage, e.step, e.total) for e in seen if isinstance(e, ModelsLoading)]
+    # the loading bar counts each batch size compiled (2 here) among its steps
+    assert ("compiling the drawing model for 1 at once (1 of 2)", 2, 6) in stages
+    assert stages[-1] == ("ready", 6, 6)
     notices = [e.message for e in seen if isinstance(e, Notice)]
     assert any(
         n.startswith("torch.compile failed, drawing without it:") and "C++ compiler" in n
