@@ -14,7 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from kiosk.config import Settings, load_settings
 from kiosk.engine import QueueEntry
@@ -54,6 +56,11 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await pilot.pause(0.05)
+
+
+def showing(app: App[Any], screen: type[Screen[Any]]) -> bool:
+    """The app shows a screen of this type, composed: its widgets can be queried."""
+    return isinstance(app.screen, screen) and app.screen.is_mounted
 
 
 def fake_percent(prompt: str) -> float:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, tiny_settings_in, wait_for
+from app_fixtures import REPO, SIZE, showing, tiny_settings_in, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Digits, Input, Static
 
@@ -203,10 +203,7 @@ async def test_missing_models_screen_offers_tiny_models(tmp_path: Path, tiny_mod
     try:
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(
-                pilot,
-                lambda: isinstance(app.screen, MissingModelsScreen),
-                30,
-                "the missing-models screen",
+                pilot, lambda: showing(app, MissingModelsScreen), 30, "the missing-models screen"
             )
             text = " ".join(str(w.content) for w in app.screen.query(Static))
             assert "kiosk models pull" in text and "tiny demo models" in text

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, FakeEngine, wait_for
+from app_fixtures import REPO, SIZE, FakeEngine, showing, wait_for
+from textual import events
 from textual.app import ComposeResult
 from textual.command import CommandPalette
 from textual.screen import ModalScreen
@@ -76,12 +77,12 @@ async def test_loading_screen_until_models_are_ready(settings: Settings) -> None
     engine = FakeEngine(settings, ready=False)
     app = make_app(settings, engine=engine)  # type: ignore[arg-type]
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, LoadingScreen))
+        await wait_for(pilot, lambda: showing(app, LoadingScreen))
         await pilot.press(*"abc")  # the loop stays live; typing waits for the booth
         from kiosk.events import ModelsReady
 
         engine.publish(ModelsReady("fake", "fake", "cpu", False, 0.0))
-        await wait_for(pilot, lambda: isinstance(app.screen, BoothScreen))
+        await wait_for(pilot, lambda: showing(app, BoothScreen))
         assert app.focused is not None and app.focused.id == "nickname"
 
 
@@ -102,6 +103,31 @@ async def test_queue_positions_then_results(settings: Settings) -> None:
         board = app.query_one(LeaderboardPane)
         await wait_for(pilot, lambda: len(board.rows) == 3)
         assert not queue._waiting
+
+
+def burst(app: KioskApp, *parts: str) -> None:
+    """Type as a terminal delivers a burst (a paste, a fast typist while the screen is
+    busy): every key in the app's queue before any field has handled one. A part is
+    text to type, or "enter"."""
+    for part in parts:
+        keys = (
+            [("enter", "\r")]
+            if part == "enter"
+            else [(c if c != " " else "space", c) for c in part]
+        )
+        for key, char in keys:
+            app.post_message(events.Key(key, char))
+
+
+async def test_keys_typed_ahead_after_enter_go_to_the_next_field(settings: Settings) -> None:
+    app, engine = fake_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        burst(app, "ann", "enter", "a duck", "enter", "a swan")
+        await wait_for(pilot, lambda: app.query_one("#prompt", Input).value == "a swan")
+        assert app.query_one("#nickname", Input).value == "ann"
+        assert [e.prompt for e in engine.waiting] == ["a duck"]
+        assert app.focused is not None and app.focused.id == "prompt"
 
 
 async def test_failed_job_and_new_player(settings: Settings) -> None:
@@ -126,12 +152,12 @@ async def test_attract_mode_after_idle_then_any_key(settings: Settings) -> None:
         engine.submit("bob", "a swan")
         engine.finish_all()
         app.query_one("#nickname", Input).value = "ann"  # left half typed, no key since
-        await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen), 20, "attract")
+        await wait_for(pilot, lambda: showing(app, AttractScreen), 20, "attract")
         picture = app.screen.query_one("#attract-picture", Picture)
         await wait_for(pilot, lambda: picture.path == engine.board[0].image, 20, "showcase")
         app.idle_timeout = 0  # stay on the booth once back
         await pilot.press("x")
-        await wait_for(pilot, lambda: isinstance(app.screen, BoothScreen))
+        await wait_for(pilot, lambda: showing(app, BoothScreen))
         assert app.query_one("#nickname", Input).value == ""
         assert app.focused is not None and app.focused.id == "nickname"
 
@@ -147,9 +173,9 @@ async def test_result_image_survives_a_modal_and_a_resize(settings: Settings) ->
         image = picture.query_one(".picture--image")
         before = image.region
         await app.push_screen(Dialog())
-        await wait_for(pilot, lambda: isinstance(app.screen, Dialog))
+        await wait_for(pilot, lambda: showing(app, Dialog))
         app.pop_screen()
-        await wait_for(pilot, lambda: isinstance(app.screen, BoothScreen))
+        await wait_for(pilot, lambda: showing(app, BoothScreen))
         assert picture.path is not None
         await pilot.resize_terminal(140, 45)
         await pilot.pause()

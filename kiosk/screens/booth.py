@@ -138,16 +138,19 @@ class BoothScreen(Screen[None]):
             # A dedup hit or a queued job row: one quick SQLite write, fine on the loop.
             result = self.kiosk.engine.submit(message.nickname, message.prompt)
         except PolicyError as exc:
-            entry.hint(str(exc), error=True)
+            entry.refused(str(exc), message.prompt)
             return
         except StoreError as exc:  # e.g. the disk is full: nothing was written
             log.error("submit could not be saved: %s", exc)
-            entry.hint("Sorry, the kiosk could not save that. Please tell the staff.", error=True)
+            entry.refused(
+                "Sorry, the kiosk could not save that. Please tell the staff.", message.prompt
+            )
             return
         except Exception as exc:  # a visitor never sees a crash
             log.exception("submit failed")
-            entry.hint(
-                f"Sorry, that did not work ({type(exc).__name__}); please try again.", error=True
+            entry.refused(
+                f"Sorry, that did not work ({type(exc).__name__}); please try again.",
+                message.prompt,
             )
             return
         self.kiosk.note_activity()

@@ -1,11 +1,18 @@
-"""Nickname, then prompt: Enter moves on, Enter on the prompt asks for a drawing."""
+"""Nickname, then prompt: Enter moves on, Enter on the prompt asks for a drawing.
+
+Keys typed in a burst (a fast typist while the screen is busy drawing a picture, a
+paste, a barcode scanner) reach a field before it has handled the Enter among them, so
+each field handles Enter itself, in turn with the keys before it, and hands the keys
+after it to the field Enter moved the focus to.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -15,6 +22,28 @@ from kiosk.policy import PolicyError, clean_field
 
 HINT_NICKNAME = "Type your nickname, then press Enter."
 HINT_PROMPT = "Describe the picture in words, then press Enter to draw it."
+
+
+class FormField(Input):
+    """An input of the entry form that handles Enter in turn with the keys typed before
+    it (Input's own Enter binding runs later, at the app, after keys typed after it)."""
+
+    def __init__(self, on_enter: Callable[[FormField], None], *, placeholder: str, id: str) -> None:
+        super().__init__(placeholder=placeholder, id=id)
+        self._enter_pressed = on_enter
+
+    async def _on_key(self, event: events.Key) -> None:
+        focused = self.screen.focused
+        if focused is not self and isinstance(focused, FormField):
+            # Typed after an Enter that moved the focus on: it belongs to that field.
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+        elif event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self._enter_pressed(self)
+        # anything else: Input._on_key, next in the MRO, types it
 
 
 class EntryForm(Vertical):
@@ -34,9 +63,9 @@ class EntryForm(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label("Nickname", classes="field-label")
-        yield Input(placeholder="your nickname", id="nickname")
+        yield FormField(self._enter, placeholder="your nickname", id="nickname")
         yield Label("Prompt", classes="field-label")
-        yield Input(placeholder="e.g. a duck and a swan on a pond", id="prompt")
+        yield FormField(self._enter, placeholder="e.g. a duck and a swan on a pond", id="prompt")
         yield Static(Text(HINT_NICKNAME), id="hint")
 
     @property
@@ -60,26 +89,36 @@ class EntryForm(Vertical):
         self.focus_nickname()
 
     def accepted(self, message: str) -> None:
-        """The prompt was taken: clear it for the next one, keep the nickname."""
-        self.query_one("#prompt", Input).clear()
+        """The prompt was taken (the field was emptied when Enter was pressed)."""
         self.hint(message)
 
-    @on(Input.Submitted, "#nickname")
-    def _nickname_entered(self, event: Input.Submitted) -> None:
-        event.stop()
-        try:
-            clean_field(event.value, what="nickname", max_len=self._nickname_max)
-        except PolicyError as exc:
-            self.hint(str(exc), error=True)
-            return
-        self.hint(HINT_PROMPT)
-        self.query_one("#prompt", Input).focus()
+    def refused(self, message: str, prompt: str) -> None:
+        """The prompt was not taken: say why and give it back, unless the visitor has
+        already typed something new into the field."""
+        self.hint(message, error=True)
+        field = self.query_one("#prompt", Input)
+        if not field.value:
+            field.value = prompt
+            field.cursor_position = len(prompt)
 
-    @on(Input.Submitted, "#prompt")
-    def _prompt_entered(self, event: Input.Submitted) -> None:
-        event.stop()
-        if not self.nickname.strip():
+    def _enter(self, field: FormField) -> None:
+        """Enter on the nickname checks it and moves to the prompt; Enter on the prompt
+        empties the field at once (for the next prompt) and asks for a drawing. Focus
+        moves at once (`focus()` would wait for the app): the next key must find it."""
+        nickname = self.query_one("#nickname", Input)
+        prompt = self.query_one("#prompt", Input)
+        if field is nickname:
+            try:
+                clean_field(nickname.value, what="nickname", max_len=self._nickname_max)
+            except PolicyError as exc:
+                self.hint(str(exc), error=True)
+                return
+            self.hint(HINT_PROMPT)
+            self.screen.set_focus(prompt)
+        elif not nickname.value.strip():
             self.hint("Please type a nickname first.", error=True)
-            self.focus_nickname()
-            return
-        self.post_message(self.Submitted(self.nickname, event.value))
+            self.screen.set_focus(nickname)
+        else:
+            text = prompt.value
+            prompt.clear()
+            self.post_message(self.Submitted(nickname.value, text))
