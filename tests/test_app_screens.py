@@ -12,13 +12,14 @@ from textual import events
 from textual.app import ComposeResult
 from textual.command import CommandPalette
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 
 from kiosk.app import KioskApp, make_app
 from kiosk.config import Settings, load_settings
 from kiosk.screens.attract import AttractScreen
 from kiosk.screens.booth import BoothScreen
 from kiosk.screens.loading import LoadingScreen
+from kiosk.screens.too_small import TooSmallScreen
 from kiosk.widgets.board import LeaderboardPane
 from kiosk.widgets.picture import Picture
 from kiosk.widgets.queue import QueuePane
@@ -182,3 +183,42 @@ async def test_result_image_survives_a_modal_and_a_resize(settings: Settings) ->
         await pilot.resize_terminal(*SIZE)
         await pilot.pause()
         assert image.display and image.region == before and before.area > 0
+
+
+def board_text(app: KioskApp) -> str:
+    board = app.query_one(LeaderboardPane)
+    return "\n".join(line.text for line in board.render_lines(board.region.reset_offset))
+
+
+async def test_a_small_terminal_is_told_its_size_until_resized(settings: Settings) -> None:
+    app, engine = fake_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: showing(app, TooSmallScreen), 20, "the too-small notice")
+        help_text = str(app.screen.query_one("#too-small-help", Static).render())
+        assert "80 x 24" in help_text and "110 x 28" in help_text
+        await pilot.resize_terminal(100, 40)  # still too narrow: the size is updated
+        await wait_for(
+            pilot,
+            lambda: "100 x 40" in str(app.screen.query_one("#too-small-help", Static).render()),
+        )
+        await pilot.resize_terminal(112, 30)
+        await wait_for(pilot, lambda: showing(app, BoothScreen), 20, "the booth")
+        await pilot.press(*"ann", "enter", *"a duck", "enter")
+        assert [e.prompt for e in engine.waiting] == ["a duck"]
+
+
+async def test_narrow_terminals_get_narrower_side_panes(settings: Settings) -> None:
+    app, engine = fake_app(settings)
+    engine.submit("bob", "a swan on a lake")
+    engine.finish_all()
+    async with app.run_test(size=(112, 30)) as pilot:
+        await wait_for(
+            pilot, lambda: app.models_ready and bool(app.query_one(LeaderboardPane).rows)
+        )
+        assert app.screen.has_class("-narrow")
+        assert app.query_one("#center").region.width >= 44  # room for the inputs and score
+        text = board_text(app)
+        assert "bob" in text and "Prompt" not in text  # names, not prompts, when narrow
+        await pilot.resize_terminal(*SIZE)
+        await wait_for(pilot, lambda: not app.screen.has_class("-narrow"))
+        await wait_for(pilot, lambda: "Prompt" in board_text(app) and "a swan" in board_text(app))

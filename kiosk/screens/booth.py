@@ -24,6 +24,7 @@ from kiosk.events import (
     Started,
 )
 from kiosk.policy import PolicyError, player_key, sanitise
+from kiosk.screens.too_small import TooSmallScreen, too_small
 from kiosk.store import StoreError
 from kiosk.widgets.banner import TinyBanner
 from kiosk.widgets.board import LeaderboardPane
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BOARD_SIZE = 15
+WIDE_COLUMNS = 120  # the full-width panes fit from here; narrower ones below
 
 
 class BoothScreen(Screen[None]):
@@ -104,9 +106,17 @@ class BoothScreen(Screen[None]):
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         self._redraw_pictures()
+        self._fit(self.app.size.width, self.app.size.height)
 
     def on_resize(self, event: events.Resize) -> None:
         self._redraw_pictures()
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, columns: int, rows: int) -> None:
+        """Narrower panes under 120 columns; below the least size, say so over the booth."""
+        self.set_class(columns < WIDE_COLUMNS, "-narrow")
+        if too_small(columns, rows) and self.app.screen is self:
+            self.app.push_screen(TooSmallScreen())
 
     def _redraw_pictures(self) -> None:
         for picture in self.query(Picture):

@@ -19,6 +19,7 @@ from kiosk.policy import format_percent, player_key
 from kiosk.store import BoardRow
 
 Fetch = Callable[[], Sequence[BoardRow]]
+PROMPT_COLUMN_FROM = 40  # content width from which the board shows each best prompt
 
 
 class LeaderboardPane(Static):
@@ -46,6 +47,9 @@ class LeaderboardPane(Static):
     def on_mount(self) -> None:
         self.update(self._table())
 
+    def on_resize(self) -> None:
+        self.update(self._table())  # the prompt column comes and goes with the width
+
     @work(thread=True, exclusive=True, group="board", exit_on_error=False)
     def reload(self) -> None:
         """Read the board in a thread (SQLite), then hand the rows to the loop."""
@@ -69,15 +73,16 @@ class LeaderboardPane(Static):
         table.add_column("#", width=3, justify="right", no_wrap=True)
         table.add_column("Player", ratio=2, no_wrap=True, overflow="ellipsis")
         table.add_column("Score", width=7, justify="right", no_wrap=True)
-        table.add_column("Prompt", ratio=3, no_wrap=True, overflow="ellipsis")
+        prompts = self.size.width == 0 or self.size.width >= PROMPT_COLUMN_FROM
+        if prompts:  # a narrow board keeps the names readable instead
+            table.add_column("Prompt", ratio=3, no_wrap=True, overflow="ellipsis")
         me_style = self.get_component_rich_style("board--me")
         for row in self._rows:
             mine = self._me is not None and player_key(row.nickname) == self._me
+            cells = [Text(str(row.rank)), Text(row.nickname), Text(format_percent(row.percent))]
             table.add_row(
-                Text(str(row.rank)),
-                Text(row.nickname),
-                Text(format_percent(row.percent)),
-                Text(row.prompt),
+                *cells,
+                *([Text(row.prompt)] if prompts else []),
                 style=me_style if mine else Style(),
             )
         if not self._rows:

@@ -1,0 +1,46 @@
+"""Shown over the booth while the terminal is too small to play in; gone once it is not."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+MIN_COLUMNS = 110
+MIN_ROWS = 28
+
+
+def too_small(columns: int, rows: int) -> bool:
+    """True when the booth cannot be laid out readably in a terminal of this size."""
+    return columns < MIN_COLUMNS or rows < MIN_ROWS
+
+
+class TooSmallScreen(ModalScreen[None]):
+    """Says the terminal's size and the least the booth needs, until it is resized."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="too-small-box"):
+            yield Label(Text("The window is too small"), id="too-small-title")
+            yield Static(id="too-small-help")
+
+    def on_mount(self) -> None:
+        self._say(self.app.size.width, self.app.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if not self.is_current:  # a resize queued before it was dismissed
+            return
+        if too_small(event.size.width, event.size.height):
+            self._say(event.size.width, event.size.height)
+        else:
+            self.dismiss()
+
+    def _say(self, columns: int, rows: int) -> None:
+        self.query_one("#too-small-help", Static).update(
+            Text(
+                f"This terminal is {columns} x {rows}; the booth needs at least "
+                f"{MIN_COLUMNS} x {MIN_ROWS}. Make the window bigger or the font smaller."
+            )
+        )
