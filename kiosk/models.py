@@ -42,6 +42,14 @@ def quiet_libraries() -> None:
         pass
 
 
+def quiet_torch() -> None:
+    """torch's own warnings (its "torch" logger, set up when torch is imported, prints to
+    stderr) stay out of the operator's screen; errors still show."""
+    import torch  # noqa: F401  (sets up the "torch" logger this quiets)
+
+    logging.getLogger("torch").setLevel(logging.ERROR)
+
+
 def apply_offline(settings: Settings) -> None:
     """At the booth nothing touches the network: set before the Hub library is imported."""
     if settings.event.offline:
@@ -70,6 +78,7 @@ def load_models(settings: Settings, generator: Any, judge: Any, stage: StageFn) 
     generator = generator or Generator(
         settings.generator, stage=lambda text: stage(text, next(compiled, 1 + compiles), total)
     )
+    quiet_torch()
     generator.load()
     stage("loading the judge", 2 + compiles, total)
     if judge is None:

@@ -6,6 +6,7 @@ compiler) on the tiny UNet and VAE decoder; a compile costs seconds here.
 
 from __future__ import annotations
 
+import logging
 import queue
 import shutil
 from collections.abc import Iterator
@@ -175,3 +176,5 @@ def test_a_failed_compile_is_a_notice_and_the_booth_draws_eagerly(
     done = [e for e in seen if isinstance(e, Done)]
     assert [d.job_id for d in done] == [queued.job_id]
     assert engine.generator is not None and not getattr(engine.generator, "compiled", True)
+    # torch's own warnings (e.g. inductor's) stay off the operator's screen
+    assert logging.getLogger("torch").getEffectiveLevel() == logging.ERROR
