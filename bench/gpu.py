@@ -576,8 +576,8 @@ def merge(paths: list[Path]) -> int:
             data.setdefault(key, value)  # the first run's engine, load and memory
         if "engine_recommended" in part:
             data["engine_recommended"] = part["engine_recommended"]
-        mode = part.get("args", {}).get("compile_mode")
-        data.setdefault("compile_mode", mode)
+        if mode := part.get("args", {}).get("compile_mode"):
+            data.setdefault("compile_mode", mode)
     best = recommendation(data["generator"], data.get("compile_mode") or "default")
     if best is None:
         say("merge: no generator figures to compare")

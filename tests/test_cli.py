@@ -19,7 +19,7 @@ def test_demo_json_then_again_all_dedup(
         "ada\tA duck and a swan!!\ncy\t\x1b[31mred\x1b[0m duck\n",
         encoding="utf-8",
     )
-    proc = kiosk(
+    demo = (
         "demo",
         "--json",
         "--profile",
@@ -28,8 +28,8 @@ def test_demo_json_then_again_all_dedup(
         str(data_dir),
         "--script",
         str(script),
-        env=env,
     )
+    proc = kiosk(*demo, env=env)
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert all("event" in e for e in events)
@@ -49,17 +49,7 @@ def test_demo_json_then_again_all_dedup(
     assert sorted(r["nickname"] for r in board) == ["ada", "bob", "cy"]
     assert board == sorted(board, key=lambda r: -r["cosine"])
 
-    again = kiosk(
-        "demo",
-        "--json",
-        "--profile",
-        "tiny",
-        "--data-dir",
-        str(data_dir),
-        "--script",
-        str(script),
-        env=env,
-    )
+    again = kiosk(*demo, env=env)  # the same script again: every prompt a dedup hit
     assert again.returncode == 0, again.stderr
     events2 = [json.loads(line) for line in again.stdout.splitlines()]
     done2 = [e for e in events2 if e["event"] == "done"]
