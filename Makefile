@@ -27,6 +27,7 @@ test: $(STAMP)
 	command -v tmux >/dev/null || (apt-get update -qq && apt-get install -y -qq tmux) \
 		|| echo "tmux missing and not installable: the tmux test will be skipped"
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 # CPU benchmarks: each prints its figures and one SUMMARY line (see bench/RESULTS.md).
@@ -50,6 +51,7 @@ gpu-wheels: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 clean:

@@ -6,7 +6,7 @@ import os
 import statistics
 from pathlib import Path
 
-from kiosk.config import Settings, load_settings
+from kiosk.core.config import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def tiny_settings(data_dir: Path, batch: int | None = None, size: int | None = None) -> Settings:
     """The repo's config on the tiny models (built on first use); another batch or size."""
-    from kiosk.models import quiet_libraries
+    from kiosk.ml.models import quiet_libraries
 
     quiet_libraries()
     settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny")

@@ -21,9 +21,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import pct, summary, tiny_settings
 
-from kiosk.engine import Engine
-from kiosk.events import Done
-from kiosk.generate import Generator
+from kiosk.core.engine import Engine
+from kiosk.core.events import Done
+from kiosk.ml.generate import Generator
 
 
 class CountingGenerator(Generator):

@@ -146,7 +146,7 @@ class Preloaded:
 
 def kiosk_settings(data_dir: Path, model: Path, args: argparse.Namespace, arch: Arch) -> Any:
     """The repo's config with this benchmark's pipeline, size, device and precision."""
-    from kiosk.config import JudgeSettings, load_settings
+    from kiosk.core.config import JudgeSettings, load_settings
 
     settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="real")
     generator = settings.generator.model_copy(
@@ -161,13 +161,15 @@ def kiosk_settings(data_dir: Path, model: Path, args: argparse.Namespace, arch: 
             "dtype": "float16" if args.half else "float32",
         }
     )
-    judge = JudgeSettings(model=arch.judge, pretrained="")
+    # Random weights on purpose (a benchmark of the architecture, no weights to download):
+    # the config refuses an empty `pretrained` for a booth, so build the section unchecked.
+    judge = JudgeSettings.model_construct(model=arch.judge, pretrained="")
     return settings.model_copy(update={"generator": generator, "judge": judge})
 
 
 def load_models(settings: Any) -> tuple[Any, Any, dict[str, float]]:
     """The kiosk's Generator and Judge, loaded the way the engine loads them, timed."""
-    from kiosk.generate import Generator
+    from kiosk.ml.generate import Generator
     from scoring.judge import Judge
 
     with vram_peak() as vram:
@@ -223,7 +225,7 @@ def load_generator(settings: Any) -> tuple[Any, float]:
     """A Generator loaded as the engine loads it (compile of every batch size included)."""
     import torch
 
-    from kiosk.generate import Generator
+    from kiosk.ml.generate import Generator
 
     if settings.generator.compile != "off":
         torch._dynamo.reset()  # each configuration compiles from scratch, within limits
@@ -354,7 +356,7 @@ def judge_rows(judge: Any, target_id: str, args: argparse.Namespace) -> list[dic
 
 def wait_done(events: queue.Queue[Any], job_ids: set[int], timeout: float) -> None:
     """Block until every job in `job_ids` is Done; a Failed job stops the benchmark."""
-    from kiosk.events import Done, Failed
+    from kiosk.core.events import Done, Failed
 
     deadline = time.monotonic() + timeout
     while job_ids:
@@ -366,7 +368,7 @@ def wait_done(events: queue.Queue[Any], job_ids: set[int], timeout: float) -> No
 
 
 def submit(engine: Any, nickname: str, prompt: str) -> int:
-    from kiosk.events import Queued
+    from kiosk.core.events import Queued
 
     result = engine.submit(nickname, prompt)
     if not isinstance(result, Queued):
@@ -380,7 +382,7 @@ def engine_figures(
     """submit -> Done one job at a time (p50/p95), then a burst of jobs from many players.
 
     Prompts carry `label`, so a second run on the same store draws rather than dedups."""
-    from kiosk.engine import Engine
+    from kiosk.core.engine import Engine
 
     engine = Engine(settings, generator=Preloaded(gen), judge=Preloaded(judge))
     events: queue.Queue[Any] = queue.Queue()
@@ -641,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.merge:
         return merge(args.merge)
-    from kiosk.models import quiet_libraries
+    from kiosk.ml.models import quiet_libraries
 
     quiet_libraries()
     device = pick_device(args)

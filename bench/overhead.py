@@ -31,9 +31,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import summary, tiny_settings
 
-from kiosk import policy
-from kiosk.engine import Engine
-from kiosk.events import Done, Failed
+from kiosk.core import policy
+from kiosk.core.engine import Engine
+from kiosk.core.events import Done, Failed
 
 
 def via_engine(engine: Engine, finished: threading.Event, prompt: str) -> float:

@@ -96,7 +96,7 @@ def full_arch() -> Arch:
 
 
 def tiny_arch() -> Arch:
-    from kiosk import tiny
+    from kiosk.ml import tiny
 
     return Arch(tiny.UNET, tiny.VAE, tiny.TEXT, tiny.TINY_SIZE, TINY_JUDGE)
 
@@ -108,8 +108,8 @@ def build_pipeline(out: Path, arch: Arch, half: bool) -> None:
     """Random-weight StableDiffusionPipeline saved in the diffusers layout under `out`."""
     import torch
 
-    from kiosk.models import quiet_libraries
-    from kiosk.tiny import save_sd_pipeline
+    from kiosk.ml.models import quiet_libraries
+    from kiosk.ml.tiny import save_sd_pipeline
 
     quiet_libraries()  # this runs in a fresh child process
     torch.manual_seed(0)
@@ -135,7 +135,7 @@ def register_tiny_judge(folder: Path) -> None:
     """Make the tiny judge architecture known to open_clip (as kiosk/tiny.py does)."""
     import open_clip
 
-    from kiosk import tiny
+    from kiosk.ml import tiny
 
     cfg = folder / f"{TINY_JUDGE}.json"
     cfg.write_text(json.dumps(tiny.CLIP_CFG))

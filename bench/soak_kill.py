@@ -6,11 +6,15 @@ Each trial runs `kiosk demo --json --profile tiny` on a fresh script of prompts
 A last run without a kill drains what is pending. Then it checks, in the database:
 every `done` event's submission is there with a readable image file; every job
 reported `queued` ended as a submission (or a failed job with a reason); no job is
-pending; `PRAGMA integrity_check` is ok; no temp files are left.
+pending; `PRAGMA integrity_check` is ok; no temp files are left. A prompt that joined a
+job already waiting or drawing (the same prompt, in flight) ended as a submission too.
+And no job produced two original submissions (one job drawn and committed twice, e.g.
+by two engines resuming it), and no prompt was drawn twice.
 
     .venv/bin/python bench/soak_kill.py --kills 200
-Last line: `trials: N  lost: K  integrity: ok|bad`, N counting the runs a SIGKILL
-actually interrupted (a run that finished first is not a kill). Exit 0 only when nothing is lost.
+Last line: `trials: N  lost: K  duplicates: D  integrity: ok|bad`, N counting the runs a
+SIGKILL actually interrupted (a run that finished first is not a kill). Exit 0 only when
+nothing is lost and nothing is duplicated.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ class Seen:
     done: dict[int, str] = field(default_factory=dict)  # submission id -> image path
     done_jobs: set[int] = field(default_factory=set)
     failed_jobs: set[int] = field(default_factory=set)
+    joined: set[tuple[int, str, str]] = field(default_factory=set)  # (job, nickname, prompt)
     lines: int = 0
 
 
@@ -116,6 +121,8 @@ def run_once(data: Path, script: Path, seen: Seen, kill_at: tuple[str, float] | 
                 ready.set()
             elif kind == "queued":
                 seen.queued.add(e["job_id"])
+                if e.get("joined"):
+                    seen.joined.add((e["job_id"], e["nickname"], e["prompt"]))
             elif kind == "done":
                 seen.done[e["submission_id"]] = e["image"]
                 if e["job_id"] is not None:
@@ -136,8 +143,23 @@ def run_once(data: Path, script: Path, seen: Seen, kill_at: tuple[str, float] | 
     return code
 
 
-def check(data: Path, seen: Seen) -> tuple[int, bool, list[str]]:
-    """(lost, integrity ok, problems) from the database and the files."""
+def duplicates(db: sqlite3.Connection, problems: list[str]) -> int:
+    """Jobs with more than one original submission, plus prompts (dedup keys) drawn twice."""
+    twice = db.execute(
+        "SELECT job_id, COUNT(*) FROM submissions WHERE dedup_of IS NULL AND job_id IS NOT NULL"
+        " GROUP BY job_id HAVING COUNT(*) > 1"
+    ).fetchall()
+    keys = db.execute(
+        "SELECT dedup_key, COUNT(*) FROM submissions WHERE dedup_of IS NULL"
+        " GROUP BY dedup_key HAVING COUNT(*) > 1"
+    ).fetchall()
+    problems += [f"job {job} has {n} original submissions" for job, n in twice]
+    problems += [f"prompt {key[:12]} was drawn {n} times" for key, n in keys]
+    return len(twice) + len(keys)
+
+
+def check(data: Path, seen: Seen) -> tuple[int, int, bool, list[str]]:
+    """(lost, duplicates, integrity ok, problems) from the database and the files."""
     problems: list[str] = []
     db = sqlite3.connect(data / "kiosk.db")
     integrity = db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -157,6 +179,16 @@ def check(data: Path, seen: Seen) -> tuple[int, bool, list[str]]:
         if job not in jobs_done and job not in failed:
             lost += 1
             problems.append(f"job {job} reported queued never finished")
+    joined_subs = set(
+        db.execute(
+            "SELECT job_id, nickname, prompt FROM submissions WHERE dedup_of IS NOT NULL"
+            " AND job_id IS NOT NULL"
+        ).fetchall()
+    )
+    for job, nick, prompt in seen.joined:
+        if (job, nick, prompt) not in joined_subs and job not in failed:
+            lost += 1
+            problems.append(f"{nick}'s prompt joined job {job} and never finished")
     for sid, (image, _) in subs.items():
         try:
             with Image.open(data / image) as im:
@@ -173,7 +205,7 @@ def check(data: Path, seen: Seen) -> tuple[int, bool, list[str]]:
         lost += len(temps)  # counted so the run fails loudly
     if failed:
         problems.append(f"note: {len(failed)} jobs failed with a recorded reason")
-    return lost, integrity, problems
+    return lost, duplicates(db, problems), integrity, problems
 
 
 def main() -> int:
@@ -206,15 +238,19 @@ def main() -> int:
             )
         script.write_text("")
         final = run_once(data, script, seen, None)
-        lost, integrity, problems = check(data, seen)
+        lost, dups, integrity, problems = check(data, seen)
         for p in problems:
             print(p)
         print(
             f"final drain exit {final}; {trial} runs, {kills} killed; {len(seen.queued)} jobs"
-            f" queued, {len(seen.done)} submissions reported, {time.monotonic() - start:.0f} s"
+            f" queued ({len(seen.joined)} joined one in flight), {len(seen.done)} submissions"
+            f" reported, {time.monotonic() - start:.0f} s"
         )
-        print(f"trials: {kills}  lost: {lost}  integrity: {'ok' if integrity else 'bad'}")
-        return 0 if lost == 0 and integrity and final == 0 else 1
+        print(
+            f"trials: {kills}  lost: {lost}  duplicates: {dups}"
+            f"  integrity: {'ok' if integrity else 'bad'}"
+        )
+        return 0 if lost == 0 and dups == 0 and integrity and final == 0 else 1
 
 
 if __name__ == "__main__":

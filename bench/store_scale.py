@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk import policy
-from kiosk.store import Result, Store
+from kiosk.core import policy
+from kiosk.core.api import Result
+from kiosk.storage.store import Store
 
 
 def fill(store: Store, n_subs: int, n_players: int, targets: list[str]) -> None:
@@ -132,7 +133,16 @@ def main() -> None:
                 seed=1,
             )
             store.complete_job(
-                job, Result(f"images/{key}.png", rng.random(), 50.0, 1.0, 1.0, "g", "j")
+                job,
+                Result(
+                    image=f"images/{key}.png",
+                    cosine=rng.random(),
+                    percent=50.0,
+                    gen_ms=1.0,
+                    judge_ms=1.0,
+                    generator="g",
+                    judge="j",
+                ),
             )
         rate = args.inserts / (time.perf_counter() - t0)
         print(f"{'accept+commit':>20}: {rate:,.0f} jobs/s (synchronous=FULL, 2 commits/job)")

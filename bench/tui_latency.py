@@ -1,7 +1,7 @@
 # mypy: disallow-untyped-calls=False
 """Keystroke-to-screen latency in the real booth app while the engine draws on CPU.
 
-The real app (kiosk.app.make_app) on a real Engine, headless under App.run_test. The
+The real app (kiosk.ui.app.make_app) on a real Engine, headless under App.run_test. The
 generator is a mid-size random-weight Stable Diffusion pipeline, built like kiosk/tiny.py
 but bigger (a 71 M-parameter UNet, 512 px, several steps: seconds per drawing on a small
 CPU), so the engine's worker thread is drawing the whole time; the judge stays tiny.
@@ -81,7 +81,7 @@ def build_mid_pipeline(out: Path) -> Path:
     """A random-weight StableDiffusionPipeline saved in the diffusers layout."""
     import torch
 
-    from kiosk.tiny import save_sd_pipeline
+    from kiosk.ml.tiny import save_sd_pipeline
 
     torch.manual_seed(0)
     save_sd_pipeline(out, unet=MID_UNET, vae=MID_VAE, text=MID_TEXT)
@@ -90,7 +90,7 @@ def build_mid_pipeline(out: Path) -> Path:
 
 def settings_for(root: Path, steps: int) -> Any:
     """The repo's config, tiny profile (tiny judge), generator swapped for the mid-size one."""
-    from kiosk.config import load_settings
+    from kiosk.core.config import load_settings
 
     settings = load_settings(REPO / "kiosk.toml", data_dir=root / "data", profile="tiny")
     generator = settings.generator.model_copy(
@@ -123,7 +123,7 @@ class Drawings:
     started: threading.Event = field(default_factory=threading.Event)
 
     def __call__(self, event: Any) -> None:
-        from kiosk.events import Done, Failed, Started
+        from kiosk.core.events import Done, Failed, Started
 
         if isinstance(event, Started):
             self.running.add(event.job_id)
@@ -308,8 +308,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from kiosk.app import make_app
-    from kiosk.models import quiet_libraries
+    from kiosk.ml.models import quiet_libraries
+    from kiosk.ui.app import make_app
 
     quiet_libraries()
     with tempfile.TemporaryDirectory(prefix="kiosk-tui-bench-") as td:

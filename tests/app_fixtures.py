@@ -18,9 +18,9 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-from kiosk.config import Settings, load_settings
-from kiosk.engine import QueueEntry
-from kiosk.events import (
+from kiosk.core.api import BoardRow, EngineAPI, QueueEntry, Stats, Submission
+from kiosk.core.config import Settings, load_settings
+from kiosk.core.events import (
     Done,
     Event,
     Failed,
@@ -31,8 +31,7 @@ from kiosk.events import (
     Queued,
     Started,
 )
-from kiosk.policy import PolicyError, clean_field, normalise_prompt, player_key
-from kiosk.store import BoardRow, Stats
+from kiosk.core.policy import PolicyError, clean_field, normalise_prompt, player_key
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (120, 40)
@@ -102,15 +101,26 @@ class FakeEngine:
             fn(event)
 
     def start(self) -> None:
-        self.publish(ModelsLoading("loading the drawing model", 1, 4))
+        self.publish(ModelsLoading(stage="loading the drawing model", step=1, total=4))
         if self.fail is not None:
             self.load_error = self.fail
-            self.publish(ModelsFailed(self.fail))
+            self.publish(ModelsFailed(reason=self.fail))
         elif self.ready:
-            self.publish(ModelsReady("fake", "fake", "cpu", self.settings.tiny, 0.0))
+            self.publish(
+                ModelsReady(
+                    generator="fake",
+                    judge="fake",
+                    device="cpu",
+                    tiny=self.settings.tiny,
+                    load_s=0.0,
+                )
+            )
+
+    def claim(self) -> None:
+        """Nothing to take: the fake engine writes no data dir."""
 
     def stop(self, timeout: float = 30.0) -> None:
-        pass
+        """Nothing runs in the background."""
 
     def submit(self, nickname: str, prompt: str) -> Done | Queued:
         nick = clean_field(nickname, what="nickname", max_len=24)
@@ -121,13 +131,26 @@ class FakeEngine:
         if original is not None:
             done = self._record(nick, text, original.score, original.image, None, dedup=True)
             self.publish(done)
-            self.publish(LeaderboardChanged(self.target_id))
+            self.publish(LeaderboardChanged(target=self.target_id))
             return done
         job_id = self._take_id()
         self.waiting.append(
-            QueueEntry(len(self.waiting) + 1, job_id, nick, text, 3.0 * (len(self.waiting) + 1))
+            QueueEntry(
+                position=len(self.waiting) + 1,
+                job_id=job_id,
+                nickname=nick,
+                prompt=text,
+                eta_s=3.0 * (len(self.waiting) + 1),
+            )
         )
-        queued = Queued(job_id, nick, text, self.target_id, len(self.waiting), 3.0)
+        queued = Queued(
+            job_id=job_id,
+            nickname=nick,
+            prompt=text,
+            target=self.target_id,
+            position=len(self.waiting),
+            eta_s=3.0,
+        )
         self.publish(queued)
         return queued
 
@@ -135,7 +158,14 @@ class FakeEngine:
         """Draw every waiting job: Started, then Done, then a board change."""
         jobs, self.waiting = self.waiting, []
         for i, entry in enumerate(jobs):
-            self.publish(Started(entry.job_id, entry.nickname, entry.prompt, len(jobs)))
+            self.publish(
+                Started(
+                    job_id=entry.job_id,
+                    nickname=entry.nickname,
+                    prompt=entry.prompt,
+                    batch=len(jobs),
+                )
+            )
             image = str(self.images[i % len(self.images)])
             done = self._record(
                 entry.nickname,
@@ -147,12 +177,16 @@ class FakeEngine:
             )
             self.originals[normalise_prompt(entry.prompt)] = done
             self.publish(done)
-        self.publish(LeaderboardChanged(self.target_id))
+        self.publish(LeaderboardChanged(target=self.target_id))
 
     def fail_all(self, reason: str) -> None:
         jobs, self.waiting = self.waiting, []
         for entry in jobs:
-            self.publish(Failed(entry.job_id, entry.nickname, entry.prompt, reason))
+            self.publish(
+                Failed(
+                    job_id=entry.job_id, nickname=entry.nickname, prompt=entry.prompt, reason=reason
+                )
+            )
 
     def _take_id(self) -> int:
         self._next_id += 1
@@ -165,25 +199,36 @@ class FakeEngine:
         mine = [r for r in self.board if player_key(r.nickname) == player_key(nick)]
         if not mine or mine[0].percent < score:
             self.board = [r for r in self.board if r not in mine]
-            self.board.append(BoardRow(0, nick, score, score / 100, prompt, image, sid, sid))
+            self.board.append(
+                BoardRow(
+                    rank=0,
+                    nickname=nick,
+                    percent=score,
+                    cosine=score / 100,
+                    prompt=prompt,
+                    image=image,
+                    submission_id=sid,
+                    reached_at=sid,
+                )
+            )
         self.board.sort(key=lambda r: (-r.percent, r.reached_at))
         self.board = [replace(r, rank=i) for i, r in enumerate(self.board, start=1)]
         rank = next(r.rank for r in self.board if player_key(r.nickname) == player_key(nick))
         best = next(r.percent for r in self.board if player_key(r.nickname) == player_key(nick))
         return Done(
-            job_id,
-            sid,
-            nick,
-            prompt,
-            self.target_id,
-            score,
-            score / 100,
-            rank,
-            best,
-            dedup,
-            image,
-            0.0,
-            0.0,
+            job_id=job_id,
+            submission_id=sid,
+            nickname=nick,
+            prompt=prompt,
+            target=self.target_id,
+            score=score,
+            cosine=score / 100,
+            rank=rank,
+            best=best,
+            dedup=dedup,
+            image=image,
+            gen_ms=0.0,
+            judge_ms=0.0,
         )
 
     def queue_snapshot(self) -> list[QueueEntry]:
@@ -192,8 +237,20 @@ class FakeEngine:
     def leaderboard(self, limit: int = 20, target_id: str | None = None) -> list[BoardRow]:
         return self.board[:limit]
 
-    def image_path(self, item: BoardRow) -> Path:
+    def image_path(self, item: Submission | BoardRow) -> Path:
         return self.data_dir / item.image
 
     def stats(self) -> Stats:
-        return Stats(len(self.board), self._next_id, 0, len(self.waiting), None, 0)
+        return Stats(
+            players=len(self.board),
+            submissions=self._next_id,
+            dedup_hits=0,
+            pending_jobs=len(self.waiting),
+            top_submitter=None,
+            top_submitter_count=0,
+        )
+
+
+def _fake_engine_is_an_engine(fake: FakeEngine) -> EngineAPI:
+    """mypy checks here that the fake implements the Protocol the app takes."""
+    return fake

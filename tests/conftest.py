@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from engine_fixtures import CountingGenerator, Recorder
 
-from kiosk.config import Settings, load_settings
+from kiosk.core.config import Settings, load_settings
+from kiosk.core.engine import Engine
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ["HF_HUB_OFFLINE"] = "1"  # tests never touch the network
@@ -17,7 +19,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # tests never touch the network
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Tiny random-weight models, built once per session by the real builder."""
-    from kiosk.tiny import build_tiny_models
+    from kiosk.ml.tiny import build_tiny_models
 
     return build_tiny_models(tmp_path_factory.mktemp("tiny") / "tiny-models")
 
@@ -46,3 +48,31 @@ def tiny_settings(data_dir: Path) -> Settings:
 def env(data_dir: Path) -> Iterator[dict[str, str]]:
     """Environment for `kiosk` subprocesses: offline, quiet."""
     yield {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
+
+
+@pytest.fixture
+def engine_factory(tiny_settings: Settings) -> Iterator[Callable[..., tuple[Engine, Recorder]]]:
+    """Engines on the real tiny models that record their events; stopped after the test."""
+    engines: list[Engine] = []
+
+    def make(
+        start: bool = True,
+        settings: Settings = tiny_settings,
+        generator: CountingGenerator | None = None,
+    ) -> tuple[Engine, Recorder]:
+        gen = generator or CountingGenerator(settings.generator)
+        engine = Engine(settings, generator=gen)
+        rec = Recorder()
+        engine.subscribe(rec)
+        engines.append(engine)
+        if start:
+            engine.start()
+            assert engine.wait_ready(120), engine.load_error
+            gen.prompts.clear()  # forget the warm-up
+            gen.calls.clear()
+        return engine, rec
+
+    yield make
+    for engine in engines:
+        engine.stop()
+        engine.store.close()

@@ -13,16 +13,16 @@ from app_fixtures import REPO, SIZE, showing, tiny_settings_in, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Digits, Input, Static
 
-from kiosk.app import KioskApp, make_app
-from kiosk.config import Settings, load_settings
-from kiosk.engine import Engine
-from kiosk.policy import format_percent
-from kiosk.screens.booth import BoothScreen
-from kiosk.screens.missing import MissingModelsScreen
-from kiosk.widgets.board import LeaderboardPane
-from kiosk.widgets.entry import EntryForm
-from kiosk.widgets.result import DEDUP_NOTE
-from kiosk.widgets.status import StatusLine
+from kiosk.core.config import Settings, load_settings
+from kiosk.core.engine import Engine
+from kiosk.core.policy import format_percent
+from kiosk.ui.app import KioskApp, make_app
+from kiosk.ui.screens.booth import BoothScreen
+from kiosk.ui.screens.missing import MissingModelsScreen
+from kiosk.ui.widgets.board import LeaderboardPane
+from kiosk.ui.widgets.entry import EntryForm
+from kiosk.ui.widgets.result import DEDUP_NOTE
+from kiosk.ui.widgets.status import StatusLine
 
 pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
 TWO_DECIMALS = re.compile(r"\d{1,3}\.\d\d%")
@@ -218,10 +218,11 @@ async def test_missing_models_screen_offers_tiny_models(tmp_path: Path, tiny_mod
 
 
 async def test_database_that_cannot_be_written_says_so(settings: Settings) -> None:
-    app = make_app(settings)
+    engine = Engine(settings)
+    app = make_app(settings, engine=engine)
     async with booth(app) as pilot:
         # The event loop's connection turns read-only, as on a read-only or failing disk.
-        app.engine.store._conn().execute("PRAGMA query_only = ON")
+        engine.store._conn().execute("PRAGMA query_only = ON")
         await play(pilot, "ann", "a duck on a broken disk")
         await pilot.pause()
         hint = app.query_one(EntryForm).query_one("#hint", Static)

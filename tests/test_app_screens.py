@@ -14,16 +14,16 @@ from textual.command import CommandPalette
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from kiosk.app import KioskApp, make_app
-from kiosk.config import Settings, load_settings
-from kiosk.screens.attract import AttractScreen
-from kiosk.screens.booth import BoothScreen
-from kiosk.screens.loading import LoadingScreen
-from kiosk.screens.too_small import TooSmallScreen
-from kiosk.widgets.board import LeaderboardPane
-from kiosk.widgets.picture import Picture
-from kiosk.widgets.queue import QueuePane
-from kiosk.widgets.status import StatusLine
+from kiosk.core.config import Settings, load_settings
+from kiosk.ui.app import KioskApp, make_app
+from kiosk.ui.screens.attract import AttractScreen
+from kiosk.ui.screens.booth import BoothScreen
+from kiosk.ui.screens.loading import LoadingScreen
+from kiosk.ui.screens.too_small import TooSmallScreen
+from kiosk.ui.widgets.board import LeaderboardPane
+from kiosk.ui.widgets.picture import Picture
+from kiosk.ui.widgets.queue import QueuePane
+from kiosk.ui.widgets.status import StatusLine
 
 
 class Dialog(ModalScreen[None]):
@@ -43,7 +43,7 @@ def settings(tmp_path: Path) -> Settings:
 
 def fake_app(settings: Settings, **kwargs: Any) -> tuple[KioskApp, FakeEngine]:
     engine = FakeEngine(settings)
-    app = make_app(settings, engine=engine, **kwargs)  # type: ignore[arg-type]
+    app = make_app(settings, engine=engine, **kwargs)
     return app, engine
 
 
@@ -76,13 +76,15 @@ async def test_unlocked_quits_with_ctrl_q(settings: Settings) -> None:
 
 async def test_loading_screen_until_models_are_ready(settings: Settings) -> None:
     engine = FakeEngine(settings, ready=False)
-    app = make_app(settings, engine=engine)  # type: ignore[arg-type]
+    app = make_app(settings, engine=engine)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: showing(app, LoadingScreen))
         await pilot.press(*"abc")  # the loop stays live; typing waits for the booth
-        from kiosk.events import ModelsReady
+        from kiosk.core.events import ModelsReady
 
-        engine.publish(ModelsReady("fake", "fake", "cpu", False, 0.0))
+        engine.publish(
+            ModelsReady(generator="fake", judge="fake", device="cpu", tiny=False, load_s=0.0)
+        )
         await wait_for(pilot, lambda: showing(app, BoothScreen))
         assert app.focused is not None and app.focused.id == "nickname"
 

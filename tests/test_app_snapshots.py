@@ -8,26 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from app_fixtures import REPO, SIZE, FakeEngine
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from kiosk.app import make_app
-from kiosk.config import Settings, load_settings
-from kiosk.generate import missing_message
-from kiosk.screens.attract import AttractScreen
-from kiosk.screens.booth import BoothScreen
-from kiosk.screens.missing import MissingModelsScreen
+from kiosk.core.config import Settings, load_settings
+from kiosk.ml.generate import missing_message
+from kiosk.ui.app import make_app
+from kiosk.ui.screens.attract import AttractScreen
+from kiosk.ui.screens.booth import BoothScreen
+from kiosk.ui.screens.missing import MissingModelsScreen
+from kiosk.ui.widgets.board import LeaderboardPane
 
 pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
 Snap = Callable[..., bool]
 
 
-def settings_for(tmp_path: Path, profile: str = "real") -> Settings:
-    return load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data", profile=profile)  # type: ignore[arg-type]
+def settings_for(tmp_path: Path, profile: Literal["real", "tiny"] = "real") -> Settings:
+    return load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data", profile=profile)
 
 
 async def settle(pilot: Pilot[Any], done: Callable[[], bool]) -> None:
@@ -44,7 +45,7 @@ async def settle(pilot: Pilot[Any], done: Callable[[], bool]) -> None:
 
 def test_loading_screen(snap_compare: Snap, tmp_path: Path) -> None:
     settings = settings_for(tmp_path, "tiny")
-    app = make_app(settings, engine=FakeEngine(settings, ready=False))  # type: ignore[arg-type]
+    app = make_app(settings, engine=FakeEngine(settings, ready=False))
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot, lambda: app.loading is not None and app.screen is app.loading)
@@ -55,7 +56,7 @@ def test_loading_screen(snap_compare: Snap, tmp_path: Path) -> None:
 def test_booth_after_three_visitors(snap_compare: Snap, tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     engine = FakeEngine(settings)
-    app = make_app(settings, engine=engine)  # type: ignore[arg-type]
+    app = make_app(settings, engine=engine)
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot, lambda: app.models_ready)
@@ -69,8 +70,7 @@ def test_booth_after_three_visitors(snap_compare: Snap, tmp_path: Path) -> None:
         await settle(
             pilot,
             lambda: (
-                len(engine.waiting) == 2
-                and app.booth.query_one("LeaderboardPane").rows.__len__() == 3
+                len(engine.waiting) == 2 and len(app.booth.query_one(LeaderboardPane).rows) == 3
             ),
         )
 
@@ -80,7 +80,7 @@ def test_booth_after_three_visitors(snap_compare: Snap, tmp_path: Path) -> None:
 def test_missing_models_screen(snap_compare: Snap, tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     reason = missing_message("generator", "stabilityai/sd-turbo", "not in the Hugging Face cache")
-    app = make_app(settings, engine=FakeEngine(settings, fail=reason))  # type: ignore[arg-type]
+    app = make_app(settings, engine=FakeEngine(settings, fail=reason))
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot, lambda: isinstance(app.screen, MissingModelsScreen))
@@ -91,7 +91,7 @@ def test_missing_models_screen(snap_compare: Snap, tmp_path: Path) -> None:
 def test_attract_screen(snap_compare: Snap, tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     engine = FakeEngine(settings)
-    app = make_app(settings, engine=engine)  # type: ignore[arg-type]
+    app = make_app(settings, engine=engine)
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot, lambda: isinstance(app.screen, BoothScreen) and app.models_ready)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from kiosk_cmd import kiosk
 
-from kiosk.config import ConfigError, load_settings
+from kiosk.core.config import ConfigError, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from kiosk_cmd import kiosk
 
-from kiosk.config import Settings
-from kiosk.engine import Engine
-from kiosk.lock import DataDirBusy, DataDirLock
+from kiosk.core.config import Settings
+from kiosk.core.engine import Engine
+from kiosk.storage.lock import DataDirBusy, DataDirLock
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,7 +46,7 @@ def test_second_writer_command_refused_readers_work(data_dir: Path, env: dict[st
 
 def test_a_killed_holder_does_not_leave_the_lock_stuck(tmp_path: Path) -> None:
     code = (
-        "import sys, time; from pathlib import Path; from kiosk.lock import DataDirLock;"
+        "import sys, time; from pathlib import Path; from kiosk.storage.lock import DataDirLock;"
         "lock = DataDirLock(Path(sys.argv[1])); lock.acquire(); print('held', flush=True);"
         "time.sleep(60)"
     )
@@ -87,5 +87,5 @@ def test_kill_harness_short(tmp_path: Path, data_dir: Path) -> None:
         cwd=REPO,
     )
     last = proc.stdout.strip().splitlines()[-1]
-    assert last == "trials: 3  lost: 0  integrity: ok", proc.stdout + proc.stderr
+    assert last == "trials: 3  lost: 0  duplicates: 0  integrity: ok", proc.stdout + proc.stderr
     assert proc.returncode == 0

@@ -3,75 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from engine_fixtures import CountingGenerator, Recorder
 from PIL import Image
 
-from kiosk.config import Settings
-from kiosk.engine import Engine
-from kiosk.events import Done, Event, Failed, LeaderboardChanged, ModelsReady, Queued, Started
-from kiosk.generate import Drawing, Generator
-from kiosk.policy import PolicyError, QueueFullError
-
-
-class CountingGenerator(Generator):
-    """The real diffusers generator, counting the prompts it draws."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.prompts: list[str] = []
-        self.fail_with: BaseException | None = None
-        self.gate: threading.Event | None = None
-
-    def generate(
-        self,
-        prompts: Sequence[str],
-        seeds: Sequence[int],
-        progress: Callable[[int, int], None] | None = None,
-    ) -> Drawing:
-        if self.gate is not None:
-            self.gate.wait(30)
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.prompts.extend(prompts)
-        return super().generate(prompts, seeds, progress)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def __call__(self, event: Event) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type) -> list:  # type: ignore[type-arg]
-        return [e for e in self.events if isinstance(e, kind)]
-
-
-@pytest.fixture
-def engine_factory(tiny_settings: Settings) -> Iterator[Callable[..., tuple[Engine, Recorder]]]:
-    engines: list[Engine] = []
-
-    def make(
-        start: bool = True, settings: Settings = tiny_settings, generator: Generator | None = None
-    ) -> tuple[Engine, Recorder]:
-        gen = generator or CountingGenerator(settings.generator)
-        engine = Engine(settings, generator=gen)
-        rec = Recorder()
-        engine.subscribe(rec)
-        engines.append(engine)
-        if start:
-            engine.start()
-            assert engine.wait_ready(120), engine.load_error
-            gen.prompts.clear()  # type: ignore[attr-defined]  # forget the warm-up
-        return engine, rec
-
-    yield make
-    for engine in engines:
-        engine.stop()
-        engine.store.close()
+from kiosk.core.config import Settings
+from kiosk.core.engine import Engine
+from kiosk.core.events import Done, Failed, LeaderboardChanged, ModelsReady, Queued, Started
+from kiosk.core.policy import PolicyError, QueueFullError
+from kiosk.ml.generate import Generator
 
 
 def test_end_to_end_real_models(
@@ -166,7 +109,8 @@ def test_policy_rejections_and_queue_cap(
         engine.submit("ada", f"duck number {i}")
     with pytest.raises(QueueFullError, match="already have 3 drawings waiting"):
         engine.submit("ADA", "one more duck")
-    assert engine.submit("bob", "a swan").position == 2  # fair: before ada's 2nd and 3rd
+    bob = engine.submit("bob", "a swan")
+    assert isinstance(bob, Queued) and bob.position == 2  # fair: before ada's 2nd and 3rd
     assert [e.nickname for e in engine.queue_snapshot()] == ["ada", "bob", "ada", "ada"]
     assert engine.stats().pending_jobs == 4 and engine.stats().submissions == 0
 

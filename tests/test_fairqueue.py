@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from kiosk.fairqueue import FairQueue
-from kiosk.store import Job
+from kiosk.core.api import Job
+from kiosk.core.fairqueue import FairQueue
 
 
 def job(jid: int, pid: int) -> Job:
-    return Job(jid, pid, f"p{pid}", "duck", "x", "x", "x", f"k{jid}", jid, 0.0)
+    return Job(
+        id=jid,
+        player_id=pid,
+        nickname=f"p{pid}",
+        target_id="duck",
+        raw_prompt="x",
+        prompt="x",
+        norm_prompt="x",
+        dedup_key=f"k{jid}",
+        seed=jid,
+        created_at=0.0,
+    )
 
 
 def test_round_robin_between_players() -> None:

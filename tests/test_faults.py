@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from kiosk_cmd import kiosk
 
-from kiosk.config import ConfigError, Settings, load_settings
-from kiosk.engine import Engine
-from kiosk.events import Done, Event, Failed, ModelsFailed, Retrying
-from kiosk.generate import Drawing, Generator
-from kiosk.schema import sqlite_warning
+from kiosk.core.config import ConfigError, Settings, load_settings
+from kiosk.core.engine import Engine
+from kiosk.core.events import Done, Event, Failed, ModelsFailed, Retrying
+from kiosk.ml.generate import Generator, Rendered
+from kiosk.storage.schema import sqlite_warning
 from scoring.judge import Judge, Verdict
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,8 +37,8 @@ class FlakyGenerator(Generator):
         self,
         prompts: Sequence[str],
         seeds: Sequence[int],
-        progress: Callable[[int, int], None] | None = None,
-    ) -> Drawing:
+        progress: Callable[[int, int], object] | None = None,
+    ) -> Rendered:
         if prompts != ["warm-up"]:
             self.batches.append(list(prompts))
             if self.failures > 0:
@@ -174,8 +174,8 @@ def test_database_from_a_newer_kiosk(data_dir: Path, env: dict[str, str]) -> Non
 DISK_FULL = textwrap.dedent("""
     import json, resource, sys
     from pathlib import Path
-    from kiosk.config import load_settings
-    from kiosk.engine import Engine
+    from kiosk.core.config import load_settings
+    from kiosk.core.engine import Engine
     settings = load_settings(sys.argv[1], data_dir=sys.argv[2], profile="tiny")
     events = []
     engine = Engine(settings)

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kiosk.config import Settings
-from kiosk.engine import Engine
-from kiosk.events import Done, ModelsLoading, ModelsReady, Notice, Queued
-from kiosk.generate import Generator, compiled_sizes, padded_size, wants_channels_last
+from kiosk.core.config import Settings
+from kiosk.core.engine import Engine
+from kiosk.core.events import Done, ModelsLoading, ModelsReady, Notice, Queued
+from kiosk.ml.generate import Generator, compiled_sizes, padded_size, wants_channels_last
 
 
 @pytest.fixture
@@ -118,7 +118,12 @@ def test_calls_are_padded_to_a_compiled_size_and_trimmed(tiny_settings: Settings
     padded._sizes = compiled_sizes(4)  # what a compiled load with batch = 4 leaves
     calls: list[int] = []
     pipe = padded.pipe
-    padded.pipe = lambda **kw: (calls.append(len(kw["prompt"])), pipe(**kw))[1]
+
+    def counting(**kw: Any) -> Any:
+        calls.append(len(kw["prompt"]))
+        return pipe(**kw)
+
+    padded.pipe = counting
     prompts, seeds = ["a duck", "a swan", "a pond"], [1, 2, 3]
     drawn = padded.generate(prompts, seeds)
     assert calls == [4] and len(drawn.images) == 3

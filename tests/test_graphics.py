@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from textual.app import App, ComposeResult
 
-from kiosk import graphics
-from kiosk.widgets.picture import Picture
+from kiosk.ui import graphics
+from kiosk.ui.widgets.picture import Picture
 
 REPO = Path(__file__).resolve().parent.parent
 KITTY_0_26 = "\x1bP>|kitty(0.26.5)\x1b\\"  # what Debian 12's kitty answers

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.config import ConfigError, Settings, load_settings
-from kiosk.engine import Engine
-from kiosk.events import Done, Queued
-from kiosk.policy import PolicyError
+from kiosk.core.config import ConfigError, Settings, load_settings
+from kiosk.core.engine import Engine
+from kiosk.core.events import Done, Queued
+from kiosk.core.policy import PolicyError
 
 NASTY = [
     "\x1b[31m",

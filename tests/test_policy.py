@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk import policy
-from kiosk.policy import PolicyError
+from kiosk.core import policy
+from kiosk.core.policy import PolicyError
 
 
 @pytest.mark.parametrize(

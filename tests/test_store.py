@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import policy, schema
-from kiosk.store import Job, Result, Store, StoreError
+from kiosk.core import policy
+from kiosk.core.api import Job, Result, StoreError
+from kiosk.storage import schema
+from kiosk.storage.store import Store
 
 
 def make_store(tmp_path: Path) -> Store:
@@ -31,8 +33,17 @@ def play(store: Store, nick: str, prompt: str, cosine: float, target: str = "duc
         dedup_key=key,
         seed=policy.seed_for(key),
     )
-    sub = store.complete_job(
-        job, Result(f"images/{key}.png", cosine, policy.percent(cosine), 10.0, 1.0, "g", "j")
+    sub, *_ = store.complete_job(
+        job,
+        Result(
+            image=f"images/{key}.png",
+            cosine=cosine,
+            percent=policy.percent(cosine),
+            gen_ms=10.0,
+            judge_ms=1.0,
+            generator="g",
+            judge="j",
+        ),
     )
     return sub.id
 
@@ -113,7 +124,18 @@ def test_stats_and_pending_jobs(tmp_path: Path) -> None:
     play(store, "bob", "c", 0.5)
     original = store.find_original(policy.dedup_key("c", "duck", "g", "j"))
     assert original is not None
-    like = Job(0, 0, "cy", "duck", "C!", "C!", "c", original.dedup_key, original.seed, 0.0)
+    like = Job(
+        id=0,
+        player_id=0,
+        nickname="cy",
+        target_id="duck",
+        raw_prompt="C!",
+        prompt="C!",
+        norm_prompt="c",
+        dedup_key=original.dedup_key,
+        seed=original.seed,
+        created_at=0.0,
+    )
     store.add_dedup(player_key="cy", nickname="cy", job_like=like, original=original)
     store.add_job(
         player_key="dee",
@@ -150,42 +172,69 @@ def test_complete_job_is_one_transaction(tmp_path: Path) -> None:
         "CREATE TRIGGER boom BEFORE DELETE ON jobs BEGIN SELECT RAISE(ABORT, 'boom'); END"
     )
     with pytest.raises(sqlite3.IntegrityError, match="boom"):
-        store.complete_job(job, Result("img.png", 0.5, 50.0, 1.0, 1.0, "g", "j"))
+        store.complete_job(
+            job,
+            Result(
+                image="img.png",
+                cosine=0.5,
+                percent=50.0,
+                gen_ms=1.0,
+                judge_ms=1.0,
+                generator="g",
+                judge="j",
+            ),
+        )
     # No half-written row: no submission, no best, no counter bump; the job still pending.
     assert store.stats().submissions == 0
     assert store.leaderboard("duck") == []
     assert [j.id for j in store.pending_jobs()] == [job.id]
 
 
-@pytest.mark.parametrize(
-    ("sql", "params"),
-    [
-        (
-            "SELECT b.submission_id FROM best b WHERE b.target_id = ?"
-            " ORDER BY b.cosine DESC, b.submission_id LIMIT 20",
-            ("duck",),
-        ),
-        (
-            "SELECT COUNT(*) FROM best WHERE target_id = ? AND (cosine > ? OR (cosine = ?"
-            " AND submission_id < ?))",
-            ("duck", 0.5, 0.5, 3),
-        ),
-        (
-            "SELECT id FROM submissions s WHERE s.dedup_key = ? AND s.dedup_of IS NULL"
-            " AND s.hidden = 0 ORDER BY s.id LIMIT 1",
-            ("k",),
-        ),
-        (
-            "SELECT nickname, submissions FROM players WHERE submissions > 0"
-            " ORDER BY submissions DESC, id LIMIT 1",
-            (),
-        ),
-    ],
-)
-def test_hot_queries_use_indexes(tmp_path: Path, sql: str, params: tuple[object, ...]) -> None:
+SINGLE_ROW_TABLES = {"counters", "CONSTANT"}  # one row (CONSTANT ROW: no table at all)
+
+
+def _full_scans(store: Store, sql: str) -> list[str]:
+    """Lines of a query's plan that read a whole table or sort in a temp b-tree."""
+    plan = [r[3] for r in store._conn().execute(f"EXPLAIN QUERY PLAN {sql}")]
+
+    def scans_a_table(line: str) -> bool:
+        words = line.split()
+        return words[0] == "SCAN" and "USING" not in line and words[1] not in SINGLE_ROW_TABLES
+
+    return [line for line in plan if "TEMP B-TREE" in line or scans_a_table(line)]
+
+
+def test_the_queries_the_product_runs_use_indexes(tmp_path: Path) -> None:
+    """Trace the SQL the store really runs for the board, rank, stats and dedup lookups,
+    and check each SELECT's plan: no full table scan, no sort."""
     store = make_store(tmp_path)
-    plan = " ".join(r[3] for r in store._conn().execute(f"EXPLAIN QUERY PLAN {sql}", params))
-    assert "USING" in plan and "TEMP B-TREE" not in plan, plan
+    for i, nick in enumerate(["ada", "bob", "cy"]):
+        play(store, nick, f"a duck {i}", 0.1 * (i + 1))
+    key = policy.dedup_key("a duck 0", "duck", "g", "j")
+    pid = store.player("ada")
+    assert pid is not None
+    seen: list[str] = []
+    store._conn().set_trace_callback(seen.append)  # statements with their values bound
+    store.leaderboard("duck", 20)
+    store.rank(pid[0], "duck")
+    store.best_percent(pid[0], "duck")
+    store.stats()
+    store.find_original(key)
+    store.player("bob")
+    store.waiting_count(pid[0])
+    store.pending_jobs()
+    store.add_waiter(player_key="dan", nickname="dan", dedup_key=key, raw_prompt="x", prompt="x")
+    store._conn().set_trace_callback(None)
+    selects = [q for q in seen if q.lstrip().upper().startswith("SELECT")]
+    assert len(selects) >= 10
+    for sql in selects:
+        assert not _full_scans(store, sql), (sql, _full_scans(store, sql))
+
+
+def test_the_plan_check_catches_a_full_scan(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    assert _full_scans(store, "SELECT * FROM submissions WHERE prompt = 'x'")
+    assert _full_scans(store, "SELECT * FROM best ORDER BY reached_at")
 
 
 def test_forward_migration_keeps_and_counts_existing_data(tmp_path: Path) -> None:

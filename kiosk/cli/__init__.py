@@ -1,0 +1,32 @@
+"""The `kiosk` command: a click group with one module per command family.
+
+booth.py: run, demo.  board.py: stats, leaderboard.  models.py: models pull|check|tiny.
+The options every command takes travel in click's context object (`common.Common`).
+"""
+
+from __future__ import annotations
+
+import click
+
+from kiosk.cli import board, booth, models
+from kiosk.cli.common import EXIT_USAGE, Common, KioskExit, common_options
+
+
+@click.group(invoke_without_command=True)
+@common_options
+@click.version_option(package_name="ai-drawing-judge-kiosk")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """AI Drawing Judge: a booth prompt game. Without a command, runs the booth (`kiosk run`)."""
+    ctx.ensure_object(Common)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(booth.run)
+
+
+main.add_command(booth.run)
+main.add_command(booth.demo)
+main.add_command(board.stats)
+main.add_command(board.leaderboard)
+main.add_command(models.models)
+
+__all__ = ["EXIT_USAGE", "KioskExit", "main"]

@@ -1,0 +1,96 @@
+"""What every `kiosk` command shares: --config, --data-dir and --profile in click's
+context object, the settings they make, and errors as one clear line."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, cast
+
+import click
+
+from kiosk.core.config import ConfigError, Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_USAGE = 2
+
+
+class KioskExit(click.ClickException):
+    """A clear message and exit code 2, never a traceback."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"kiosk: {self.message}", err=True)
+
+
+@dataclass
+class Common:
+    """The shared options, gathered from the group and the command (the command's win)."""
+
+    config: str | None = None
+    data_dir: str | None = None
+    profile: Literal["real", "tiny"] = "real"
+
+    def settings(self) -> Settings:
+        """Read and validate the config these options name; a bad one is a KioskExit."""
+        try:
+            return load_settings(self.config, data_dir=self.data_dir, profile=self.profile)
+        except ConfigError as exc:
+            raise KioskExit(str(exc)) from None
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Option callback: keep a given value in the context object shared by all commands."""
+    if value is not None and param.name is not None:
+        setattr(ctx.ensure_object(Common), param.name, value)
+
+
+OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (
+        ("--config",),
+        {
+            "type": click.Path(dir_okay=False),
+            "help": "Config file (default: $KIOSK_CONFIG, else ./kiosk.toml).",
+        },
+    ),
+    (
+        ("--data-dir", "data_dir"),
+        {
+            "type": click.Path(file_okay=False),
+            "help": "Where the database and images live (overrides event.data_dir).",
+        },
+    ),
+    (
+        ("--profile",),
+        {
+            "type": click.Choice(["real", "tiny"]),
+            "help": "tiny: random-weight demo models built locally (scores mean nothing).",
+        },
+    ),
+]
+
+
+def common_options(fn: F) -> F:
+    """--config, --data-dir and --profile, for the group and every command. Their values go
+    to the `Common` context object (shared with subcommands), not to the function."""
+    for decls, extra in reversed(OPTIONS):
+        fn = click.option(*decls, expose_value=False, callback=_remember, **extra)(fn)
+    return fn
+
+
+def pass_settings(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Call the command with the Settings its shared options name, as first argument."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        common = click.get_current_context().ensure_object(Common)
+        return fn(common.settings(), *args, **kwargs)
+
+    return wrapper
+
+
+def command_with_settings(fn: F) -> F:
+    """A command body that takes Settings first, with the shared options."""
+    return cast(F, common_options(pass_settings(fn)))

@@ -1,0 +1,181 @@
+"""The engine's public seam: the domain types and the EngineAPI Protocol the UI talks to.
+
+The booth app takes an `EngineAPI`, not the concrete engine, so a test double that
+implements the same Protocol is checked by mypy against it. Domain types are small
+frozen keyword-only dataclasses shared by the engine, the store and the UI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, cast
+
+from kiosk.core.events import Done, Event, Queued
+
+T = TypeVar("T")
+
+
+def from_row(cls: type[T], row: Sequence[Any], **extra: Any) -> T:
+    """A dataclass from a database row whose columns follow the class's field order
+    (fields given in `extra` are not in the row)."""
+    names = [f.name for f in fields(cast(Any, cls)) if f.name not in extra]
+    return cls(**dict(zip(names, row, strict=True)), **extra)
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message says why in plain words."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """Accepted work that has not produced a submission yet."""
+
+    id: int
+    player_id: int
+    nickname: str
+    target_id: str
+    raw_prompt: str
+    prompt: str
+    norm_prompt: str
+    dedup_key: str
+    seed: int
+    created_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Waiter:
+    """A prompt that joined a job already waiting or drawing with the same dedup key:
+    it gets that job's drawing and score when it is done, without a job of its own."""
+
+    id: int
+    job_id: int
+    player_id: int
+    nickname: str
+    raw_prompt: str
+    prompt: str
+    created_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    """One scored drawing as stored."""
+
+    id: int
+    player_id: int
+    nickname: str
+    target_id: str
+    prompt: str
+    dedup_key: str
+    image: str
+    cosine: float
+    percent: float
+    seed: int
+    gen_ms: float
+    judge_ms: float
+    created_at: float
+    dedup_of: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Result:
+    """What the worker produced for one job, ready to commit."""
+
+    image: str
+    cosine: float
+    percent: float
+    gen_ms: float
+    judge_ms: float
+    generator: str
+    judge: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoardRow:
+    """One leaderboard line."""
+
+    rank: int
+    nickname: str
+    percent: float
+    cosine: float
+    prompt: str
+    image: str
+    submission_id: int
+    reached_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stats:
+    """Event counters."""
+
+    players: int
+    submissions: int
+    dedup_hits: int
+    pending_jobs: int
+    top_submitter: str | None
+    top_submitter_count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueEntry:
+    """One waiting job as the queue pane shows it."""
+
+    position: int
+    job_id: int
+    nickname: str
+    prompt: str
+    eta_s: float | None
+
+
+Subscriber = Callable[[Event], None]
+
+
+class EngineAPI(Protocol):
+    """What the booth app needs from an engine; `kiosk.core.engine.Engine` is the real one."""
+
+    @property
+    def target_id(self) -> str:
+        """Id of the active target."""
+        ...
+
+    @property
+    def load_error(self) -> str | None:
+        """Why the models could not be loaded, once that happened."""
+        ...
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        """Receive every event; returns a function that unsubscribes."""
+        ...
+
+    def claim(self) -> None:
+        """Take the data dir (raises DataDirBusy when another kiosk writes to it)."""
+        ...
+
+    def start(self) -> None:
+        """Resume pending work and load the models (in the engine's own thread)."""
+        ...
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the running batch, then stop; queued work stays persisted."""
+        ...
+
+    def submit(self, nickname: str, prompt: str) -> Done | Queued:
+        """Accept one prompt (raises PolicyError, StoreError with a message)."""
+        ...
+
+    def queue_snapshot(self) -> list[QueueEntry]:
+        """Waiting jobs in running order, with positions and ETAs."""
+        ...
+
+    def leaderboard(self, limit: int = 20, target_id: str | None = None) -> list[BoardRow]:
+        """Each player's best on a target, best first."""
+        ...
+
+    def stats(self) -> Stats:
+        """Event counters."""
+        ...
+
+    def image_path(self, item: Submission | BoardRow) -> Path:
+        """Absolute path of a drawing."""
+        ...

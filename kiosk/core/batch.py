@@ -1,0 +1,191 @@
+"""One batch of jobs through the models, owned by the engine's worker thread.
+
+Dedup re-check -> one generate call -> one judge call -> atomic PNG -> one
+transaction per job -> events. A model error is retried once per job (alone,
+with its reason recorded); a second error fails the job. Nothing here may kill
+the worker: every error becomes a Failed or Retrying event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from kiosk.core import policy
+from kiosk.core.api import Job, Result, Submission, Waiter
+from kiosk.core.eta import CallTimes
+from kiosk.core.events import Done, Event, Failed, LeaderboardChanged, Progress, Retrying, Started
+from kiosk.storage.images import image_relpath, write_png
+from kiosk.storage.store import Store
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 2  # the first try and one retry
+
+
+class GeneratorLike(Protocol):
+    """What the engine needs of a text-to-image model (kiosk.ml.generate.Generator)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def device(self) -> str: ...
+
+    def load(self) -> None: ...
+    def generate(
+        self,
+        prompts: Sequence[str],
+        seeds: Sequence[int],
+        progress: Callable[[int, int], object] | None = None,
+    ) -> Any: ...
+
+
+class JudgeLike(Protocol):
+    """What the engine needs of a judge (scoring.judge.Judge)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def load(self) -> None: ...
+    def add_target(self, target_id: str, path: str | Path) -> None: ...
+    def score(self, images: Sequence[Any], target_ids: Sequence[str]) -> Any: ...
+
+
+def plain_reason(exc: BaseException) -> str:
+    """An exception in words a visitor or operator understands."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
+        return "the GPU ran out of memory while drawing"
+    return f"drawing failed: {text[:200]}"
+
+
+@dataclass(kw_only=True)
+class BatchRunner:
+    """Runs batches for one engine; returns the jobs that should be retried."""
+
+    store: Store
+    data_dir: Path
+    generator: GeneratorLike
+    judge: JudgeLike
+    publish: Callable[[Event], object]
+    done_event: Callable[[int | None, Submission, bool], Done]
+    times: CallTimes = field(default_factory=CallTimes)
+    _finished: set[int] = field(default_factory=set)
+
+    def run(self, batch: list[Job]) -> list[Job]:
+        """Process a batch; never raises. Returns jobs to try once more."""
+        self._finished = set()
+        retry: list[Job] = []
+        try:
+            retry = self._run(batch)
+        except Exception as exc:  # the worker must survive anything
+            log.exception("batch failed unexpectedly")
+            for job in batch:
+                if job.id not in self._finished and job not in retry:
+                    self._fail(job, plain_reason(exc))
+        for target in {j.target_id for j in batch}:
+            self.publish(LeaderboardChanged(target=target))
+        return retry
+
+    def _run(self, batch: list[Job]) -> list[Job]:
+        for job in batch:
+            self.publish(
+                Started(job_id=job.id, nickname=job.nickname, prompt=job.prompt, batch=len(batch))
+            )
+        leads: dict[str, Job] = {}
+        followers: list[Job] = []
+        for job in batch:
+            original = self.store.find_original(job.dedup_key)
+            if original is not None:
+                self._finish_dedup(job, original)
+            elif job.dedup_key in leads:
+                followers.append(job)
+            else:
+                leads[job.dedup_key] = job
+        retry = self._draw(list(leads.values())) if leads else []
+        for job in followers:
+            original = self.store.find_original(job.dedup_key)
+            if original is not None:
+                self._finish_dedup(job, original)
+            else:  # its lead failed: it fails or retries the same way
+                retry.extend(self._model_error(job, "the same drawing failed just before"))
+        return retry
+
+    def _draw(self, jobs: list[Job]) -> list[Job]:
+        ids = tuple(j.id for j in jobs)
+        start = time.perf_counter()
+        try:
+            drawing = self.generator.generate(
+                [j.norm_prompt for j in jobs],
+                [j.seed for j in jobs],
+                lambda step, total: self.publish(Progress(job_ids=ids, step=step, total=total)),
+            )
+            verdict = self.judge.score(drawing.images, [j.target_id for j in jobs])
+        except Exception as exc:
+            log.debug("models failed on a batch", exc_info=True)
+            reason = plain_reason(exc)
+            return [r for job in jobs for r in self._model_error(job, reason)]
+        n = len(jobs)
+        for job, image, cosine in zip(jobs, drawing.images, verdict.cosines, strict=True):
+            self._save(job, image, cosine, drawing.ms / n, verdict.ms / n)
+        # The whole call, saving included, at the size it had: what a waiting job waits for.
+        self.times.record(n, (time.perf_counter() - start) * 1000.0)
+        return []
+
+    def _save(self, job: Job, image: Any, cosine: float, gen_ms: float, judge_ms: float) -> None:
+        rel = image_relpath(job.dedup_key)
+        try:
+            write_png(image, self.data_dir / rel)
+            result = Result(
+                image=rel,
+                cosine=cosine,
+                percent=policy.percent(cosine),
+                gen_ms=gen_ms,
+                judge_ms=judge_ms,
+                generator=self.generator.name,
+                judge=self.judge.name,
+            )
+            sub, *followers = self.store.complete_job(job, result)
+        except Exception as exc:
+            log.debug("saving failed", exc_info=True)
+            self._fail(job, f"could not save the drawing: {plain_reason(exc).split(': ', 1)[-1]}")
+            return
+        self._finished.add(job.id)
+        self.publish(self.done_event(job.id, sub, False))
+        for follower in followers:
+            self.publish(self.done_event(job.id, follower, True))
+
+    def _model_error(self, job: Job, reason: str) -> list[Job]:
+        """Record the attempt; retry once, then fail."""
+        try:
+            attempts = self.store.record_attempt(job.id, reason)
+        except Exception:
+            log.exception("could not record a failed attempt")
+            attempts = MAX_ATTEMPTS
+        if attempts < MAX_ATTEMPTS:
+            self.publish(
+                Retrying(job_id=job.id, nickname=job.nickname, prompt=job.prompt, reason=reason)
+            )
+            return [job]
+        self._fail(job, reason)
+        return []
+
+    def _finish_dedup(self, job: Job, original: Submission) -> None:
+        subs = self.store.complete_job_as_dedup(job, original)
+        self._finished.add(job.id)
+        for sub in subs:
+            self.publish(self.done_event(job.id, sub, True))
+
+    def _fail(self, job: Job, reason: str) -> None:
+        self._finished.add(job.id)
+        waiters: list[Waiter] = []
+        try:
+            waiters = self.store.fail_job(job.id, reason)
+        except Exception:  # e.g. the disk is full: the job stays pending for next start
+            log.exception("could not mark job %s failed", job.id)
+        self.publish(Failed(job_id=job.id, nickname=job.nickname, prompt=job.prompt, reason=reason))
+        for w in waiters:
+            self.publish(Failed(job_id=job.id, nickname=w.nickname, prompt=w.prompt, reason=reason))

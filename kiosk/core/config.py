@@ -1,0 +1,276 @@
+"""kiosk.toml -> validated, typed settings.
+
+An invalid file fails with the key path and the reason (`ConfigError`), before
+anything starts. Relative paths are resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_ENV = "KIOSK_CONFIG"
+TINY_NOTICE = "TINY DEMO MODELS: random weights - the images are noise and the scores mean nothing."
+
+
+class ConfigError(Exception):
+    """The config file is missing or invalid; the message names the key path and reason."""
+
+
+class _Section(BaseModel):
+    """A config section: unknown keys are errors, values are read-only once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EventSettings(_Section):
+    """`[event]`: the event itself, where its data lives, and the booth's behaviour."""
+
+    name: str = "AI Drawing Judge"
+    """Event name shown in titles."""
+    data_dir: str = "data"
+    """Where the database and images live; relative to the config file. Empty: the user data dir."""
+    target: str = ""
+    """Id of the active target; empty means the first [[targets]] entry."""
+    offline: bool = True
+    """Never touch the network while the kiosk runs (HF_HUB_OFFLINE)."""
+    demo_script: str = "examples/demo.tsv"
+    """Default script for `kiosk demo`: one nickname<TAB>prompt per line."""
+    idle_timeout_s: Annotated[float, Field(ge=0, le=86400)] = 120.0
+    """Seconds without a key press before the booth shows attract mode; 0 turns it off."""
+
+
+class TargetSettings(_Section):
+    """One `[[targets]]` entry: a picture the drawings are judged against."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+    """Short stable id, stored with every submission."""
+    title: Annotated[str, Field(min_length=1, max_length=80)]
+    """What visitors see."""
+    image: str
+    """Picture file the drawings are judged against; relative to the config file."""
+
+
+class GeneratorSettings(_Section):
+    """`[generator]`: the text-to-image model and every setting of how it draws."""
+
+    model: str = "stabilityai/sd-turbo"
+    """Hugging Face Hub id or a local folder holding a diffusers pipeline."""
+    steps: Annotated[int, Field(ge=1, le=100)] = 1
+    """Denoising steps (sd-turbo: 1)."""
+    guidance: Annotated[float, Field(ge=0.0, le=30.0)] = 0.0
+    """Classifier-free guidance scale (sd-turbo: 0)."""
+    width: Annotated[int, Field(ge=32, le=2048, multiple_of=8)] = 512
+    """Image width in pixels."""
+    height: Annotated[int, Field(ge=32, le=2048, multiple_of=8)] = 512
+    """Image height in pixels."""
+    batch: Annotated[int, Field(ge=1, le=64)] = 4
+    """Most waiting jobs generated in one call."""
+    device: Literal["auto", "cuda", "cpu", "mps"] = "auto"
+    """Where the models run; auto picks CUDA when present."""
+    dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"
+    """Weights precision; auto is float16 on CUDA and float32 on CPU."""
+    compile: Literal[
+        "off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"
+    ] = "off"
+    """torch.compile mode for the denoiser and the VAE decoder; off draws eagerly. Every
+    batch size the engine uses is compiled while the models load, so no visitor waits on
+    a compile; if compiling fails the kiosk says so and draws without it."""
+    channels_last: Literal["auto", "on", "off"] = "auto"
+    """channels_last memory layout for the denoiser and the VAE; auto: on with CUDA only."""
+
+
+class JudgeSettings(_Section):
+    """`[judge]`: the open_clip model that scores each drawing against the target."""
+
+    model: str = "ViT-B-32"
+    """open_clip architecture name, or a path to an open_clip model config (.json)."""
+    pretrained: str = "laion2b_s34b_b79k"
+    """open_clip pretrained tag, or a path to a checkpoint file. Empty only for a model that
+    brings its own weights (`local-dir:` or `hf-hub:`): anything else would judge with
+    random weights."""
+
+    @model_validator(mode="after")
+    def _weights_named(self) -> JudgeSettings:
+        if not self.pretrained.strip() and not self.model.startswith(("local-dir:", "hf-hub:")):
+            raise ValueError(
+                "judge.pretrained is empty: open_clip would judge with random weights."
+                " Name a pretrained tag (e.g. laion2b_s34b_b79k) or a checkpoint file, or use"
+                ' a model folder (model = "local-dir:PATH")'
+            )
+        return self
+
+
+class LimitSettings(_Section):
+    """`[limits]`: what one visitor may type and how much they may have waiting."""
+
+    prompt_max: Annotated[int, Field(ge=1, le=2000)] = 300
+    """Longest prompt accepted, in characters after sanitising."""
+    nickname_max: Annotated[int, Field(ge=1, le=100)] = 24
+    """Longest nickname accepted, in characters after sanitising."""
+    queued_per_player: Annotated[int, Field(ge=1, le=100)] = 3
+    """Most unfinished jobs one player may have waiting."""
+
+
+class StaffSettings(_Section):
+    """`[staff]`: how the staff open staff mode on the booth keyboard."""
+
+    pin_hash: str = ""
+    """Hash of the staff PIN; empty until staff hotkeys are configured."""
+
+
+class Settings(_Section):
+    """The whole booth configuration, as read from `kiosk.toml`."""
+
+    event: EventSettings = EventSettings()
+    targets: Annotated[list[TargetSettings], Field(min_length=1)]
+    generator: GeneratorSettings = GeneratorSettings()
+    judge: JudgeSettings = JudgeSettings()
+    limits: LimitSettings = LimitSettings()
+    staff: StaffSettings = StaffSettings()
+
+    # Not from the file: where it was read from, and the chosen profile.
+    source: Path = Field(default=Path("kiosk.toml"), exclude=True)
+    profile: Literal["real", "tiny"] = Field(default="real", exclude=True)
+
+    @model_validator(mode="after")
+    def _check_targets(self) -> Settings:
+        ids = [t.id for t in self.targets]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"target ids must be unique, got {ids}")
+        if self.event.target and self.event.target not in ids:
+            raise ValueError(f"event.target {self.event.target!r} is not one of {ids}")
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent
+
+    @property
+    def tiny(self) -> bool:
+        return self.profile == "tiny"
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
+
+    @property
+    def data_path(self) -> Path:
+        if not self.event.data_dir:
+            return Path(platformdirs.user_data_dir("ai-drawing-judge"))
+        return self.resolve(self.event.data_dir)
+
+    @property
+    def active_target(self) -> TargetSettings:
+        wanted = self.event.target or self.targets[0].id
+        return next(t for t in self.targets if t.id == wanted)
+
+    def target_image(self, target: TargetSettings) -> Path:
+        return self.resolve(target.image)
+
+
+def find_config(path: str | os.PathLike[str] | None = None) -> Path:
+    """--config, else $KIOSK_CONFIG, else ./kiosk.toml, else the one beside the code."""
+    if path:
+        return Path(path)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    here = Path.cwd() / "kiosk.toml"
+    return here if here.exists() else REPO_ROOT / "kiosk.toml"
+
+
+def _key_path(loc: tuple[int | str, ...], data: dict[str, object]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int) and parts:
+            parts[-1] = f"{parts[-1]}[{item}]"
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"
+
+
+def _format_errors(source: Path, err: ValidationError, data: dict[str, object]) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for e in err.errors():
+        key = _key_path(tuple(e["loc"]), data)
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        if e["type"] == "missing":
+            msg = "required key is missing"
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    profile: Literal["real", "tiny"] = "real",
+) -> Settings:
+    """Read, validate and resolve the config; raise ConfigError with a readable message."""
+    source = find_config(path).expanduser().resolve()
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    if data_dir is not None:
+        event = data.setdefault("event", {})
+        if isinstance(event, dict):
+            event["data_dir"] = str(Path(data_dir).expanduser().resolve())
+    try:
+        settings = Settings.model_validate({**data, "source": source, "profile": profile})
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(source, exc, data)) from None
+    _check_images(settings)
+    return with_tiny_models(settings) if profile == "tiny" else settings
+
+
+def with_tiny_models(settings: Settings) -> Settings:
+    """The same settings with the tiny random-weight models (built in the data dir)."""
+    from kiosk.ml import tiny
+
+    root = settings.data_path / "tiny-models"
+    generator = settings.generator.model_copy(
+        update={
+            "model": str(tiny.sd_dir(root)),
+            "steps": 1,
+            "guidance": 0.0,
+            "width": tiny.TINY_SIZE,
+            "height": tiny.TINY_SIZE,
+        }
+    )
+    judge = JudgeSettings(model=tiny.judge_name(root), pretrained="")
+    return settings.model_copy(update={"generator": generator, "judge": judge, "profile": "tiny"})
+
+
+def _check_images(settings: Settings) -> None:
+    problems = []
+    for i, target in enumerate(settings.targets):
+        image = settings.target_image(target)
+        if not image.is_file():
+            problems.append(f"  targets[{i}].image: file not found: {image}")
+        elif reason := _not_an_image(image):
+            problems.append(f"  targets[{i}].image: not a picture ({reason}): {image}")
+    if problems:
+        raise ConfigError("\n".join([f"{settings.source}: invalid configuration", *problems]))
+
+
+def _not_an_image(path: Path) -> str | None:
+    """Why a file is not a readable picture, or None when it is one."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+        return str(exc).split(":")[0] or type(exc).__name__
+    return None

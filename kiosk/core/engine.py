@@ -1,0 +1,461 @@
+"""The engine: submit -> policy -> fair queue -> generate -> judge -> store -> events.
+
+One worker thread owns the models. `submit` runs in the caller's thread and is
+fast: policy, dedup lookup, and a persisted job (or waiter) row. Events go to
+subscribers in the order they happened, each with a sequence number.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import TypeVar
+
+from kiosk.core import policy
+from kiosk.core.api import BoardRow, Job, QueueEntry, Stats, Submission, Subscriber, Waiter
+from kiosk.core.batch import BatchRunner, GeneratorLike, JudgeLike
+from kiosk.core.config import TINY_NOTICE, Settings
+from kiosk.core.eta import CallTimes, queue_etas
+from kiosk.core.events import (
+    Done,
+    Event,
+    Failed,
+    LeaderboardChanged,
+    ModelsFailed,
+    ModelsLoading,
+    ModelsReady,
+    Notice,
+    Queued,
+)
+from kiosk.core.fairqueue import FairQueue
+from kiosk.storage.images import clean_temp_files
+from kiosk.storage.lock import DataDirLock
+from kiosk.storage.schema import sqlite_warning
+from kiosk.storage.store import Store
+from scoring.judge import judge_identity
+
+log = logging.getLogger(__name__)
+E = TypeVar("E", bound=Event)
+
+__all__ = ["Engine", "GeneratorLike", "JudgeLike", "QueueEntry"]
+
+
+class Engine:
+    """The kiosk's engine; the UI and the headless demo both drive it (see EngineAPI)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        generator: GeneratorLike | None = None,
+        judge: JudgeLike | None = None,
+    ) -> None:
+        self.settings = settings
+        self.data_dir = settings.data_path
+        self.store = store or Store(self.data_dir / "kiosk.db")
+        self.store.sync_targets(
+            [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
+        )
+        self.generator = generator
+        self.judge = judge
+        self.limits = policy.Limits(settings.limits.prompt_max, settings.limits.nickname_max)
+        self.target_id = settings.active_target.id
+        self.load_error: str | None = None
+        self.times = CallTimes()
+        self._targets = {
+            t.id: policy.target_identity(t.id, settings.target_image(t).read_bytes())
+            for t in settings.targets
+        }
+        g = settings.generator
+        self._generation = policy.generation_identity(
+            g.model, g.steps, g.guidance, g.width, g.height
+        )
+        self._subscribers: list[Subscriber] = []
+        # One re-entrant lock guards the queue and orders publication: an event is
+        # delivered to every subscriber before the next one, and no later than the state
+        # change it reports (a job's `queued` always comes before its `done`).
+        self._cond = threading.Condition(threading.RLock())
+        self._seq = 0
+        self._queue = FairQueue()
+        self._retry: deque[Job] = deque()
+        self._inflight: list[Job] = []
+        self._inflight_since = 0.0
+        self._loaded = False
+        self._resumed: list[Job] = []
+        self._stopping = False
+        self._ready = threading.Event()
+        self._runner: BatchRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = DataDirLock(self.data_dir)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        """Receive every event; returns a function that unsubscribes."""
+        self._subscribers.append(fn)
+        return lambda: self._subscribers.remove(fn)
+
+    def _publish(self, event: E) -> E:
+        """Number the event and hand it to every subscriber; returns the numbered event."""
+        with self._cond:
+            self._seq += 1
+            event = replace(event, seq=self._seq)
+            for fn in list(self._subscribers):
+                try:
+                    fn(event)
+                except Exception:  # a broken subscriber must not stop the engine
+                    log.exception("event subscriber failed on %s", event.name)
+        return event
+
+    def start(self) -> None:
+        """Take the data dir, resume pending jobs, then load models in the worker thread.
+
+        Raises kiosk.storage.lock.DataDirBusy when another kiosk writes to the same data dir.
+        """
+        self.claim()
+        if self.settings.tiny:
+            self._publish(Notice(level="warning", message=TINY_NOTICE))
+        warning = sqlite_warning()
+        if warning:
+            self._publish(Notice(level="warning", message=warning))
+        clean_temp_files(self.data_dir)
+        with self._cond:
+            self._load_queue()
+            places = {e.job_id: (e.position, e.eta_s) for e in self.queue_snapshot()}
+            for job in self._resumed:
+                position, eta = places[job.id]
+                self._publish(self._queued(job, position, eta, resumed=True))
+            for waiter in self.store.waiters():
+                position, eta = places.get(waiter.job_id, (0, None))
+                self._publish(self._queued_waiter(waiter, position, eta, resumed=True))
+        self._thread = threading.Thread(target=self._run, name="kiosk-engine", daemon=True)
+        self._thread.start()
+
+    def _load_queue(self) -> None:
+        """Build the queue from the database, once (at start, or at an earlier submit):
+        the jobs a previous run left pending. One whose target is no longer configured
+        fails with the reason, without model work. Called under the engine's lock."""
+        if self._loaded:
+            return
+        self._loaded = True
+        for job in self.store.pending_jobs():
+            if job.target_id in self._targets:
+                self._queue.push(job)
+                self._resumed.append(job)
+            else:
+                self._fail_unknown_target(job)
+
+    def _fail_unknown_target(self, job: Job) -> None:
+        reason = f"the target {job.target_id!r} is no longer configured at this booth"
+        for w in self.store.fail_job(job.id, reason):
+            self._publish(
+                Failed(job_id=job.id, nickname=w.nickname, prompt=w.prompt, reason=reason)
+            )
+        self._publish(
+            Failed(job_id=job.id, nickname=job.nickname, prompt=job.prompt, reason=reason)
+        )
+
+    def claim(self) -> None:
+        """Take the data dir for this engine (idempotent); raises DataDirBusy if taken.
+
+        `start` claims it too; callers may claim early to fail before showing a screen.
+        """
+        if not self._lock.held:
+            self._lock.acquire()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the running batch, then stop the worker; queued jobs stay persisted.
+
+        The data-dir lock is released only once the worker has exited: if it is still
+        mid-batch after `timeout`, the worker releases it itself when the batch ends, so
+        no second engine can resume a job this one is drawing.
+        """
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("the engine is still drawing; the data dir stays locked until then")
+                return
+        self._lock.release()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """True once models are loaded; False on timeout or when loading failed."""
+        return self._ready.wait(timeout) and self.load_error is None
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no job waits or runs (or loading failed)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._busy() and self.load_error is None:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._cond.wait(left)
+        return self.load_error is None
+
+    def _busy(self) -> bool:
+        return bool(len(self._queue) or self._retry or self._inflight)
+
+    # -- the caller's side ------------------------------------------------------------
+
+    def dedup_key(self, norm_prompt: str, target_id: str | None = None) -> str:
+        """The dedup key of a normalised prompt on a target (default: the active one)."""
+        return policy.dedup_key(
+            norm_prompt, self._targets[target_id or self.target_id], self._generation, self._judge
+        )
+
+    def submit(self, nickname: str, prompt: str) -> Done | Queued:
+        """Accept one prompt: a dedup hit is answered at once; a prompt already waiting or
+        being drawn joins that job; anything else is queued.
+
+        Raises policy.PolicyError with a message for the visitor when input is refused.
+        """
+        nick = policy.clean_field(nickname, what="nickname", max_len=self.limits.nickname_max)
+        text = policy.clean_field(prompt, what="prompt", max_len=self.limits.prompt_max)
+        norm = policy.normalise_prompt(text)
+        if not norm:
+            raise policy.PolicyError("Please describe a picture in words.")
+        key = self.dedup_key(norm)
+        pkey = policy.player_key(nick)
+        with self._cond:
+            self._load_queue()
+            original = self.store.find_original(key)
+            if original is not None:
+                return self._answer_dedup(pkey, nick, prompt, text, norm, original)
+            self._check_cap(pkey)
+            joined = self.store.add_waiter(
+                player_key=pkey, nickname=nick, dedup_key=key, raw_prompt=prompt, prompt=text
+            )
+            if joined is not None:
+                waiter, job = joined
+                position, eta = self._place(job.id)
+                queued = self._queued_waiter(waiter, position, eta)
+            else:
+                job = self.store.add_job(
+                    player_key=pkey,
+                    nickname=nick,
+                    target_id=self.target_id,
+                    raw_prompt=prompt,
+                    prompt=text,
+                    norm_prompt=norm,
+                    dedup_key=key,
+                    seed=policy.seed_for(key),
+                )
+                self._queue.push(job)
+                self._cond.notify_all()
+                position, eta = self._place(job.id)
+                queued = self._queued(job, position, eta)
+            return self._publish(queued)
+
+    def _check_cap(self, pkey: str) -> None:
+        known = self.store.player(pkey)
+        cap = self.settings.limits.queued_per_player
+        if known is not None and self._waiting(known[0]) >= cap:
+            raise policy.QueueFullError(
+                f"You already have {cap} drawings waiting; please wait for one to finish."
+            )
+
+    def _place(self, job_id: int) -> tuple[int, float | None]:
+        """(position, ETA) of a job: position 0 while it is being drawn."""
+        for entry in self.queue_snapshot():
+            if entry.job_id == job_id:
+                return entry.position, entry.eta_s
+        return 0, self._running_left_s()
+
+    @staticmethod
+    def _queued(job: Job, position: int, eta: float | None, *, resumed: bool = False) -> Queued:
+        return Queued(
+            job_id=job.id,
+            nickname=job.nickname,
+            prompt=job.prompt,
+            target=job.target_id,
+            position=position,
+            eta_s=eta,
+            resumed=resumed,
+        )
+
+    def _queued_waiter(
+        self, waiter: Waiter, position: int, eta: float | None, *, resumed: bool = False
+    ) -> Queued:
+        return Queued(
+            job_id=waiter.job_id,
+            nickname=waiter.nickname,
+            prompt=waiter.prompt,
+            target=self.target_id,
+            position=position,
+            eta_s=eta,
+            resumed=resumed,
+            joined=True,
+        )
+
+    def _answer_dedup(
+        self, pkey: str, nick: str, raw: str, text: str, norm: str, original: Submission
+    ) -> Done:
+        like = Job(
+            id=0,
+            player_id=0,
+            nickname=nick,
+            target_id=self.target_id,
+            raw_prompt=raw,
+            prompt=text,
+            norm_prompt=norm,
+            dedup_key=original.dedup_key,
+            seed=original.seed,
+            created_at=time.time(),
+        )
+        sub = self.store.add_dedup(player_key=pkey, nickname=nick, job_like=like, original=original)
+        done = self._publish(self._done_event(None, sub, True))
+        self._publish(LeaderboardChanged(target=sub.target_id))
+        return done
+
+    def _waiting(self, player_id: int) -> int:
+        jobs = [*self._inflight, *self._retry]
+        in_memory = self._queue.count(player_id) + sum(j.player_id == player_id for j in jobs)
+        return in_memory + self.store.waiting_count(player_id)
+
+    @property
+    def _judge(self) -> str:
+        if self.judge:
+            return self.judge.name
+        return judge_identity(self.settings.judge.model, self.settings.judge.pretrained)
+
+    def _running_left_s(self) -> float | None:
+        if not self.times:
+            return None
+        if not self._inflight:
+            return 0.0
+        spent = (time.perf_counter() - self._inflight_since) * 1000.0
+        return max(self.times.estimate(len(self._inflight)) - spent, 0.0) / 1000.0
+
+    def queue_snapshot(self) -> list[QueueEntry]:
+        """Waiting jobs in running order, with positions and ETAs from measured calls."""
+        with self._cond:
+            jobs = [*self._retry, *self._queue]
+            left = self._running_left_s()
+            etas = queue_etas(
+                self.times,
+                retries=len(self._retry),
+                queued=len(self._queue),
+                batch=self.settings.generator.batch,
+                running_left_ms=(left or 0.0) * 1000.0,
+            )
+            return [
+                QueueEntry(position=i, job_id=j.id, nickname=j.nickname, prompt=j.prompt, eta_s=e)
+                for i, (j, e) in enumerate(zip(jobs, etas, strict=True), start=1)
+            ]
+
+    def leaderboard(self, limit: int = 20, target_id: str | None = None) -> list[BoardRow]:
+        return self.store.leaderboard(target_id or self.target_id, limit)
+
+    def stats(self) -> Stats:
+        return self.store.stats()
+
+    def image_path(self, item: Submission | BoardRow) -> Path:
+        """Absolute path of a submission's or leaderboard row's drawing."""
+        return self.data_dir / item.image
+
+    def _done_event(self, job_id: int | None, sub: Submission, dedup: bool) -> Done:
+        return Done(
+            job_id=job_id,
+            submission_id=sub.id,
+            nickname=sub.nickname,
+            prompt=sub.prompt,
+            target=sub.target_id,
+            score=sub.percent,
+            cosine=sub.cosine,
+            rank=self.store.rank(sub.player_id, sub.target_id),
+            best=self.store.best_percent(sub.player_id, sub.target_id),
+            dedup=dedup,
+            image=str(self.image_path(sub)),
+            gen_ms=sub.gen_ms,
+            judge_ms=sub.judge_ms,
+        )
+
+    # -- the worker's side ------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        finally:
+            with self._cond:
+                stopping = self._stopping
+            if stopping:  # stop() may have given up waiting: the lock is ours to drop
+                self._lock.release()
+
+    def _work(self) -> None:
+        try:
+            self._load_models()
+        except Exception as exc:
+            self.load_error = str(exc) or type(exc).__name__
+            log.debug("model loading failed", exc_info=True)
+            self._publish(ModelsFailed(reason=self.load_error))
+            with self._cond:
+                self._cond.notify_all()
+            self._ready.set()
+            return
+        self._ready.set()
+        while self._next_batch():
+            retry = self._runner.run(self._inflight) if self._runner else []
+            with self._cond:
+                self._retry.extend(retry)
+                self._inflight = []
+                self._cond.notify_all()
+
+    def _next_batch(self) -> bool:
+        """Wait for work; retries go first, one at a time (e.g. after running out of memory)."""
+        with self._cond:
+            while not self._busy() and not self._stopping:
+                self._cond.wait()
+            if self._stopping:
+                return False
+            if self._retry:
+                self._inflight = [self._retry.popleft()]
+            else:
+                size = min(self.settings.generator.batch, len(self._queue))
+                self._inflight = [self._queue.pop() for _ in range(size)]
+            self._inflight_since = time.perf_counter()
+            return True
+
+    def _load_models(self) -> None:
+        from kiosk.ml.models import load_models
+
+        start = time.perf_counter()
+        self.generator, self.judge = load_models(
+            self.settings,
+            self.generator,
+            self.judge,
+            lambda stage, step, total: self._publish(
+                ModelsLoading(stage=stage, step=step, total=total)
+            ),
+        )
+        self._runner = BatchRunner(
+            store=self.store,
+            data_dir=self.data_dir,
+            generator=self.generator,
+            judge=self.judge,
+            publish=self._publish,
+            done_event=self._done_event,
+            times=self.times,
+        )
+        compile_error = getattr(self.generator, "compile_error", None)
+        if compile_error:
+            message = f"torch.compile failed, drawing without it: {compile_error}"
+            self._publish(Notice(level="warning", message=message))
+        self._publish(
+            ModelsReady(
+                generator=self.generator.name,
+                judge=self.judge.name,
+                device=self.generator.device,
+                tiny=self.settings.tiny,
+                load_s=time.perf_counter() - start,
+            )
+        )

@@ -1,0 +1,162 @@
+"""Typed events the engine publishes to its subscribers (the TUI, the demo, tests).
+
+Subscribers are called in the thread that caused the event (the caller of
+`submit` or the engine's worker): they must hand off quickly, e.g. with
+`App.call_from_thread` or a queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every engine event. `seq` numbers events in the order they were published
+    (set by the engine when it publishes; 0 until then)."""
+
+    name: ClassVar[str] = "event"
+    seq: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as JSON-ready data: its wire name, then its fields."""
+        return {"event": self.name, **asdict(self)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelsLoading(Event):
+    """Model loading advanced to a new stage."""
+
+    name: ClassVar[str] = "loading"
+
+    stage: str
+    step: int
+    total: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelsReady(Event):
+    """Models are loaded and warm; jobs will now run."""
+
+    name: ClassVar[str] = "ready"
+
+    generator: str
+    judge: str
+    device: str
+    tiny: bool
+    load_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelsFailed(Event):
+    """Models could not be loaded; no job will run."""
+
+    name: ClassVar[str] = "models_failed"
+
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Queued(Event):
+    """A job was accepted and waits for the GPU."""
+
+    name: ClassVar[str] = "queued"
+
+    job_id: int
+    nickname: str
+    prompt: str
+    target: str
+    position: int
+    eta_s: float | None
+    resumed: bool = False
+    joined: bool = False
+    """True when the same prompt was already waiting or being drawn: this one joined that
+    job (same `job_id`) and gets its drawing and score, after it, without model work."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Started(Event):
+    """A job went to the models, in a batch of `batch` jobs."""
+
+    name: ClassVar[str] = "started"
+
+    job_id: int
+    nickname: str
+    prompt: str
+    batch: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Progress(Event):
+    """A denoising step of the running batch finished."""
+
+    name: ClassVar[str] = "progress"
+
+    job_ids: tuple[int, ...]
+    step: int
+    total: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Done(Event):
+    """A drawing was scored and committed (or found already drawn: dedup)."""
+
+    name: ClassVar[str] = "done"
+
+    job_id: int | None
+    submission_id: int
+    nickname: str
+    prompt: str
+    target: str
+    score: float
+    cosine: float
+    rank: int | None
+    best: float | None
+    dedup: bool
+    image: str
+    gen_ms: float
+    judge_ms: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failed(Event):
+    """A job could not be drawn or judged; the reason is in plain words."""
+
+    name: ClassVar[str] = "failed"
+
+    job_id: int
+    nickname: str
+    prompt: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retrying(Event):
+    """A job hit a model error and will be tried once more, alone."""
+
+    name: ClassVar[str] = "retrying"
+
+    job_id: int
+    nickname: str
+    prompt: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice(Event):
+    """Something the operator should know (tiny models, an old SQLite, ...)."""
+
+    name: ClassVar[str] = "notice"
+
+    level: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaderboardChanged(Event):
+    """A target's leaderboard may have changed."""
+
+    name: ClassVar[str] = "leaderboard_changed"
+
+    target: str

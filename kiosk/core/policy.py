@@ -1,0 +1,118 @@
+"""Prompt and nickname policy: sanitise, limit, normalise, dedup key and seed.
+
+Pure functions, no I/O: the engine calls them in the caller's thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# CSI / OSC / DCS / other escape sequences, and C1 controls written as single code points.
+_ESCAPES = re.compile(
+    r"""
+    \x1b\[[0-?]*[ -/]*[@-~]            # CSI ... final byte
+  | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)? # OSC ... BEL or ST
+  | \x1b[PX^_][^\x1b]*(?:\x1b\\)?      # DCS, SOS, PM, APC ... ST
+  | \x1b[ -/]*[0-~]?                   # two/three byte escapes (or a lone ESC)
+  | \x9b[0-?]*[ -/]*[@-~]              # 8-bit CSI
+  | \x9d[^\x07\x9c]*(?:\x07|\x9c)?     # 8-bit OSC
+    """,
+    re.VERBOSE,
+)
+_SPACES = re.compile(r"\s+")
+
+
+class PolicyError(ValueError):
+    """Input refused; the message is written for the visitor."""
+
+
+class QueueFullError(PolicyError):
+    """The player already has as many drawings waiting as the limit allows."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The lengths policy enforces."""
+
+    prompt_max: int = 300
+    nickname_max: int = 24
+
+
+def _drop_char(ch: str) -> bool:
+    # Cc: controls (incl. NUL, C1), Cf: format (bidi overrides, zero-width), Cs/Co/Cn: junk.
+    return unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"}
+
+
+def sanitise(text: str) -> str:
+    """Remove escape sequences, control and format characters; collapse whitespace."""
+    text = _ESCAPES.sub("", text)
+    text = "".join(" " if ch in "\t\n\r\v\f" else ch for ch in text)
+    text = "".join(ch for ch in text if not _drop_char(ch))
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean_field(text: str, *, what: str, max_len: int) -> str:
+    """Sanitise one input field and enforce its limits, or raise PolicyError."""
+    if not isinstance(text, str):
+        raise PolicyError(f"The {what} must be text.")
+    # Refuse absurd input before any regex work on it.
+    if len(text) > max_len * 8 + 64:
+        raise PolicyError(f"The {what} is too long: at most {max_len} characters.")
+    cleaned = sanitise(text)
+    if not cleaned:
+        raise PolicyError(f"Please type a {what}.")
+    if len(cleaned) > max_len:
+        raise PolicyError(f"The {what} is too long: at most {max_len} characters.")
+    return cleaned
+
+
+def normalise_prompt(prompt: str) -> str:
+    """Comparison form: NFKC, casefold, punctuation to spaces, spaces collapsed.
+
+    "A Duck!!" and "a duck" normalise alike, so they share one drawing.
+    """
+    text = unicodedata.normalize("NFKC", sanitise(prompt)).casefold()
+    text = "".join(" " if unicodedata.category(ch)[0] == "P" else ch for ch in text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def player_key(nickname: str) -> str:
+    """Identity of a player: nicknames differing only by case or width are one player."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", nickname).casefold()).strip()
+
+
+def dedup_key(norm_prompt: str, target: str, generation: str, judge: str) -> str:
+    """Stable key of one drawing: the same prompt, drawn the same way and judged against
+    the same picture, gives the same result. `target` names the target and its picture's
+    content; `generation` every setting that changes the drawing (`generation_identity`)."""
+    payload = "\x1f".join([norm_prompt, target, generation, judge])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def generation_identity(model: str, steps: int, guidance: float, width: int, height: int) -> str:
+    """Every generator setting that changes the picture, as one string for the dedup key."""
+    return f"{model}|steps={steps}|guidance={guidance!r}|{width}x{height}"
+
+
+def target_identity(target_id: str, picture: bytes) -> str:
+    """A target as the dedup key sees it: its id and a hash of its picture's content, so a
+    replaced picture under the same id is judged afresh."""
+    return f"{target_id}#{hashlib.sha256(picture).hexdigest()[:16]}"
+
+
+def seed_for(key: str) -> int:
+    """The generation seed for a dedup key, so a result can be reproduced."""
+    return int.from_bytes(bytes.fromhex(key[:16]), "big") & (2**63 - 1)
+
+
+def percent(cosine: float) -> float:
+    """Score shown to players: 100 * max(cosine, 0), kept at full precision."""
+    return 100.0 * max(float(cosine), 0.0)
+
+
+def format_percent(value: float) -> str:
+    """Always two decimals: ties at one decimal were common at the real booth."""
+    return f"{value:.2f}%"

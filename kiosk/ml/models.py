@@ -1,0 +1,117 @@
+"""Load the generator and the judge for an engine, with progress stages.
+
+Runs in the engine's worker thread. Missing weights while offline become
+ModelsMissingError with a message that names `kiosk models pull` and `--profile tiny`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kiosk.core.config import Settings
+from kiosk.ml.generate import (
+    Generator,
+    ModelsMissingError,
+    compiled_sizes,
+    missing_message,
+)
+from kiosk.ml.offline import go_offline, hub_offline
+
+StageFn = Callable[[str, int, int], object]
+
+
+def quiet_libraries() -> None:
+    """Silence library progress bars and chatter: the kiosk reports progress itself."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="huggingface_hub")
+    logging.getLogger().setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as tlog
+
+        tlog.set_verbosity_error()
+        tlog.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers is a dependency
+        pass
+
+
+def quiet_torch() -> None:
+    """torch's own warnings (its "torch" logger, set up when torch is imported, prints to
+    stderr) stay out of the operator's screen; errors still show."""
+    import torch  # noqa: F401  (sets up the "torch" logger this quiets)
+
+    logging.getLogger("torch").setLevel(logging.ERROR)
+
+
+def apply_offline(settings: Settings) -> None:
+    """At the booth nothing touches the network: set before the Hub library is imported."""
+    if settings.event.offline:
+        go_offline()
+
+
+def load_models(settings: Settings, generator: Any, judge: Any, stage: StageFn) -> tuple[Any, Any]:
+    """Build (or reuse) and load the generator and judge, then embed every target."""
+    from kiosk.ml import tiny
+    from scoring.judge import Judge, JudgeLoadError
+
+    apply_offline(settings)
+    quiet_libraries()
+    # building (0), the drawing model (1), each compiled batch size, the judge, the targets
+    compiles = 0
+    if generator is None and settings.generator.compile != "off":
+        compiles = len(compiled_sizes(settings.generator.batch))
+    total = 4 + compiles
+    if settings.tiny and not tiny.is_built(tiny_root(settings)):
+        stage("building tiny demo models", 0, total)
+        tiny.build_tiny_models(tiny_root(settings))
+    if hub_offline() and generator is None and judge is None:
+        _refuse_missing(settings)
+    stage("loading the drawing model", 1, total)
+    compiled = iter(range(2, 2 + compiles))
+    generator = generator or Generator(
+        settings.generator, stage=lambda text: stage(text, next(compiled, 1 + compiles), total)
+    )
+    quiet_torch()
+    generator.load()
+    stage("loading the judge", 2 + compiles, total)
+    if judge is None:
+        judge = Judge(settings.judge.model, settings.judge.pretrained, generator.device)
+    try:
+        judge.load()
+    except JudgeLoadError as exc:
+        if hub_offline() and not _judge_is_local(settings):
+            raise ModelsMissingError(missing_message("judge", judge.name, str(exc))) from exc
+        raise
+    stage("judging the target pictures", 3 + compiles, total)
+    for target in settings.targets:
+        judge.add_target(target.id, settings.target_image(target))
+    stage("ready", total, total)
+    return generator, judge
+
+
+def _refuse_missing(settings: Settings) -> None:
+    """Fail fast, before the slow imports, when weights are missing offline."""
+    from kiosk.ml.hub import check_models
+
+    for what, name, ok, hint in check_models(settings):
+        if not ok:
+            raise ModelsMissingError(missing_message(what, name, hint))
+
+
+def tiny_root(settings: Settings) -> Path:
+    return settings.data_path / "tiny-models"
+
+
+def _judge_is_local(settings: Settings) -> bool:
+    model = settings.judge.model
+    return model.startswith("local-dir:") or Path(settings.judge.pretrained).expanduser().is_file()
+
+
+__all__ = ["ModelsMissingError", "apply_offline", "load_models", "quiet_libraries", "tiny_root"]

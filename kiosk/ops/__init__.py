@@ -1,0 +1,1 @@
+"""Headless surfaces: the scripted demo and the printed reports."""

@@ -1,0 +1,228 @@
+"""Headless scripted mode: drive the engine from a script, print events and the board.
+
+Human output uses rich (a progress bar, one line per result, the final table);
+`--json` prints one JSON object per event per line instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+)
+from rich.text import Text
+
+from kiosk.core.api import BoardRow, StoreError
+from kiosk.core.config import Settings
+from kiosk.core.engine import Engine
+from kiosk.core.events import (
+    Done,
+    Event,
+    Failed,
+    ModelsFailed,
+    ModelsLoading,
+    Notice,
+    Queued,
+    Retrying,
+    Started,
+)
+from kiosk.core.policy import PolicyError, QueueFullError, format_percent
+from kiosk.ops.report import board_rows, board_table
+
+
+class ScriptError(Exception):
+    """The demo script cannot be read or has a malformed line."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Line:
+    """One scripted submission."""
+
+    number: int
+    nickname: str
+    prompt: str
+
+
+def read_script(path: Path) -> list[Line]:
+    """One `nickname<TAB>prompt` per line; blank lines and `#` comments are skipped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScriptError(f"cannot read demo script {path}: {exc}") from None
+    lines = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        nickname, tab, prompt = raw.partition("\t")
+        if not tab or not nickname.strip() or not prompt.strip():
+            raise ScriptError(f"{path}:{number}: expected nickname<TAB>prompt, got {raw!r}")
+        lines.append(Line(number=number, nickname=nickname, prompt=prompt))
+    return lines
+
+
+class Demo:
+    """One headless run over a script."""
+
+    def __init__(self, settings: Settings, *, as_json: bool, out: TextIO = sys.stdout) -> None:
+        self.settings = settings
+        self.as_json = as_json
+        self.out = out
+        self.console = Console(file=out, highlight=False)
+        self.lock = threading.Lock()
+        self.failed = 0
+        self.done = 0
+        self.progress: Progress | None = None
+        self.task = TaskID(0)
+
+    def emit(self, obj: dict[str, object]) -> None:
+        with self.lock:
+            self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            self.out.flush()
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Failed):
+            self.failed += 1
+        if (isinstance(event, Done) and event.job_id is not None) or isinstance(event, Failed):
+            self.done += 1
+        if self.as_json:
+            self.emit(event.to_dict())
+        else:
+            self.show(event)
+
+    def show(self, event: Event) -> None:
+        """One human line per interesting event; the bar shows the rest."""
+        p = self.progress
+        if p is None:
+            return
+        if isinstance(event, ModelsLoading):
+            p.update(self.task, description=f"{escape(event.stage)}...")
+        elif isinstance(event, Started):
+            p.update(self.task, description=f"drawing for {escape(event.nickname)}")
+        elif isinstance(event, Queued):
+            p.update(self.task, total=(p.tasks[0].total or 0) + 1)
+        elif isinstance(event, Done):
+            if event.job_id is not None:
+                p.advance(self.task)
+            tag = " (same prompt as before: the original drawing)" if event.dedup else ""
+            p.console.print(
+                Text.assemble(
+                    ("✔ ", "green"),
+                    (event.nickname, "bold"),
+                    "  ",
+                    (format_percent(event.score), "bold cyan"),
+                    f"  rank {event.rank}  ",
+                    (event.prompt, "italic"),
+                    (tag, "dim"),
+                )
+            )
+        elif isinstance(event, Failed):
+            p.advance(self.task)
+            p.console.print(
+                Text.assemble(
+                    ("✘ ", "red"),
+                    (event.nickname, "bold"),
+                    "  ",
+                    (event.prompt, "italic"),
+                    f"  {event.reason}",
+                )
+            )
+        elif isinstance(event, Retrying):
+            p.console.print(
+                Text.assemble(
+                    ("↻ ", "yellow"),
+                    (event.nickname, "bold"),
+                    f"  {event.reason}; trying once more",
+                )
+            )
+        elif isinstance(event, Notice):
+            p.console.print(Text(event.message, style="bold yellow"))
+        elif isinstance(event, ModelsFailed):
+            p.console.print(Text(event.reason, style="red"))
+
+    def notice(self, message: str, kind: str = "notice") -> None:
+        if self.as_json:
+            self.emit({"event": kind, "message": message})
+        else:
+            style = "bold yellow" if kind == "notice" else "red"
+            (self.progress.console if self.progress else self.console).print(
+                Text(message, style=style)
+            )
+
+    def run(self, lines: list[Line]) -> int:
+        if not self.as_json:
+            self.progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.task = self.progress.add_task("starting...", total=0)
+            self.progress.start()
+        try:
+            return self._run(lines)
+        finally:
+            if self.progress:
+                self.progress.stop()
+
+    def _run(self, lines: list[Line]) -> int:
+        engine = Engine(self.settings)
+        engine.subscribe(self.on_event)
+        engine.start()
+        try:
+            if not engine.wait_ready():
+                if self.as_json:
+                    print(engine.load_error, file=sys.stderr)
+                return 2
+            engine.wait_idle()  # first finish what a previous run left pending
+            for line in lines:
+                self._submit(engine, line)
+            engine.wait_idle()
+            board = engine.leaderboard(limit=20)
+        finally:
+            engine.stop()
+        self._board(board, engine.target_id)
+        return 1 if self.failed else 0
+
+    def _submit(self, engine: Engine, line: Line) -> None:
+        for attempt in (1, 2):
+            try:
+                engine.submit(line.nickname, line.prompt)
+                return
+            except QueueFullError:
+                if attempt == 1:
+                    engine.wait_idle()
+                    continue
+                raise
+            except (PolicyError, StoreError) as exc:
+                self.notice(f"line {line.number}: {exc}", "rejected")
+                return
+
+    def _board(self, rows: list[BoardRow], target: str) -> None:
+        if self.as_json:
+            self.emit({"event": "leaderboard", "target": target, "rows": board_rows(rows)})
+            return
+        title = f"Leaderboard - {target}"
+        if self.settings.tiny:
+            title += " (tiny demo models: scores mean nothing)"
+        self.console.print(board_table(rows, title))
+
+
+def run_demo(settings: Settings, script: Path, *, as_json: bool, out: TextIO = sys.stdout) -> int:
+    """Exit status: 0 when every job is done, 1 if some failed, 2 if models did not load."""
+    lines = read_script(script)
+    return Demo(settings, as_json=as_json, out=out).run(lines)

@@ -1,0 +1,1 @@
+"""SQLite: schema and migrations, the store, read queries, image files, the data-dir lock."""

@@ -1,0 +1,193 @@
+"""Schema of the kiosk database, versioned with PRAGMA user_version.
+
+Migrations only go forward; each runs in its own transaction. A database
+written by a newer kiosk is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema.
+    """
+    CREATE TABLE players (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        nickname TEXT NOT NULL,
+        staff INTEGER NOT NULL DEFAULT 0,
+        banned INTEGER NOT NULL DEFAULT 0,
+        submissions INTEGER NOT NULL DEFAULT 0,
+        dedup_hits INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX players_by_submissions ON players(submissions DESC, id);
+
+    CREATE TABLE targets (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        image TEXT NOT NULL
+    );
+
+    CREATE TABLE submissions (
+        id INTEGER PRIMARY KEY,
+        player_id INTEGER NOT NULL REFERENCES players(id),
+        nickname TEXT NOT NULL,
+        target_id TEXT NOT NULL REFERENCES targets(id),
+        raw_prompt TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        norm_prompt TEXT NOT NULL,
+        dedup_key TEXT NOT NULL,
+        image TEXT NOT NULL,
+        cosine REAL NOT NULL,
+        percent REAL NOT NULL,
+        seed INTEGER NOT NULL,
+        gen_ms REAL NOT NULL DEFAULT 0,
+        judge_ms REAL NOT NULL DEFAULT 0,
+        generator TEXT NOT NULL DEFAULT '',
+        judge TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        dedup_of INTEGER REFERENCES submissions(id),
+        hidden INTEGER NOT NULL DEFAULT 0,
+        staff INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX submissions_by_key ON submissions(dedup_key, id) WHERE dedup_of IS NULL;
+    CREATE INDEX submissions_by_player ON submissions(player_id, target_id, cosine DESC, id);
+
+    CREATE TABLE best (
+        target_id TEXT NOT NULL,
+        player_id INTEGER NOT NULL,
+        submission_id INTEGER NOT NULL,
+        cosine REAL NOT NULL,
+        reached_at REAL NOT NULL,
+        PRIMARY KEY (target_id, player_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX best_by_score ON best(target_id, cosine DESC, submission_id);
+
+    CREATE TABLE jobs (
+        -- AUTOINCREMENT: finished jobs are deleted, and an id must never be reused
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        player_id INTEGER NOT NULL REFERENCES players(id),
+        target_id TEXT NOT NULL REFERENCES targets(id),
+        raw_prompt TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        norm_prompt TEXT NOT NULL,
+        dedup_key TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'failed')),
+        error TEXT
+    );
+    CREATE INDEX jobs_by_state ON jobs(state, id);
+
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    """,
+    # 2: event totals kept up to date in each transaction, so stats never scan players.
+    """
+    CREATE TABLE counters (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        players INTEGER NOT NULL,
+        submissions INTEGER NOT NULL,
+        dedup_hits INTEGER NOT NULL
+    );
+    INSERT INTO counters(id, players, submissions, dedup_hits)
+        SELECT 1, COUNT(*), COALESCE(SUM(submissions), 0), COALESCE(SUM(dedup_hits), 0)
+        FROM players;
+    """,
+    # 3: which job produced a submission, so crash harnesses can prove none was lost.
+    """
+    ALTER TABLE submissions ADD COLUMN job_id INTEGER;
+    """,
+    # 4: in-flight dedup. A prompt whose drawing is already waiting or being drawn joins
+    # that job as a waiter (no second job, no model work) and gets its result.
+    """
+    CREATE TABLE waiters (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL,
+        player_id INTEGER NOT NULL REFERENCES players(id),
+        raw_prompt TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'waiting' CHECK (state IN ('waiting', 'failed')),
+        error TEXT
+    );
+    CREATE INDEX waiters_by_job ON waiters(job_id) WHERE state = 'waiting';
+    CREATE INDEX waiters_by_player ON waiters(player_id) WHERE state = 'waiting';
+    CREATE INDEX jobs_pending_by_key ON jobs(dedup_key) WHERE state = 'pending';
+    """,
+]
+
+VERSION = len(MIGRATIONS)
+
+
+class SchemaError(Exception):
+    """The database's schema cannot be used by this version of the kiosk."""
+
+
+# SQLite releases before 3.51.3 can corrupt a WAL database when a checkpoint races a
+# write ("WAL-reset" bug); 3.44.6 and 3.50.7 carry the fix as backports.
+WAL_RESET_FIXED = (3, 51, 3)
+WAL_RESET_BACKPORTS = {(3, 44, 6), (3, 50, 7)}
+
+
+def sqlite_warning(version_text: str = sqlite3.sqlite_version) -> str | None:
+    """A warning when this SQLite has the WAL-reset corruption bug, else None."""
+    try:
+        found = tuple(int(x) for x in version_text.split(".")[:3])
+    except ValueError:
+        return f"unrecognised SQLite version {version_text!r}"
+    if found >= WAL_RESET_FIXED or found in WAL_RESET_BACKPORTS:
+        return None
+    return (
+        f"SQLite {version_text} has the WAL-reset corruption bug (fixed in 3.51.3, backported"
+        " to 3.44.6 and 3.50.7). Scores are still committed with synchronous=FULL, but"
+        " upgrade Python's SQLite (e.g. a newer Python build) before the event."
+    )
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, *, readonly: bool = False) -> int:
+    """Bring the schema up to VERSION; return the version found before."""
+    found = version(conn)
+    if found > VERSION:
+        raise SchemaError(
+            f"this database was written by a newer kiosk (schema version {found}, this kiosk"
+            f" knows up to {VERSION}); upgrade the kiosk or use another --data-dir"
+        )
+    if found < VERSION and readonly:
+        raise SchemaError(
+            f"the database is at schema version {found}, needs {VERSION}; open it once"
+            " with `kiosk demo` or `kiosk run` to migrate"
+        )
+    for number in range(found + 1, VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # executescript would COMMIT the open transaction; run statements one by one.
+            for statement in _statements(MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return found
+
+
+def _statements(script: str) -> list[str]:
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    return [s for s in out if s]

@@ -1,0 +1,1 @@
+"""The Textual booth: the app, its stylesheet, screens, widgets and terminal graphics."""

@@ -1,0 +1,253 @@
+"""The booth's Textual app: a thin layer over the engine.
+
+The engine's worker thread owns the models. Its events reach the app as
+`EngineEvent` messages (posted from that thread; `post_message` is thread-safe)
+and are routed here: model events drive the loading and missing-models screens,
+job and board events go to the booth screen. Starting the engine runs in a
+thread worker, so the event loop never waits on SQLite or model loading.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual import events, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from kiosk.core.api import EngineAPI
+from kiosk.core.config import TINY_NOTICE, Settings, with_tiny_models
+from kiosk.core.events import Event, ModelsFailed, ModelsLoading, ModelsReady, Notice
+from kiosk.ui.graphics import Mode, image_class
+from kiosk.ui.messages import EngineEvent
+from kiosk.ui.screens.attract import AttractScreen, Showcase
+from kiosk.ui.screens.booth import BoothScreen
+from kiosk.ui.screens.loading import LoadingScreen
+from kiosk.ui.screens.missing import MissingModelsScreen
+
+log = logging.getLogger(__name__)
+
+SHOWCASE_SIZE = 5
+# What a visitor could use to leave the kiosk: quit, "press ^q to quit", suspend, palette.
+LOCKED_ACTIONS = frozenset({"quit", "help_quit", "suspend_process", "command_palette"})
+
+
+def tiny_demo_settings(settings: Settings) -> Settings:
+    """The tiny demo models, in their own data folder so noise never reaches the real board."""
+    if settings.tiny:
+        return settings
+    event = settings.event.model_copy(update={"data_dir": str(settings.data_path / "tiny-demo")})
+    return with_tiny_models(settings.model_copy(update={"event": event}))
+
+
+class KioskApp(App[None]):
+    """The booth. Visitors cannot quit, suspend or open the palette unless unlocked."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "AI Drawing Judge"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: EngineAPI,
+        *,
+        graphics: Mode = "halfcell",
+        unlocked: bool = False,
+        idle_timeout: float = 120.0,
+        engine_factory: Callable[[Settings], EngineAPI] | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.engine = engine
+        self._engine_factory = engine_factory or real_engine
+        self.graphics: Mode = graphics
+        self.image_class = image_class(graphics)
+        self.unlocked = unlocked
+        self.idle_timeout = idle_timeout
+        self.use_command_palette = unlocked
+        self.title = settings.event.name
+        self.models_ready = False
+        self.booth = BoothScreen()
+        self.loading: LoadingScreen | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._last_activity = time.monotonic()
+        if not unlocked:
+            # Textual keeps the terminal's signal keys (^C, ^Z, ^\) only when this is set.
+            os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.booth
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Locked: the ways out are disabled (and hidden from the footer)."""
+        return self.unlocked or action not in LOCKED_ACTIONS
+
+    def on_mount(self) -> None:
+        self._run_engine(self.engine)
+        self.set_interval(1.0, self._check_idle)
+
+    # -- the engine ----------------------------------------------------------------------
+
+    def _run_engine(self, engine: EngineAPI) -> None:
+        """Subscribe to `engine`, show the loading screen and start it off the loop."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.engine = engine
+        self.models_ready = False
+        self._unsubscribe = engine.subscribe(self._forward)
+        self.loading = LoadingScreen(self.settings.event.name, tiny=self.settings.tiny)
+        self.push_screen(self.loading)
+        self._start_engine(engine)
+
+    def _forward(self, event: Event) -> None:
+        """Engine subscriber, called in the engine's threads: hand the event to the loop."""
+        self.post_message(EngineEvent(event))
+
+    @work(thread=True, group="engine", exit_on_error=False)
+    def _start_engine(self, engine: EngineAPI) -> None:
+        engine.start()  # SQLite work, then the engine's own thread loads the models
+
+    @work(thread=True, group="engine-stop", exit_on_error=False)
+    def _stop_in_thread(self, engine: EngineAPI) -> None:
+        engine.stop(10)
+
+    def stop_engine(self, timeout: float = 30.0) -> None:
+        """Finish the running batch and stop the engine; call after `run` returns."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.engine.stop(timeout)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "engine" and event.state == WorkerState.ERROR:
+            log.error("engine start failed", exc_info=event.worker.error)
+            screen = MissingModelsScreen(
+                str(event.worker.error), offer_tiny=False, title="The kiosk could not start"
+            )
+            self._close_loading()
+            self.push_screen(screen)
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if isinstance(event, ModelsLoading):
+            if self.loading is not None:
+                self.loading.show_stage(event)
+        elif isinstance(event, ModelsReady):
+            self._models_ready()
+        elif isinstance(event, ModelsFailed):
+            self._models_failed(event.reason)
+        elif isinstance(event, Notice):
+            self._notice(event)
+        else:
+            self.booth.handle(event)
+
+    def _notice(self, event: Notice) -> None:
+        """Operator notices as a toast; the tiny-models one is already a banner."""
+        if event.message != TINY_NOTICE:
+            severity: SeverityLevel = "error" if event.level == "error" else "warning"
+            self.notify(event.message, severity=severity, timeout=15, markup=False)
+
+    def _close_loading(self) -> None:
+        if self.loading is not None and self.screen is self.loading:
+            self.pop_screen()
+        self.loading = None
+
+    def _models_ready(self) -> None:
+        self.models_ready = True
+        self._close_loading()
+        self.booth.ready()
+        self.note_activity()
+
+    def _models_failed(self, reason: str) -> None:
+        self._close_loading()
+        screen = MissingModelsScreen(reason, offer_tiny=not self.settings.tiny)
+        self.push_screen(screen, self._after_missing)
+
+    def _after_missing(self, use_tiny: bool | None) -> None:
+        if use_tiny:
+            self.use_tiny_models()
+
+    def use_tiny_models(self) -> None:
+        """Carry on with the tiny demo models (their own data folder, a banner on screen)."""
+        self._stop_in_thread(self.engine)  # releases its data-dir lock; its loader is done
+        self.settings = tiny_demo_settings(self.settings)
+        self.booth.reconfigure()
+        self._run_engine(self._engine_factory(self.settings))
+
+    # -- attract mode --------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self.note_activity()
+        await super().on_event(event)
+
+    def note_activity(self) -> None:
+        """Someone is at the booth (a key, a click, or their drawing just arrived)."""
+        self._last_activity = time.monotonic()
+
+    def _check_idle(self) -> None:
+        if self.idle_timeout <= 0 or not self.models_ready or self.screen is not self.booth:
+            return
+        if time.monotonic() - self._last_activity >= self.idle_timeout:
+            self.show_attract()
+
+    def show_attract(self) -> None:
+        """Cycle the best drawings until someone presses a key."""
+        target = self.settings.active_target
+        screen = AttractScreen(
+            self.image_class,
+            self._showcase,
+            title=self.settings.event.name,
+            target=self.settings.target_image(target),
+            tiny=self.settings.tiny,
+        )
+        self.push_screen(screen, self._after_attract)
+
+    def _showcase(self) -> list[Showcase]:
+        engine = self.engine
+        return [
+            Showcase(
+                rank=r.rank,
+                nickname=r.nickname,
+                percent=r.percent,
+                prompt=r.prompt,
+                image=engine.image_path(r),
+            )
+            for r in engine.leaderboard(SHOWCASE_SIZE)
+        ]
+
+    def _after_attract(self, _: None) -> None:
+        self.note_activity()
+        self.booth.action_new_player()
+
+
+def real_engine(settings: Settings) -> EngineAPI:
+    """The engine the booth runs on (imported here, when an app needs one)."""
+    from kiosk.core.engine import Engine
+
+    return Engine(settings)
+
+
+def make_app(
+    settings: Settings,
+    engine: EngineAPI | None = None,
+    graphics: Mode = "halfcell",
+    unlocked: bool = False,
+    idle_timeout: float | None = None,
+) -> KioskApp:
+    """The booth app, shared by `kiosk run` and the tests. The app starts the engine."""
+    return KioskApp(
+        settings,
+        engine if engine is not None else real_engine(settings),
+        graphics=graphics,
+        unlocked=unlocked,
+        idle_timeout=settings.event.idle_timeout_s if idle_timeout is None else idle_timeout,
+    )

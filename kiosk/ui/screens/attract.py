@@ -1,0 +1,116 @@
+"""Attract mode: after an idle spell, cycle the best drawings; any key starts playing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual import events, work
+from textual.app import ComposeResult
+from textual.containers import Center, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Label, Static
+from textual.worker import get_current_worker
+
+from kiosk.core.policy import format_percent
+from kiosk.ui.widgets.banner import TinyBanner
+from kiosk.ui.widgets.picture import Picture
+
+
+@dataclass(frozen=True, kw_only=True)
+class Showcase:
+    """One drawing shown in attract mode."""
+
+    rank: int
+    nickname: str
+    percent: float
+    prompt: str
+    image: Path
+
+
+class AttractScreen(Screen[None]):
+    """Cycles the leaderboard's best drawings with nicknames and scores."""
+
+    CYCLE_S = 4.0
+
+    @dataclass
+    class Loaded(Message):
+        """The drawings to cycle through, read in a worker thread."""
+
+        items: Sequence[Showcase]
+
+    def __init__(
+        self,
+        image_class: type[Widget],
+        fetch: Callable[[], Sequence[Showcase]],
+        *,
+        title: str,
+        target: Path,
+        tiny: bool,
+    ) -> None:
+        super().__init__()
+        self._image_class = image_class
+        self._fetch = fetch
+        self._title = title
+        self._target = target
+        self._tiny = tiny
+        self._items: Sequence[Showcase] = ()
+        self._index = 0
+
+    def compose(self) -> ComposeResult:
+        if self._tiny:
+            yield TinyBanner(id="tiny-banner")
+        with Center(), Vertical(id="attract-box"):
+            yield Label(Text(self._title), id="attract-title")
+            with Center():
+                yield Picture(self._image_class, self._target, id="attract-picture")
+            yield Static(Text("Describe the picture. Beat the best score!"), id="attract-caption")
+            yield Static(Text("Press any key to play"), id="attract-cta")
+
+    def on_mount(self) -> None:
+        self._load()
+        self.set_interval(self.CYCLE_S, self._next)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _load(self) -> None:
+        items = tuple(self._fetch())
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Loaded(items))
+
+    def on_attract_screen_loaded(self, message: Loaded) -> None:
+        self._items = message.items
+        self._index = 0
+        self._show()
+
+    def _next(self) -> None:
+        if self._items:
+            self._index = (self._index + 1) % len(self._items)
+            self._show()
+
+    def _show(self) -> None:
+        if not self._items:
+            return
+        item = self._items[self._index]
+        self.query_one("#attract-picture", Picture).show(item.image)
+        self.query_one("#attract-caption", Static).update(
+            Text.assemble(
+                f"#{item.rank}  ",
+                (item.nickname, "bold"),
+                "  ",
+                (format_percent(item.percent), "bold"),
+                "\n",
+                (item.prompt, "italic"),
+            )
+        )
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        self.dismiss()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        event.stop()
+        self.dismiss()

@@ -1,0 +1,182 @@
+"""Nickname, then prompt: Enter moves on, Enter on the prompt asks for a drawing.
+
+Keys typed in a burst (a fast typist while the screen is busy drawing a picture, a
+paste, a barcode scanner) reach a field before it has handled the Enter among them, so
+each field handles Enter itself, in turn with the keys before it, and hands the keys
+after it to the field Enter moved the focus to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, Static
+
+from kiosk.core.policy import PolicyError, clean_field
+
+HINT_NICKNAME = "Type your nickname, then press Enter."
+HINT_PROMPT = "Describe the picture in words, then press Enter to draw it."
+
+
+class FormField(Input):
+    """An input of the entry form that handles Enter in turn with the keys typed before
+    it (Input's own Enter binding runs later, at the app, after keys typed after it).
+    It stops at its maximum length: a longer paste keeps what fits, and the form says so."""
+
+    @dataclass
+    class Full(Message):
+        """The field is at its maximum length; what was typed or pasted beyond it is cut."""
+
+        field: FormField
+
+    def __init__(
+        self,
+        on_enter: Callable[[FormField], None],
+        *,
+        placeholder: str,
+        id: str,
+        max_length: int = 0,
+    ) -> None:
+        super().__init__(placeholder=placeholder, id=id, max_length=max_length)
+        self._enter_pressed = on_enter
+
+    def _on_paste(self, event: events.Paste) -> None:
+        if self.max_length and event.text:
+            line = event.text.splitlines()[0] if event.text.splitlines() else ""
+            start, end = sorted(self.selection)
+            room = max(self.max_length - len(self.value) + (end - start), 0)
+            if len(line) > room:
+                event.stop()
+                event = events.Paste(line[:room])
+                self.post_message(self.Full(self))
+        super()._on_paste(event)
+
+    def restricted(self) -> None:
+        """A key beyond the maximum length: say so instead of ringing the bell."""
+        if self.max_length and len(self.value) >= self.max_length:
+            self.post_message(self.Full(self))
+
+    async def _on_key(self, event: events.Key) -> None:
+        focused = self.screen.focused
+        if focused is not self and isinstance(focused, FormField):
+            # Typed after an Enter that moved the focus on: it belongs to that field.
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+        elif event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self._enter_pressed(self)
+        # anything else: Input._on_key, next in the MRO, types it
+
+
+class EntryForm(Vertical):
+    """The two inputs a visitor types into, and a hint line for help and refusals."""
+
+    @dataclass
+    class Submitted(Message):
+        """The visitor pressed Enter on the prompt."""
+
+        nickname: str
+        prompt: str
+
+    def __init__(self, *, nickname_max: int, prompt_max: int = 300, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._nickname_max = nickname_max
+        self._prompt_max = prompt_max
+        self.border_title = "Play"
+
+    def compose(self) -> ComposeResult:
+        yield Label("Nickname", classes="field-label")
+        yield FormField(
+            self._enter,
+            placeholder="your nickname",
+            id="nickname",
+            max_length=self._nickname_max,
+        )
+        yield Label("Prompt", classes="field-label")
+        yield FormField(
+            self._enter,
+            placeholder="e.g. a duck and a swan on a pond",
+            id="prompt",
+            max_length=self._prompt_max,
+        )
+        yield Static(Text(HINT_NICKNAME), id="hint")
+
+    def on_form_field_full(self, message: FormField.Full) -> None:
+        message.stop()
+        self._say_full(message.field)
+
+    def on_input_changed(self, message: Input.Changed) -> None:
+        field = message.input
+        full = isinstance(field, FormField) and 0 < field.max_length <= len(field.value)
+        if full and isinstance(field, FormField):
+            self._say_full(field)
+
+    def _say_full(self, field: FormField) -> None:
+        what = "nickname" if field.id == "nickname" else "prompt"
+        self.hint(
+            f"That is as long as a {what} can be: at most {field.max_length} characters.",
+            error=True,
+        )
+
+    @property
+    def nickname(self) -> str:
+        return self.query_one("#nickname", Input).value
+
+    def focus_nickname(self) -> None:
+        self.query_one("#nickname", Input).focus()
+
+    def hint(self, message: str, *, error: bool = False) -> None:
+        """Say something under the inputs (plain text; an error is shown as one)."""
+        hint = self.query_one("#hint", Static)
+        hint.set_class(error, "-error")
+        hint.update(Text(message))
+
+    def clear(self) -> None:
+        """Forget the player: both inputs empty, focus on the nickname."""
+        self.query_one("#nickname", Input).clear()
+        self.query_one("#prompt", Input).clear()
+        self.hint(HINT_NICKNAME)
+        self.focus_nickname()
+
+    def accepted(self, message: str) -> None:
+        """The prompt was taken (the field was emptied when Enter was pressed)."""
+        self.hint(message)
+
+    def refused(self, message: str, prompt: str) -> None:
+        """The prompt was not taken: say why and give it back, unless the visitor has
+        already typed something new into the field."""
+        self.hint(message, error=True)
+        field = self.query_one("#prompt", Input)
+        if not field.value:
+            field.value = prompt
+            field.cursor_position = len(prompt)
+
+    def _enter(self, field: FormField) -> None:
+        """Enter on the nickname checks it and moves to the prompt; Enter on the prompt
+        empties the field at once (for the next prompt) and asks for a drawing. Focus
+        moves at once (`focus()` would wait for the app): the next key must find it."""
+        nickname = self.query_one("#nickname", Input)
+        prompt = self.query_one("#prompt", Input)
+        if field is nickname:
+            try:
+                clean_field(nickname.value, what="nickname", max_len=self._nickname_max)
+            except PolicyError as exc:
+                self.hint(str(exc), error=True)
+                return
+            self.hint(HINT_PROMPT)
+            self.screen.set_focus(prompt)
+        elif not nickname.value.strip():
+            self.hint("Please type a nickname first.", error=True)
+            self.screen.set_focus(nickname)
+        else:
+            text = prompt.value
+            prompt.clear()
+            self.post_message(self.Submitted(nickname.value, text))

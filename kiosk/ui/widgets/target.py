@@ -1,0 +1,38 @@
+"""The target picture visitors try to describe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import Static
+
+from kiosk.ui.widgets.picture import Picture
+
+
+class TargetPane(Vertical):
+    """The active target: its picture and its title."""
+
+    def __init__(
+        self, image_class: type[Widget], title: str, path: Path, *, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self._image_class = image_class
+        self._title = title
+        self._path = path
+        self.border_title = "Describe this picture"
+
+    def compose(self) -> ComposeResult:
+        yield Picture(
+            self._image_class, self._path, placeholder="(no target picture)", id="target-picture"
+        )
+        yield Static(Text(self._title, justify="center"), id="target-title")
+
+    def show(self, title: str, path: Path) -> None:
+        """Switch to another target."""
+        self._title, self._path = title, path
+        self.query_one("#target-picture", Picture).show(path)
+        self.query_one("#target-title", Static).update(Text(title, justify="center"))
