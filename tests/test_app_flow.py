@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from app_fixtures import REPO, SIZE, showing, tiny_settings_in, wait_for
+from engine_fixtures import CountingGenerator
 from textual.pilot import Pilot
 from textual.widgets import Digits, Input, Static
 
@@ -95,6 +97,27 @@ async def test_repeated_prompt_shows_the_original_drawing(settings: Settings) ->
         assert app.query_one("#score", Digits).value == first
         rows = await board_has(pilot, 2)
         assert {r.nickname for r in rows} == {"ann", "bob"}
+
+
+async def test_same_prompt_in_flight_each_player_sees_their_own_result(
+    settings: Settings,
+) -> None:
+    gen = CountingGenerator(settings.generator)
+    engine = Engine(settings, generator=gen)
+    app = make_app(settings, engine=engine)
+    async with booth(app) as pilot:
+        gen.gate = threading.Event()  # ann's drawing is on its way when bob asks for it too
+        await play(pilot, "ann", "a swan")
+        await pilot.press("ctrl+n")
+        await play(pilot, "bob", "A Swan!")
+        hint = app.query_one(EntryForm).query_one("#hint", Static)
+        assert "already on its way" in str(hint.render())
+        gen.gate.set()
+        await wait_for(pilot, lambda: status(app).state == "dedup", 20, "bob's result")
+        await pilot.pause(0.3)  # ann's own done event has come and gone by now
+        assert status(app).state == "dedup"  # bob's, not ann's
+        assert "Rank #2" in str(app.query_one("#rank", Static).content)
+        assert gen.prompts == ["warm-up", "a swan"]
 
 
 async def test_bad_input_shows_the_policy_message(settings: Settings) -> None:

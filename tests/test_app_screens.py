@@ -224,3 +224,44 @@ async def test_narrow_terminals_get_narrower_side_panes(settings: Settings) -> N
         await pilot.resize_terminal(*SIZE)
         await wait_for(pilot, lambda: not app.screen.has_class("-narrow"))
         await wait_for(pilot, lambda: "Prompt" in board_text(app) and "a swan" in board_text(app))
+
+
+@pytest.mark.parametrize(("size", "prompts"), [((120, 40), True), ((110, 30), False)])
+async def test_board_shows_nicknames_in_full(
+    settings: Settings, size: tuple[int, int], prompts: bool
+) -> None:
+    """Two players whose names share their first nine letters can tell their rows apart:
+    names come right after rank and score; the prompt column gives way."""
+    app, engine = fake_app(settings)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        for nick in ("visitor_one", "visitor_two", "visitor_three"):
+            engine.submit(nick, f"a duck drawn by {nick}")
+        engine.finish_all()
+        board = app.booth.query_one(LeaderboardPane)
+        await wait_for(pilot, lambda: len(board.rows) == 3, what="three rows")
+        await pilot.pause()
+        text = board_text(app)
+        for nick in ("visitor_one", "visitor_two", "visitor_three"):
+            assert nick in text, text
+        assert ("a duck" in text) is prompts, text
+        for row in board.rows:
+            assert f"{row.percent:.2f}%" in text
+
+
+async def test_prompt_stops_at_its_limit_and_says_so(settings: Settings) -> None:
+    app, _ = fake_app(settings)
+    limit = settings.limits.prompt_max
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        await pilot.press(*"ann", "enter")
+        prompt = app.query_one("#prompt", Input)
+        assert prompt.has_focus
+        prompt.post_message(events.Paste("duck " * 1000))  # 5,000 characters pasted
+        await pilot.pause()
+        assert len(prompt.value) == limit and prompt.value.startswith("duck duck")
+        hint = str(app.query_one("#hint", Static).render())
+        assert f"at most {limit} characters" in hint
+        await pilot.press("x")  # one more key: still the limit, still said
+        assert len(prompt.value) == limit
+        assert f"at most {limit} characters" in str(app.query_one("#hint", Static).render())

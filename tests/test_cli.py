@@ -33,6 +33,8 @@ def test_demo_json_then_again_all_dedup(
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert all("event" in e for e in events)
+    seqs = [e["seq"] for e in events if "seq" in e]  # every engine event, in order
+    assert len(seqs) == len(events) - 1 and seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     kinds = [e["event"] for e in events]
     assert kinds[0] == "notice" and "mean nothing" in events[0]["message"]
     assert "ready" in kinds and kinds[-1] == "leaderboard"
@@ -65,6 +67,9 @@ def test_demo_json_then_again_all_dedup(
         "top_submitter": "ada",
         "top_submitter_count": 4,
     }
+    # The shared options work before the command's name too (click's context object).
+    before = kiosk("--data-dir", str(data_dir), "--profile", "tiny", "stats", "--json", env=env)
+    assert json.loads(before.stdout) == stats
     top = kiosk("leaderboard", "--json", "--limit", "1", "--data-dir", str(data_dir), env=env)
     assert json.loads(top.stdout)[0]["nickname"] == board[0]["nickname"]
     human = kiosk("leaderboard", "--data-dir", str(data_dir), env=env)

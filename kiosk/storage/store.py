@@ -29,6 +29,7 @@ from kiosk.core.api import (
 from kiosk.storage import schema
 from kiosk.storage.queries import Queries
 from kiosk.storage.staff import StaffActions
+from kiosk.storage.waiters import JOB_COLS, Waiters
 
 
 def plain_db_error(path: Path, exc: sqlite3.Error) -> str:
@@ -49,11 +50,6 @@ _SUB_COLS = (
     "s.id, s.player_id, s.nickname, s.target_id, s.prompt, s.dedup_key, s.image, s.cosine,"
     " s.percent, s.seed, s.gen_ms, s.judge_ms, s.created_at, s.dedup_of"
 )
-_JOB_COLS = (
-    "j.id, j.player_id, p.nickname, j.target_id, j.raw_prompt, j.prompt, j.norm_prompt,"
-    " j.dedup_key, j.seed, j.created_at"
-)
-_WAITER_COLS = "w.id, w.job_id, w.player_id, p.nickname, w.raw_prompt, w.prompt, w.created_at"
 
 
 def _reused(original: Submission) -> Result:
@@ -69,7 +65,7 @@ def _reused(original: Submission) -> Result:
     )
 
 
-class Store(StaffActions, Queries):
+class Store(Waiters, StaffActions, Queries):
     """The kiosk's database; safe to share between threads (one connection each)."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
@@ -209,7 +205,7 @@ class Store(StaffActions, Queries):
         rows = (
             self._conn()
             .execute(
-                f"SELECT {_JOB_COLS} FROM jobs j JOIN players p ON p.id = j.player_id"
+                f"SELECT {JOB_COLS} FROM jobs j JOIN players p ON p.id = j.player_id"
                 " WHERE j.state = 'pending' ORDER BY j.id"
             )
             .fetchall()
@@ -241,67 +237,6 @@ class Store(StaffActions, Queries):
                 (reason, job_id),
             )
         return waiters
-
-    # -- waiters: in-flight dedup -----------------------------------------------------
-
-    def add_waiter(
-        self, *, player_key: str, nickname: str, dedup_key: str, raw_prompt: str, prompt: str
-    ) -> tuple[Waiter, Job] | None:
-        """Join the pending job that draws this dedup key, if there is one: the prompt gets
-        that job's drawing when it is done, with no job of its own. None: no such job."""
-        now = time.time()
-        with self.transaction() as c:
-            row = c.execute(
-                f"SELECT {_JOB_COLS} FROM jobs j JOIN players p ON p.id = j.player_id"
-                " WHERE j.dedup_key = ? AND j.state = 'pending' ORDER BY j.id LIMIT 1",
-                (dedup_key,),
-            ).fetchone()
-            if row is None:
-                return None
-            job = from_row(Job, row)
-            pid = self._player_id(c, player_key, nickname)
-            cur = c.execute(
-                "INSERT INTO waiters(job_id, player_id, raw_prompt, prompt, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (job.id, pid, raw_prompt, prompt, now),
-            )
-            wid = int(cur.lastrowid or 0)
-            nick = c.execute("SELECT nickname FROM players WHERE id = ?", (pid,)).fetchone()[0]
-        waiter = Waiter(
-            id=wid,
-            job_id=job.id,
-            player_id=pid,
-            nickname=nick,
-            raw_prompt=raw_prompt,
-            prompt=prompt,
-            created_at=now,
-        )
-        return waiter, job
-
-    def waiters(self, job_id: int | None = None) -> list[Waiter]:
-        """Prompts waiting on a job (every job's when `job_id` is None), oldest first."""
-        return self._waiters(self._conn(), job_id)
-
-    def _waiters(self, c: sqlite3.Connection, job_id: int | None) -> list[Waiter]:
-        where = "w.state = 'waiting'" + ("" if job_id is None else " AND w.job_id = ?")
-        rows = c.execute(
-            f"SELECT {_WAITER_COLS} FROM waiters w JOIN players p ON p.id = w.player_id"
-            f" WHERE {where} ORDER BY w.id",
-            () if job_id is None else (job_id,),
-        ).fetchall()
-        return [from_row(Waiter, r) for r in rows]
-
-    def waiting_count(self, player_id: int) -> int:
-        """How many prompts of a player wait on another job's drawing."""
-        row = (
-            self._conn()
-            .execute(
-                "SELECT COUNT(*) FROM waiters WHERE player_id = ? AND state = 'waiting'",
-                (player_id,),
-            )
-            .fetchone()
-        )
-        return int(row[0])
 
     def _finish_waiters(
         self, c: sqlite3.Connection, job: Job, original: Submission

@@ -175,7 +175,10 @@ class BoothScreen(Screen[None]):
         if isinstance(result, Queued):
             self._mine_jobs.add(result.job_id)
             self._latest_job = result.job_id
-            entry.accepted("Got it! Type another prompt, or press Ctrl+N for a new player.")
+            if result.joined:
+                entry.accepted("That picture is already on its way: you get it too, no wait.")
+            else:
+                entry.accepted("Got it! Type another prompt, or press Ctrl+N for a new player.")
             self._show_queued(result.position, result.eta_s)
         else:
             self._mine_subs.add(result.submission_id)
@@ -183,6 +186,9 @@ class BoothScreen(Screen[None]):
             entry.accepted("Same prompt as before: no need to draw it again.")
 
     def _show_queued(self, position: int, eta_s: float | None) -> None:
+        if position == 0:
+            self._show_drawing("")
+            return
         ahead = "you are next" if position <= 1 else f"position {position} in the queue"
         eta = format_eta(eta_s)
         when = "" if eta == "..." else f", ready in {eta}"
@@ -214,16 +220,24 @@ class BoothScreen(Screen[None]):
         elif isinstance(event, Done):
             if event.job_id is not None:
                 self._drawing.pop(event.job_id, None)
-            if event.job_id in self._mine_jobs or event.submission_id in self._mine_subs:
+            if self._mine(event.job_id, event.nickname) or event.submission_id in self._mine_subs:
                 self.query_one(ResultPane).show_done(event)
                 self.kiosk.note_activity()
         elif isinstance(event, Failed):
             self._drawing.pop(event.job_id, None)
-            if event.job_id in self._mine_jobs:
+            if self._mine(event.job_id, event.nickname):
                 self.query_one(ResultPane).status(
                     "failed", f"Sorry, that drawing failed: {event.reason}"
                 )
         self._refresh_queue()
+
+    def _mine(self, job_id: int | None, nickname: str) -> bool:
+        """An event of this player's job. Several players can share a job (the same prompt
+        in flight): each gets their own done event, told apart by nickname."""
+        me = self._me
+        return (
+            job_id in self._mine_jobs and me is not None and player_key(nickname) == player_key(me)
+        )
 
     def _show_drawing(self, detail: str) -> None:
         self.query_one(ResultPane).status("generating", f"Drawing your picture...{detail}")

@@ -115,8 +115,8 @@ class EntryForm(Vertical):
 
     def on_input_changed(self, message: Input.Changed) -> None:
         field = message.input
-        full = isinstance(field, FormField) and 0 < field.max_length <= len(field.value)
-        if full and isinstance(field, FormField):
+        limit = field.max_length or 0
+        if isinstance(field, FormField) and 0 < limit <= len(field.value):
             self._say_full(field)
 
     def _say_full(self, field: FormField) -> None:
