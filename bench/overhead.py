@@ -71,7 +71,7 @@ def main() -> None:
         for i in range(args.jobs + 5):
             prompt = f"overhead {i}: a duck and a swan on a pond"
             norm = policy.normalise_prompt(prompt)
-            key = policy.dedup_key(norm, engine.target_id, gen.name, judge.name)
+            key = engine.dedup_key(norm)
             runs = [
                 partial(via_engine, engine, finished, prompt),
                 partial(by_hand, gen, judge, norm, policy.seed_for(key), engine.target_id),

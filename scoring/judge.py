@@ -34,7 +34,7 @@ def cosine_to_percent(cosine: float) -> float:
     return 100.0 * max(float(cosine), 0.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Verdict:
     """Cosines for a batch of drawings against one target, and the time it took."""
 
@@ -111,4 +111,4 @@ class Judge:
         emb = self.embed(images)
         targets = torch.stack([self._targets[t] for t in target_ids])
         cos = (emb * targets).sum(dim=-1).tolist()
-        return Verdict([float(c) for c in cos], (time.perf_counter() - start) * 1000.0)
+        return Verdict(cosines=[float(c) for c in cos], ms=(time.perf_counter() - start) * 1000.0)

@@ -68,8 +68,6 @@ def engine_factory(tiny_settings: Settings) -> Iterator[Callable[..., tuple[Engi
         if start:
             engine.start()
             assert engine.wait_ready(120), engine.load_error
-            gen.prompts.clear()  # forget the warm-up
-            gen.calls.clear()
         return engine, rec
 
     yield make

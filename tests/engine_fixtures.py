@@ -12,7 +12,8 @@ from kiosk.ml.generate import Generator, Rendered
 
 
 class CountingGenerator(Generator):
-    """The real diffusers generator, counting the prompts it draws."""
+    """The real diffusers generator, counting the prompts it draws once loaded (the
+    warm-up and compile calls while loading are not counted)."""
 
     def __init__(self, settings: GeneratorSettings) -> None:
         super().__init__(settings)
@@ -20,6 +21,11 @@ class CountingGenerator(Generator):
         self.calls: list[int] = []  # prompts per call
         self.fail_with: BaseException | None = None
         self.gate: threading.Event | None = None
+        self._counting = False
+
+    def load(self) -> None:
+        super().load()
+        self._counting = True
 
     def generate(
         self,
@@ -27,6 +33,8 @@ class CountingGenerator(Generator):
         seeds: Sequence[int],
         progress: Callable[[int, int], object] | None = None,
     ) -> Rendered:
+        if not self._counting:
+            return super().generate(prompts, seeds, progress)
         if self.gate is not None:
             self.gate.wait(30)
         if self.fail_with is not None:

@@ -64,7 +64,9 @@ class Engine:
         )
         self.generator = generator
         self.judge = judge
-        self.limits = policy.Limits(settings.limits.prompt_max, settings.limits.nickname_max)
+        self.limits = policy.Limits(
+            prompt_max=settings.limits.prompt_max, nickname_max=settings.limits.nickname_max
+        )
         self.target_id = settings.active_target.id
         self.load_error: str | None = None
         self.times = CallTimes()

@@ -33,7 +33,7 @@ class QueueFullError(PolicyError):
     """The player already has as many drawings waiting as the limit allows."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Limits:
     """The lengths policy enforces."""
 
