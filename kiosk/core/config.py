@@ -84,6 +84,12 @@ class GeneratorSettings(_Section):
     a compile; if compiling fails the kiosk says so and draws without it."""
     channels_last: Literal["auto", "on", "off"] = "auto"
     """channels_last memory layout for the denoiser and the VAE; auto: on with CUDA only."""
+    vae: Annotated[str, Field(min_length=1)] = "full"
+    """The decoder that turns latents into pictures: "full" (the pipeline's own VAE),
+    "tiny" (AutoencoderTiny from madebyollin/taesd, the one for SD 2.x latents: about a
+    tenth of the full decoder's compute, slightly softer pictures), or a Hub id or local
+    folder of an AutoencoderTiny or AutoencoderKL. It changes the picture, so it is part
+    of the dedup key: keep one decoder for a whole event."""
 
 
 class JudgeSettings(_Section):
@@ -246,6 +252,8 @@ def with_tiny_models(settings: Settings) -> Settings:
             "guidance": 0.0,
             "width": tiny.TINY_SIZE,
             "height": tiny.TINY_SIZE,
+            # the tiny decoder of the same shapes when a tiny one is asked for
+            "vae": "full" if settings.generator.vae == "full" else str(tiny.taesd_dir(root)),
         }
     )
     judge = JudgeSettings(model=tiny.judge_name(root), pretrained="")

@@ -76,7 +76,7 @@ class Engine:
         }
         g = settings.generator
         self._generation = policy.generation_identity(
-            g.model, g.steps, g.guidance, g.width, g.height
+            g.model, g.steps, g.guidance, g.width, g.height, g.vae
         )
         self._subscribers: list[Subscriber] = []
         # One re-entrant lock guards the queue and orders publication: an event is
@@ -459,5 +459,6 @@ class Engine:
                 device=self.generator.device,
                 tiny=self.settings.tiny,
                 load_s=time.perf_counter() - start,
+                decoder=str(getattr(self.generator, "decoder", "")),
             )
         )

@@ -46,6 +46,8 @@ class ModelsReady(Event):
     device: str
     tiny: bool
     load_s: float
+    decoder: str = "full decoder (the pipeline's own VAE)"
+    """Which decoder draws the pictures ([generator] vae), in words."""
 
 
 @dataclass(frozen=True, kw_only=True)

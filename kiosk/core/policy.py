@@ -92,9 +92,12 @@ def dedup_key(norm_prompt: str, target: str, generation: str, judge: str) -> str
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def generation_identity(model: str, steps: int, guidance: float, width: int, height: int) -> str:
+def generation_identity(
+    model: str, steps: int, guidance: float, width: int, height: int, vae: str = "full"
+) -> str:
     """Every generator setting that changes the picture, as one string for the dedup key."""
-    return f"{model}|steps={steps}|guidance={guidance!r}|{width}x{height}"
+    decoder = "" if vae == "full" else f"|vae={vae}"  # keys drawn before the option stay
+    return f"{model}|steps={steps}|guidance={guidance!r}|{width}x{height}{decoder}"
 
 
 def target_identity(target_id: str, picture: bytes) -> str:

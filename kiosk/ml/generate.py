@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,6 +94,53 @@ def is_local(model: str) -> bool:
     return Path(model).expanduser().is_dir()
 
 
+# The tiny decoder (the TAESD design) trained for SD 1.x/2.x latents, which sd-turbo uses.
+TAESD = "madebyollin/taesd"
+# What AutoencoderTiny/AutoencoderKL.from_pretrained reads from a decoder repo.
+DECODER_FILES = ["config.json", "diffusion_pytorch_model.safetensors"]
+
+
+def decoder_source(vae: str) -> str | None:
+    """The `[generator] vae` setting as a Hub id or folder; None for the pipeline's own."""
+    if vae == "full":
+        return None
+    return TAESD if vae == "tiny" else vae
+
+
+def describe_decoder(vae: str) -> str:
+    """The decoder in words, for the loading screen, the demo and the doctor."""
+    source = decoder_source(vae)
+    if source is None:
+        return "full decoder (the pipeline's own VAE)"
+    return f"tiny decoder {source}" if vae == "tiny" else f"decoder {source}"
+
+
+@contextmanager
+def _missing_as(what: str, name: str, source: str) -> Iterator[None]:
+    """Weights that cannot be found (offline, a bad folder) become ModelsMissingError."""
+    try:
+        yield
+    except (OSError, ValueError) as exc:
+        if hub_offline() or is_local(source) or "connect" in str(exc).lower():
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ModelsMissingError(missing_message(what, name, detail)) from exc
+        raise
+
+
+def load_decoder(source: str, dtype: Any) -> Any:
+    """An AutoencoderTiny or AutoencoderKL (as its config.json says) from a Hub id or a
+    local folder, to replace a pipeline's VAE."""
+    from diffusers import AutoencoderKL, AutoencoderTiny
+
+    local = is_local(source)
+    path = str(Path(source).expanduser()) if local else source
+    only_local = hub_offline() or local
+    with _missing_as("decoder", source, path):
+        config = AutoencoderTiny.load_config(path, local_files_only=only_local)
+        kind = AutoencoderTiny if config.get("_class_name") == "AutoencoderTiny" else AutoencoderKL
+        return kind.from_pretrained(path, torch_dtype=dtype, local_files_only=only_local)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Rendered:
     """Images of one batched call and how long it took."""
@@ -127,16 +175,13 @@ class Generator:
         self.device = pick_device(self.settings.device)
         dtype = pick_dtype(self.settings.dtype, self.device)
         source = str(Path(self.name).expanduser()) if is_local(self.name) else self.name
-        try:
+        with _missing_as("generator", self.name, source):
             pipe = AutoPipelineForText2Image.from_pretrained(
                 source, torch_dtype=dtype, local_files_only=hub_offline() or is_local(source)
             )
-        except (OSError, ValueError) as exc:
-            if hub_offline() or is_local(source) or "connect" in str(exc).lower():
-                raise ModelsMissingError(
-                    missing_message("generator", self.name, str(exc).splitlines()[0])
-                ) from exc
-            raise
+        decoder = decoder_source(self.settings.vae)
+        if decoder is not None:
+            pipe.vae = load_decoder(decoder, dtype)
         pipe = pipe.to(self.device)
         pipe.set_progress_bar_config(disable=True)
         if wants_channels_last(self.settings.channels_last, self.device):
@@ -146,6 +191,11 @@ class Generator:
         self.generate(["warm-up"], [0])
         if self.settings.compile != "off":
             self._compile()
+
+    @property
+    def decoder(self) -> str:
+        """Which decoder draws the pictures, in words."""
+        return describe_decoder(self.settings.vae)
 
     @property
     def compiled(self) -> bool:

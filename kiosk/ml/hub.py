@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kiosk.core.config import Settings
-from kiosk.ml.generate import is_local
+from kiosk.ml.generate import DECODER_FILES, decoder_source, is_local
 from kiosk.ml.offline import hub_offline
 from scoring.judge import judge_identity
 
@@ -39,8 +39,26 @@ def _judge_source(settings: Settings) -> tuple[str, list[str]] | None:
 
 
 def check_models(settings: Settings) -> list[Check]:
-    """(what, name, present offline, hint) for the generator and the judge."""
-    return [_check_generator(settings), _check_judge(settings)]
+    """(what, name, present offline, hint) for the generator, its decoder when it is not
+    the pipeline's own, and the judge."""
+    decoder = _check_decoder(settings)
+    return [_check_generator(settings), *([decoder] if decoder else []), _check_judge(settings)]
+
+
+def _check_decoder(settings: Settings) -> Check | None:
+    source = decoder_source(settings.generator.vae)
+    if source is None:
+        return None
+    if is_local(source):
+        ok = all((Path(source).expanduser() / f).is_file() for f in DECODER_FILES)
+        return ("decoder", source, ok, "config.json or its safetensors missing in that folder")
+    from huggingface_hub import snapshot_download
+
+    try:
+        snapshot_download(source, local_files_only=True, allow_patterns=DECODER_FILES)
+        return ("decoder", source, True, "")
+    except Exception:
+        return ("decoder", source, False, "not in the Hugging Face cache")
 
 
 def _check_generator(settings: Settings) -> Check:
@@ -84,7 +102,8 @@ def _check_judge(settings: Settings) -> Check:
 
 
 def pull_models(settings: Settings, echo: Callable[[str], None] = print) -> None:
-    """Download generator and judge weights, with the Hub's progress bars."""
+    """Download the generator's, its decoder's and the judge's weights, with the Hub's
+    progress bars."""
     if hub_offline():
         var = "HF_HUB_OFFLINE" if os.environ.get("HF_HUB_OFFLINE") else "TRANSFORMERS_OFFLINE"
         raise RuntimeError(f"{var} is set: unset it to download (needs internet)")
@@ -101,6 +120,12 @@ def pull_models(settings: Settings, echo: Callable[[str], None] = print) -> None
                 model, allow_patterns=PIPELINE_FILES, ignore_patterns=PIPELINE_SKIP
             )
             echo(f"generator: {path}")
+        decoder = decoder_source(settings.generator.vae)
+        if decoder is not None and is_local(decoder):
+            echo(f"decoder: local folder {decoder}, nothing to download")
+        elif decoder is not None:
+            echo(f"decoder: downloading {decoder} ...")
+            echo(f"decoder: {snapshot_download(decoder, allow_patterns=DECODER_FILES)}")
         source = _judge_source(settings)
         if source is None:
             echo(f"judge: {settings.judge.model} needs no download (local or unknown)")

@@ -18,6 +18,7 @@ from kiosk.ml.generate import (
     Generator,
     ModelsMissingError,
     compiled_sizes,
+    describe_decoder,
     missing_message,
 )
 from kiosk.ml.offline import go_offline, hub_offline
@@ -73,7 +74,9 @@ def load_models(settings: Settings, generator: Any, judge: Any, stage: StageFn) 
         tiny.build_tiny_models(tiny_root(settings))
     if hub_offline() and generator is None and judge is None:
         _refuse_missing(settings)
-    stage("loading the drawing model", 1, total)
+    vae = settings.generator.vae
+    drawing = "the drawing model" + ("" if vae == "full" else f" with the {describe_decoder(vae)}")
+    stage(f"loading {drawing}", 1, total)
     compiled = iter(range(2, 2 + compiles))
     generator = generator or Generator(
         settings.generator, stage=lambda text: stage(text, next(compiled, 1 + compiles), total)

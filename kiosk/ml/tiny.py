@@ -5,7 +5,9 @@
                   vae/, text_encoder/, tokenizer/, scheduler/), loaded by
                   AutoPipelineForText2Image.from_pretrained like any Hub model;
   DIR/open_clip/  open_clip_config.json + open_clip_model.safetensors, the layout of
-                  open_clip's Hub repos, loaded with model name "local-dir:DIR/open_clip".
+                  open_clip's Hub repos, loaded with model name "local-dir:DIR/open_clip";
+  DIR/taesd/      a tiny AutoencoderTiny (config.json + safetensors, the layout of
+                  madebyollin/taesd), the decoder `[generator] vae = "tiny"` uses.
 Images from these are noise and their scores mean nothing: they exist so the real
 loading and inference code runs in tests and demos without any download.
 """
@@ -64,6 +66,23 @@ TURBO_SCHEDULER: dict[str, Any] = dict(
     timestep_spacing="trailing",
     steps_offset=1,
 )
+# A tiny AutoencoderTiny (the TAESD design) that decodes the tiny pipeline's latents:
+# 4 channels, one 2x upsampling like the tiny VAE above.
+TAESD: dict[str, Any] = dict(
+    in_channels=3,
+    out_channels=3,
+    encoder_block_out_channels=(16, 16),
+    decoder_block_out_channels=(16, 16),
+    num_encoder_blocks=(1, 1),
+    num_decoder_blocks=(1, 1),
+    latent_channels=4,
+    act_fn="relu",
+    upsampling_scaling_factor=2,
+    latent_magnitude=3,
+    latent_shift=0.5,
+    scaling_factor=1.0,
+    force_upcast=False,
+)
 CLIP_CFG: dict[str, Any] = {
     "embed_dim": 32,
     "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 8},
@@ -79,13 +98,18 @@ def clip_dir(root: Path) -> Path:
     return root / "open_clip"
 
 
+def taesd_dir(root: Path) -> Path:
+    return root / "taesd"
+
+
 def judge_name(root: Path) -> str:
     """The open_clip model name that loads the tiny judge."""
     return f"local-dir:{clip_dir(root)}"
 
 
 def is_built(root: Path) -> bool:
-    return (root / READY).is_file()
+    """Every tiny model is there (a folder built before the tiny decoder existed is not)."""
+    return (root / READY).is_file() and (taesd_dir(root) / "config.json").is_file()
 
 
 def ensure_tiny_models(root: Path) -> Path:
@@ -108,6 +132,7 @@ def build_tiny_models(root: Path, seed: int = 0) -> Path:
         torch.manual_seed(seed)
         _build_sd(sd_dir(tmp))
         _build_clip(clip_dir(tmp))
+        _build_taesd(taesd_dir(tmp))
         (tmp / READY).write_text("tiny random-weight models: outputs are meaningless\n")
         if root.exists():
             shutil.rmtree(root)
@@ -146,6 +171,14 @@ def _build_tokenizer(out: Path) -> None:
 
 def _build_sd(out: Path) -> None:
     save_sd_pipeline(out, unet=UNET, vae=VAE, text=TEXT)
+
+
+def _build_taesd(out: Path) -> None:
+    """A random-weight AutoencoderTiny in the layout of madebyollin/taesd."""
+    from diffusers import AutoencoderTiny
+
+    model: Any = AutoencoderTiny(**TAESD)
+    model.save_pretrained(out)
 
 
 def save_sd_pipeline(

@@ -1,0 +1,120 @@
+"""The decoder option ([generator] vae): the real AutoencoderTiny loading path on the tiny
+models, the dedup key, the offline message, models check, and the loading stage."""
+
+from __future__ import annotations
+
+import queue
+from pathlib import Path
+
+import pytest
+from kiosk_cmd import kiosk
+
+from kiosk.core.config import Settings, load_settings
+from kiosk.core.engine import Engine
+from kiosk.core.events import Done, Event, ModelsLoading, ModelsReady
+from kiosk.ml.generate import (
+    TAESD,
+    Generator,
+    ModelsMissingError,
+    decoder_source,
+    describe_decoder,
+)
+from kiosk.ml.tiny import TINY_SIZE, taesd_dir
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def with_vae(settings: Settings, vae: str) -> Settings:
+    return settings.model_copy(
+        update={"generator": settings.generator.model_copy(update={"vae": vae})}
+    )
+
+
+def tiny_decoder_settings(data_dir: Path) -> Settings:
+    """The tiny profile with `vae = "tiny"` in the config: the tiny AutoencoderTiny."""
+    text = (REPO / "kiosk.toml").read_text(encoding="utf-8")
+    config = data_dir.parent / "kiosk-tiny-decoder.toml"
+    config.write_text(
+        text.replace('compile = "off"', 'compile = "off"\nvae = "tiny"').replace(
+            'image = "assets/', f'image = "{REPO}/assets/'
+        ),
+        encoding="utf-8",
+    )
+    return load_settings(config, data_dir=data_dir, profile="tiny")
+
+
+def test_decoder_setting_in_words() -> None:
+    assert decoder_source("full") is None
+    assert decoder_source("tiny") == TAESD == "madebyollin/taesd"
+    assert decoder_source("/models/my-vae") == "/models/my-vae"
+    assert describe_decoder("tiny") == "tiny decoder madebyollin/taesd"
+    assert "full decoder" in describe_decoder("full")
+
+
+def test_tiny_profile_uses_the_tiny_autoencoder(data_dir: Path, tiny_models: Path) -> None:
+    from diffusers import AutoencoderKL, AutoencoderTiny
+
+    settings = tiny_decoder_settings(data_dir)
+    assert settings.generator.vae == str(taesd_dir(data_dir / "tiny-models"))
+    gen = Generator(settings.generator)
+    gen.load()
+    assert isinstance(gen.pipe.vae, AutoencoderTiny)
+    drawn = gen.generate(["a duck", "a swan"], [1, 2])
+    assert [im.size for im in drawn.images] == [(TINY_SIZE, TINY_SIZE)] * 2
+    plain = Generator(with_vae(settings, "full").generator)
+    plain.load()
+    assert isinstance(plain.pipe.vae, AutoencoderKL)
+    other = plain.generate(["a duck"], [1]).images[0]
+    assert other.tobytes() != drawn.images[0].tobytes()  # another decoder, another picture
+
+
+def test_the_decoder_is_part_of_the_dedup_key(tiny_settings: Settings) -> None:
+    full = Engine(tiny_settings)
+    key = full.dedup_key("a duck")
+    full.store.close()
+    assert Engine(with_vae(tiny_settings, "tiny")).dedup_key("a duck") != key
+    assert Engine(with_vae(tiny_settings, "full")).dedup_key("a duck") == key
+
+
+def test_engine_names_the_decoder_while_loading_and_draws_with_it(data_dir: Path) -> None:
+    settings = tiny_decoder_settings(data_dir)
+    engine = Engine(settings)
+    events: queue.Queue[Event] = queue.Queue()
+    engine.subscribe(events.put)
+    engine.start()
+    try:
+        assert engine.wait_ready(120), engine.load_error
+        engine.submit("ada", "a duck")
+        assert engine.wait_idle(120)
+    finally:
+        engine.stop()
+    seen = list(events.queue)
+    stages = [e.stage for e in seen if isinstance(e, ModelsLoading)]
+    assert any("with the tiny decoder" in s or "with the decoder" in s for s in stages), stages
+    (ready,) = [e for e in seen if isinstance(e, ModelsReady)]
+    assert "taesd" in ready.decoder
+    assert [e.nickname for e in seen if isinstance(e, Done)] == ["ada"]
+
+
+def test_missing_decoder_offline_is_a_clear_message(
+    tiny_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    gen = Generator(with_vae(tiny_settings, "nobody/no-such-taesd").generator)
+    with pytest.raises(ModelsMissingError, match="decoder") as info:
+        gen.load()
+    assert "kiosk models pull" in str(info.value)
+
+
+def test_models_check_lists_the_decoder(tmp_path: Path, env: dict[str, str]) -> None:
+    text = (REPO / "kiosk.toml").read_text(encoding="utf-8")
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        text.replace('compile = "off"', 'compile = "off"\nvae = "tiny"').replace(
+            'image = "assets/', f'image = "{REPO}/assets/'
+        ),
+        encoding="utf-8",
+    )
+    proc = kiosk("models", "check", "--config", str(config), env=env, timeout=120)
+    assert proc.returncode == 2
+    assert "MISSING decoder: madebyollin/taesd" in proc.stdout, proc.stdout + proc.stderr
