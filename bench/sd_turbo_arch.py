@@ -75,6 +75,9 @@ OPENCLIP_H_TEXT: dict[str, Any] = dict(
     eos_token_id=49407,
     pad_token_id=49407,
 )
+# madebyollin/taesd (config.json) is AutoencoderTiny's default architecture: 1.2 M
+# parameters per half, 64 channels, 3x 2x upsampling; made for SD 1.x/2.x latents.
+TAESD_DEFAULTS: dict[str, Any] = {}
 # sd-turbo's scheduler: Euler with trailing timesteps, so one step works.
 TINY_JUDGE = "kiosk-tiny-clip"
 READY = "READY"
@@ -89,16 +92,29 @@ class Arch:
     text: dict[str, Any]
     size: int
     judge: str  # an open_clip model name; created with pretrained=None (random weights)
+    taesd: dict[str, Any]  # the tiny decoder (AutoencoderTiny) for these latents
 
 
 def full_arch() -> Arch:
-    return Arch(SD21_UNET, SD_VAE, OPENCLIP_H_TEXT, 512, "ViT-B-32")
+    return Arch(SD21_UNET, SD_VAE, OPENCLIP_H_TEXT, 512, "ViT-B-32", TAESD_DEFAULTS)
 
 
 def tiny_arch() -> Arch:
     from kiosk.ml import tiny
 
-    return Arch(tiny.UNET, tiny.VAE, tiny.TEXT, tiny.TINY_SIZE, TINY_JUDGE)
+    return Arch(tiny.UNET, tiny.VAE, tiny.TEXT, tiny.TINY_SIZE, TINY_JUDGE, tiny.TAESD)
+
+
+def ensure_taesd(out: Path, arch: Arch) -> Path:
+    """A random-weight AutoencoderTiny of the arch's shape, saved like madebyollin/taesd."""
+    if not (out / "config.json").is_file():
+        import torch
+        from diffusers import AutoencoderTiny
+
+        torch.manual_seed(0)
+        model: Any = AutoencoderTiny(**arch.taesd)
+        model.save_pretrained(out)
+    return out
 
 
 # -- building the pipeline (in a child process) --------------------------------------------
