@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/store_scale.py
 	$(BIN)/python bench/tui_latency.py
 	$(BIN)/python bench/gpu.py --tiny
+	$(BIN)/python bench/flops.py
 
 # Wheels for a lent CUDA machine (Python 3.12, x86-64), for bench/gpu_lease.sh: the
 # packages its image lacks (it has torch, transformers, timm, huggingface_hub, ...).

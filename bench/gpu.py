@@ -47,10 +47,12 @@ from sd_turbo_arch import (
     REPO,
     Arch,
     ensure_pipeline,
+    ensure_taesd,
     full_arch,
     register_tiny_judge,
     tiny_arch,
 )
+from stages import StageTimer
 
 
 def pct(values: list[float], q: float) -> float:
@@ -351,6 +353,40 @@ def judge_rows(judge: Any, target_id: str, args: argparse.Namespace) -> list[dic
     return rows
 
 
+def decoder_rows(
+    settings: Any, loaded: Any, taesd: Path, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """The pipeline with its full decoder (as loaded) and with the tiny one ([generator]
+    vae = a folder of the madebyollin/taesd architecture), eager: each batch size's call
+    time and the time of each stage in it."""
+    rows: list[dict[str, Any]] = []
+    for vae in args.vaes:
+        gen = loaded if vae == "full" else load_generator(with_vae(settings, str(taesd)))[0]
+        timer = StageTimer(gen.pipe, cuda_sync)
+        for batch in args.batches:
+            timer.take()
+            times, _ = timed_calls(partial(draw, gen, batch), args.iters, args.warmup)
+            calls = args.iters + args.warmup
+            stages = {k: v / calls for k, v in timer.take().items()}  # per call
+            row = {"vae": vae, "batch": batch, **figures(times, batch), "stages_ms": stages}
+            rows.append(row)
+            parts = "  ".join(f"{k} {v:8.2f}" for k, v in stages.items())
+            say(
+                f"decoder   {vae:4} batch {batch}: p50 {row['p50_ms']:8.2f} ms  "
+                f"{row['images_per_s']:7.2f} img/s  per call: {parts} ms"
+            )
+        timer.remove()
+        if gen is not loaded:
+            free(gen)
+    return rows
+
+
+def with_vae(settings: Any, vae: str) -> Any:
+    return settings.model_copy(
+        update={"generator": settings.generator.model_copy(update={"vae": vae})}
+    )
+
+
 # -- through the engine ----------------------------------------------------------------------
 
 
@@ -455,6 +491,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--burst", type=int, help="jobs submitted at once (32; --tiny 8)")
     p.add_argument("--cudnn-benchmark", action="store_true", help="torch.backends.cudnn.benchmark")
     p.add_argument(
+        "--vaes",
+        default="full,tiny",
+        help="decoders timed side by side, eager: full and/or tiny (default both; '' none)",
+    )
+    p.add_argument(
         "--cache", type=Path, help="build the models here, or reuse them (default: temp)"
     )
     p.add_argument("--out-json", type=Path, help="also write every figure as JSON")
@@ -474,6 +515,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.compile = args.compiled_only or ((not tiny) if args.compile is None else args.compile)
     batches = args.batches or ("1,2,4" if tiny else "1,2,4,8")
     args.batches = [int(b) for b in batches.split(",") if b.strip()]
+    args.vaes = [v.strip() for v in args.vaes.split(",") if v.strip() in ("full", "tiny")]
     return args
 
 
@@ -540,6 +582,13 @@ def summary_line(data: dict[str, Any], device: str) -> str:
         parts.append(f"best {best['images_per_s']:.1f} img/s ({cfg(best)}; target >= 40)")
     if best1 is not None:
         parts.append(f"batch-1 p50 {best1['p50_ms']:.1f} ms ({cfg(best1)})")
+    one = {r["vae"]: r for r in data.get("decoders", []) if r["batch"] == 1}
+    if {"full", "tiny"} <= one.keys():
+        full, tiny = one["full"], one["tiny"]
+        parts.append(
+            f"tiny decoder batch-1 p50 {tiny['p50_ms']:.1f} vs full {full['p50_ms']:.1f} ms"
+            f" (decoding {full['stages_ms']['decoder']:.1f} vs {tiny['stages_ms']['decoder']:.1f})"
+        )
     if "load" in data:
         load = data["load"]
         parts.append(f"load {load['generator_load_s'] + load['judge_load_s']:.1f} s")
@@ -620,6 +669,9 @@ def run(args: argparse.Namespace, device: str, report: Report) -> None:
         if not args.compiled_only:  # the eager pipeline's engine and judge figures
             report.put("engine", engine_figures(settings, gen, judge, args))
             report.put("judge", judge_rows(judge, settings.active_target.id, args))
+            if args.vaes:
+                taesd = ensure_taesd(root / "taesd", arch)
+                report.put("decoders", decoder_rows(settings, gen, taesd, args))
         rows = generator_matrix(settings, gen, load["generator_load_s"], args, report)
         best = recommendation(rows, args.compile_mode)
         if best is not None:

@@ -11,7 +11,7 @@ from kiosk_cmd import kiosk
 
 from kiosk.core.config import Settings, load_settings
 from kiosk.core.engine import Engine
-from kiosk.core.events import Done, Event, ModelsLoading, ModelsReady
+from kiosk.core.events import Done, Event, ModelsLoading, ModelsReady, Notice
 from kiosk.ml.generate import (
     TAESD,
     Generator,
@@ -35,7 +35,7 @@ def tiny_decoder_settings(data_dir: Path) -> Settings:
     text = (REPO / "kiosk.toml").read_text(encoding="utf-8")
     config = data_dir.parent / "kiosk-tiny-decoder.toml"
     config.write_text(
-        text.replace('compile = "off"', 'compile = "off"\nvae = "tiny"').replace(
+        text.replace('vae = "full"', 'vae = "tiny"').replace(
             'image = "assets/', f'image = "{REPO}/assets/'
         ),
         encoding="utf-8",
@@ -96,6 +96,23 @@ def test_engine_names_the_decoder_while_loading_and_draws_with_it(data_dir: Path
     assert [e.nickname for e in seen if isinstance(e, Done)] == ["ada"]
 
 
+def test_a_decoder_change_between_runs_is_told(tiny_settings: Settings) -> None:
+    notices: list[str] = []
+
+    def run(settings: Settings) -> None:
+        engine = Engine(settings)
+        engine.subscribe(lambda e: notices.append(e.message) if isinstance(e, Notice) else None)
+        engine._check_decoder()
+        engine.store.close()
+
+    run(tiny_settings)
+    run(tiny_settings)
+    assert not [n for n in notices if "decoder changed" in n]
+    run(with_vae(tiny_settings, "tiny"))
+    (changed,) = [n for n in notices if "decoder changed" in n]
+    assert "full -> tiny" in changed and "Keep one decoder for a whole event" in changed
+
+
 def test_missing_decoder_offline_is_a_clear_message(
     tiny_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,7 +127,7 @@ def test_models_check_lists_the_decoder(tmp_path: Path, env: dict[str, str]) -> 
     text = (REPO / "kiosk.toml").read_text(encoding="utf-8")
     config = tmp_path / "kiosk.toml"
     config.write_text(
-        text.replace('compile = "off"', 'compile = "off"\nvae = "tiny"').replace(
+        text.replace('vae = "full"', 'vae = "tiny"').replace(
             'image = "assets/', f'image = "{REPO}/assets/'
         ),
         encoding="utf-8",

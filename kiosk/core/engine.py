@@ -127,6 +127,7 @@ class Engine:
         if warning:
             self._publish(Notice(level="warning", message=warning))
         clean_temp_files(self.data_dir)
+        self._check_decoder()
         with self._cond:
             self._load_queue()
             places = {e.job_id: (e.position, e.eta_s) for e in self.queue_snapshot()}
@@ -138,6 +139,21 @@ class Engine:
                 self._publish(self._queued_waiter(waiter, position, eta, resumed=True))
         self._thread = threading.Thread(target=self._run, name="kiosk-engine", daemon=True)
         self._thread.start()
+
+    def _check_decoder(self) -> None:
+        """The decoder changes the pictures and can shift scores: say so when this run's
+        differs from the last run's on the same data dir."""
+        vae = self.settings.generator.vae
+        last = self.store.swap_meta("generator.vae", vae)
+        if last is not None and last != vae:
+            self._publish(
+                Notice(
+                    level="warning",
+                    message=f"The decoder changed since the last run on this data dir ({last}"
+                    f" -> {vae}): new drawings may score differently from earlier ones. Keep"
+                    " one decoder for a whole event.",
+                )
+            )
 
     def _load_queue(self) -> None:
         """Build the queue from the database, once (at start, or at an earlier submit):

@@ -122,6 +122,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX waiters_by_player ON waiters(player_id) WHERE state = 'waiting';
     CREATE INDEX jobs_pending_by_key ON jobs(dedup_key) WHERE state = 'pending';
     """,
+    # 5: what the last run on this data dir was set up with (e.g. its decoder), so a
+    # change between runs can be told to the operator.
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
 
 VERSION = len(MIGRATIONS)

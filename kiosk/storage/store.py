@@ -131,6 +131,19 @@ class Store(Waiters, StaffActions, Queries):
                 raise StoreError(plain_db_error(self.path, exc)) from exc
             raise
 
+    # -- what the last run was set up with -----------------------------------------------
+
+    def swap_meta(self, key: str, value: str) -> str | None:
+        """Record a setting of this run; return the one the last run recorded (None: none)."""
+        with self.transaction() as c:
+            row = c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            c.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+        return str(row[0]) if row else None
+
     # -- targets and players ----------------------------------------------------------
 
     def sync_targets(self, targets: list[tuple[str, str, str]]) -> None:
