@@ -6,8 +6,9 @@
 #     bash bench/gpu_lease.sh            (carry: .whl)
 #
 # Phase 1: build the full-size sd-turbo architecture (random weights) once into
-# /tmp/sd, load it through the kiosk's Generator and Judge, time the engine, the judge
-# and the eager pipeline (contiguous and channels_last, batches 1-8).
+# /tmp/sd, load it through the kiosk's Generator and Judge, time the engine, the judge,
+# the full and the tiny decoder side by side (per stage) and the eager pipeline
+# (contiguous and channels_last, batches 1-8).
 # Phase 2: the compiled pipeline (generator.compile = default, channels_last, batch
 # sizes 1, 2, 4): the start-up compile of each, their figures, then the engine on it.
 # Each phase has its own time limit, and gpu.py rewrites its JSON after each section,
