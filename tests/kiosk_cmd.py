@@ -10,11 +10,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def kiosk(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m kiosk ARGS` from the repo root; output captured as text."""
+    """`python -m kiosk ARGS` from the repo root; output captured as text (`input`: piped
+    to its standard input)."""
     return subprocess.run(
         [sys.executable, "-m", "kiosk", *args],
+        input=input,
         capture_output=True,
         text=True,
         env=env,

@@ -108,8 +108,11 @@ def test_hidden_and_staff_rows_leave_the_board(tmp_path: Path) -> None:
     store.hide_submission(best, reason="rude")
     board = store.leaderboard("duck")
     assert [(r.nickname, round(r.cosine, 2)) for r in board] == [("ada", 0.6)]
-    audit = store._conn().execute("SELECT action FROM audit ORDER BY id").fetchall()
-    assert [a[0] for a in audit] == ["set_staff", "hide_submission"]
+    audit = store.audit_log()
+    assert [(a.action, a.subject, a.reason) for a in audit] == [
+        ("hide-submission", str(best), "rude"),
+        ("tag-staff", "staffer", ""),
+    ]
     # Soft: the hidden submission is still there.
     assert store.submission(best) is not None
     # New staff submissions never reach the board.

@@ -1,6 +1,7 @@
 """The `kiosk` command: a click group with one module per command family.
 
 booth.py: run, demo.  board.py: stats, leaderboard.  models.py: models pull|check|tiny.
+staff.py: staff ..., raffle, audit.
 The options every command takes travel in click's context object (`common.Common`).
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from kiosk.cli import board, booth, models
+from kiosk.cli import board, booth, models, staff
 from kiosk.cli.common import EXIT_USAGE, Common, KioskExit, common_options
 
 
@@ -28,5 +29,8 @@ main.add_command(booth.demo)
 main.add_command(board.stats)
 main.add_command(board.leaderboard)
 main.add_command(models.models)
+main.add_command(staff.staff)
+main.add_command(staff.raffle)
+main.add_command(staff.audit)
 
 __all__ = ["EXIT_USAGE", "KioskExit", "main"]

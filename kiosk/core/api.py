@@ -128,6 +128,38 @@ class QueueEntry:
     eta_s: float | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class AuditRow:
+    """One staff action (or attempt) as recorded: never deleted."""
+
+    id: int
+    at: float
+    actor: str
+    action: str
+    subject: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlayerFlags:
+    """A player and what staff set on them."""
+
+    id: int
+    nickname: str
+    staff: bool
+    banned: bool
+    hidden: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Entrant:
+    """A player eligible for a raffle: their best on the target, in board order."""
+
+    player_id: int
+    nickname: str
+    percent: float
+
+
 Subscriber = Callable[[Event], None]
 
 

@@ -128,7 +128,10 @@ class StaffSettings(_Section):
     """`[staff]`: how the staff open staff mode on the booth keyboard."""
 
     pin_hash: str = ""
-    """Hash of the staff PIN; empty until staff hotkeys are configured."""
+    """Hash of the staff PIN (argon2id, written by `kiosk staff set-pin`); empty: staff
+    mode stays closed."""
+    nicknames: list[str] = []
+    """Nicknames of known staff: they may play, but never rank or win a raffle."""
 
 
 class Settings(_Section):
@@ -238,6 +241,12 @@ def load_settings(
         raise ConfigError(_format_errors(source, exc, data)) from None
     _check_images(settings)
     return with_tiny_models(settings) if profile == "tiny" else settings
+
+
+def with_target(settings: Settings, target_id: str) -> Settings:
+    """The same settings with another active target (staff switched it)."""
+    event = settings.event.model_copy(update={"target": target_id})
+    return settings.model_copy(update={"event": event})
 
 
 def with_tiny_models(settings: Settings) -> Settings:

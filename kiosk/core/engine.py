@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from kiosk.core import policy
 from kiosk.core.api import BoardRow, Job, QueueEntry, Stats, Submission, Subscriber, Waiter
@@ -31,8 +31,12 @@ from kiosk.core.events import (
     ModelsReady,
     Notice,
     Queued,
+    RaffleDrawn,
+    StaffActed,
+    TargetChanged,
 )
 from kiosk.core.fairqueue import FairQueue
+from kiosk.core.staff import RaffleResult, StaffCommand, StaffDesk, StaffOutcome
 from kiosk.storage.images import clean_temp_files
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.schema import sqlite_warning
@@ -64,10 +68,12 @@ class Engine:
         )
         self.generator = generator
         self.judge = judge
+        self.desk = StaffDesk(self.store, settings)
         self.limits = policy.Limits(
             prompt_max=settings.limits.prompt_max, nickname_max=settings.limits.nickname_max
         )
-        self.target_id = settings.active_target.id
+        self.target_id = self.desk.active_target()
+        self.paused = self.desk.paused()
         self.load_error: str | None = None
         self.times = CallTimes()
         self._targets = {
@@ -210,10 +216,11 @@ class Engine:
         return self._ready.wait(timeout) and self.load_error is None
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until no job waits or runs (or loading failed)."""
+        """Block until no job waits or runs (or loading failed); while staff have paused
+        drawing, until the running batch is done (waiting jobs stay for the resume)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._busy() and self.load_error is None:
+            while self._working() and self.load_error is None:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
@@ -222,6 +229,10 @@ class Engine:
 
     def _busy(self) -> bool:
         return bool(len(self._queue) or self._retry or self._inflight)
+
+    def _working(self) -> bool:
+        """Something is being drawn, or will be: waiting jobs count only when not paused."""
+        return bool(self._inflight) or (not self.paused and self._busy())
 
     # -- the caller's side ------------------------------------------------------------
 
@@ -244,6 +255,12 @@ class Engine:
             raise policy.PolicyError("Please describe a picture in words.")
         key = self.dedup_key(norm)
         pkey = policy.player_key(nick)
+        flags = self.store.player_flags(pkey)
+        if flags is not None and flags.banned:
+            raise policy.PolicyError("Sorry, this nickname cannot play right now.")
+        if self.store.hidden_original(key):
+            raise policy.PolicyError("Sorry, that prompt cannot be drawn. Please try another.")
+        self.desk.mark_known_staff(pkey, nick)
         with self._cond:
             self._load_queue()
             original = self.store.find_original(key)
@@ -289,9 +306,11 @@ class Engine:
                 return entry.position, entry.eta_s
         return 0, self._running_left_s()
 
-    @staticmethod
-    def _queued(job: Job, position: int, eta: float | None, *, resumed: bool = False) -> Queued:
+    def _queued(
+        self, job: Job, position: int, eta: float | None, *, resumed: bool = False
+    ) -> Queued:
         return Queued(
+            paused=self.paused,
             job_id=job.id,
             nickname=job.nickname,
             prompt=job.prompt,
@@ -313,6 +332,7 @@ class Engine:
             eta_s=eta,
             resumed=resumed,
             joined=True,
+            paused=self.paused,
         )
 
     def _answer_dedup(
@@ -370,6 +390,46 @@ class Engine:
                 QueueEntry(position=i, job_id=j.id, nickname=j.nickname, prompt=j.prompt, eta_s=e)
                 for i, (j, e) in enumerate(zip(jobs, etas, strict=True), start=1)
             ]
+
+    # -- staff ------------------------------------------------------------------------------
+
+    def staff(self, cmd: StaffCommand, actor: str = "staff") -> StaffOutcome:
+        """Carry out a staff action (audited) and let every screen follow at once."""
+        with self._cond:
+            outcome = self.desk.run(cmd, actor)
+            if outcome.ok and cmd.action == "target":
+                self.target_id = self.desk.active_target()
+                title = self.desk.title(self.target_id)
+                self._publish(TargetChanged(target=self.target_id, title=title))
+            if outcome.ok and cmd.action in ("pause", "resume"):
+                self.paused = cmd.action == "pause"
+                self._cond.notify_all()
+            self._publish(
+                StaffActed(
+                    action=outcome.action,
+                    subject=outcome.subject,
+                    ok=outcome.ok,
+                    message=outcome.message,
+                )
+            )
+            if outcome.ok:
+                self._publish(LeaderboardChanged(target=self.target_id))
+        return outcome
+
+    def raffle(self, *, actor: str = "staff", **options: Any) -> RaffleResult:
+        """Draw a raffle (see StaffDesk.raffle) and announce it; raises StaffError."""
+        result = self.desk.raffle(actor=actor, **options)
+        self._publish(
+            RaffleDrawn(
+                raffle_id=result.raffle_id,
+                target=result.target,
+                rule=result.rule,
+                seed=result.seed,
+                eligible=len(result.eligible),
+                winners=tuple(w.nickname for w in result.winners),
+            )
+        )
+        return result
 
     def leaderboard(self, limit: int = 20, target_id: str | None = None) -> list[BoardRow]:
         return self.store.leaderboard(target_id or self.target_id, limit)
@@ -431,7 +491,7 @@ class Engine:
     def _next_batch(self) -> bool:
         """Wait for work; retries go first, one at a time (e.g. after running out of memory)."""
         with self._cond:
-            while not self._busy() and not self._stopping:
+            while not (self._busy() and not self.paused) and not self._stopping:
                 self._cond.wait()
             if self._stopping:
                 return False

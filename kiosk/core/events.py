@@ -75,6 +75,8 @@ class Queued(Event):
     joined: bool = False
     """True when the same prompt was already waiting or being drawn: this one joined that
     job (same `job_id`) and gets its drawing and score, after it, without model work."""
+    paused: bool = False
+    """Staff paused drawing: the prompt is saved and drawn when they resume."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,3 +164,39 @@ class LeaderboardChanged(Event):
     name: ClassVar[str] = "leaderboard_changed"
 
     target: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaffActed(Event):
+    """A staff action was carried out (or refused: `ok` False, `message` says why)."""
+
+    name: ClassVar[str] = "staff"
+
+    action: str
+    subject: str
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetChanged(Event):
+    """Staff switched the active target: title, picture and board follow."""
+
+    name: ClassVar[str] = "target"
+
+    target: str
+    title: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RaffleDrawn(Event):
+    """Staff drew a raffle; it can be replayed from its seed and eligible list."""
+
+    name: ClassVar[str] = "raffle"
+
+    raffle_id: int
+    target: str
+    rule: str
+    seed: int
+    eligible: int
+    winners: tuple[str, ...]

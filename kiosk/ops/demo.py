@@ -6,12 +6,14 @@ Human output uses rich (a progress bar, one line per result, the final table);
 
 from __future__ import annotations
 
+import argparse
 import json
+import shlex
 import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -36,10 +38,13 @@ from kiosk.core.events import (
     ModelsLoading,
     Notice,
     Queued,
+    RaffleDrawn,
     Retrying,
+    StaffActed,
     Started,
 )
 from kiosk.core.policy import PolicyError, QueueFullError, format_percent
+from kiosk.core.staff import StaffError, parse_command
 from kiosk.ops.report import board_rows, board_table
 
 
@@ -49,15 +54,17 @@ class ScriptError(Exception):
 
 @dataclass(frozen=True, kw_only=True)
 class Line:
-    """One scripted submission."""
+    """One scripted submission, or (`staff` set) a staff action: the words after `!`."""
 
     number: int
-    nickname: str
-    prompt: str
+    nickname: str = ""
+    prompt: str = ""
+    staff: str = ""
 
 
 def read_script(path: Path) -> list[Line]:
-    """One `nickname<TAB>prompt` per line; blank lines and `#` comments are skipped."""
+    """One `nickname<TAB>prompt` per line, or `!` and a staff action (`!hide bo --reason
+    spam`, `!raffle --winners 2 --among 10`); blank lines and `#` comments are skipped."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -65,6 +72,9 @@ def read_script(path: Path) -> list[Line]:
     lines = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        if raw.lstrip().startswith("!"):
+            lines.append(Line(number=number, staff=raw.strip()[1:].strip()))
             continue
         nickname, tab, prompt = raw.partition("\t")
         if not tab or not nickname.strip() or not prompt.strip():
@@ -149,6 +159,18 @@ class Demo:
             )
         elif isinstance(event, Notice):
             p.console.print(Text(event.message, style="bold yellow"))
+        elif isinstance(event, StaffActed):
+            mark = ("⚑ ", "magenta") if event.ok else ("✘ ", "red")
+            p.console.print(Text.assemble(mark, ("staff ", "bold"), event.message))
+        elif isinstance(event, RaffleDrawn):
+            p.console.print(
+                Text.assemble(
+                    ("★ ", "yellow"),
+                    (f"raffle {event.raffle_id} on {event.target} ", "bold"),
+                    f"({event.rule}, {event.eligible} eligible, seed {event.seed}): ",
+                    (", ".join(event.winners), "bold yellow"),
+                )
+            )
         elif isinstance(event, ModelsFailed):
             p.console.print(Text(event.reason, style="red"))
 
@@ -190,7 +212,11 @@ class Demo:
                 return 2
             engine.wait_idle()  # first finish what a previous run left pending
             for line in lines:
-                self._submit(engine, line)
+                if line.staff:
+                    engine.wait_idle()  # a timeline: the prompts above are drawn first
+                    self._staff(engine, line)
+                else:
+                    self._submit(engine, line)
             engine.wait_idle()
             board = engine.leaderboard(limit=20)
         finally:
@@ -212,6 +238,16 @@ class Demo:
                 self.notice(f"line {line.number}: {exc}", "rejected")
                 return
 
+    def _staff(self, engine: Engine, line: Line) -> None:
+        """A `!` line: a staff action as the words after `kiosk staff`, or a raffle."""
+        try:
+            if line.staff.split()[:1] == ["raffle"]:
+                engine.raffle(**raffle_options(line.staff))
+            else:
+                engine.staff(parse_command(line.staff))
+        except (StaffError, StoreError) as exc:
+            self.notice(f"line {line.number}: {exc}", "rejected")
+
     def _board(self, rows: list[BoardRow], target: str) -> None:
         if self.as_json:
             self.emit({"event": "leaderboard", "target": target, "rows": board_rows(rows)})
@@ -220,6 +256,21 @@ class Demo:
         if self.settings.tiny:
             title += " (tiny demo models: scores mean nothing)"
         self.console.print(board_table(rows, title))
+
+
+def raffle_options(text: str) -> dict[str, Any]:
+    """`raffle --winners 2 --among 10 [--above P] [--target ID] [--seed S]` as keywords."""
+    parser = argparse.ArgumentParser(prog="!raffle", add_help=False, exit_on_error=False)
+    parser.add_argument("--winners", type=int, required=True)
+    parser.add_argument("--among", type=int)
+    parser.add_argument("--above", type=float)
+    parser.add_argument("--target")
+    parser.add_argument("--seed", type=int)
+    try:
+        args = parser.parse_args(shlex.split(text)[1:])
+    except (argparse.ArgumentError, ValueError) as exc:
+        raise StaffError(f"cannot read {text!r}: {exc}") from None
+    return vars(args)
 
 
 def run_demo(settings: Settings, script: Path, *, as_json: bool, out: TextIO = sys.stdout) -> int:

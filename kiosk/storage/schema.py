@@ -130,6 +130,32 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 6: staff mode. Audit rows name their subject and reason; a hidden player's later
+    # drawings are hidden too; raffles keep their seed and eligible list, so they replay.
+    """
+    ALTER TABLE audit ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+    ALTER TABLE players ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX submissions_by_original ON submissions(dedup_of) WHERE dedup_of IS NOT NULL;
+    CREATE TABLE raffles (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        target_id TEXT NOT NULL,
+        wanted INTEGER NOT NULL,
+        rule TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        eligible TEXT NOT NULL,
+        winners TEXT NOT NULL
+    );
+    CREATE TABLE raffle_redraws (
+        id INTEGER PRIMARY KEY,
+        raffle_id INTEGER NOT NULL REFERENCES raffles(id),
+        at REAL NOT NULL,
+        replaced TEXT NOT NULL,
+        replacement TEXT,
+        seed INTEGER NOT NULL
+    );
+    """,
 ]
 
 VERSION = len(MIGRATIONS)

@@ -1,50 +1,144 @@
-"""Staff actions on the store: soft (flags and audit rows, never deletes)."""
+"""Staff actions on the store: soft (flags and audit rows, never deletes).
+
+Every action runs in one transaction with its audit row (time, actor, action,
+subject, reason). Hiding an original drawing hides its dedup copies too; a hidden
+player's later drawings are stored hidden; staff players never rank.
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from contextlib import AbstractContextManager
+from typing import Any
 
-from kiosk.core.api import StoreError
+from kiosk.core.api import AuditRow, Entrant, PlayerFlags, StoreError, from_row
 
 
 class StaffActions:
-    """Mixin for Store: every action runs in one transaction and writes an audit row."""
+    """Mixin for Store: staff flags, the audit log and raffle records."""
+
+    def _conn(self) -> sqlite3.Connection:
+        raise NotImplementedError
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
-    def hide_submission(self, sid: int, actor: str = "staff", reason: str = "") -> None:
-        """Soft-delete a submission and recompute its player's best."""
-        with self.transaction() as c:
-            row = c.execute(
-                "SELECT player_id, target_id FROM submissions WHERE id = ?", (sid,)
-            ).fetchone()
-            if row is None:
-                raise StoreError(f"no submission {sid}")
-            c.execute("UPDATE submissions SET hidden = 1 WHERE id = ?", (sid,))
-            self._recompute_best(c, int(row[0]), str(row[1]))
-            self._audit(c, actor, "hide_submission", f"{sid} {reason}".strip())
+    # -- players ------------------------------------------------------------------------
 
-    def set_staff(self, player_key: str, staff: bool, actor: str = "staff") -> None:
-        """Mark a player as staff (off the leaderboard) or not."""
+    def player_flags(self, key: str) -> PlayerFlags | None:
+        """A player by identity key, with their staff, banned and hidden flags."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT id, nickname, staff, banned, hidden FROM players WHERE key = ?", (key,)
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return PlayerFlags(
+            id=int(row[0]),
+            nickname=str(row[1]),
+            staff=bool(row[2]),
+            banned=bool(row[3]),
+            hidden=bool(row[4]),
+        )
+
+    def set_staff(
+        self, player_key: str, staff: bool, *, reason: str = "", actor: str = "staff"
+    ) -> PlayerFlags:
+        """Mark a player as staff (they play, never rank) or not."""
         with self.transaction() as c:
-            row = c.execute("SELECT id FROM players WHERE key = ?", (player_key,)).fetchone()
-            if row is None:
-                raise StoreError(f"no player {player_key!r}")
-            pid = int(row[0])
+            pid = self._known_player(c, player_key)
             c.execute("UPDATE players SET staff = ? WHERE id = ?", (int(staff), pid))
             c.execute("UPDATE submissions SET staff = ? WHERE player_id = ?", (int(staff), pid))
-            targets = [
-                r[0]
-                for r in c.execute(
-                    "SELECT DISTINCT target_id FROM submissions WHERE player_id = ?", (pid,)
-                )
-            ]
-            for target_id in targets:
-                self._recompute_best(c, pid, target_id)
-            self._audit(c, actor, "set_staff", f"{player_key} {staff}")
+            self._recompute_player(c, pid)
+            self._audit(c, actor, "tag-staff" if staff else "untag-staff", player_key, reason)
+        return self._flags(player_key)
+
+    def set_banned(
+        self, player_key: str, banned: bool, *, reason: str = "", actor: str = "staff"
+    ) -> PlayerFlags:
+        """Ban a player (their next prompts are refused) or lift it; their rows stay."""
+        with self.transaction() as c:
+            pid = self._known_player(c, player_key)
+            c.execute("UPDATE players SET banned = ? WHERE id = ?", (int(banned), pid))
+            self._audit(c, actor, "ban" if banned else "unban", player_key, reason)
+        return self._flags(player_key)
+
+    def hide_player(
+        self, player_key: str, hidden: bool, *, reason: str = "", actor: str = "staff"
+    ) -> PlayerFlags:
+        """Hide every drawing of a player, and what they submit later, until unhidden."""
+        with self.transaction() as c:
+            pid = self._known_player(c, player_key)
+            c.execute("UPDATE players SET hidden = ? WHERE id = ?", (int(hidden), pid))
+            c.execute("UPDATE submissions SET hidden = ? WHERE player_id = ?", (int(hidden), pid))
+            self._recompute_player(c, pid)
+            self._audit(c, actor, "hide" if hidden else "unhide", player_key, reason)
+        return self._flags(player_key)
+
+    def _flags(self, key: str) -> PlayerFlags:
+        flags = self.player_flags(key)
+        assert flags is not None
+        return flags
+
+    def _known_player(self, c: sqlite3.Connection, key: str) -> int:
+        row = c.execute("SELECT id FROM players WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise StoreError(f"no player {key!r} has played yet")
+        return int(row[0])
+
+    # -- submissions --------------------------------------------------------------------
+
+    def hide_submission(
+        self, sid: int, hidden: bool = True, *, reason: str = "", actor: str = "staff"
+    ) -> int:
+        """Hide (or show again) one drawing; an original takes its dedup copies with it.
+        Returns how many submissions changed."""
+        with self.transaction() as c:
+            row = c.execute("SELECT dedup_of FROM submissions WHERE id = ?", (sid,)).fetchone()
+            if row is None:
+                raise StoreError(f"no submission {sid}")
+            ids = [sid]
+            if row[0] is None:  # an original: its copies show the same picture
+                ids += [
+                    r[0] for r in c.execute("SELECT id FROM submissions WHERE dedup_of = ?", (sid,))
+                ]
+            marks = ",".join("?" * len(ids))
+            c.execute(
+                f"UPDATE submissions SET hidden = ? WHERE id IN ({marks})", (int(hidden), *ids)
+            )
+            touched = c.execute(
+                f"SELECT DISTINCT player_id, target_id FROM submissions WHERE id IN ({marks})", ids
+            ).fetchall()
+            for pid, target_id in touched:
+                self._recompute_best(c, int(pid), str(target_id))
+            action = "hide-submission" if hidden else "unhide-submission"
+            self._audit(c, actor, action, str(sid), reason)
+        return len(ids)
+
+    def hidden_original(self, key: str) -> bool:
+        """Whether staff hid the drawing of this dedup key (it is not drawn again)."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT 1 FROM submissions WHERE dedup_key = ? AND dedup_of IS NULL AND hidden = 1"
+                " LIMIT 1",
+                (key,),
+            )
+            .fetchone()
+        )
+        return row is not None
+
+    def _recompute_player(self, c: sqlite3.Connection, pid: int) -> None:
+        targets = c.execute(
+            "SELECT DISTINCT target_id FROM submissions WHERE player_id = ?", (pid,)
+        ).fetchall()
+        for (target_id,) in targets:
+            self._recompute_best(c, pid, str(target_id))
 
     def _recompute_best(self, c: sqlite3.Connection, pid: int, target_id: str) -> None:
         c.execute("DELETE FROM best WHERE player_id = ? AND target_id = ?", (pid, target_id))
@@ -56,8 +150,119 @@ class StaffActions:
             (pid, target_id),
         )
 
-    def _audit(self, c: sqlite3.Connection, actor: str, action: str, detail: str) -> None:
-        c.execute(
-            "INSERT INTO audit(at, actor, action, detail) VALUES (?, ?, ?, ?)",
-            (time.time(), actor, action, detail),
+    # -- the audit log ------------------------------------------------------------------
+
+    def record(
+        self, action: str, subject: str = "", reason: str = "", actor: str = "staff"
+    ) -> None:
+        """An audit row for an action with no row of its own (target, pause, a PIN try)."""
+        with self.transaction() as c:
+            self._audit(c, actor, action, subject, reason)
+
+    def audit_log(self, limit: int = 200) -> list[AuditRow]:
+        """Staff actions, newest first."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT id, at, actor, action, subject, reason FROM audit ORDER BY id DESC LIMIT ?",
+                (limit,),
+            )
+            .fetchall()
         )
+        return [from_row(AuditRow, r) for r in rows]
+
+    def _audit(
+        self, c: sqlite3.Connection, actor: str, action: str, subject: str, reason: str
+    ) -> None:
+        c.execute(
+            "INSERT INTO audit(at, actor, action, detail, subject, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (time.time(), actor, action, f"{subject} {reason}".strip(), subject, reason),
+        )
+
+    # -- raffles ------------------------------------------------------------------------
+
+    def entrants(self, target_id: str) -> list[Entrant]:
+        """Players who may win on a target, best first: ranked (not hidden, not staff),
+        not banned, not hidden."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT p.id, p.nickname, s.percent FROM best b"
+                " JOIN players p ON p.id = b.player_id JOIN submissions s ON s.id = b.submission_id"
+                " WHERE b.target_id = ? AND p.banned = 0 AND p.hidden = 0 AND p.staff = 0"
+                " ORDER BY b.cosine DESC, b.submission_id",
+                (target_id,),
+            )
+            .fetchall()
+        )
+        return [from_row(Entrant, r) for r in rows]
+
+    def add_raffle(
+        self,
+        *,
+        target_id: str,
+        wanted: int,
+        rule: str,
+        seed: int,
+        eligible: list[Entrant],
+        winners: list[Entrant],
+        actor: str = "staff",
+    ) -> int:
+        """Record a raffle with everything needed to replay it; returns its id."""
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO raffles(at, target_id, wanted, rule, seed, eligible, winners)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), target_id, wanted, rule, seed, _dump(eligible), _dump(winners)),
+            )
+            rid = int(cur.lastrowid or 0)
+            names = ", ".join(w.nickname for w in winners)
+            self._audit(c, actor, "raffle", f"{rid} {target_id}", f"{rule} seed {seed}: {names}")
+        return rid
+
+    def raffle_record(self, rid: int) -> dict[str, Any] | None:
+        """A stored raffle: target, wanted, rule, seed, eligible, winners, redraws."""
+        c = self._conn()
+        row = c.execute(
+            "SELECT id, at, target_id, wanted, rule, seed, eligible, winners FROM raffles"
+            " WHERE id = ?",
+            (rid,),
+        ).fetchone()
+        if row is None:
+            return None
+        redraws = c.execute(
+            "SELECT replaced, replacement, seed FROM raffle_redraws WHERE raffle_id = ?"
+            " ORDER BY id",
+            (rid,),
+        ).fetchall()
+        return {
+            "id": row[0],
+            "at": row[1],
+            "target": row[2],
+            "wanted": row[3],
+            "rule": row[4],
+            "seed": row[5],
+            "eligible": _load(row[6]),
+            "winners": _load(row[7]),
+            "redraws": [{"replaced": r[0], "replacement": r[1], "seed": r[2]} for r in redraws],
+        }
+
+    def add_redraw(
+        self, rid: int, replaced: str, replacement: str | None, seed: int, actor: str = "staff"
+    ) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO raffle_redraws(raffle_id, at, replaced, replacement, seed)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (rid, time.time(), replaced, replacement, seed),
+            )
+            self._audit(c, actor, "redraw", str(rid), f"{replaced} -> {replacement}")
+
+
+def _dump(entrants: list[Entrant]) -> str:
+    return json.dumps([[e.player_id, e.nickname, e.percent] for e in entrants], ensure_ascii=False)
+
+
+def _load(text: str) -> list[Entrant]:
+    return [Entrant(player_id=p, nickname=n, percent=s) for p, n, s in json.loads(text)]

@@ -144,7 +144,17 @@ class Store(Waiters, StaffActions, Queries):
             )
         return str(row[0]) if row else None
 
+    def meta(self, key: str) -> str | None:
+        """A setting the last run recorded (see swap_meta), or None."""
+        row = self._conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
     # -- targets and players ----------------------------------------------------------
+
+    def ensure_player(self, key: str, nickname: str) -> int:
+        """The id of a player, created with this nickname if new."""
+        with self.transaction() as c:
+            return self._player_id(c, key, nickname)
 
     def sync_targets(self, targets: list[tuple[str, str, str]]) -> None:
         """Record the configured targets (id, title, image path)."""
@@ -321,14 +331,14 @@ class Store(Waiters, StaffActions, Queries):
             result.generator,
             result.judge,
         )
-        nick, staff = c.execute(
-            "SELECT nickname, staff FROM players WHERE id = ?", (pid,)
+        nick, staff, hidden = c.execute(
+            "SELECT nickname, staff, hidden FROM players WHERE id = ?", (pid,)
         ).fetchone()
         cur = c.execute(
             "INSERT INTO submissions(player_id, nickname, target_id, raw_prompt, prompt,"
             " norm_prompt, dedup_key, image, cosine, percent, seed, gen_ms, judge_ms,"
-            " generator, judge, created_at, dedup_of, staff, job_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " generator, judge, created_at, dedup_of, staff, job_id, hidden)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 pid,
                 nick,
@@ -349,6 +359,7 @@ class Store(Waiters, StaffActions, Queries):
                 dedup_of,
                 staff,
                 job.id or None,
+                hidden,
             ),
         )
         sid = int(cur.lastrowid or 0)
@@ -361,7 +372,7 @@ class Store(Waiters, StaffActions, Queries):
             "UPDATE counters SET submissions = submissions + 1, dedup_hits = dedup_hits + ?",
             (1 if dedup_of is not None else 0,),
         )
-        if not staff:
+        if not staff and not hidden:
             # Strictly greater: on a tie the earlier submission keeps the place.
             c.execute(
                 "INSERT INTO best(target_id, player_id, submission_id, cosine, reached_at)"

@@ -23,8 +23,15 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from kiosk.core.api import EngineAPI
-from kiosk.core.config import TINY_NOTICE, Settings, with_tiny_models
-from kiosk.core.events import Event, ModelsFailed, ModelsLoading, ModelsReady, Notice
+from kiosk.core.config import TINY_NOTICE, Settings, with_target, with_tiny_models
+from kiosk.core.events import (
+    Event,
+    ModelsFailed,
+    ModelsLoading,
+    ModelsReady,
+    Notice,
+    TargetChanged,
+)
 from kiosk.ui.graphics import Mode, image_class
 from kiosk.ui.messages import EngineEvent
 from kiosk.ui.screens.attract import AttractScreen, Showcase
@@ -65,6 +72,8 @@ class KioskApp(App[None]):
         engine_factory: Callable[[Settings], EngineAPI] | None = None,
     ) -> None:
         super().__init__()
+        if engine.target_id != settings.active_target.id:  # staff switched it earlier
+            settings = with_target(settings, engine.target_id)
         self.settings = settings
         self.engine = engine
         self._engine_factory = engine_factory or real_engine
@@ -146,6 +155,9 @@ class KioskApp(App[None]):
             self._models_failed(event.reason)
         elif isinstance(event, Notice):
             self._notice(event)
+        elif isinstance(event, TargetChanged):
+            self.settings = with_target(self.settings, event.target)
+            self.booth.retarget()
         else:
             self.booth.handle(event)
 

@@ -112,6 +112,14 @@ class BoothScreen(Screen[None]):
         self._drawing.clear()
         self.action_new_player()
 
+    def retarget(self) -> None:
+        """Staff switched the target: title, picture and board follow; the player stays."""
+        settings = self.kiosk.settings
+        self.query_one("#title", Static).update(self._title_text())
+        target = settings.active_target
+        self.query_one(TargetPane).show(target.title, settings.target_image(target))
+        self.query_one(LeaderboardPane).reload()
+
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         self._redraw_pictures()
         self._fit(self.app.size.width, self.app.size.height)
@@ -179,13 +187,18 @@ class BoothScreen(Screen[None]):
                 entry.accepted("That picture is already on its way: you get it too, no wait.")
             else:
                 entry.accepted("Got it! Type another prompt, or press Ctrl+N for a new player.")
-            self._show_queued(result.position, result.eta_s)
+            self._show_queued(result.position, result.eta_s, result.paused)
         else:
             self._mine_subs.add(result.submission_id)
             self._latest_job = None
             entry.accepted("Same prompt as before: no need to draw it again.")
 
-    def _show_queued(self, position: int, eta_s: float | None) -> None:
+    def _show_queued(self, position: int, eta_s: float | None, paused: bool = False) -> None:
+        if paused:
+            self.query_one(ResultPane).status(
+                "queued", "Your prompt is saved: drawing resumes shortly."
+            )
+            return
         if position == 0:
             self._show_drawing("")
             return

@@ -1,0 +1,208 @@
+"""`kiosk staff ...`, `kiosk raffle` and `kiosk audit`: staff actions without the booth.
+
+Actions that write take the data dir's lock, so while a kiosk runs on it they say so
+and name it (staff then use the booth's staff mode); reads (the audit, a replay) work
+alongside. The rules are the engine's own (kiosk.core.staff).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from kiosk.cli.common import KioskExit, command_with_settings
+from kiosk.core.config import Settings
+from kiosk.core.staff import (
+    PLAYER_ACTIONS,
+    SUBMISSION_ACTIONS,
+    RaffleResult,
+    StaffCommand,
+    StaffDesk,
+    StaffError,
+)
+
+
+@contextmanager
+def desk_for(settings: Settings, *, write: bool) -> Iterator[StaffDesk]:
+    """A StaffDesk on the data dir's database; `write` holds the data-dir lock."""
+    from kiosk.core.api import StoreError
+    from kiosk.storage.lock import DataDirBusy, DataDirLock
+    from kiosk.storage.store import Store
+
+    lock = DataDirLock(settings.data_path)
+    try:
+        if write:
+            lock.acquire()
+        store = Store(settings.data_path / "kiosk.db", readonly=not write)
+    except DataDirBusy as exc:
+        raise KioskExit(f"{exc}\n  Use the booth's staff mode (F12) while it runs.") from None
+    except StoreError as exc:
+        lock.release()
+        raise KioskExit(str(exc)) from None
+    try:
+        if write:
+            store.sync_targets(
+                [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
+            )
+        yield StaffDesk(store, settings)
+    finally:
+        store.close()
+        lock.release()
+
+
+@click.group()
+def staff() -> None:
+    """Staff actions: hide, ban, tag staff, switch target, pause; set the PIN."""
+
+
+def _action_command(action: str, argument: str | None) -> click.Command:
+    def body(settings: Settings, reason: str, **args: Any) -> None:
+        subject = str(args.get(argument or "", "") or "")
+        with desk_for(settings, write=True) as desk:
+            outcome = desk.run(StaffCommand(action=action, subject=subject, reason=reason))
+        click.echo(("ok: " if outcome.ok else "refused: ") + outcome.message)
+        if not outcome.ok:
+            sys.exit(1)
+
+    fn: Callable[..., Any] = command_with_settings(body)
+    fn = click.option("--reason", default="", help="Why (recorded in the audit).")(fn)
+    if argument is not None:
+        fn = click.argument(argument)(fn)
+    helps = {
+        "hide": "Hide a player's drawings (and later ones) from every public screen.",
+        "unhide": "Show a hidden player's drawings again.",
+        "ban": "Refuse a nickname's next prompts (its drawings stay).",
+        "unban": "Let a banned nickname play again.",
+        "tag-staff": "Mark a nickname as staff: plays, never ranks, never wins.",
+        "untag-staff": "Remove the staff mark from a nickname.",
+        "hide-submission": "Hide one drawing (and its dedup copies).",
+        "unhide-submission": "Show a hidden drawing again.",
+        "target": "Switch the active target (each target keeps its board).",
+        "pause": "Pause drawing: prompts are still saved, drawn on resume.",
+        "resume": "Resume drawing.",
+    }
+    return click.command(name=action, help=helps[action])(fn)
+
+
+for _action in PLAYER_ACTIONS:
+    staff.add_command(_action_command(_action, "nickname"))
+for _action in SUBMISSION_ACTIONS:
+    staff.add_command(_action_command(_action, "submission_id"))
+staff.add_command(_action_command("target", "target_id"))
+staff.add_command(_action_command("pause", None))
+staff.add_command(_action_command("resume", None))
+
+
+@staff.command("set-pin")
+@command_with_settings
+def set_pin(settings: Settings) -> None:
+    """Set the staff PIN (at least 4 digits): asked twice on a terminal, or read once
+    from standard input. Only its argon2id hash is stored, in [staff] pin_hash."""
+    from kiosk.core.pin import PinError, check_pin_format, hash_pin, write_pin_hash
+
+    try:
+        if sys.stdin.isatty():
+            pin = click.prompt("New staff PIN", hide_input=True, confirmation_prompt=True)
+        else:
+            pin = sys.stdin.readline()
+        write_pin_hash(settings.source, hash_pin(check_pin_format(pin)))
+    except PinError as exc:
+        raise KioskExit(str(exc)) from None
+    click.echo(f"Staff PIN set (its hash is in [staff] pin_hash of {settings.source}).")
+
+
+def _raffle_json(result: RaffleResult, **extra: Any) -> dict[str, Any]:
+    return {
+        "event": "raffle",
+        "raffle_id": result.raffle_id,
+        "target": result.target,
+        "rule": result.rule,
+        "seed": result.seed,
+        "eligible": len(result.eligible),
+        "winners": [w.nickname for w in result.winners],
+        **extra,
+    }
+
+
+@click.command()
+@click.option("--target", default=None, help="Target id (default: the active target).")
+@click.option("--winners", type=click.IntRange(1, 1000), default=None, help="How many win.")
+@click.option("--among", type=click.IntRange(1), default=None, help="Among the top K players.")
+@click.option("--above", type=click.FloatRange(0, 100), default=None, help="Best >= PERCENT.")
+@click.option("--seed", type=int, default=None, help="Seed (default: chosen now, recorded).")
+@click.option("--replay", type=int, default=None, help="Draw a recorded raffle again by id.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@command_with_settings
+def raffle(
+    settings: Settings,
+    target: str | None,
+    winners: int | None,
+    among: int | None,
+    above: float | None,
+    seed: int | None,
+    replay: int | None,
+    as_json: bool,
+) -> None:
+    """Draw winners among a target's eligible players (not hidden, staff or banned)."""
+    try:
+        if replay is not None:
+            with desk_for(settings, write=False) as desk:
+                result, same = desk.replay(replay)
+            extra = {"replay": True, "same_winners": same}
+        else:
+            if winners is None:
+                raise StaffError("say how many win: --winners N")
+            with desk_for(settings, write=True) as desk:
+                result = desk.raffle(
+                    target=target, winners=winners, among=among, above=above, seed=seed
+                )
+            extra = {}
+    except StaffError as exc:
+        raise KioskExit(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(_raffle_json(result, **extra), ensure_ascii=False))
+        return
+    click.echo(
+        f"raffle {result.raffle_id} on {result.target} ({result.rule}), seed {result.seed},"
+        f" {len(result.eligible)} eligible"
+        + (" - replayed, same winners" if extra.get("same_winners") else "")
+    )
+    for i, w in enumerate(result.winners, start=1):
+        click.echo(f"  {i}. {w.nickname}  {w.percent:.2f}%")
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@command_with_settings
+def audit(settings: Settings, limit: int, as_json: bool) -> None:
+    """Staff actions, newest first."""
+    import time
+
+    if not (settings.data_path / "kiosk.db").exists():
+        rows = []
+    else:
+        with desk_for(settings, write=False) as desk:
+            rows = desk.store.audit_log(limit)
+    if as_json:
+        data = [
+            {
+                "at": r.at,
+                "actor": r.actor,
+                "action": r.action,
+                "subject": r.subject,
+                "reason": r.reason,
+            }
+            for r in rows
+        ]
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    for r in rows:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.at))
+        why = f"  ({r.reason})" if r.reason else ""
+        click.echo(f"{when}  {r.actor:<7} {r.action:<18} {r.subject}{why}")

@@ -1,0 +1,215 @@
+"""Staff actions: the rules in one place for the booth's staff mode, the CLI and the demo.
+
+Everything is soft (flags and audit rows, never deletes). Commands are written as the
+words after `kiosk staff` (`hide bo --reason spam`, `target swan`, `pause`), so a demo
+script's `!` lines, the command line and the booth mean the same thing.
+"""
+
+from __future__ import annotations
+
+import random
+import shlex
+from dataclasses import dataclass
+
+from kiosk.core import policy
+from kiosk.core.api import Entrant, StoreError
+from kiosk.core.config import Settings
+from kiosk.storage.store import Store
+
+PLAYER_ACTIONS = ("hide", "unhide", "ban", "unban", "tag-staff", "untag-staff")
+SUBMISSION_ACTIONS = ("hide-submission", "unhide-submission")
+ACTIONS = (*PLAYER_ACTIONS, *SUBMISSION_ACTIONS, "target", "pause", "resume")
+TARGET_KEY, PAUSED_KEY = "event.target", "engine.paused"
+
+
+class StaffError(ValueError):
+    """A staff command that cannot be understood or carried out; the message says why."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaffCommand:
+    """One staff action: what, on whom (a nickname, a submission id, a target id), why."""
+
+    action: str
+    subject: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaffOutcome:
+    """What a staff action did, in words for the operator."""
+
+    action: str
+    subject: str
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RaffleResult:
+    """A raffle: its winners, the seed and the eligible list it was drawn from."""
+
+    raffle_id: int
+    target: str
+    rule: str
+    seed: int
+    eligible: list[Entrant]
+    winners: list[Entrant]
+
+
+def parse_command(text: str) -> StaffCommand:
+    """`hide bo --reason spam` -> StaffCommand; raises StaffError with the usage."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise StaffError(f"cannot read {text!r}: {exc}") from None
+    reason = ""
+    if "--reason" in words:
+        at = words.index("--reason")
+        reason = " ".join(words[at + 1 :])
+        words = words[:at]
+    if not words or words[0] not in ACTIONS:
+        raise StaffError(f"unknown staff action {text!r}; one of: {', '.join(ACTIONS)}")
+    action, args = words[0], words[1:]
+    needs = action in PLAYER_ACTIONS or action in SUBMISSION_ACTIONS or action == "target"
+    if len(args) != (1 if needs else 0):
+        what = "a nickname" if action in PLAYER_ACTIONS else "an id"
+        raise StaffError(f"`{action}` takes {what if needs else 'nothing'}: got {args}")
+    return StaffCommand(action=action, subject=args[0] if args else "", reason=reason)
+
+
+def draw_winners(eligible: list[Entrant], wanted: int, seed: int) -> list[Entrant]:
+    """`wanted` distinct winners from the eligible list (in its order), by the seed: the
+    same list and seed always give the same winners."""
+    return random.Random(seed).sample(eligible, min(wanted, len(eligible)))
+
+
+class StaffDesk:
+    """Staff actions on a store for one booth's settings."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.staff_keys = {policy.player_key(n) for n in settings.staff.nicknames}
+
+    # -- state that outlives a restart ---------------------------------------------------
+
+    def active_target(self) -> str:
+        """The target staff switched to (if still configured), else the config's."""
+        chosen = self.store.meta(TARGET_KEY)
+        ids = [t.id for t in self.settings.targets]
+        return chosen if chosen in ids else self.settings.active_target.id
+
+    def paused(self) -> bool:
+        return self.store.meta(PAUSED_KEY) == "1"
+
+    def title(self, target_id: str) -> str:
+        return next(t.title for t in self.settings.targets if t.id == target_id)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def run(self, cmd: StaffCommand, actor: str = "staff") -> StaffOutcome:
+        """Carry out one action (with its audit row); a refusal is an outcome, not a crash."""
+        try:
+            message = self._run(cmd, actor)
+        except (StoreError, StaffError) as exc:
+            return StaffOutcome(action=cmd.action, subject=cmd.subject, ok=False, message=str(exc))
+        return StaffOutcome(action=cmd.action, subject=cmd.subject, ok=True, message=message)
+
+    def _run(self, cmd: StaffCommand, actor: str) -> str:
+        a, who, why = cmd.action, cmd.subject, cmd.reason
+        if a in PLAYER_ACTIONS:
+            key = policy.player_key(who)
+            if a in ("hide", "unhide"):
+                self.store.hide_player(key, a == "hide", reason=why, actor=actor)
+            elif a in ("ban", "unban"):
+                self.store.set_banned(key, a == "ban", reason=why, actor=actor)
+            else:
+                self.store.set_staff(key, a == "tag-staff", reason=why, actor=actor)
+            return f"{a} {who}: done"
+        if a in SUBMISSION_ACTIONS:
+            if not who.isdigit():
+                raise StaffError(f"`{a}` takes a submission id (a number), got {who!r}")
+            n = self.store.hide_submission(
+                int(who), a == "hide-submission", reason=why, actor=actor
+            )
+            return f"{a} {who}: {n} drawing{'s' if n != 1 else ''} (with its dedup copies)"
+        if a == "target":
+            ids = [t.id for t in self.settings.targets]
+            if who not in ids:
+                raise StaffError(f"unknown target {who!r}; configured: {', '.join(ids)}")
+            self.store.swap_meta(TARGET_KEY, who)
+            self.store.record("target", who, why, actor)
+            return f"active target: {who} ({self.title(who)})"
+        self.store.swap_meta(PAUSED_KEY, "1" if a == "pause" else "0")
+        self.store.record(a, "", why, actor)
+        return "drawing paused: prompts are saved" if a == "pause" else "drawing resumed"
+
+    def mark_known_staff(self, key: str, nickname: str) -> None:
+        """A nickname in `[staff] nicknames` is tagged staff when it first plays."""
+        if key in self.staff_keys:
+            flags = self.store.player_flags(key)
+            if flags is None:
+                self.store.ensure_player(key, nickname)
+                flags = self.store.player_flags(key)
+            if flags is not None and not flags.staff:
+                self.store.set_staff(key, True, reason="[staff] nicknames", actor="config")
+
+    # -- raffles ---------------------------------------------------------------------------
+
+    def raffle(
+        self,
+        *,
+        target: str | None = None,
+        winners: int,
+        among: int | None = None,
+        above: float | None = None,
+        seed: int | None = None,
+        actor: str = "staff",
+    ) -> RaffleResult:
+        """Draw winners among a target's eligible players: the top `among` by best score,
+        or everyone at `above` percent or more; one entry per player. Recorded to replay."""
+        target = target or self.active_target()
+        if (among is None) == (above is None):
+            raise StaffError("a raffle needs one of --among K or --above PERCENT")
+        if winners < 1:
+            raise StaffError("a raffle needs at least one winner")
+        everyone = self.store.entrants(target)
+        if among is not None:
+            eligible, rule = everyone[:among], f"among the top {among}"
+        else:
+            assert above is not None
+            eligible, rule = [e for e in everyone if e.percent >= above], f"above {above:g}%"
+        if not eligible:
+            raise StaffError(f"nobody is eligible on {target} ({rule})")
+        seed = random.SystemRandom().randrange(2**53) if seed is None else seed
+        won = draw_winners(eligible, winners, seed)
+        rid = self.store.add_raffle(
+            target_id=target,
+            wanted=winners,
+            rule=rule,
+            seed=seed,
+            eligible=eligible,
+            winners=won,
+            actor=actor,
+        )
+        return RaffleResult(
+            raffle_id=rid, target=target, rule=rule, seed=seed, eligible=eligible, winners=won
+        )
+
+    def replay(self, rid: int) -> tuple[RaffleResult, bool]:
+        """A recorded raffle drawn again from its seed and eligible list; True when the
+        winners are the ones recorded."""
+        record = self.store.raffle_record(rid)
+        if record is None:
+            raise StaffError(f"no raffle {rid}")
+        again = draw_winners(record["eligible"], record["wanted"], record["seed"])
+        result = RaffleResult(
+            raffle_id=rid,
+            target=record["target"],
+            rule=record["rule"],
+            seed=record["seed"],
+            eligible=record["eligible"],
+            winners=again,
+        )
+        return result, again == record["winners"]
