@@ -18,7 +18,15 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-from kiosk.core.api import BoardRow, EngineAPI, QueueEntry, Stats, Submission
+from kiosk.core.api import (
+    AuditRow,
+    BoardRow,
+    EngineAPI,
+    QueueEntry,
+    Recent,
+    Stats,
+    Submission,
+)
 from kiosk.core.config import Settings, load_settings
 from kiosk.core.events import (
     Done,
@@ -32,6 +40,7 @@ from kiosk.core.events import (
     Started,
 )
 from kiosk.core.policy import PolicyError, clean_field, normalise_prompt, player_key
+from kiosk.core.staff import RaffleResult, StaffCommand, StaffError, StaffOutcome
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (120, 40)
@@ -91,6 +100,8 @@ class FakeEngine:
         self.originals: dict[str, Done] = {}
         self._subscribers: list[Callable[[Event], None]] = []
         self._next_id = 1
+        self.paused = False
+        self.staff_log: list[StaffCommand] = []
 
     def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
         self._subscribers.append(fn)
@@ -231,13 +242,33 @@ class FakeEngine:
             judge_ms=0.0,
         )
 
+    def staff(self, cmd: StaffCommand, actor: str = "staff") -> StaffOutcome:
+        """Staff actions on the scripted board: `hide` drops a player's rows."""
+        self.staff_log.append(cmd)
+        if cmd.action == "hide":
+            key = player_key(cmd.subject)
+            self.board = [r for r in self.board if player_key(r.nickname) != key]
+        return StaffOutcome(action=cmd.action, subject=cmd.subject, ok=True, message="done")
+
+    def raffle(self, *, actor: str = "staff", **options: Any) -> RaffleResult:
+        raise StaffError("the fake engine draws no raffles")
+
+    def recent(self, limit: int = 100, nickname: str = "") -> list[Recent]:
+        return []
+
+    def audit(self, limit: int = 200) -> list[AuditRow]:
+        return []
+
+    def note_staff(self, action: str, subject: str = "") -> None:
+        self.staff_log.append(StaffCommand(action=action, subject=subject))
+
     def queue_snapshot(self) -> list[QueueEntry]:
         return list(self.waiting)
 
     def leaderboard(self, limit: int = 20, target_id: str | None = None) -> list[BoardRow]:
         return self.board[:limit]
 
-    def image_path(self, item: Submission | BoardRow) -> Path:
+    def image_path(self, item: Submission | BoardRow | Recent) -> Path:
         return self.data_dir / item.image
 
     def stats(self) -> Stats:

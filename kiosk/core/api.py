@@ -160,6 +160,53 @@ class Entrant:
     percent: float
 
 
+@dataclass(frozen=True, kw_only=True)
+class Recent:
+    """A submission as staff moderate it: who, what, score, when, and its flags."""
+
+    id: int
+    nickname: str
+    prompt: str
+    percent: float
+    created_at: float
+    image: str
+    dedup: bool
+    hidden: bool
+    staff: bool
+    banned: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaffCommand:
+    """One staff action: what, on whom (a nickname, a submission id, a target id), why."""
+
+    action: str
+    subject: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaffOutcome:
+    """What a staff action did, in words for the operator."""
+
+    action: str
+    subject: str
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RaffleResult:
+    """A raffle: its winners, the seed and the eligible list it was drawn from."""
+
+    raffle_id: int
+    target: str
+    rule: str
+    seed: int
+    eligible: list[Entrant]
+    winners: list[Entrant]
+
+
 Subscriber = Callable[[Event], None]
 
 
@@ -169,6 +216,11 @@ class EngineAPI(Protocol):
     @property
     def target_id(self) -> str:
         """Id of the active target."""
+        ...
+
+    @property
+    def paused(self) -> bool:
+        """Staff paused drawing (prompts are still saved)."""
         ...
 
     @property
@@ -208,6 +260,26 @@ class EngineAPI(Protocol):
         """Event counters."""
         ...
 
-    def image_path(self, item: Submission | BoardRow) -> Path:
+    def image_path(self, item: Submission | BoardRow | Recent) -> Path:
         """Absolute path of a drawing."""
+        ...
+
+    def staff(self, cmd: StaffCommand, actor: str = "staff") -> StaffOutcome:
+        """Carry out a staff action (audited); the screens follow by events."""
+        ...
+
+    def raffle(self, *, actor: str = "staff", **options: Any) -> RaffleResult:
+        """Draw a raffle (raises StaffError when it cannot be drawn)."""
+        ...
+
+    def recent(self, limit: int = 100, nickname: str = "") -> list[Recent]:
+        """The latest submissions, newest first, optionally of nicknames containing text."""
+        ...
+
+    def audit(self, limit: int = 200) -> list[AuditRow]:
+        """Staff actions, newest first."""
+        ...
+
+    def note_staff(self, action: str, subject: str = "") -> None:
+        """Audit something staff did at the booth (a PIN try's outcome, never the PIN)."""
         ...

@@ -17,7 +17,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kiosk.core import policy
-from kiosk.core.api import BoardRow, Job, QueueEntry, Stats, Submission, Subscriber, Waiter
+from kiosk.core.api import (
+    AuditRow,
+    BoardRow,
+    Job,
+    QueueEntry,
+    Recent,
+    Stats,
+    Submission,
+    Subscriber,
+    Waiter,
+)
 from kiosk.core.batch import BatchRunner, GeneratorLike, JudgeLike
 from kiosk.core.config import TINY_NOTICE, Settings
 from kiosk.core.eta import CallTimes, queue_etas
@@ -431,13 +441,25 @@ class Engine:
         )
         return result
 
+    def recent(self, limit: int = 100, nickname: str = "") -> list[Recent]:
+        """The latest submissions for staff to moderate, newest first."""
+        return self.store.recent(limit, nickname)
+
+    def audit(self, limit: int = 200) -> list[AuditRow]:
+        return self.store.audit_log(limit)
+
+    def note_staff(self, action: str, subject: str = "") -> None:
+        """Audit a booth-side staff event: a PIN try (ok, wrong, locked: never the PIN),
+        staff mode opened or closed, the kiosk quit."""
+        self.store.record(action, subject, actor="booth")
+
     def leaderboard(self, limit: int = 20, target_id: str | None = None) -> list[BoardRow]:
         return self.store.leaderboard(target_id or self.target_id, limit)
 
     def stats(self) -> Stats:
         return self.store.stats()
 
-    def image_path(self, item: Submission | BoardRow) -> Path:
+    def image_path(self, item: Submission | BoardRow | Recent) -> Path:
         """Absolute path of a submission's or leaderboard row's drawing."""
         return self.data_dir / item.image
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import random
 import shlex
-from dataclasses import dataclass
 
 from kiosk.core import policy
-from kiosk.core.api import Entrant, StoreError
+from kiosk.core.api import Entrant, RaffleResult, StaffCommand, StaffOutcome, StoreError
 from kiosk.core.config import Settings
 from kiosk.storage.store import Store
 
@@ -24,37 +23,6 @@ TARGET_KEY, PAUSED_KEY = "event.target", "engine.paused"
 
 class StaffError(ValueError):
     """A staff command that cannot be understood or carried out; the message says why."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class StaffCommand:
-    """One staff action: what, on whom (a nickname, a submission id, a target id), why."""
-
-    action: str
-    subject: str = ""
-    reason: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class StaffOutcome:
-    """What a staff action did, in words for the operator."""
-
-    action: str
-    subject: str
-    ok: bool
-    message: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class RaffleResult:
-    """A raffle: its winners, the seed and the eligible list it was drawn from."""
-
-    raffle_id: int
-    target: str
-    rule: str
-    seed: int
-    eligible: list[Entrant]
-    winners: list[Entrant]
 
 
 def parse_command(text: str) -> StaffCommand:
@@ -213,3 +181,17 @@ class StaffDesk:
             winners=again,
         )
         return result, again == record["winners"]
+
+
+__all__ = [
+    "ACTIONS",
+    "PLAYER_ACTIONS",
+    "SUBMISSION_ACTIONS",
+    "RaffleResult",
+    "StaffCommand",
+    "StaffDesk",
+    "StaffError",
+    "StaffOutcome",
+    "draw_winners",
+    "parse_command",
+]

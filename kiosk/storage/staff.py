@@ -13,7 +13,7 @@ import time
 from contextlib import AbstractContextManager
 from typing import Any
 
-from kiosk.core.api import AuditRow, Entrant, PlayerFlags, StoreError, from_row
+from kiosk.core.api import AuditRow, Entrant, PlayerFlags, Recent, StoreError, from_row
 
 
 class StaffActions:
@@ -150,6 +150,37 @@ class StaffActions:
             (pid, target_id),
         )
 
+    def recent(self, limit: int = 100, nickname: str = "") -> list[Recent]:
+        """The latest submissions, newest first (those of nicknames containing `nickname`)."""
+        where, args = (
+            ("WHERE s.nickname LIKE ? ESCAPE '\\'", [_like(nickname)]) if nickname else ("", [])
+        )
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT s.id, s.nickname, s.prompt, s.percent, s.created_at, s.image,"
+                " s.dedup_of IS NOT NULL, s.hidden, s.staff, p.banned FROM submissions s"
+                f" JOIN players p ON p.id = s.player_id {where} ORDER BY s.id DESC LIMIT ?",
+                (*args, limit),
+            )
+            .fetchall()
+        )
+        return [
+            Recent(
+                id=r[0],
+                nickname=r[1],
+                prompt=r[2],
+                percent=r[3],
+                created_at=r[4],
+                image=r[5],
+                dedup=bool(r[6]),
+                hidden=bool(r[7]),
+                staff=bool(r[8]),
+                banned=bool(r[9]),
+            )
+            for r in rows
+        ]
+
     # -- the audit log ------------------------------------------------------------------
 
     def record(
@@ -258,6 +289,12 @@ class StaffActions:
                 (rid, time.time(), replaced, replacement, seed),
             )
             self._audit(c, actor, "redraw", str(rid), f"{replaced} -> {replacement}")
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _dump(entrants: list[Entrant]) -> str:

@@ -32,12 +32,15 @@ from kiosk.core.events import (
     Notice,
     TargetChanged,
 )
+from kiosk.core.pin import PinGate
 from kiosk.ui.graphics import Mode, image_class
 from kiosk.ui.messages import EngineEvent
 from kiosk.ui.screens.attract import AttractScreen, Showcase
 from kiosk.ui.screens.booth import BoothScreen
 from kiosk.ui.screens.loading import LoadingScreen
 from kiosk.ui.screens.missing import MissingModelsScreen
+from kiosk.ui.staff.pin import PinScreen
+from kiosk.ui.staff.screen import StaffScreen
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,11 @@ class KioskApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "AI Drawing Judge"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        # The one way into staff mode: a PIN prompt. Not shown to visitors.
+        Binding("f12", "staff", "Staff", show=False, priority=True),
+    ]
 
     def __init__(
         self,
@@ -77,6 +84,7 @@ class KioskApp(App[None]):
         self.settings = settings
         self.engine = engine
         self._engine_factory = engine_factory or real_engine
+        self.gate = PinGate(settings.staff.pin_hash)
         self.graphics: Mode = graphics
         self.image_class = image_class(graphics)
         self.unlocked = unlocked
@@ -102,6 +110,37 @@ class KioskApp(App[None]):
     def on_mount(self) -> None:
         self._run_engine(self.engine)
         self.set_interval(1.0, self._check_idle)
+        if not self.gate.has_pin:
+            self.notify(
+                "No staff PIN is set: staff mode stays closed. Set one with"
+                " `kiosk staff set-pin` and restart the kiosk.",
+                severity="warning",
+                timeout=20,
+            )
+
+    # -- staff mode ----------------------------------------------------------------------
+
+    def action_staff(self) -> None:
+        """F12: the PIN prompt (or, in staff mode, back to the booth)."""
+        if isinstance(self.screen, StaffScreen):
+            self.screen.action_close()
+        elif isinstance(self.screen, PinScreen):
+            return
+        elif not self.gate.has_pin:
+            self.notify("No staff PIN is set: run `kiosk staff set-pin`.", severity="warning")
+        else:
+            self.push_screen(PinScreen(self.gate, self._note_pin), self._after_pin)
+
+    def _note_pin(self, outcome: str) -> None:
+        """Called in the PIN check's thread: audit the outcome, never the PIN."""
+        try:
+            self.engine.note_staff("pin", outcome)
+        except Exception:  # the audit must not keep staff out; the log says why
+            log.exception("could not audit a PIN attempt")
+
+    def _after_pin(self, ok: bool | None) -> None:
+        if ok:
+            self.push_screen(StaffScreen(), lambda _: self.note_activity())
 
     # -- the engine ----------------------------------------------------------------------
 
@@ -158,8 +197,12 @@ class KioskApp(App[None]):
         elif isinstance(event, TargetChanged):
             self.settings = with_target(self.settings, event.target)
             self.booth.retarget()
+            if isinstance(self.screen, StaffScreen):
+                self.screen.reload()
         else:
             self.booth.handle(event)
+            if isinstance(self.screen, StaffScreen):
+                self.screen.reload()  # the staff list follows live
 
     def _notice(self, event: Notice) -> None:
         """Operator notices as a toast; the tiny-models one is already a banner."""

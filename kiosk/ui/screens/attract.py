@@ -83,13 +83,15 @@ class AttractScreen(Screen[None]):
 
     def on_attract_screen_loaded(self, message: Loaded) -> None:
         self._items = message.items
-        self._index = 0
+        self._index %= max(len(self._items), 1)
         self._show()
 
     def _next(self) -> None:
-        if self._items:
-            self._index = (self._index + 1) % len(self._items)
-            self._show()
+        """The next drawing, from a fresh read of the board: new best drawings (and the
+        first one, when attract mode began on an empty board) join as they arrive, and
+        hidden ones leave."""
+        self._index += 1
+        self._load()
 
     def _show(self) -> None:
         if not self._items:

@@ -1,0 +1,232 @@
+"""Staff mode: moderate the latest drawings, tag staff, ban, switch target, pause, raffle.
+
+Every action goes through the engine's staff actions (audited, soft); the list reloads
+on engine events. Staff mode closes on F12 or Escape, and by itself after two minutes
+without a key; the booth is then back as the visitor left it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import get_current_worker
+
+from kiosk.core.api import Recent
+from kiosk.core.policy import format_percent
+from kiosk.core.staff import StaffCommand, StaffError
+from kiosk.ui.widgets.picture import Picture
+
+if TYPE_CHECKING:
+    from kiosk.ui.app import KioskApp
+
+IDLE_CLOSE_S = 120.0
+LIST_SIZE = 200
+
+
+class StaffScreen(Screen[None]):
+    """The staff's screen over the booth."""
+
+    DEFAULT_CSS = """
+    StaffScreen #staff-state { height: 1; background: $accent 30%; padding: 0 1; }
+    StaffScreen #staff-left { width: 2fr; }
+    StaffScreen #staff-right { width: 1fr; border: round $primary; padding: 0 1; }
+    StaffScreen #staff-list { height: 1fr; }
+    StaffScreen #staff-detail { height: auto; }
+    StaffScreen #staff-said { height: auto; color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f12,escape", "close", "Close staff mode", priority=True),
+        # Function keys: they never type into the filter or reason fields.
+        Binding("f2", "hide_drawing", "Hide/show drawing", priority=True),
+        Binding("f3", "hide_player", "Hide/show player", priority=True),
+        Binding("f4", "ban", "Ban/unban", priority=True),
+        Binding("f5", "staff_tag", "Staff tag", priority=True),
+        Binding("f6", "next_target", "Next target", priority=True),
+        Binding("f7", "pause", "Pause/resume", priority=True),
+        Binding("f8", "raffle", "Raffle 3 of top 10", priority=True),
+        Binding("f9", "audit", "Audit", priority=True),
+        Binding("f10", "quit_kiosk", "Quit kiosk", priority=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[Recent] = []
+        self._last_key = time.monotonic()
+
+    @property
+    def kiosk(self) -> KioskApp:
+        return cast("KioskApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="staff-state")
+        with Horizontal():
+            with Vertical(id="staff-left"):
+                yield Input(placeholder="filter by nickname", id="staff-filter")
+                yield Input(placeholder="reason for the next action (optional)", id="staff-reason")
+                yield DataTable(id="staff-list", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="staff-right"):
+                yield Picture(self.kiosk.image_class, placeholder="(no drawing selected)")
+                yield Static(id="staff-detail")
+                yield Static(id="staff-said")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("id", "player", "score", "when", "flags", "prompt")
+        self.set_interval(5.0, self._close_when_idle)
+        self.reload()
+        table.focus()
+
+    # -- the list ------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="staff-list", exit_on_error=False)
+    def reload(self) -> None:
+        """Read the latest submissions in a thread (SQLite), then show them."""
+        nickname = self.query_one("#staff-filter", Input).value.strip()
+        rows = self.kiosk.engine.recent(LIST_SIZE, nickname)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, rows)
+
+    def _show(self, rows: list[Recent]) -> None:
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        self._rows = rows
+        table.clear()
+        for r in rows:
+            flags = " ".join(
+                word
+                for word, on in (
+                    ("HIDDEN", r.hidden),
+                    ("staff", r.staff),
+                    ("BANNED", r.banned),
+                    ("dedup", r.dedup),
+                )
+                if on
+            )
+            when = time.strftime("%H:%M:%S", time.localtime(r.created_at))
+            table.add_row(
+                str(r.id),
+                Text(r.nickname),
+                format_percent(r.percent),
+                when,
+                flags,
+                Text(r.prompt),
+            )
+        if rows:
+            table.move_cursor(row=min(keep, len(rows) - 1))
+        self._state()
+        self._detail()
+
+    def _state(self) -> None:
+        engine = self.kiosk.engine
+        paused = "  ·  DRAWING PAUSED" if engine.paused else ""
+        target = self.kiosk.settings.active_target
+        self.query_one("#staff-state", Static).update(
+            Text(f"STAFF MODE  ·  target: {target.id} ({target.title}){paused}")
+        )
+
+    def selected(self) -> Recent | None:
+        table = self.query_one(DataTable)
+        if not self._rows or table.cursor_row < 0:
+            return None
+        return self._rows[min(table.cursor_row, len(self._rows) - 1)]
+
+    def _detail(self) -> None:
+        row = self.selected()
+        picture = self.query_one(Picture)
+        detail = self.query_one("#staff-detail", Static)
+        if row is None:
+            picture.show(None)
+            detail.update("")
+            return
+        picture.show(self.kiosk.engine.image_path(row))
+        detail.update(
+            Text(f"#{row.id} {row.nickname}  {format_percent(row.percent)}\n{row.prompt}")
+        )
+
+    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._detail()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "staff-filter":
+            self.reload()
+
+    def on_key(self, _: events.Key) -> None:
+        self._last_key = time.monotonic()
+
+    def _close_when_idle(self) -> None:
+        if time.monotonic() - self._last_key >= IDLE_CLOSE_S:
+            self.action_close()
+
+    # -- actions -------------------------------------------------------------------------
+
+    def _do(self, action: str, subject: str) -> None:
+        reason_box = self.query_one("#staff-reason", Input)
+        cmd = StaffCommand(action=action, subject=subject, reason=reason_box.value.strip())
+        outcome = self.kiosk.engine.staff(cmd)
+        reason_box.clear()
+        self._say(("" if outcome.ok else "Refused: ") + outcome.message, error=not outcome.ok)
+        self.reload()
+
+    def _say(self, message: str, *, error: bool = False) -> None:
+        said = self.query_one("#staff-said", Static)
+        said.update(Text(message, style="bold red" if error else ""))
+
+    def action_hide_drawing(self) -> None:
+        if row := self.selected():
+            self._do("unhide-submission" if row.hidden else "hide-submission", str(row.id))
+
+    def action_hide_player(self) -> None:
+        if row := self.selected():
+            self._do("unhide" if row.hidden else "hide", row.nickname)
+
+    def action_ban(self) -> None:
+        if row := self.selected():
+            self._do("unban" if row.banned else "ban", row.nickname)
+
+    def action_staff_tag(self) -> None:
+        if row := self.selected():
+            self._do("untag-staff" if row.staff else "tag-staff", row.nickname)
+
+    def action_next_target(self) -> None:
+        ids = [t.id for t in self.kiosk.settings.targets]
+        now = self.kiosk.engine.target_id
+        self._do("target", ids[(ids.index(now) + 1) % len(ids)] if now in ids else ids[0])
+
+    def action_pause(self) -> None:
+        self._do("resume" if self.kiosk.engine.paused else "pause", "")
+
+    def action_raffle(self) -> None:
+        try:
+            result = self.kiosk.engine.raffle(winners=3, among=10)
+        except StaffError as exc:
+            self._say(f"Refused: {exc}", error=True)
+            return
+        names = ", ".join(w.nickname for w in result.winners)
+        self._say(f"Raffle {result.raffle_id} ({result.rule}, seed {result.seed}): {names}")
+
+    def action_audit(self) -> None:
+        rows = self.kiosk.engine.audit(12)
+        lines = [
+            f"{time.strftime('%H:%M:%S', time.localtime(r.at))} {r.action} {r.subject}"
+            + (f" ({r.reason})" if r.reason else "")
+            for r in rows
+        ]
+        self._say("\n".join(lines) or "No staff actions yet.")
+
+    def action_close(self) -> None:
+        if self.app.screen is self:
+            self.dismiss(None)
+
+    def action_quit_kiosk(self) -> None:
+        """Quitting is a staff action: audited, then the kiosk exits."""
+        self.kiosk.engine.note_staff("quit")
+        self.app.exit()

@@ -1,0 +1,136 @@
+"""Staff mode on the booth keyboard: only the PIN opens it; lockout; live moderation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from app_fixtures import REPO, SIZE, FakeEngine, showing, tiny_settings_in, wait_for
+from argon2 import PasswordHasher
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
+
+from kiosk.core.config import Settings, load_settings
+from kiosk.core.engine import Engine
+from kiosk.ui.app import KioskApp, make_app
+from kiosk.ui.screens.booth import BoothScreen
+from kiosk.ui.staff.pin import PinScreen
+from kiosk.ui.staff.screen import StaffScreen
+from kiosk.ui.widgets.board import LeaderboardPane
+
+PIN = "4821"
+# The same argon2id as the kiosk's, at a low cost so the tests stay quick (verify reads
+# the cost from the hash itself).
+CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PIN)
+pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
+
+
+def with_pin(settings: Settings, pin_hash: str = CHEAP_HASH) -> Settings:
+    staff = settings.staff.model_copy(update={"pin_hash": pin_hash})
+    return settings.model_copy(update={"staff": staff})
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return with_pin(load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data"))
+
+
+def in_staff_mode(app: KioskApp) -> bool:
+    return any(isinstance(s, StaffScreen) for s in app.screen_stack)
+
+
+async def enter_pin(pilot: Pilot[Any], pin: str) -> None:
+    await pilot.press(*pin, "enter")
+    await pilot.pause(0.2)
+
+
+async def test_no_key_but_the_pin_opens_staff_mode(settings: Settings) -> None:
+    engine = FakeEngine(settings)
+    app = make_app(settings, engine=engine)
+    keys = [f"f{n}" for n in range(1, 25) if n != 12]
+    keys += [f"ctrl+{c}" for c in "abcdefghijklmnoprstuvwxyz"] + ["escape", "ctrl+backslash"]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        for key in keys:
+            await pilot.press(key)
+            assert not in_staff_mode(app) and not showing(app, PinScreen), key
+        await pilot.press("f12")  # the prompt, and nothing more without the PIN
+        await wait_for(pilot, lambda: showing(app, PinScreen), what="the PIN prompt")
+        for key in keys:
+            await pilot.press(key)
+            assert not in_staff_mode(app), key
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: showing(app, BoothScreen))
+        assert not in_staff_mode(app)
+
+
+async def test_five_wrong_pins_lock_the_prompt_and_every_try_is_audited(
+    settings: Settings,
+) -> None:
+    engine = FakeEngine(settings)
+    app = make_app(settings, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        await pilot.press("f12")
+        await wait_for(pilot, lambda: showing(app, PinScreen))
+        for _ in range(5):
+            await enter_pin(pilot, "0000")
+        message = app.screen.query_one("#pin-message", Static)
+        await enter_pin(pilot, PIN)  # the right PIN, but locked now
+        await wait_for(pilot, lambda: "try again in" in str(message.render()), what="lock")
+        assert not in_staff_mode(app)
+        outcomes = [c.subject for c in engine.staff_log if c.action == "pin"]
+        assert outcomes == ["wrong"] * 5 + ["locked"]
+        assert PIN not in str(engine.staff_log)
+
+
+async def test_without_a_pin_staff_mode_stays_closed(tmp_path: Path) -> None:
+    settings = load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data")
+    app = make_app(settings, engine=FakeEngine(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        await pilot.press("f12")
+        await pilot.pause(0.2)
+        assert not showing(app, PinScreen) and not in_staff_mode(app)
+        notes = [n.message for n in app._notifications]
+        assert any("No staff PIN is set" in n for n in notes)
+
+
+async def test_staff_hide_a_player_and_the_board_drops_them(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    from test_staff import drawn
+
+    settings = with_pin(tiny_settings_in(tmp_path / "data", tiny_models))
+    engine = Engine(settings)
+    drawn(engine, "ann", "a duck by ann", 0.9)
+    drawn(engine, "bob", "a duck by bob", 0.8)
+    app = make_app(settings, engine=engine)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.models_ready, 60, "models")
+            board = app.booth.query_one(LeaderboardPane)
+            await wait_for(pilot, lambda: len(board.rows) == 2, what="two rows")
+            app.query_one("#nickname", Input).value = "half typed"
+            await pilot.press("f12")
+            await wait_for(pilot, lambda: showing(app, PinScreen))
+            await enter_pin(pilot, PIN)
+            await wait_for(pilot, lambda: showing(app, StaffScreen), what="staff mode")
+            staff = app.screen
+            table = staff.query_one(DataTable)
+            await wait_for(pilot, lambda: table.row_count == 2, what="the list")
+            table.move_cursor(row=0)  # newest first: bob's
+            await pilot.press(*"spam")  # the reason field is not focused: keys go nowhere
+            staff.query_one("#staff-reason", Input).value = "spam"
+            await pilot.press("f3")
+            await wait_for(pilot, lambda: [r.nickname for r in board.rows] == ["ann"], what="drop")
+            assert "HIDDEN" in str(table.get_row_at(0))
+            await pilot.press("f12")  # back to the booth as the visitor left it
+            await wait_for(pilot, lambda: showing(app, BoothScreen))
+            assert app.query_one("#nickname", Input).value == "half typed"
+        row = engine.store.audit_log()[0]
+        assert (row.action, row.subject, row.reason) == ("hide", "bob", "spam")
+        assert [a.subject for a in engine.store.audit_log() if a.action == "pin"] == ["ok"]
+    finally:
+        app.stop_engine(10)
