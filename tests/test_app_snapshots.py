@@ -27,8 +27,14 @@ pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationW
 Snap = Callable[..., bool]
 
 
+# A booth with a staff PIN set, as at an event (without one it shows the operator a warning).
+PIN_HASH = "$argon2id$v=19$m=8,t=1,p=1$c25hcHNob3RzYWx0$ZZtn2RxVqM1aA1M6e3tBsUjuJ/P1c1aF7i0ZoDBa9ME"
+
+
 def settings_for(tmp_path: Path, profile: Literal["real", "tiny"] = "real") -> Settings:
-    return load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data", profile=profile)
+    settings = load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data", profile=profile)
+    staff = settings.staff.model_copy(update={"pin_hash": PIN_HASH})
+    return settings.model_copy(update={"staff": staff})
 
 
 async def settle(pilot: Pilot[Any], done: Callable[[], bool]) -> None:
