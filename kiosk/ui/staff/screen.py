@@ -41,6 +41,7 @@ class StaffScreen(Screen[None]):
     StaffScreen #staff-list { height: 1fr; }
     StaffScreen #staff-detail { height: auto; }
     StaffScreen #staff-said { height: auto; color: $text-muted; }
+    StaffScreen #staff-picture { width: 34; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f12,escape", "close", "Close staff mode", priority=True),
@@ -73,7 +74,9 @@ class StaffScreen(Screen[None]):
                 yield Input(placeholder="reason for the next action (optional)", id="staff-reason")
                 yield DataTable(id="staff-list", cursor_type="row", zebra_stripes=True)
             with Vertical(id="staff-right"):
-                yield Picture(self.kiosk.image_class, placeholder="(no drawing selected)")
+                yield Picture(
+                    self.kiosk.image_class, placeholder="(no drawing selected)", id="staff-picture"
+                )
                 yield Static(id="staff-detail")
                 yield Static(id="staff-said")
         yield Footer()
