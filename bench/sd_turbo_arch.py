@@ -148,7 +148,7 @@ def ensure_pipeline(out: Path, arch: Arch, half: bool) -> float:
 
 
 def register_tiny_judge(folder: Path) -> None:
-    """Make the tiny judge architecture known to open_clip (as kiosk/tiny.py does)."""
+    """Make the tiny judge architecture known to open_clip (as kiosk/ml/tiny.py does)."""
     import open_clip
 
     from kiosk.ml import tiny

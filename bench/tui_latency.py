@@ -2,7 +2,7 @@
 """Keystroke-to-screen latency in the real booth app while the engine draws on CPU.
 
 The real app (kiosk.ui.app.make_app) on a real Engine, headless under App.run_test. The
-generator is a mid-size random-weight Stable Diffusion pipeline, built like kiosk/tiny.py
+generator is a mid-size random-weight Stable Diffusion pipeline, built like kiosk/ml/tiny.py
 but bigger (a 71 M-parameter UNet, 512 px, several steps: seconds per drawing on a small
 CPU), so the engine's worker thread is drawing the whole time; the judge stays tiny.
 
