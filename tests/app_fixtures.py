@@ -253,6 +253,9 @@ class FakeEngine:
     def raffle(self, *, actor: str = "staff", **options: Any) -> RaffleResult:
         raise StaffError("the fake engine draws no raffles")
 
+    def redraw(self, raffle_id: int, absent: str, actor: str = "staff") -> RaffleResult:
+        raise StaffError("the fake engine draws no raffles")
+
     def recent(self, limit: int = 100, nickname: str = "") -> list[Recent]:
         return []
 

@@ -131,6 +131,20 @@ def test_raffle_records_its_seed_and_replays_to_the_same_winners(engine: Engine)
     assert [r.action for r in engine.store.audit_log()][:2] == ["raffle", "raffle"]
 
 
+def test_a_winner_who_is_not_there_is_redrawn_and_the_replay_agrees(engine: Engine) -> None:
+    first = engine.raffle(winners=2, among=4, seed=3)
+    absent = first.winners[0].nickname
+    after = engine.redraw(first.raffle_id, absent)
+    names = [w.nickname for w in after.winners]
+    assert absent not in names and len(names) == 2
+    assert first.winners[1].nickname in names
+    replayed, same = engine.desk.replay(first.raffle_id)
+    assert same and replayed.winners == after.winners  # the redraw is recorded, replayed
+    with pytest.raises(StaffError, match="is not a winner"):
+        engine.redraw(first.raffle_id, absent)
+    assert engine.store.audit_log()[0].action == "redraw"
+
+
 def test_pause_and_target_outlive_a_restart(tiny_settings: Settings) -> None:
     engine = Engine(tiny_settings)
     seen: list[Event] = []

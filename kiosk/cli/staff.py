@@ -136,6 +136,8 @@ def _raffle_json(result: RaffleResult, **extra: Any) -> dict[str, Any]:
 @click.option("--above", type=click.FloatRange(0, 100), default=None, help="Best >= PERCENT.")
 @click.option("--seed", type=int, default=None, help="Seed (default: chosen now, recorded).")
 @click.option("--replay", type=int, default=None, help="Draw a recorded raffle again by id.")
+@click.option("--redraw", type=int, default=None, help="Raffle id: replace a winner not there.")
+@click.option("--absent", default=None, help="With --redraw: the winner who is not there.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @command_with_settings
 def raffle(
@@ -146,11 +148,19 @@ def raffle(
     above: float | None,
     seed: int | None,
     replay: int | None,
+    redraw: int | None,
+    absent: str | None,
     as_json: bool,
 ) -> None:
     """Draw winners among a target's eligible players (not hidden, staff or banned)."""
     try:
-        if replay is not None:
+        if redraw is not None:
+            if not absent:
+                raise StaffError("say who is not there: --absent NICKNAME")
+            with desk_for(settings, write=True) as desk:
+                result = desk.redraw(redraw, absent)
+            extra: dict[str, Any] = {"redraw": True, "absent": absent}
+        elif replay is not None:
             with desk_for(settings, write=False) as desk:
                 result, same = desk.replay(replay)
             extra = {"replay": True, "same_winners": same}

@@ -272,6 +272,10 @@ class EngineAPI(Protocol):
         """Draw a raffle (raises StaffError when it cannot be drawn)."""
         ...
 
+    def redraw(self, raffle_id: int, absent: str, actor: str = "staff") -> RaffleResult:
+        """Replace a raffle winner who is not there (raises StaffError)."""
+        ...
+
     def recent(self, limit: int = 100, nickname: str = "") -> list[Recent]:
         """The latest submissions, newest first, optionally of nicknames containing text."""
         ...

@@ -428,7 +428,13 @@ class Engine:
 
     def raffle(self, *, actor: str = "staff", **options: Any) -> RaffleResult:
         """Draw a raffle (see StaffDesk.raffle) and announce it; raises StaffError."""
-        result = self.desk.raffle(actor=actor, **options)
+        return self._announce(self.desk.raffle(actor=actor, **options))
+
+    def redraw(self, raffle_id: int, absent: str, actor: str = "staff") -> RaffleResult:
+        """Replace a raffle winner who is not there (recorded); raises StaffError."""
+        return self._announce(self.desk.redraw(raffle_id, absent, actor))
+
+    def _announce(self, result: RaffleResult) -> RaffleResult:
         self._publish(
             RaffleDrawn(
                 raffle_id=result.raffle_id,

@@ -172,6 +172,9 @@ class StaffDesk:
         if record is None:
             raise StaffError(f"no raffle {rid}")
         again = draw_winners(record["eligible"], record["wanted"], record["seed"])
+        same = again == record["winners"]
+        for redraw in record["redraws"]:  # winners who were not there, in order
+            again = replace_winner(record["eligible"], again, redraw["replaced"], redraw["seed"])
         result = RaffleResult(
             raffle_id=rid,
             target=record["target"],
@@ -180,7 +183,42 @@ class StaffDesk:
             eligible=record["eligible"],
             winners=again,
         )
-        return result, again == record["winners"]
+        return result, same
+
+    def redraw(self, rid: int, absent: str, actor: str = "staff") -> RaffleResult:
+        """A winner who is not there is replaced by another eligible player, drawn with a
+        fresh seed that is recorded, so the replay gives the same final winners."""
+        current, _ = self.replay(rid)
+        key = policy.player_key(absent)
+        if not any(policy.player_key(w.nickname) == key for w in current.winners):
+            raise StaffError(f"{absent!r} is not a winner of raffle {rid}")
+        seed = random.SystemRandom().randrange(2**53)
+        winners = replace_winner(current.eligible, current.winners, absent, seed)
+        added = [w for w in winners if w not in current.winners]
+        self.store.add_redraw(rid, absent, added[0].nickname if added else None, seed, actor)
+        return RaffleResult(
+            raffle_id=rid,
+            target=current.target,
+            rule=current.rule,
+            seed=current.seed,
+            eligible=current.eligible,
+            winners=winners,
+        )
+
+
+def replace_winner(
+    eligible: list[Entrant], winners: list[Entrant], absent: str, seed: int
+) -> list[Entrant]:
+    """The winners with `absent` replaced by a player drawn (by the seed) from the
+    eligible ones who have not won; without anyone left, `absent` is just removed."""
+    key = policy.player_key(absent)
+    kept = [w for w in winners if policy.player_key(w.nickname) != key]
+    gone = {policy.player_key(w.nickname) for w in winners}
+    left = [e for e in eligible if policy.player_key(e.nickname) not in gone]
+    if not left:
+        return kept
+    at = next(i for i, w in enumerate(winners) if policy.player_key(w.nickname) == key)
+    return [*kept[:at], random.Random(seed).choice(left), *kept[at:]]
 
 
 __all__ = [
@@ -194,4 +232,5 @@ __all__ = [
     "StaffOutcome",
     "draw_winners",
     "parse_command",
+    "replace_winner",
 ]
