@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, Static
 
 from kiosk.core.config import Settings, load_settings
 from kiosk.core.engine import Engine
+from kiosk.core.staff import parse_command
 from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.booth import BoothScreen
 from kiosk.ui.staff.pin import PinScreen
@@ -132,5 +133,50 @@ async def test_staff_hide_a_player_and_the_board_drops_them(
         row = engine.store.audit_log()[0]
         assert (row.action, row.subject, row.reason) == ("hide", "bob", "spam")
         assert [a.subject for a in engine.store.audit_log() if a.action == "pin"] == ["ok"]
+    finally:
+        app.stop_engine(10)
+
+
+async def test_staff_raffle_is_revealed_and_a_winner_redrawn(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    from test_staff import drawn
+
+    from kiosk.ui.staff.raffle import RaffleDialog, RaffleReveal
+
+    settings = with_pin(tiny_settings_in(tmp_path / "data", tiny_models))
+    engine = Engine(settings)
+    for i, nick in enumerate(["ann", "bob", "cy", "dee", "eve"]):
+        drawn(engine, nick, f"a duck by {nick}", 0.9 - i / 10)
+    engine.staff(parse_command("tag-staff ann"))  # staff never win
+    app = make_app(settings, engine=engine)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.models_ready, 60, "models")
+            await pilot.press("f12")
+            await wait_for(pilot, lambda: showing(app, PinScreen))
+            await enter_pin(pilot, PIN)
+            await wait_for(pilot, lambda: showing(app, StaffScreen), what="staff mode")
+            await pilot.press("f8")
+            await wait_for(pilot, lambda: showing(app, RaffleDialog), what="the dialog")
+            app.screen.query_one("#raffle-winners", Input).value = "2"
+            app.screen.query_one("#raffle-among", Input).value = "3"
+            app.screen.query_one("#raffle-among", Input).focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: showing(app, RaffleReveal), what="the reveal")
+            reveal = app.screen
+            assert isinstance(reveal, RaffleReveal)
+            first = [w.nickname for w in reveal.result.winners]
+            assert len(first) == 2 and set(first) <= {"bob", "cy", "dee"}
+            await pilot.press("1")  # the first winner is not here
+            await wait_for(
+                pilot, lambda: first[0] not in [w.nickname for w in reveal.result.winners]
+            )
+            text = str(reveal.query_one("#reveal-winners", Static).render())
+            assert first[1] in text and first[0] not in text
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: showing(app, StaffScreen))
+        replayed, same = engine.desk.replay(reveal.result.raffle_id)
+        assert same and replayed.winners == reveal.result.winners
     finally:
         app.stop_engine(10)

@@ -19,9 +19,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from kiosk.core.api import Recent
+from kiosk.core.api import RaffleResult, Recent
 from kiosk.core.policy import format_percent
-from kiosk.core.staff import StaffCommand, StaffError
+from kiosk.core.staff import StaffCommand
+from kiosk.ui.staff.raffle import RaffleDialog, RaffleReveal
 from kiosk.ui.widgets.picture import Picture
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class StaffScreen(Screen[None]):
         Binding("f5", "staff_tag", "Staff tag", priority=True),
         Binding("f6", "next_target", "Next target", priority=True),
         Binding("f7", "pause", "Pause/resume", priority=True),
-        Binding("f8", "raffle", "Raffle 3 of top 10", priority=True),
+        Binding("f8", "raffle", "Raffle", priority=True),
         Binding("f9", "audit", "Audit", priority=True),
         Binding("f10", "quit_kiosk", "Quit kiosk", priority=True),
     ]
@@ -208,13 +209,15 @@ class StaffScreen(Screen[None]):
         self._do("resume" if self.kiosk.engine.paused else "pause", "")
 
     def action_raffle(self) -> None:
-        try:
-            result = self.kiosk.engine.raffle(winners=3, among=10)
-        except StaffError as exc:
-            self._say(f"Refused: {exc}", error=True)
+        """Choose how, draw, then reveal the winners full screen."""
+        self.app.push_screen(RaffleDialog(), self._reveal)
+
+    def _reveal(self, result: RaffleResult | None) -> None:
+        if result is None:
             return
         names = ", ".join(w.nickname for w in result.winners)
         self._say(f"Raffle {result.raffle_id} ({result.rule}, seed {result.seed}): {names}")
+        self.app.push_screen(RaffleReveal(result))
 
     def action_audit(self) -> None:
         rows = self.kiosk.engine.audit(12)
