@@ -22,6 +22,7 @@ from kiosk.core.api import (
     AuditRow,
     BoardRow,
     EngineAPI,
+    EventStats,
     QueueEntry,
     Recent,
     Stats,
@@ -261,6 +262,21 @@ class FakeEngine:
 
     def audit(self, limit: int = 200) -> list[AuditRow]:
         return []
+
+    def event_stats(self) -> EventStats:
+        return EventStats(
+            players=len(self.board),
+            drawings=len(self.originals),
+            submissions=self._next_id - 1,
+            dedup_hits=0,
+            refusals=0,
+            hidden=0,
+            per_10_min=[],
+            score_bins=[0] * 20,
+            top_submitters=[],
+            draw_ms_p50=None,
+            draw_ms_p95=None,
+        )
 
     def note_staff(self, action: str, subject: str = "") -> None:
         self.staff_log.append(StaffCommand(action=action, subject=subject))

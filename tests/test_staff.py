@@ -240,3 +240,18 @@ def test_rehearsal_script_with_staff_lines(data_dir: Path, env: dict[str, str]) 
               "--profile", "tiny", env=env).stdout
     )  # fmt: skip
     assert not {"cloudshin", "bo"} & {r["nickname"] for r in first}
+
+
+def test_event_stats_count_refusals_hidden_and_scores(engine: Engine) -> None:
+    with pytest.raises(PolicyError):
+        engine.submit("ada", "?!")
+    engine.staff(parse_command("ban dee"))
+    with pytest.raises(PolicyError):
+        engine.submit("dee", "a swan")
+    engine.staff(parse_command("hide cy"))
+    s = engine.event_stats()
+    assert (s.players, s.drawings, s.submissions, s.refusals, s.hidden) == (4, 4, 4, 2, 1)
+    assert sum(s.per_10_min) == 4 and len(s.score_bins) == 20
+    assert s.score_bins[19] + s.score_bins[18] == 1  # ada's 90% in the 90-95% bin
+    assert s.score_bins[18] == 1 and s.score_bins[16] == 1  # 90%, 80%
+    assert s.top_submitters[0] == ("ada", 1) and s.draw_ms_p50 == pytest.approx(2.0)

@@ -18,6 +18,7 @@ from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.booth import BoothScreen
 from kiosk.ui.staff.pin import PinScreen
 from kiosk.ui.staff.screen import StaffScreen
+from kiosk.ui.staff.stats import StatsScreen
 from kiosk.ui.widgets.board import LeaderboardPane
 
 PIN = "4821"
@@ -127,6 +128,14 @@ async def test_staff_hide_a_player_and_the_board_drops_them(
             await pilot.press("f3")
             await wait_for(pilot, lambda: [r.nickname for r in board.rows] == ["ann"], what="drop")
             assert "HIDDEN" in str(table.get_row_at(0))
+            await pilot.press("f11")  # the event at a glance
+            await wait_for(pilot, lambda: showing(app, StatsScreen), what="stats")
+            stats = app.screen
+            assert isinstance(stats, StatsScreen)
+            await wait_for(pilot, lambda: stats.shown is not None, what="the figures")
+            assert stats.shown is not None and (stats.shown.hidden, stats.shown.players) == (1, 2)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: showing(app, StaffScreen))
             await pilot.press("f12")  # back to the booth as the visitor left it
             await wait_for(pilot, lambda: showing(app, BoothScreen))
             assert app.query_one("#nickname", Input).value == "half typed"

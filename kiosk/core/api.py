@@ -207,6 +207,25 @@ class RaffleResult:
     winners: list[Entrant]
 
 
+@dataclass(frozen=True, kw_only=True)
+class EventStats:
+    """The event at a glance, for staff: counts, activity, scores, drawing times."""
+
+    players: int
+    drawings: int
+    submissions: int
+    dedup_hits: int
+    refusals: int
+    hidden: int
+    per_10_min: list[int]
+    """Submissions in each 10-minute slot, oldest first, up to the last 36 (6 hours)."""
+    score_bins: list[int]
+    """Drawings (originals) by score: 0-5%, 5-10%, ..., 95-100%."""
+    top_submitters: list[tuple[str, int]]
+    draw_ms_p50: float | None
+    draw_ms_p95: float | None
+
+
 Subscriber = Callable[[Event], None]
 
 
@@ -282,6 +301,10 @@ class EngineAPI(Protocol):
 
     def audit(self, limit: int = 200) -> list[AuditRow]:
         """Staff actions, newest first."""
+        ...
+
+    def event_stats(self) -> EventStats:
+        """Counts, activity per 10 minutes, score distribution, drawing times."""
         ...
 
     def note_staff(self, action: str, subject: str = "") -> None:

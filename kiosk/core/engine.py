@@ -20,6 +20,7 @@ from kiosk.core import policy
 from kiosk.core.api import (
     AuditRow,
     BoardRow,
+    EventStats,
     Job,
     QueueEntry,
     Recent,
@@ -253,6 +254,17 @@ class Engine:
         )
 
     def submit(self, nickname: str, prompt: str) -> Done | Queued:
+        """Accept one prompt (see _submit); a refusal is counted for the event stats."""
+        try:
+            return self._submit(nickname, prompt)
+        except policy.PolicyError:
+            try:
+                self.store.count_refusal()
+            except Exception:  # counting must never turn a refusal into a crash
+                log.exception("could not count a refusal")
+            raise
+
+    def _submit(self, nickname: str, prompt: str) -> Done | Queued:
         """Accept one prompt: a dedup hit is answered at once; a prompt already waiting or
         being drawn joins that job; anything else is queued.
 
@@ -453,6 +465,9 @@ class Engine:
 
     def audit(self, limit: int = 200) -> list[AuditRow]:
         return self.store.audit_log(limit)
+
+    def event_stats(self) -> EventStats:
+        return self.store.event_stats()
 
     def note_staff(self, action: str, subject: str = "") -> None:
         """Audit a booth-side staff event: a PIN try (ok, wrong, locked: never the PIN),

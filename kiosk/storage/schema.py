@@ -156,6 +156,10 @@ MIGRATIONS: list[str] = [
         seed INTEGER NOT NULL
     );
     """,
+    # 7: prompts refused (policy, ban, a hidden prompt, a full queue), for the event stats.
+    """
+    ALTER TABLE counters ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 VERSION = len(MIGRATIONS)

@@ -13,7 +13,15 @@ import time
 from contextlib import AbstractContextManager
 from typing import Any
 
-from kiosk.core.api import AuditRow, Entrant, PlayerFlags, Recent, StoreError, from_row
+from kiosk.core.api import (
+    AuditRow,
+    Entrant,
+    EventStats,
+    PlayerFlags,
+    Recent,
+    StoreError,
+    from_row,
+)
 
 
 class StaffActions:
@@ -180,6 +188,56 @@ class StaffActions:
             )
             for r in rows
         ]
+
+    def count_refusal(self) -> None:
+        """One more prompt refused (for the event stats)."""
+        with self.transaction() as c:
+            c.execute("UPDATE counters SET refusals = refusals + 1")
+
+    def event_stats(self) -> EventStats:
+        """The event at a glance. Reads every submission once (a staff view, in a thread)."""
+        c = self._conn()
+        players, subs, dedups, refusals = c.execute(
+            "SELECT players, submissions, dedup_hits, refusals FROM counters"
+        ).fetchone()
+        hidden = c.execute("SELECT COUNT(*) FROM submissions WHERE hidden = 1").fetchone()[0]
+        slots = dict(
+            c.execute(
+                "SELECT CAST(created_at / 600 AS INTEGER) AS slot, COUNT(*) FROM submissions"
+                " GROUP BY slot ORDER BY slot DESC LIMIT 36"
+            ).fetchall()
+        )
+        per_10 = [slots.get(s, 0) for s in range(min(slots), max(slots) + 1)] if slots else []
+        bins = [0] * 20
+        for b, n in c.execute(
+            "SELECT MIN(CAST(percent / 5 AS INTEGER), 19), COUNT(*) FROM submissions"
+            " WHERE dedup_of IS NULL GROUP BY 1"
+        ):
+            bins[int(b)] = int(n)
+        top = c.execute(
+            "SELECT nickname, submissions FROM players WHERE submissions > 0"
+            " ORDER BY submissions DESC, id LIMIT 5"
+        ).fetchall()
+        times = sorted(
+            float(t)
+            for (t,) in c.execute(
+                "SELECT gen_ms + judge_ms FROM submissions WHERE dedup_of IS NULL"
+                " ORDER BY id DESC LIMIT 500"
+            )
+        )
+        return EventStats(
+            players=int(players),
+            drawings=sum(bins),
+            submissions=int(subs),
+            dedup_hits=int(dedups),
+            refusals=int(refusals),
+            hidden=int(hidden),
+            per_10_min=per_10[-36:],
+            score_bins=bins,
+            top_submitters=[(str(n), int(k)) for n, k in top],
+            draw_ms_p50=times[len(times) // 2] if times else None,
+            draw_ms_p95=times[min(len(times) - 1, round(0.95 * len(times)))] if times else None,
+        )
 
     # -- the audit log ------------------------------------------------------------------
 

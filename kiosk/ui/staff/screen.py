@@ -23,6 +23,7 @@ from kiosk.core.api import RaffleResult, Recent
 from kiosk.core.policy import format_percent
 from kiosk.core.staff import StaffCommand
 from kiosk.ui.staff.raffle import RaffleDialog, RaffleReveal
+from kiosk.ui.staff.stats import StatsScreen
 from kiosk.ui.widgets.picture import Picture
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class StaffScreen(Screen[None]):
         Binding("f7", "pause", "Pause/resume", priority=True),
         Binding("f8", "raffle", "Raffle", priority=True),
         Binding("f9", "audit", "Audit", priority=True),
+        Binding("f11", "stats", "Stats", priority=True),
         Binding("f10", "quit_kiosk", "Quit kiosk", priority=True),
     ]
 
@@ -227,6 +229,9 @@ class StaffScreen(Screen[None]):
             for r in rows
         ]
         self._say("\n".join(lines) or "No staff actions yet.")
+
+    def action_stats(self) -> None:
+        self.app.push_screen(StatsScreen())
 
     def action_close(self) -> None:
         if self.app.screen is self:
