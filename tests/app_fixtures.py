@@ -258,7 +258,24 @@ class FakeEngine:
         raise StaffError("the fake engine draws no raffles")
 
     def recent(self, limit: int = 100, nickname: str = "") -> list[Recent]:
-        return []
+        """The board's rows as submissions, newest first, at fixed times (snapshots)."""
+        rows = sorted(self.board, key=lambda r: -r.submission_id)
+        return [
+            Recent(
+                id=r.submission_id,
+                nickname=r.nickname,
+                prompt=r.prompt,
+                percent=r.percent,
+                created_at=1_767_225_600.0 + 60 * r.submission_id,
+                image=r.image,
+                dedup=False,
+                hidden=False,
+                staff=False,
+                banned=False,
+            )
+            for r in rows
+            if nickname.casefold() in r.nickname.casefold()
+        ][:limit]
 
     def audit(self, limit: int = 200) -> list[AuditRow]:
         return []

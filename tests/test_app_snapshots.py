@@ -13,14 +13,17 @@ from typing import Any, Literal
 import pytest
 from app_fixtures import REPO, SIZE, FakeEngine
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
+from kiosk.core.api import Entrant, RaffleResult
 from kiosk.core.config import Settings, load_settings
 from kiosk.ml.generate import missing_message
 from kiosk.ui.app import make_app
 from kiosk.ui.screens.attract import AttractScreen
 from kiosk.ui.screens.booth import BoothScreen
 from kiosk.ui.screens.missing import MissingModelsScreen
+from kiosk.ui.staff.raffle import RaffleReveal
+from kiosk.ui.staff.screen import StaffScreen
 from kiosk.ui.widgets.board import LeaderboardPane
 
 pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
@@ -107,5 +110,55 @@ def test_attract_screen(snap_compare: Snap, tmp_path: Path) -> None:
         await settle(
             pilot, lambda: isinstance(app.screen, AttractScreen) and bool(app.screen._items)
         )
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_staff_screen(snap_compare: Snap, tmp_path: Path) -> None:
+    """Staff mode over a booth with three visitors (entered as the PIN would open it)."""
+    settings = settings_for(tmp_path)
+    engine = FakeEngine(settings)
+    app = make_app(settings, engine=engine)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot, lambda: isinstance(app.screen, BoothScreen) and app.models_ready)
+        for nick in ("ann", "bob", "cy"):
+            engine.submit(nick, f"a duck and a swan, by {nick}")
+        engine.finish_all()
+        app._after_pin(True)
+        await settle(
+            pilot,
+            lambda: (
+                isinstance(app.screen, StaffScreen)
+                and app.screen.is_mounted
+                and any(t.row_count == 3 for t in app.screen.query(DataTable))
+            ),
+        )
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_raffle_reveal(snap_compare: Snap, tmp_path: Path) -> None:
+    """The raffle's winners, all revealed."""
+    settings = settings_for(tmp_path)
+    app = make_app(settings, engine=FakeEngine(settings))
+    entrants = [
+        Entrant(player_id=i, nickname=n, percent=p)
+        for i, (n, p) in enumerate([("ann", 91.25), ("지민", 88.5), ("bob", 84.0), ("cy", 80.75)])
+    ]
+    result = RaffleResult(
+        raffle_id=3,
+        target="duck-and-swan",
+        rule="among the top 4",
+        seed=7,
+        eligible=entrants,
+        winners=[entrants[1], entrants[3]],
+    )
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot, lambda: isinstance(app.screen, BoothScreen) and app.models_ready)
+        reveal = RaffleReveal(result)
+        await app.push_screen(reveal)
+        await settle(pilot, lambda: reveal.is_mounted and reveal._shown == 2)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

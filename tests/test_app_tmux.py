@@ -122,3 +122,53 @@ def test_kiosk_run_in_tmux(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Non
     assert row.group(1) == score
     tmux.keys("C-q")
     tmux.wait(r"kiosk exited: 0", 30)
+
+
+def test_staff_mode_in_tmux_hides_a_player(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> None:
+    """Open staff mode with the PIN, hide a player, close it: the board drops them."""
+    from kiosk.core.pin import hash_pin, write_pin_hash
+
+    repo = Path(__file__).resolve().parent.parent
+    shutil.copy(repo / "kiosk.toml", tmp_path / "kiosk.toml")
+    shutil.copytree(repo / "assets", tmp_path / "assets")
+    write_pin_hash(tmp_path / "kiosk.toml", hash_pin("4821"))
+    data = tmp_path / "data"
+    tiny_settings_in(data, tiny_models)
+    run = (
+        f"{shlex.quote(str(KIOSK))} run --profile tiny --config"
+        f" {shlex.quote(str(tmp_path / 'kiosk.toml'))} --data-dir {shlex.quote(str(data))}"
+    )
+    tmux.start(f"env -u COLUMNS -u LINES HF_HUB_OFFLINE=1 {run}; echo kiosk exited: $?; sleep 30")
+    tmux.wait(r"Leaderboard", STARTUP_S)
+    time.sleep(0.5)
+    for nickname, prompt in (("ann", "a duck on a pond"), ("bob", "a swan at dusk")):
+        tmux.keys("C-n")
+        tmux.type(nickname)
+        tmux.keys("Enter")
+        tmux.wait(r"Describe the picture in words", 10)
+        tmux.type(prompt)
+        tmux.keys("Enter")
+        tmux.wait(rf"\d\s+{nickname}\s+\d{{1,3}}\.\d\d%", 30)
+    tmux.keys("F12")
+    tmux.wait(r"Staff PIN", 10)
+    tmux.type("4821")
+    tmux.keys("Enter")
+    tmux.wait(r"STAFF MODE", 10)
+    tmux.wait(r"\d+\s+bob\s+\d{1,3}\.\d\d%", 10)  # the newest first: bob's row selected
+    tmux.keys("F3")
+    tmux.wait(r"hide bob: done", 10)
+    tmux.keys("F12")
+    board = tmux.wait(r"Leaderboard", 10).string
+    deadline = time.monotonic() + 10
+    while re.search(r"\d\s+bob\s+\d{1,3}\.\d\d%", board) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        board = tmux.screen()
+    assert not re.search(r"\d\s+bob\s+\d{1,3}\.\d\d%", board), board
+    assert re.search(r"1\s+ann\s+\d{1,3}\.\d\d%", board), board
+    tmux.keys("F12")  # staff mode again, to quit: quitting is a staff action
+    tmux.wait(r"Staff PIN", 10)
+    tmux.type("4821")
+    tmux.keys("Enter")
+    tmux.wait(r"STAFF MODE", 10)
+    tmux.keys("F10")
+    tmux.wait(r"kiosk exited: 0", 30)

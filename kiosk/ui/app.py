@@ -26,6 +26,7 @@ from kiosk.core.api import EngineAPI
 from kiosk.core.config import TINY_NOTICE, Settings, with_target, with_tiny_models
 from kiosk.core.events import (
     Event,
+    LeaderboardChanged,
     ModelsFailed,
     ModelsLoading,
     ModelsReady,
@@ -203,6 +204,8 @@ class KioskApp(App[None]):
             self.booth.handle(event)
             if isinstance(self.screen, StaffScreen):
                 self.screen.reload()  # the staff list follows live
+            elif isinstance(self.screen, AttractScreen) and isinstance(event, LeaderboardChanged):
+                self.screen.reload()  # a hidden drawing leaves the showcase at once
 
     def _notice(self, event: Notice) -> None:
         """Operator notices as a toast; the tiny-models one is already a banner."""

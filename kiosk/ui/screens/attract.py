@@ -75,6 +75,10 @@ class AttractScreen(Screen[None]):
         self._load()
         self.set_interval(self.CYCLE_S, self._next)
 
+    def reload(self) -> None:
+        """Read the board again now (it changed: a new best, a hidden drawing)."""
+        self._load()
+
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _load(self) -> None:
         items = tuple(self._fetch())
