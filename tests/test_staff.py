@@ -73,7 +73,14 @@ def test_hide_a_player_and_what_they_submit_later(engine: Engine) -> None:
     assert [e.name for e in seen][:2] == ["staff", "leaderboard_changed"]
     engine.staff(parse_command("unhide bob"))
     assert board(engine) == ["bob", "ada", "cy", "dee"]
-    row = engine.store.audit_log()[1]
+    # A drawing hidden on its own stays hidden when its player is hidden and unhidden.
+    (swan,) = [r.id for r in engine.recent(nickname="bob") if "swan" in r.prompt]
+    engine.staff(parse_command(f"hide-submission {swan}"))
+    engine.staff(parse_command("hide bob"))
+    engine.staff(parse_command("unhide bob"))
+    assert [r.hidden for r in engine.recent(nickname="bob")] == [True, False]
+    assert board(engine) == ["ada", "bob", "cy", "dee"]
+    row = [a for a in engine.store.audit_log() if a.action == "hide"][-1]  # the first
     assert (row.action, row.subject, row.reason) == ("hide", "bob", "rude")
     assert engine.stats().submissions == 5  # nothing deleted
 

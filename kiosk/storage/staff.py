@@ -83,7 +83,16 @@ class StaffActions:
         with self.transaction() as c:
             pid = self._known_player(c, player_key)
             c.execute("UPDATE players SET hidden = ? WHERE id = ?", (int(hidden), pid))
-            c.execute("UPDATE submissions SET hidden = ? WHERE player_id = ?", (int(hidden), pid))
+            # Rows hidden with the player are marked 2, so unhiding the player shows them
+            # again but keeps the drawings staff hid one by one (1) hidden.
+            if hidden:
+                c.execute(
+                    "UPDATE submissions SET hidden = 2 WHERE player_id = ? AND hidden = 0", (pid,)
+                )
+            else:
+                c.execute(
+                    "UPDATE submissions SET hidden = 0 WHERE player_id = ? AND hidden = 2", (pid,)
+                )
             self._recompute_player(c, pid)
             self._audit(c, actor, "hide" if hidden else "unhide", player_key, reason)
         return self._flags(player_key)
@@ -200,7 +209,7 @@ class StaffActions:
         players, subs, dedups, refusals = c.execute(
             "SELECT players, submissions, dedup_hits, refusals FROM counters"
         ).fetchone()
-        hidden = c.execute("SELECT COUNT(*) FROM submissions WHERE hidden = 1").fetchone()[0]
+        hidden = c.execute("SELECT COUNT(*) FROM submissions WHERE hidden != 0").fetchone()[0]
         slots = dict(
             c.execute(
                 "SELECT CAST(created_at / 600 AS INTEGER) AS slot, COUNT(*) FROM submissions"

@@ -359,7 +359,7 @@ class Store(Waiters, StaffActions, Queries):
                 dedup_of,
                 staff,
                 job.id or None,
-                hidden,
+                2 if hidden else 0,  # 2: hidden with its player (see staff.hide_player)
             ),
         )
         sid = int(cur.lastrowid or 0)
