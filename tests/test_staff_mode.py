@@ -189,3 +189,19 @@ async def test_staff_raffle_is_revealed_and_a_winner_redrawn(
         assert same and replayed.winners == reveal.result.winners
     finally:
         app.stop_engine(10)
+
+
+async def test_staff_mode_closes_itself_when_left_alone(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kiosk.ui.staff.screen as staff_screen
+
+    monkeypatch.setattr(staff_screen, "IDLE_CLOSE_S", 0.5)  # 2 minutes at the booth
+    app = make_app(settings, engine=FakeEngine(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        await pilot.press("f12")
+        await wait_for(pilot, lambda: showing(app, PinScreen))
+        await enter_pin(pilot, PIN)
+        await wait_for(pilot, lambda: showing(app, StaffScreen), what="staff mode")
+        await wait_for(pilot, lambda: showing(app, BoothScreen), 15, "staff mode to close")
