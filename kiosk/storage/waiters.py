@@ -35,7 +35,10 @@ class Waiters:
         """Join the pending job that draws this dedup key, if there is one: the prompt gets
         that job's drawing when it is done, with no job of its own. None: no such job."""
         now = time.time()
-        with self.transaction() as c:
+        pending = "SELECT 1 FROM jobs WHERE dedup_key = ? AND state = 'pending' LIMIT 1"
+        if self._conn().execute(pending, (dedup_key,)).fetchone() is None:
+            return None  # the usual case: no write transaction for it
+        with self.transaction() as c:  # checked again inside: the job may have finished
             row = c.execute(
                 f"SELECT {JOB_COLS} FROM jobs j JOIN players p ON p.id = j.player_id"
                 " WHERE j.dedup_key = ? AND j.state = 'pending' ORDER BY j.id LIMIT 1",
