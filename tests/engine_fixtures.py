@@ -1,4 +1,5 @@
-"""Helpers for engine tests: the real generator with a counter and a gate, an event recorder."""
+"""Helpers for engine tests: the real generator with a counter and a gate, an event recorder,
+and drawings committed by hand (no models)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from kiosk.core.api import Result
 from kiosk.core.config import GeneratorSettings
-from kiosk.core.events import Event
+from kiosk.core.engine import Engine
+from kiosk.core.events import Event, Queued
+from kiosk.core.policy import percent
 from kiosk.ml.generate import Generator, Rendered
 
 
@@ -53,3 +57,23 @@ class Recorder:
 
     def of(self, kind: type[Any]) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
+
+
+def drawn(engine: Engine, nickname: str, prompt: str, cosine: float) -> int:
+    """Accept a prompt and commit a drawing with this score, as the worker would."""
+    queued = engine.submit(nickname, prompt)
+    assert isinstance(queued, Queued)
+    (job,) = [j for j in engine.store.pending_jobs() if j.id == queued.job_id]
+    result = Result(
+        image=f"images/{job.dedup_key}.png",
+        cosine=cosine,
+        percent=percent(cosine),
+        gen_ms=1.0,
+        judge_ms=1.0,
+        generator="g",
+        judge="j",
+    )
+    sub, *_ = engine.store.complete_job(job, result)
+    with engine._cond:  # the worker would have taken it off the queue
+        engine._queue = type(engine._queue)()
+    return sub.id

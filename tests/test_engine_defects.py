@@ -11,9 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from engine_fixtures import CountingGenerator, Recorder
+from engine_fixtures import CountingGenerator, Recorder, drawn
 
-from kiosk.core.api import Result
 from kiosk.core.config import ConfigError, Settings, load_settings
 from kiosk.core.engine import Engine
 from kiosk.core.eta import CallTimes, queue_etas
@@ -23,23 +22,6 @@ from kiosk.storage.lock import DataDirBusy
 
 REPO = Path(__file__).resolve().parent.parent
 Factory = Callable[..., tuple[Engine, Recorder]]
-
-
-def _fake_drawing(engine: Engine, nickname: str, prompt: str) -> None:
-    """Accept a prompt and commit a made-up drawing for it, as a finished job would."""
-    queued = engine.submit(nickname, prompt)
-    assert isinstance(queued, Queued)
-    (job,) = [j for j in engine.store.pending_jobs() if j.id == queued.job_id]
-    result = Result(
-        image="images/x.png",
-        cosine=0.5,
-        percent=50.0,
-        gen_ms=1.0,
-        judge_ms=1.0,
-        generator="g",
-        judge="j",
-    )
-    engine.store.complete_job(job, result)
 
 
 # -- 1. dedup knows how the drawing was made ---------------------------------------------
@@ -54,7 +36,7 @@ def test_dedup_is_not_hit_when_a_generation_setting_changed(
     tiny_settings: Settings, change: dict[str, object]
 ) -> None:
     first = Engine(tiny_settings)
-    _fake_drawing(first, "ada", "a duck")
+    drawn(first, "ada", "a duck", 0.5)
     assert isinstance(first.submit("bob", "a duck"), Done)  # same settings: a dedup hit
     first.store.close()
     generator = tiny_settings.generator.model_copy(update=change)
@@ -66,7 +48,7 @@ def test_dedup_is_not_hit_when_the_target_picture_was_replaced(
     tmp_path: Path, tiny_settings: Settings
 ) -> None:
     first = Engine(tiny_settings)
-    _fake_drawing(first, "ada", "a duck")
+    drawn(first, "ada", "a duck", 0.5)
     first.store.close()
     config = tmp_path / "kiosk.toml"
     shutil.copy(REPO / "kiosk.toml", config)

@@ -7,37 +7,17 @@ import json
 from pathlib import Path
 
 import pytest
+from engine_fixtures import drawn
 from kiosk_cmd import kiosk
 
-from kiosk.core.api import Result
 from kiosk.core.config import Settings
 from kiosk.core.engine import Engine
 from kiosk.core.events import Event, Queued, StaffActed, TargetChanged
-from kiosk.core.policy import PolicyError, percent
+from kiosk.core.policy import PolicyError
 from kiosk.core.staff import StaffCommand, StaffError, parse_command
 from kiosk.storage.lock import DataDirLock
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def drawn(engine: Engine, nickname: str, prompt: str, cosine: float) -> int:
-    """Accept a prompt and commit a drawing with this score, as the worker would."""
-    queued = engine.submit(nickname, prompt)
-    assert isinstance(queued, Queued)
-    (job,) = [j for j in engine.store.pending_jobs() if j.id == queued.job_id]
-    result = Result(
-        image=f"images/{job.dedup_key}.png",
-        cosine=cosine,
-        percent=percent(cosine),
-        gen_ms=1.0,
-        judge_ms=1.0,
-        generator="g",
-        judge="j",
-    )
-    sub, *_ = engine.store.complete_job(job, result)
-    with engine._cond:  # the worker would have taken it off the queue
-        engine._queue = type(engine._queue)()
-    return sub.id
 
 
 def board(engine: Engine) -> list[str]:

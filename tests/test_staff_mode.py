@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from app_fixtures import REPO, SIZE, FakeEngine, showing, tiny_settings_in, wait_for
 from argon2 import PasswordHasher
+from engine_fixtures import drawn
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
@@ -102,8 +103,6 @@ async def test_without_a_pin_staff_mode_stays_closed(tmp_path: Path) -> None:
 async def test_staff_hide_a_player_and_the_board_drops_them(
     tmp_path: Path, tiny_models: Path
 ) -> None:
-    from test_staff import drawn
-
     settings = with_pin(tiny_settings_in(tmp_path / "data", tiny_models))
     engine = Engine(settings)
     drawn(engine, "ann", "a duck by ann", 0.9)
@@ -149,8 +148,6 @@ async def test_staff_hide_a_player_and_the_board_drops_them(
 async def test_staff_raffle_is_revealed_and_a_winner_redrawn(
     tmp_path: Path, tiny_models: Path
 ) -> None:
-    from test_staff import drawn
-
     from kiosk.ui.staff.raffle import RaffleDialog, RaffleReveal
 
     settings = with_pin(tiny_settings_in(tmp_path / "data", tiny_models))
