@@ -21,20 +21,19 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sd_turbo_arch import (
-    REPO,
-    Arch,
+    bench_settings,
+    cuda_sync,
     ensure_pipeline,
     ensure_taesd,
     full_arch,
     register_tiny_judge,
     tiny_arch,
+    workdir,
 )
 from stages import STAGES, StageTimer
 
@@ -45,45 +44,6 @@ PROMPTS = [
     "a rubber duck racing a swan, sketch",
     "a swan and a duck under a willow tree",
 ]
-
-
-def settings_for(data_dir: Path, model: Path, vae: str, arch: Arch, device: str) -> Any:
-    """The repo's config with this pipeline and decoder, at the arch's size, in fp32/fp16."""
-    from kiosk.core.config import JudgeSettings, load_settings
-
-    settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir)
-    generator = settings.generator.model_copy(
-        update={
-            "model": str(model),
-            "vae": vae,
-            "steps": 1,
-            "guidance": 0.0,
-            "width": arch.size,
-            "height": arch.size,
-            "batch": 1,
-            "device": device,
-            "dtype": "float16" if device == "cuda" else "float32",
-        }
-    )
-    # Random weights on purpose: build the section unchecked (a booth refuses this).
-    judge = JudgeSettings.model_construct(model=arch.judge, pretrained="")
-    return settings.model_copy(update={"generator": generator, "judge": judge})
-
-
-@contextmanager
-def workdir(cache: Path | None) -> Iterator[Path]:
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        yield cache
-    else:
-        with tempfile.TemporaryDirectory(prefix="kiosk-decoder-") as td:
-            yield Path(td)
-
-
-def sync_for(device: str) -> Any:
-    import torch
-
-    return torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
 
 def median_row(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -109,7 +69,10 @@ def main() -> int:
         args.device if args.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
     )
     arch = tiny_arch() if args.tiny else full_arch()
-    with workdir(args.cache) as root, tempfile.TemporaryDirectory(dir=root) as data:
+    with (
+        workdir(args.cache, prefix="kiosk-decoder-") as root,
+        tempfile.TemporaryDirectory(dir=root) as data,
+    ):
         start = time.perf_counter()
         ensure_pipeline(root / "sd", arch, half=device == "cuda")
         taesd = ensure_taesd(root / "taesd", arch)
@@ -119,11 +82,19 @@ def main() -> int:
         gens: dict[str, Any] = {}
         timers: dict[str, StageTimer] = {}
         for name, vae in (("full", "full"), ("tiny", str(taesd))):
-            settings = settings_for(Path(data), root / "sd", vae, arch, device)
+            settings = bench_settings(
+                Path(data),
+                root / "sd",
+                arch,
+                device=device,
+                half=device == "cuda",
+                batch=1,
+                vae=vae,
+            )
             start = time.perf_counter()
             gens[name] = Generator(settings.generator)
             gens[name].load()  # the kiosk's load, with its warm-up call
-            timers[name] = StageTimer(gens[name].pipe, sync_for(device))
+            timers[name] = StageTimer(gens[name].pipe, cuda_sync)
             print(f"loaded {name:4} ({gens[name].decoder}) in {time.perf_counter() - start:.1f} s")
         judge = Judge(settings.judge.model, "", device)
         judge.load()

@@ -44,13 +44,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sd_turbo_arch import (
-    REPO,
     Arch,
+    bench_settings,
+    cuda_sync,
     ensure_pipeline,
     ensure_taesd,
     full_arch,
     register_tiny_judge,
     tiny_arch,
+    workdir,
 )
 from stages import StageTimer
 
@@ -63,13 +65,6 @@ def pct(values: list[float], q: float) -> float:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
-
-
-def cuda_sync() -> None:
-    import torch
-
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
 
 
 @contextmanager
@@ -148,25 +143,9 @@ class Preloaded:
 
 def kiosk_settings(data_dir: Path, model: Path, args: argparse.Namespace, arch: Arch) -> Any:
     """The repo's config with this benchmark's pipeline, size, device and precision."""
-    from kiosk.core.config import JudgeSettings, load_settings
-
-    settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="real")
-    generator = settings.generator.model_copy(
-        update={
-            "model": str(model),
-            "steps": 1,
-            "guidance": 0.0,
-            "width": arch.size,
-            "height": arch.size,
-            "batch": max(args.batches),
-            "device": args.device,
-            "dtype": "float16" if args.half else "float32",
-        }
+    return bench_settings(
+        data_dir, model, arch, device=args.device, half=args.half, batch=max(args.batches)
     )
-    # Random weights on purpose (a benchmark of the architecture, no weights to download):
-    # the config refuses an empty `pretrained` for a booth, so build the section unchecked.
-    judge = JudgeSettings.model_construct(model=arch.judge, pretrained="")
-    return settings.model_copy(update={"generator": generator, "judge": judge})
 
 
 def load_models(settings: Any) -> tuple[Any, Any, dict[str, float]]:
@@ -542,17 +521,6 @@ def device_name(device: str) -> str:
     if device == "cuda":
         return str(torch.cuda.get_device_name(0))
     return f"CPU {platform.processor() or platform.machine()} x{os.cpu_count()}"
-
-
-@contextmanager
-def workdir(cache: Path | None) -> Iterator[Path]:
-    """--cache (kept, so a rerun skips the build), or a temp folder removed afterwards."""
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        yield cache.resolve()
-        return
-    with tempfile.TemporaryDirectory(prefix="kiosk-gpu-bench-") as td:
-        yield Path(td)
 
 
 def summary_line(data: dict[str, Any], device: str) -> str:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,3 +162,58 @@ def register_tiny_judge(folder: Path) -> None:
 
 
 # -- measuring -------------------------------------------------------------------------------
+
+
+# -- shared by the benchmarks ----------------------------------------------------------------
+
+
+@contextmanager
+def workdir(cache: Path | None, prefix: str = "kiosk-bench-") -> Iterator[Path]:
+    """--cache (kept, so a rerun skips the build), or a temp folder removed afterwards."""
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        yield cache.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as td:
+        yield Path(td)
+
+
+def cuda_sync() -> None:
+    """Wait for the GPU (nothing on CPU), so a timer measures the device's work."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def bench_settings(
+    data_dir: Path,
+    model: Path,
+    arch: Arch,
+    *,
+    device: str,
+    half: bool,
+    batch: int,
+    vae: str = "full",
+) -> Any:
+    """The repo's config with a benchmark's pipeline, decoder, size, device and precision."""
+    from kiosk.core.config import JudgeSettings, load_settings
+
+    settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="real")
+    generator = settings.generator.model_copy(
+        update={
+            "model": str(model),
+            "vae": vae,
+            "steps": 1,
+            "guidance": 0.0,
+            "width": arch.size,
+            "height": arch.size,
+            "batch": batch,
+            "device": device,
+            "dtype": "float16" if half else "float32",
+        }
+    )
+    # Random weights on purpose (a benchmark of the architecture, no weights to download):
+    # the config refuses an empty `pretrained` for a booth, so build the section unchecked.
+    judge = JudgeSettings.model_construct(model=arch.judge, pretrained="")
+    return settings.model_copy(update={"generator": generator, "judge": judge})

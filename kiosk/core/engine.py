@@ -151,9 +151,12 @@ class Engine:
             for job in self._resumed:
                 position, eta = places[job.id]
                 self._publish(self._queued(job, position, eta, resumed=True))
-            for waiter in self.store.waiters():
-                position, eta = places.get(waiter.job_id, (0, None))
-                self._publish(self._queued_waiter(waiter, position, eta, resumed=True))
+            jobs = {job.id: job for job in self._resumed}
+            for waiter in self.store.waiters():  # those of failed jobs failed with them
+                if waiter.job_id in jobs:
+                    position, eta = places[waiter.job_id]
+                    job = jobs[waiter.job_id]
+                    self._publish(self._queued(job, position, eta, resumed=True, waiter=waiter))
         self._thread = threading.Thread(target=self._run, name="kiosk-engine", daemon=True)
         self._thread.start()
 
@@ -288,14 +291,14 @@ class Engine:
             original = self.store.find_original(key)
             if original is not None:
                 return self._answer_dedup(pkey, nick, prompt, text, norm, original)
-            self._check_cap(pkey)
+            self._check_cap(flags.id if flags else None)
             joined = self.store.add_waiter(
                 player_key=pkey, nickname=nick, dedup_key=key, raw_prompt=prompt, prompt=text
             )
             if joined is not None:
                 waiter, job = joined
                 position, eta = self._place(job.id)
-                queued = self._queued_waiter(waiter, position, eta)
+                queued = self._queued(job, position, eta, waiter=waiter)
             else:
                 job = self.store.add_job(
                     player_key=pkey,
@@ -313,10 +316,9 @@ class Engine:
                 queued = self._queued(job, position, eta)
             return self._publish(queued)
 
-    def _check_cap(self, pkey: str) -> None:
-        known = self.store.player(pkey)
+    def _check_cap(self, player_id: int | None) -> None:
         cap = self.settings.limits.queued_per_player
-        if known is not None and self._waiting(known[0]) >= cap:
+        if player_id is not None and self._waiting(player_id) >= cap:
             raise policy.QueueFullError(
                 f"You already have {cap} drawings waiting; please wait for one to finish."
             )
@@ -329,31 +331,25 @@ class Engine:
         return 0, self._running_left_s()
 
     def _queued(
-        self, job: Job, position: int, eta: float | None, *, resumed: bool = False
+        self,
+        job: Job,
+        position: int,
+        eta: float | None,
+        *,
+        resumed: bool = False,
+        waiter: Waiter | None = None,
     ) -> Queued:
+        """The `queued` event of a job, or of a waiter that joined it (`waiter` given)."""
+        who = waiter or job
         return Queued(
-            paused=self.paused,
             job_id=job.id,
-            nickname=job.nickname,
-            prompt=job.prompt,
+            nickname=who.nickname,
+            prompt=who.prompt,
             target=job.target_id,
             position=position,
             eta_s=eta,
             resumed=resumed,
-        )
-
-    def _queued_waiter(
-        self, waiter: Waiter, position: int, eta: float | None, *, resumed: bool = False
-    ) -> Queued:
-        return Queued(
-            job_id=waiter.job_id,
-            nickname=waiter.nickname,
-            prompt=waiter.prompt,
-            target=self.target_id,
-            position=position,
-            eta_s=eta,
-            resumed=resumed,
-            joined=True,
+            joined=waiter is not None,
             paused=self.paused,
         )
 

@@ -56,7 +56,7 @@ class StaffActions:
 
     def set_staff(
         self, player_key: str, staff: bool, *, reason: str = "", actor: str = "staff"
-    ) -> PlayerFlags:
+    ) -> None:
         """Mark a player as staff (they play, never rank) or not."""
         with self.transaction() as c:
             pid = self._known_player(c, player_key)
@@ -64,21 +64,19 @@ class StaffActions:
             c.execute("UPDATE submissions SET staff = ? WHERE player_id = ?", (int(staff), pid))
             self._recompute_player(c, pid)
             self._audit(c, actor, "tag-staff" if staff else "untag-staff", player_key, reason)
-        return self._flags(player_key)
 
     def set_banned(
         self, player_key: str, banned: bool, *, reason: str = "", actor: str = "staff"
-    ) -> PlayerFlags:
+    ) -> None:
         """Ban a player (their next prompts are refused) or lift it; their rows stay."""
         with self.transaction() as c:
             pid = self._known_player(c, player_key)
             c.execute("UPDATE players SET banned = ? WHERE id = ?", (int(banned), pid))
             self._audit(c, actor, "ban" if banned else "unban", player_key, reason)
-        return self._flags(player_key)
 
     def hide_player(
         self, player_key: str, hidden: bool, *, reason: str = "", actor: str = "staff"
-    ) -> PlayerFlags:
+    ) -> None:
         """Hide every drawing of a player, and what they submit later, until unhidden."""
         with self.transaction() as c:
             pid = self._known_player(c, player_key)
@@ -95,12 +93,6 @@ class StaffActions:
                 )
             self._recompute_player(c, pid)
             self._audit(c, actor, "hide" if hidden else "unhide", player_key, reason)
-        return self._flags(player_key)
-
-    def _flags(self, key: str) -> PlayerFlags:
-        flags = self.player_flags(key)
-        assert flags is not None
-        return flags
 
     def _known_player(self, c: sqlite3.Connection, key: str) -> int:
         row = c.execute("SELECT id FROM players WHERE key = ?", (key,)).fetchone()
