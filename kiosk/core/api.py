@@ -310,3 +310,43 @@ class EngineAPI(Protocol):
     def note_staff(self, action: str, subject: str = "") -> None:
         """Audit something staff did at the booth (a PIN try's outcome, never the PIN)."""
         ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class WallView:
+    """What the crowd's screen shows, read in one consistent snapshot of the database."""
+
+    event: str
+    target_id: str
+    target_title: str
+    target_image: Path
+    board: list[BoardRow]
+    """The top of the active target's board (hidden and staff rows never appear)."""
+    latest: list[Recent]
+    """The newest drawings a public screen may show, newest first."""
+    players: int
+    drawings: int
+    raffle: RaffleResult | None
+    """The newest raffle (redraws applied), or None before the first."""
+    data_dir: Path
+    read_at: float
+    note: str = ""
+    """Why the view may be stale or empty ("waiting for the kiosk", "database busy")."""
+
+    def image(self, item: BoardRow | Recent) -> Path:
+        """Absolute path of a drawing on this view."""
+        return self.data_dir / item.image
+
+
+class WallFeed(Protocol):
+    """What the wall app needs: a fresh view when the database changed. Called from one
+    thread only (the wall's reader), never from the event loop."""
+
+    def poll(self) -> WallView | None:
+        """A new view when something was committed since the last one (or on the first
+        call, or when the database appeared, went or is busy), else None. Never raises."""
+        ...
+
+    def close(self) -> None:
+        """Let go of the database."""
+        ...

@@ -7,8 +7,10 @@ player's best per target and `counters` holds the event totals.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from kiosk.core.api import BoardRow, Stats, from_row
+from kiosk.core.api import BoardRow, Recent, Stats, from_row
 
 
 class Queries:
@@ -16,6 +18,59 @@ class Queries:
 
     def _conn(self) -> sqlite3.Connection:
         raise NotImplementedError
+
+    # -- for readers beside the kiosk (the wall) -------------------------------------------
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (SQLite's PRAGMA data_version): a
+        reader polls this instead of re-reading everything."""
+        return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Several reads as one consistent snapshot (a read transaction; WAL lets the
+        writer go on meanwhile)."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
+
+    def visible_recent(self, limit: int = 12) -> list[Recent]:
+        """The latest drawings a public screen may show, newest first: not hidden, not
+        staff. Walks the primary key backwards, skipping the few hidden ones."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT s.id, s.nickname, s.prompt, s.percent, s.created_at, s.image,"
+                " s.dedup_of IS NOT NULL, 0, 0, p.banned FROM submissions s"
+                " JOIN players p ON p.id = s.player_id"
+                " WHERE s.hidden = 0 AND s.staff = 0 ORDER BY s.id DESC LIMIT ?",
+                (limit,),
+            )
+            .fetchall()
+        )
+        return [
+            Recent(
+                id=r[0],
+                nickname=r[1],
+                prompt=r[2],
+                percent=r[3],
+                created_at=r[4],
+                image=r[5],
+                dedup=bool(r[6]),
+                hidden=False,
+                staff=False,
+                banned=bool(r[9]),
+            )
+            for r in rows
+        ]
+
+    def latest_raffle_id(self) -> int | None:
+        """The id of the newest raffle, or None before the first."""
+        row = self._conn().execute("SELECT MAX(id) FROM raffles").fetchone()
+        return int(row[0]) if row and row[0] is not None else None
 
     def leaderboard(self, target_id: str, limit: int = 20) -> list[BoardRow]:
         """Each player's best on a target, best first; ties go to who reached it first."""

@@ -84,6 +84,7 @@ class RaffleReveal(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,f12", "close", "Close", priority=True),
     ]
+    HELP: ClassVar[str] = "Number key: redraw that winner if they are not here.  Esc: close."
 
     def __init__(self, result: RaffleResult) -> None:
         super().__init__()
@@ -94,10 +95,7 @@ class RaffleReveal(Screen[None]):
         with Center(), Vertical(id="reveal-box"):
             yield Static(Text(self._title()), id="reveal-title")
             yield Static(id="reveal-winners")
-            yield Static(
-                Text("Number key: redraw that winner if they are not here.  Esc: close."),
-                id="reveal-help",
-            )
+            yield Static(Text(self.HELP), id="reveal-help")
 
     def _title(self) -> str:
         r = self.result

@@ -1,0 +1,67 @@
+"""`kiosk wall`: the crowd's screen, in this terminal or (`--serve`) in web browsers."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+
+import click
+
+from kiosk.cli.common import KioskExit, command_with_settings
+from kiosk.core.config import Settings
+
+
+@click.command()
+@click.option(
+    "--graphics",
+    type=click.Choice(["auto", "kitty", "sixel", "halfcell"]),
+    default="auto",
+    help="How images are drawn in the terminal (a browser always gets half cells).",
+)
+@click.option("--serve", is_flag=True, help="Serve the wall to web browsers (textual-serve).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: address.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="With --serve."
+)
+@command_with_settings
+def wall(settings: Settings, graphics: str, serve: bool, host: str, port: int) -> None:
+    """The crowd's screen: the target, the top 10 with the top 3's drawings, the latest
+    drawings and the raffle, live, read-only beside a running kiosk (no lock taken)."""
+    if serve:
+        _serve(settings, host, port)
+        return
+    from kiosk.core.wall import Feed
+    from kiosk.ui.graphics import detect
+    from kiosk.ui.wall.app import WallApp
+
+    for name in ("COLUMNS", "LINES"):  # a stale export would pin Textual to the wrong size
+        os.environ.pop(name, None)
+    web = "web_driver" in os.environ.get("TEXTUAL_DRIVER", "")
+    mode = "halfcell" if web else detect(graphics)  # probe before Textual owns stdin
+    WallApp(Feed(settings), graphics=mode, title=f"{settings.event.name}: wall").run()
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    """One wall app per browser tab, each its own process, through textual-serve."""
+    from textual_serve.server import Server
+
+    command = [
+        sys.executable,
+        "-m",
+        "kiosk",
+        "--config",
+        str(settings.source.resolve()),
+        "--data-dir",
+        str(settings.data_path),
+        "--profile",
+        settings.profile,
+        "wall",
+        "--graphics",
+        "halfcell",
+    ]
+    click.echo(f"kiosk wall: open http://{host}:{port} in a browser (Ctrl+C stops)", err=True)
+    try:
+        Server(shlex.join(command), host=host, port=port, title=settings.event.name).serve()
+    except OSError as exc:  # the port is taken, the address is not this machine's
+        raise KioskExit(f"cannot serve the wall on {host}:{port}: {exc.strerror or exc}") from None

@@ -1,0 +1,321 @@
+"""`kiosk wall`: the crowd's screen, a read-only Textual app beside the booth.
+
+It never talks to the engine: a `WallFeed` (kiosk.core.wall) reads the data dir's
+database read-only in one thread of its own, and hands the app a new `WallView` when
+something was committed. The app shows the event and its target, the top 3 with their
+drawings, the top 10, the latest drawings as they arrive and the counts, and reveals a
+new raffle full screen. Pictures grow with the terminal; under 100 x 30 only words show.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+from textual.worker import get_current_worker
+
+from kiosk.core.api import BoardRow, RaffleResult, Recent, WallFeed, WallView
+from kiosk.core.policy import format_percent
+from kiosk.ui.graphics import Mode, image_class
+from kiosk.ui.staff.raffle import RaffleReveal
+from kiosk.ui.widgets.board import LeaderboardPane
+from kiosk.ui.widgets.picture import Picture
+from kiosk.ui.widgets.target import TargetPane
+
+POLL_S = 0.2
+"""How often the reader asks SQLite whether anything was committed (a few microseconds)."""
+RAFFLE_SHOW_S = 120.0
+"""How long a raffle reveal stays on the wall (Esc closes it sooner)."""
+COMPACT = (100, 30)
+"""Below this many columns or rows the wall shows words only, no pictures."""
+MEDALS = ("1st", "2nd", "3rd")
+
+
+@dataclass
+class ViewRead(Message):
+    """A fresh view from the reader thread."""
+
+    view: WallView
+
+
+class PodiumCard(Vertical):
+    """One of the top 3: the drawing, then rank, nickname and score."""
+
+    def __init__(self, image_cls: type[Widget], place: int) -> None:
+        super().__init__(classes="podium-card")
+        self._image_cls = image_cls
+        self.place = place
+        self.border_title = MEDALS[place]
+
+    def compose(self) -> ComposeResult:
+        yield Picture(self._image_cls, placeholder="", classes="podium-picture")
+        yield Static(classes="podium-name")
+
+    def show(self, row: BoardRow | None, path: Path | None) -> None:
+        self.query_one(Picture).show(path)
+        name = self.query_one(".podium-name", Static)
+        if row is None:
+            name.update(Text("waiting for a player", style="dim", justify="center"))
+            return
+        name.update(
+            Text.assemble(
+                (row.nickname, "bold"),
+                "  ",
+                (format_percent(row.percent), "bold"),
+                justify="center",
+            )
+        )
+
+
+class LatestCard(Horizontal):
+    """A drawing that just arrived: its picture, who, the score, the prompt."""
+
+    def __init__(self, image_cls: type[Widget], width: int) -> None:
+        super().__init__(classes="latest-card")
+        self._image_cls = image_cls
+        self._width = width
+
+    def compose(self) -> ComposeResult:
+        picture = Picture(self._image_cls, placeholder="", classes="latest-picture")
+        picture.styles.width = self._width
+        yield picture
+        yield Static(classes="latest-text")
+
+    def show(self, item: Recent, path: Path) -> None:
+        self.query_one(Picture).show(path)
+        self.query_one(".latest-text", Static).update(
+            Text.assemble(
+                (item.nickname, "bold"),
+                "  ",
+                (format_percent(item.percent), "bold"),
+                "\n",
+                (item.prompt, "italic"),
+            )
+        )
+
+
+class WallReveal(RaffleReveal):
+    """A raffle, revealed full screen for the crowd; it closes by itself."""
+
+    HELP = "The winners: congratulations! Come to the booth to collect your prize."
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_timer(RAFFLE_SHOW_S, self.action_close)
+
+    def on_key(self, event: events.Key) -> None:
+        """The crowd's screen redraws nobody: that is staff's job at the booth."""
+
+    def update_result(self, result: RaffleResult) -> None:
+        """Staff redrew a winner at the booth: show the new winners."""
+        self.result = result
+        self._shown = len(result.winners)
+        self._show()
+
+
+class WallApp(App[None]):
+    """The crowd's screen: read-only, live, for a projector, a second monitor or a browser."""
+
+    CSS_PATH = "wall.tcss"
+    TITLE = "AI Drawing Judge: wall"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q,ctrl+q", "quit", "Quit"),
+        Binding("escape", "close_reveal", "Close the raffle", show=False),
+    ]
+
+    def __init__(self, feed: WallFeed, *, graphics: Mode = "halfcell", title: str = "") -> None:
+        super().__init__()
+        self.feed = feed
+        self.graphics: Mode = graphics
+        self.image_cls = image_class(graphics)
+        self.view: WallView | None = None
+        self._board: list[BoardRow] = []
+        self._first_raffle: int | None = None
+        self._reveal: WallReveal | None = None
+        if title:
+            self.title = title
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="wall-title")
+        with Horizontal(id="wall-main"):
+            with Vertical(id="wall-left"):
+                with Horizontal(id="podium"):
+                    for place in range(3):
+                        yield PodiumCard(self.image_cls, place)
+                yield LeaderboardPane(lambda: self._board, name_max=24, id="wall-board")
+            with Vertical(id="wall-right"):
+                yield TargetPane(self.image_cls, "", Path(), id="wall-target")
+                with Vertical(id="latest"):
+                    yield Static(id="latest-words")
+        yield Static(id="wall-status")
+
+    def on_mount(self) -> None:
+        self.query_one("#latest").border_title = "Latest drawings"
+        self.query_one("#wall-board").border_title = "Top 10"
+        self.query_one(TargetPane).border_title = "The target"
+        self._fit()
+        self.show_status("connecting to the database...")
+        self.read_forever()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    # -- the reader ------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="wall-reader")
+    def read_forever(self) -> None:
+        """Poll the feed in this one thread (SQLite's per-connection data_version) until
+        the app exits; post a message only when there is a new view."""
+        worker = get_current_worker()
+        try:
+            while not worker.is_cancelled:
+                view = self.feed.poll()
+                if view is not None:
+                    self.post_message(ViewRead(view))
+                time.sleep(POLL_S)
+        finally:
+            self.feed.close()
+
+    def on_view_read(self, message: ViewRead) -> None:
+        self.show_view(message.view)
+
+    # -- showing ---------------------------------------------------------------------------
+
+    def show_view(self, view: WallView) -> None:
+        """Put a view on the screen (only what changed is redrawn)."""
+        old, self.view = self.view, view
+        self.query_one("#wall-title", Static).update(
+            Text.assemble(
+                (view.event, "bold"),
+                "   ",
+                (f"{view.players} players · {view.drawings} drawings", ""),
+            )
+        )
+        if old is None or (old.target_id, old.target_title) != (view.target_id, view.target_title):
+            self.query_one(TargetPane).show(view.target_title, view.target_image)
+        self._board = list(view.board)
+        board = self.query_one(LeaderboardPane)
+        board.reload()
+        for card in self.query(PodiumCard):
+            row = view.board[card.place] if card.place < len(view.board) else None
+            card.show(row, view.image(row) if row else None)
+        self._show_latest(view)
+        self._show_raffle(old, view)
+        self.show_status(view.note)
+
+    def show_status(self, note: str) -> None:
+        status = self.query_one("#wall-status", Static)
+        if note:
+            status.update(Text(note, style="bold"))
+        else:
+            stamp = time.strftime("%H:%M:%S")
+            status.update(Text(f"live · updated {stamp}", style="dim"))
+
+    def _show_latest(self, view: WallView) -> None:
+        latest = self.query_one("#latest", Vertical)
+        cards = list(self.query(LatestCard))
+        wanted = self._latest_count()
+        if len(cards) != wanted:
+            for card in cards:
+                card.remove()
+            cards = [
+                LatestCard(self.image_cls, _latest_width(self.size.width)) for _ in range(wanted)
+            ]
+            latest.mount_all(cards, before=0)
+            # freshly mounted cards compose on the next refresh: fill them then
+            self.call_after_refresh(self._fill_latest, cards, view.latest, view)
+        else:
+            self._fill_latest(cards, view.latest, view)
+        words = self.query_one("#latest-words", Static)
+        words.update(_latest_words(view.latest[wanted:]) if view.latest else _nothing_yet())
+
+    def _fill_latest(
+        self, cards: Sequence[LatestCard], items: Sequence[Recent], view: WallView
+    ) -> None:
+        for card, item in zip(cards, items, strict=False):
+            card.display = True
+            card.show(item, view.image(item))
+        for card in cards[len(items) :]:
+            card.display = False
+
+    def _latest_count(self) -> int:
+        """How many latest drawings get a picture: none in compact mode, else what fits."""
+        if self._compact():
+            return 0
+        width, height = self.size
+        picture_rows = max(_latest_width(width) // 2, 1)
+        return max(1, min(6, (height - 16) // (picture_rows + 1)))
+
+    def _show_raffle(self, old: WallView | None, view: WallView) -> None:
+        raffle = view.raffle
+        if old is None:  # raffles drawn before the wall started are old news
+            self._first_raffle = raffle.raffle_id if raffle else None
+            return
+        if raffle is None or raffle.raffle_id == self._first_raffle:
+            return
+        if self._reveal is not None and self._reveal.result.raffle_id == raffle.raffle_id:
+            if self._reveal.result.winners != raffle.winners and self._reveal.is_attached:
+                self._reveal.update_result(raffle)
+            return
+        if old.raffle is not None and old.raffle.raffle_id == raffle.raffle_id:
+            return  # shown already and closed
+        self._reveal = WallReveal(raffle)
+        self.push_screen(self._reveal)
+
+    def action_close_reveal(self) -> None:
+        if self._reveal is not None and self._reveal.is_attached:
+            self._reveal.action_close()
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def _compact(self) -> bool:
+        width, height = self.size
+        return width < COMPACT[0] or height < COMPACT[1]
+
+    def _fit(self) -> None:
+        """Picture sizes from the terminal's: the podium's share the room above the top 10."""
+        width, height = self.size
+        compact = self._compact()
+        self.screen.set_class(compact, "-compact")
+        left = width * 2 // 3
+        # rows: title 1, status 1, board 10 + header 1 + borders 2, card label + borders 3
+        room_rows = max(height - 18, 2)
+        podium = max(min(left // 3 - 4, 2 * room_rows), 8)
+        for picture in self.query(".podium-picture"):
+            picture.styles.width = podium
+        for picture in self.query(".latest-picture"):
+            picture.styles.width = _latest_width(width)
+        target = self.query_one("#target-picture")
+        target.styles.width = max(min(width // 3 - 6, height // 2), 8)
+        if self.view is not None:
+            self._show_latest(self.view)
+
+
+def _latest_width(width: int) -> int:
+    return max(min(width // 10, 40), 8)
+
+
+def _latest_words(items: Sequence[Recent]) -> Text:
+    """One line each: who, the score, as much of the prompt as fits."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for item in items:
+        text.append(item.nickname, "bold")
+        text.append(f"  {format_percent(item.percent)}  ")
+        text.append(item.prompt, "italic dim")
+        text.append("\n")
+    return text
+
+
+def _nothing_yet() -> Text:
+    return Text("No drawings yet: the first one appears here.", style="dim")
