@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from engine_fixtures import CountingGenerator, Recorder
+from tmux_fixtures import Tmux
 
 from kiosk.core.config import Settings, load_settings
 from kiosk.core.engine import Engine
@@ -74,3 +76,13 @@ def engine_factory(tiny_settings: Settings) -> Iterator[Callable[..., tuple[Engi
     for engine in engines:
         engine.stop()
         engine.store.close()
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    """A private tmux server for one test, killed after it."""
+    session = Tmux(f"kiosk-test-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        yield session
+    finally:
+        session.kill()

@@ -35,9 +35,12 @@ def wall(settings: Settings, graphics: str, serve: bool, host: str, port: int) -
     from kiosk.ui.graphics import detect
     from kiosk.ui.wall.app import WallApp
 
-    for name in ("COLUMNS", "LINES"):  # a stale export would pin Textual to the wrong size
-        os.environ.pop(name, None)
+    # Under textual-serve, COLUMNS and LINES are the browser's size; in a terminal, a
+    # stale export would pin Textual to the wrong size.
     web = "web_driver" in os.environ.get("TEXTUAL_DRIVER", "")
+    if not web:
+        for name in ("COLUMNS", "LINES"):
+            os.environ.pop(name, None)
     mode = "halfcell" if web else detect(graphics)  # probe before Textual owns stdin
     WallApp(Feed(settings), graphics=mode, title=f"{settings.event.name}: wall").run()
 

@@ -115,7 +115,9 @@ class WallReveal(RaffleReveal):
         self.set_timer(RAFFLE_SHOW_S, self.action_close)
 
     def on_key(self, event: events.Key) -> None:
-        """The crowd's screen redraws nobody: that is staff's job at the booth."""
+        """The crowd's screen redraws nobody: that is staff's job at the booth (Textual
+        would go on to the booth reveal's handler without prevent_default)."""
+        event.prevent_default()
 
     def update_result(self, result: RaffleResult) -> None:
         """Staff redrew a winner at the booth: show the new winners."""

@@ -1,0 +1,320 @@
+"""The crowd's screen: the feed (read-only, PRAGMA data_version), the app (Pilot), the wall
+beside a real `kiosk demo` in tmux, and the wall served to a real browser (chromium)."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from app_fixtures import REPO, tiny_settings_in, wait_for
+from textual.widgets import Static
+from tmux_fixtures import STARTUP_S, Tmux
+from wall_fixtures import Booth
+
+from kiosk.core.config import Settings, load_settings
+from kiosk.core.wall import Feed
+from kiosk.storage.lock import DataDirLock
+from kiosk.ui.wall.app import LatestCard, PodiumCard, WallApp, WallReveal
+from kiosk.ui.widgets.board import LeaderboardPane
+
+pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
+KIOSK = Path(sys.executable).parent / "kiosk"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data", profile="tiny")
+
+
+@pytest.fixture
+def booth(settings: Settings) -> Iterator[Booth]:
+    b = Booth(settings)
+    yield b
+    b.close()
+
+
+def names(view_rows: object) -> list[str]:
+    return [r.nickname for r in view_rows]  # type: ignore[attr-defined]
+
+
+# -- the feed ----------------------------------------------------------------------------------
+
+
+def test_feed_waits_for_the_kiosk_then_follows_each_commit(settings: Settings) -> None:
+    feed = Feed(settings)
+    first = feed.poll()
+    assert first is not None and "waiting for the kiosk" in first.note
+    assert first.board == [] and first.players == 0
+    assert feed.poll() is None  # the same note is not sent again
+    booth = Booth(settings)
+    try:
+        booth.draw("ana", "a duck", 0.31)
+        view = feed.poll()
+        assert view is not None and view.note == ""
+        assert names(view.board) == ["ana"] and names(view.latest) == ["ana"]
+        assert (view.players, view.drawings) == (1, 1)
+        assert view.target_title == settings.active_target.title
+        assert view.image(view.board[0]).exists()
+        assert feed.poll() is None  # nothing committed: nothing read
+        booth.draw("bo", "a swan", 0.35)
+        view = feed.poll()
+        assert view is not None and names(view.board) == ["bo", "ana"]
+        assert names(view.latest) == ["bo", "ana"]
+        # The wall takes no lock: the kiosk (or anyone) can still take the data dir.
+        lock = DataDirLock(settings.data_path)
+        lock.acquire()
+        lock.release()
+    finally:
+        booth.close()
+        feed.close()
+
+
+def test_feed_shows_only_what_a_public_screen_may(settings: Settings, booth: Booth) -> None:
+    booth.draw("ana", "a duck", 0.30)
+    rude = booth.draw("bo", "something rude", 0.40)
+    booth.draw("cy", "a swan", 0.33)
+    booth.draw("staffer", "a test", 0.50)
+    booth.staff("hide-submission", str(rude))
+    booth.staff("tag-staff", "staffer")
+    booth.staff("hide", "cy")
+    view = Feed(settings).poll()
+    assert view is not None
+    assert names(view.board) == ["ana"]
+    assert names(view.latest) == ["ana"]
+    assert view.drawings == 4  # the counts are the event's
+
+
+def test_feed_follows_raffles_redraws_and_target_switches(settings: Settings, booth: Booth) -> None:
+    for i, name in enumerate(("ana", "bo", "cy")):
+        booth.draw(name, f"prompt {i}", 0.3 + i / 100)
+    feed = Feed(settings)
+    view = feed.poll()
+    assert view is not None and view.raffle is None
+    drawn = booth.raffle(winners=1, among=3)
+    view = feed.poll()
+    assert view is not None and view.raffle is not None
+    assert view.raffle.raffle_id == drawn.raffle_id
+    assert view.raffle.winners == drawn.winners
+    absent = drawn.winners[0].nickname
+    booth.desk.redraw(drawn.raffle_id, absent)
+    view = feed.poll()
+    assert view is not None and view.raffle is not None
+    assert absent not in names(view.raffle.winners)
+    booth.staff("target", "swan")
+    view = feed.poll()
+    assert view is not None and view.target_id == "swan" and view.board == []
+    feed.close()
+
+
+def test_feed_keeps_going_through_a_broken_and_a_new_database(
+    settings: Settings, booth: Booth
+) -> None:
+    booth.draw("ana", "a duck", 0.3)
+    feed = Feed(settings)
+    assert feed.poll() is not None
+    booth.close()
+    db = settings.data_path / "kiosk.db"
+    old = settings.data_path / "old"
+    old.mkdir()
+    for part in settings.data_path.glob("kiosk.db*"):
+        part.rename(old / part.name)  # a new event day takes the database away
+    db.write_bytes(b"this is not a database" * 100)
+    view = feed.poll()
+    assert view is not None and "database busy" in view.note
+    assert names(view.board) == ["ana"]  # the last board stays up meanwhile
+    db.unlink()
+    fresh = Booth(settings)
+    try:
+        fresh.draw("day-two", "a swan", 0.2)
+        view = feed.poll()
+        assert view is not None and view.note == "" and names(view.board) == ["day-two"]
+    finally:
+        fresh.close()
+        feed.close()
+
+
+# -- the app -------------------------------------------------------------------------------------
+
+
+def screen_text(app: WallApp) -> str:
+    """The screen's text, from Textual's own SVG screenshot."""
+    return html.unescape(app.export_screenshot()).replace("\xa0", " ")
+
+
+async def test_wall_app_shows_the_board_latest_and_reveals_a_new_raffle(
+    settings: Settings, booth: Booth
+) -> None:
+    booth.draw("ana", "a duck on a pond", 0.31)
+    booth.draw("지민", "호수 위의 오리와 백조", 0.36)
+    booth.draw("bo", "a swan at dusk", 0.33)
+    hidden = booth.draw("troll", "something rude", 0.45)
+    booth.draw("cy", "a duck", 0.29, write_image=False)  # its picture file is missing
+    booth.staff("hide-submission", str(hidden))
+    app = WallApp(Feed(settings), graphics="halfcell")
+    async with app.run_test(size=(140, 45)) as pilot:
+        board = app.query_one(LeaderboardPane)
+        await wait_for(pilot, lambda: len(board.rows) == 4, what="the board")
+        assert names(board.rows) == ["지민", "bo", "ana", "cy"]
+        podium = sorted(app.query(PodiumCard), key=lambda c: c.place)
+        first = str(podium[0].query_one(".podium-name", Static).render())
+        assert first.startswith("지민"), first
+        await wait_for(pilot, lambda: len(app.query(LatestCard)) > 0, what="latest cards")
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        for name in ("ana", "bo", "cy", "5 players · 5 drawings"):
+            assert name in text, name
+        assert "troll" not in text and "something rude" not in text
+        assert app.screen.has_class("-compact") is False
+        # A raffle drawn while the wall runs is revealed full screen; Esc closes it.
+        drawn = booth.raffle(winners=2, among=4)
+        await wait_for(pilot, lambda: isinstance(app.screen, WallReveal), what="the reveal")
+        reveal = app.screen
+        assert isinstance(reveal, WallReveal)
+        assert reveal.result.winners == drawn.winners
+        await pilot.press("1")  # the crowd's screen redraws nobody
+        assert reveal.result.winners == drawn.winners
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, WallReveal), what="closed")
+
+
+async def test_wall_app_small_terminal_shows_words_only(settings: Settings, booth: Booth) -> None:
+    booth.draw("ana", "a duck on a pond", 0.31)
+    app = WallApp(Feed(settings), graphics="halfcell")
+    async with app.run_test(size=(80, 24)) as pilot:
+        board = app.query_one(LeaderboardPane)
+        await wait_for(pilot, lambda: len(board.rows) == 1, what="the board")
+        await pilot.pause(0.2)
+        assert app.screen.has_class("-compact")
+        assert not app.query_one("#podium").display
+        assert len(app.query(LatestCard)) == 0
+        assert "ana" in screen_text(app)
+
+
+# -- the wall beside a running `kiosk demo`, in a real terminal ---------------------------------
+
+
+def test_wall_shows_each_new_drawing_of_a_demo_within_2_s(
+    tmp_path: Path, tiny_models: Path, tmux: Tmux
+) -> None:
+    """Two processes: `kiosk demo` writes, `kiosk wall` (started first, on no database)
+    shows each new nickname within 2 seconds of the demo reporting it committed."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    data = tmp_path / "data"
+    tiny_settings_in(data, tiny_models)
+    script = tmp_path / "script.tsv"
+    players = ["wallie_one", "wallie_two", "wallie_three"]
+    script.write_text(
+        "".join(f"{n}\ta duck and a swan, take {i}\n" for i, n in enumerate(players)),
+        encoding="utf-8",
+    )
+    common = f"--profile tiny --data-dir {shlex.quote(str(data))}"
+    tmux.start(f"env -u COLUMNS -u LINES {shlex.quote(str(KIOSK))} {common} wall; sleep 30")
+    tmux.wait(r"waiting for the kiosk", 30)
+    command = [str(KIOSK), "--profile", "tiny", "--data-dir", str(data), "demo", "--json"]
+    demo = subprocess.Popen(
+        [*command, "--script", str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"},
+    )
+    lags: dict[str, float] = {}
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            event = json.loads(line)
+            if event.get("event") != "done" or event.get("nickname") not in players:
+                continue
+            committed = time.monotonic()
+            nickname = event["nickname"]
+            while nickname not in tmux.screen():
+                assert time.monotonic() - committed < 2.0, f"{nickname} not on the wall in 2 s"
+                time.sleep(0.05)
+            lags[nickname] = time.monotonic() - committed
+    finally:
+        demo.wait(timeout=STARTUP_S)
+    assert set(lags) == set(players), lags
+    screen = tmux.screen()
+    assert "3 players" in screen and "3 drawings" in screen, screen
+
+
+# -- the wall in a browser ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
+def test_wall_served_to_a_real_browser(tmp_path: Path, settings: Settings, booth: Booth) -> None:
+    """`kiosk wall --serve` (textual-serve) in headless chromium: the page connects, the
+    board draws, and the nicknames are in the terminal the browser shows."""
+    from playwright.sync_api import Route, sync_playwright
+
+    booth.draw("ana", "a duck on a pond", 0.31)
+    booth.draw("지민", "호수 위의 오리와 백조", 0.36)
+    port = free_port()
+    command = [str(KIOSK), "--profile", "tiny", "--data-dir", str(settings.data_path), "wall"]
+    server = subprocess.Popen(
+        [*command, "--serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # textual-serve starts one app process per browser tab
+    )
+
+    def screen_reader(route: Route) -> None:
+        """xterm.js draws on a canvas; its screen-reader mode mirrors the screen's text in
+        the page, which is how this test reads what the browser shows."""
+        response = route.fetch()
+        body = response.text().replace("scrollback:0,", "scrollback:0,screenReaderMode:!0,", 1)
+        route.fulfill(response=response, body=body)
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "the wall server did not start in 30 s"
+            time.sleep(0.2)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.route("**/textual.js", screen_reader)
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_function(
+                "(() => { const t = document.querySelector('.xterm-accessibility-tree');"
+                " return t && t.innerText.includes('Top 10') && t.innerText.includes('ana'); })()",
+                timeout=60_000,
+            )
+            text = page.inner_text(".xterm-accessibility-tree")
+            shot = tmp_path / "wall-browser.png"
+            page.screenshot(path=str(shot))
+            browser.close()
+        assert "지민" in text and "2 players" in text
+        from PIL import Image
+
+        with Image.open(shot) as image:
+            assert image.size == (1400, 900)
+            colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+            assert colours is not None and len(colours) > 50  # drawn, not a blank page
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)

@@ -1,0 +1,77 @@
+"""A booth without models for the wall's tests: drawings committed through the real Store
+(job row, PNG file, submission) and staff actions through the real StaffDesk."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from PIL import Image
+
+from kiosk.core import policy
+from kiosk.core.api import RaffleResult, Result, StaffCommand
+from kiosk.core.config import Settings
+from kiosk.core.staff import StaffDesk
+from kiosk.storage.images import image_relpath, write_png
+from kiosk.storage.store import Store
+
+COLOURS = [(200, 40, 40), (40, 160, 60), (40, 80, 200), (220, 200, 40), (160, 60, 200)]
+
+
+class Booth:
+    """Writes to a data dir as the kiosk does, one drawing at a time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.data_path / "kiosk.db")
+        self.store.sync_targets(
+            [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
+        )
+        self.desk = StaffDesk(self.store, settings)
+        self.n = 0
+
+    def draw(self, nickname: str, prompt: str, cosine: float, *, write_image: bool = True) -> int:
+        """One prompt drawn and scored: its submission id."""
+        self.n += 1
+        norm = policy.normalise_prompt(prompt)
+        key = hashlib.sha256(f"{norm}|{self.n}".encode()).hexdigest()
+        target = self.desk.active_target()
+        job = self.store.add_job(
+            player_key=policy.player_key(nickname),
+            nickname=nickname,
+            target_id=target,
+            raw_prompt=prompt,
+            prompt=prompt,
+            norm_prompt=norm,
+            dedup_key=key,
+            seed=self.n,
+        )
+        rel = image_relpath(key)
+        if write_image:
+            colour = COLOURS[self.n % len(COLOURS)]
+            write_png(Image.new("RGB", (64, 64), colour), self.settings.data_path / rel)
+        result = Result(
+            image=rel,
+            cosine=cosine,
+            percent=policy.percent(cosine),
+            gen_ms=1.0,
+            judge_ms=1.0,
+            generator="test",
+            judge="test",
+        )
+        sub, *_ = self.store.complete_job(job, result)
+        return sub.id
+
+    def staff(self, action: str, subject: str) -> None:
+        outcome = self.desk.run(StaffCommand(action=action, subject=subject))
+        assert outcome.ok, outcome.message
+
+    def raffle(self, winners: int = 1, among: int = 3, seed: int = 7) -> RaffleResult:
+        return self.desk.raffle(winners=winners, among=among, seed=seed)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def images_of(path: Path) -> list[Path]:
+    return sorted((path / "images").rglob("*.png"))
