@@ -22,10 +22,18 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kiosk demo --profile tiny
 
+# What the tests drive besides Python: tmux (the end-to-end TUI tests), chromium (the wall
+# in a browser), a Korean font (export's contact sheet). Each test skips, saying why, when
+# its program cannot be installed.
+SYSTEM_TEST_DEPS := tmux chromium fonts-nanum
+
 test: $(STAMP)
-	# the end-to-end TUI test drives the real app in tmux
-	command -v tmux >/dev/null || (apt-get update -qq && apt-get install -y -qq tmux) \
-		|| echo "tmux missing and not installable: the tmux test will be skipped"
+	@missing=""; for pkg in $(SYSTEM_TEST_DEPS); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
+			|| echo "could not install$$missing: the tests that need them will be skipped"; \
+	fi
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q

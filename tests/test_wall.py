@@ -13,15 +13,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from app_fixtures import REPO, tiny_settings_in, wait_for
+from textual.pilot import Pilot
 from textual.widgets import Static
 from tmux_fixtures import STARTUP_S, Tmux
 from wall_fixtures import Booth
 
+from kiosk.core.api import WallView
 from kiosk.core.config import Settings, load_settings
 from kiosk.core.wall import Feed
 from kiosk.storage.lock import DataDirLock
@@ -318,3 +321,63 @@ def test_wall_served_to_a_real_browser(tmp_path: Path, settings: Settings, booth
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
+
+
+class FixedClockFeed(Feed):
+    """The real feed, its views stamped at one fixed time (the status line shows it)."""
+
+    def poll(self) -> WallView | None:
+        view = super().poll()
+        at = time.mktime((2026, 11, 29, 12, 0, 0, 0, 0, -1))
+        return replace(view, read_at=at) if view is not None else None
+
+
+def test_wall_snapshot(snap_compare: Callable[..., bool], settings: Settings, booth: Booth) -> None:
+    """The wall at 120x40 with half-cell pictures: podium, top 10, target, latest."""
+    for i, (name, prompt) in enumerate(
+        [
+            ("margaret", "two birds on a lake at sunset"),
+            ("linus", "a rubber duck in a bathtub"),
+            ("지민", "호수 위의 오리와 백조"),
+            ("grace", "a swan and a duck, oil painting"),
+            ("ada", "a duck and a swan swimming on a blue pond"),
+        ]
+    ):
+        booth.draw(name, prompt, 0.40 - i / 50)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, WallApp)
+        board = app.query_one(LeaderboardPane)
+        await wait_for(pilot, lambda: len(board.rows) == 5, what="the board")
+        await wait_for(pilot, lambda: len(app.query(LatestCard)) > 0, what="latest cards")
+        await pilot.pause(0.3)
+
+    app = WallApp(FixedClockFeed(settings), graphics="halfcell")
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_feed_moves_to_the_new_event_after_event_new(settings: Settings, booth: Booth) -> None:
+    """`kiosk event new` with a wall open: the wall shows the fresh, empty board, and the
+    archive opens on a wall of its own."""
+    from kiosk.ops.eventdays import archive_event
+
+    booth.draw("day-one", "a duck", 0.3)
+    booth.close()
+    feed = Feed(settings)
+    view = feed.poll()
+    assert view is not None and names(view.board) == ["day-one"]
+    done = archive_event(settings, name="Day one")
+    assert done is not None
+    view = feed.poll()
+    assert view is not None and view.board == [] and view.players == 0
+    feed.close()
+    archived = Feed(
+        settings.model_copy(
+            update={"event": settings.event.model_copy(update={"data_dir": str(done.path)})}
+        )
+    )
+    view = archived.poll()
+    assert view is not None and names(view.board) == ["day-one"]
+    assert view.image(view.board[0]).exists()
+    archived.close()

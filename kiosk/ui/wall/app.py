@@ -214,14 +214,14 @@ class WallApp(App[None]):
             card.show(row, view.image(row) if row else None)
         self._show_latest(view)
         self._show_raffle(old, view)
-        self.show_status(view.note)
+        self.show_status(view.note, view.read_at)
 
-    def show_status(self, note: str) -> None:
+    def show_status(self, note: str, read_at: float | None = None) -> None:
         status = self.query_one("#wall-status", Static)
         if note:
             status.update(Text(note, style="bold"))
         else:
-            stamp = time.strftime("%H:%M:%S")
+            stamp = time.strftime("%H:%M:%S", time.localtime(read_at))
             status.update(Text(f"live · updated {stamp}", style="dim"))
 
     def _show_latest(self, view: WallView) -> None:

@@ -1,0 +1,165 @@
+"""`kiosk event new|list`: archive the current event into a dated folder, list past ones.
+
+Day two of a two-day event either continues the same board (do nothing: the data dir
+keeps its database) or starts fresh with `kiosk event new`. An archive is itself a data
+dir: `kiosk --data-dir ARCHIVE leaderboard` (or stats, wall, export) opens it.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from kiosk.cli.common import Common, KioskExit, command_with_settings
+from kiosk.core.config import Settings
+
+if TYPE_CHECKING:
+    from kiosk.ops.eventdays import EventList
+    from kiosk.storage.archive import EventCounts
+
+
+@click.group()
+def event() -> None:
+    """Event days: archive this event and start a fresh one, or list past events.
+
+    To continue the same board on day two, do nothing: the data dir keeps its event.
+    """
+
+
+def open_command(settings: Settings, data_dir: Path, command: str = "leaderboard") -> str:
+    """The shell command that opens a data dir (with the --config in use, if one was given)."""
+    common = click.get_current_context().ensure_object(Common)
+    words = ["kiosk"]
+    if common.config:
+        words += ["--config", str(settings.source)]
+    words += ["--data-dir", str(data_dir), command]
+    return shlex.join(words)
+
+
+def _counts_text(counts: EventCounts | None, *, archived: bool = True) -> str:
+    if counts is None:
+        return "counts unknown"
+    text = (
+        f"{counts.players} player{'s' * (counts.players != 1)},"
+        f" {counts.drawings} drawing{'s' * (counts.drawings != 1)}"
+        f" ({counts.submissions} submission{'s' * (counts.submissions != 1)})"
+    )
+    if counts.queued_prompts:
+        text += f", {counts.queued_prompts} prompt(s) " + (
+            "archived undrawn" if archived else "waiting to be drawn"
+        )
+    return text
+
+
+@event.command("new")
+@click.option(
+    "--name", default=None, help="The archived event's name (default: event name + date)."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Archive prompts still waiting to be drawn with the event (they will not be drawn).",
+)
+@command_with_settings
+def new(settings: Settings, name: str | None, force: bool) -> None:
+    """Archive this event and start a fresh one.
+
+    Moves the database and images into <data dir>/events/DATE-NAME/ (renamed, never
+    copied or deleted) and creates the new, empty database. Refused while a kiosk runs
+    on the data dir, or while prompts wait to be drawn (see --force)."""
+    from kiosk.core.api import StoreError
+    from kiosk.ops.eventdays import EventError, archive_event
+    from kiosk.storage.lock import DataDirBusy
+
+    try:
+        done = archive_event(settings, name=name, force=force)
+    except (DataDirBusy, EventError, StoreError) as exc:
+        raise KioskExit(str(exc)) from None
+    except OSError as exc:
+        raise KioskExit(f"cannot archive the event in {settings.data_path}: {exc}") from None
+    data = settings.data_path
+    if done is None:
+        click.echo(
+            f"Nothing to archive: {data} has no players or prompts yet; it is already a fresh"
+            " event."
+        )
+        return
+    click.echo(f"Archived {done.name!r}: {_counts_text(done.counts)}")
+    click.echo(f"  into {done.path}")
+    click.echo(f"A fresh event starts now in {data} (an empty board).")
+    if done.readers_left:
+        click.echo(
+            "A reader still had the old database open: a `kiosk wall` moves to the new event"
+            " by itself within a second; restart any other reader."
+        )
+    click.echo("View the archive:")
+    click.echo(f"  {open_command(settings, done.path)}")
+    click.echo("  (or stats, wall, export in place of leaderboard)")
+
+
+@event.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@command_with_settings
+def list_(settings: Settings, as_json: bool) -> None:
+    """List the current event and the archived ones.
+
+    The current event's players and drawings, then each archive, newest first, with the
+    command that opens it."""
+    from kiosk.core.api import StoreError
+    from kiosk.ops.eventdays import list_events
+
+    try:
+        found = list_events(settings)
+    except (StoreError, OSError) as exc:
+        raise KioskExit(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(_as_json(settings, found), ensure_ascii=False))
+        return
+    click.echo(f"Current event in {found.data_dir}: {_counts_text(found.current, archived=False)}")
+    if not found.archives:
+        click.echo("No archived events yet (`kiosk event new` archives this one).")
+        return
+    click.echo("Archived events, newest first:")
+    for a in found.archives:
+        when = f"{a.archived_at:%Y-%m-%d %H:%M}" if a.archived_at else "?"
+        click.echo(f"  {a.path.name}  {a.name!r}  archived {when}  {_counts_text(a.counts)}")
+        if a.problem:
+            click.echo(f"    note: {a.problem}")
+        click.echo(f"    {open_command(settings, a.path)}")
+
+
+def _counts_json(counts: EventCounts | None) -> dict[str, int] | None:
+    if counts is None:
+        return None
+    return {
+        "players": counts.players,
+        "drawings": counts.drawings,
+        "submissions": counts.submissions,
+        "pending_jobs": counts.pending_jobs,
+        "waiting": counts.waiting,
+    }
+
+
+def _as_json(settings: Settings, found: EventList) -> dict[str, object]:
+    return {
+        "data_dir": str(found.data_dir),
+        "current": _counts_json(found.current),
+        "archives": [
+            {
+                "folder": a.path.name,
+                "data_dir": str(a.path),
+                "name": a.name,
+                "archived_at": a.archived_at.isoformat(timespec="seconds")
+                if a.archived_at
+                else None,
+                **(_counts_json(a.counts) or {}),
+                "problem": a.problem,
+                "open": open_command(settings, a.path),
+            }
+            for a in found.archives
+        ],
+    }
