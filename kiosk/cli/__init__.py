@@ -1,7 +1,10 @@
 """The `kiosk` command: a click group with one module per command family.
 
 booth.py: run, demo.  board.py: stats, leaderboard.  models.py: models pull|check|tiny.
-staff.py: staff ..., raffle, audit.
+staff.py: staff ..., raffle, audit.  wall.py: wall [--serve].
+event.py: event new|list (event days: archive this event, start a fresh one).
+export.py: export (CSVs, drawings, contact sheets and a zip; read-only on the data dir).
+doctor.py: doctor (the checklist before doors open; `kiosk run` runs its quick checks first).
 The options every command takes travel in click's context object (`common.Common`).
 """
 
@@ -10,6 +13,10 @@ from __future__ import annotations
 import click
 
 from kiosk.cli import board, booth, models, staff
+from kiosk.cli import doctor as doctor_cmd
+from kiosk.cli import event as event_cmd
+from kiosk.cli import export as export_cmd
+from kiosk.cli import wall as wall_cmd
 from kiosk.cli.common import EXIT_USAGE, Common, KioskExit, common_options
 
 
@@ -32,5 +39,9 @@ main.add_command(models.models)
 main.add_command(staff.staff)
 main.add_command(staff.raffle)
 main.add_command(staff.audit)
+main.add_command(wall_cmd.wall)
+main.add_command(event_cmd.event)
+main.add_command(export_cmd.export)
+main.add_command(doctor_cmd.doctor)
 
 __all__ = ["EXIT_USAGE", "KioskExit", "main"]

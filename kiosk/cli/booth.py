@@ -23,15 +23,18 @@ from kiosk.core.config import Settings
 @command_with_settings
 def run(settings: Settings, graphics: str = "auto", unlocked: bool = False) -> None:
     """Run the booth screen (the Textual app)."""
+    from kiosk.cli.doctor import preflight, preflight_terminal
     from kiosk.core.api import StoreError
     from kiosk.ml.models import apply_offline
     from kiosk.storage.lock import DataDirBusy
     from kiosk.ui.graphics import detect
 
+    preflight(settings)  # a failed check stops here, by name, before any model loads
     apply_offline(settings)
     for name in ("COLUMNS", "LINES"):  # a stale export would pin Textual to the wrong size
         os.environ.pop(name, None)
     mode = detect(graphics)  # probes the terminal: must happen before Textual owns stdin
+    preflight_terminal(mode)
     from kiosk.ui.app import make_app
 
     try:

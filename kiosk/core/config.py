@@ -122,6 +122,90 @@ class LimitSettings(_Section):
     """Longest nickname accepted, in characters after sanitising."""
     queued_per_player: Annotated[int, Field(ge=1, le=100)] = 3
     """Most unfinished jobs one player may have waiting."""
+    rate_per_minute: Annotated[float, Field(gt=0, le=600)] = 6.0
+    """Prompts one player may send per minute, dedup hits included (a token bucket)."""
+    rate_burst: Annotated[int, Field(ge=1, le=100)] = 3
+    """Prompts one player may send at once before the rate applies (the bucket's size)."""
+    burst_prompts: Annotated[int, Field(ge=2, le=100)] = 3
+    """A human check is asked when a player sends this many prompts within
+    `burst_window_s` seconds ..."""
+    burst_window_s: Annotated[float, Field(gt=0, le=3600)] = 20.0
+    """... (see `burst_prompts`)."""
+    typing_cps_max: Annotated[float, Field(gt=0, le=1000)] = 25.0
+    """... or types faster than this many characters a second (no person does; a macro
+    pasting keystrokes does). The booth measures it; the headless demo does not."""
+    check_failures: Annotated[int, Field(ge=1, le=20)] = 3
+    """Failed human checks in a row that pause a nickname ..."""
+    check_pause_s: Annotated[float, Field(ge=0, le=86400)] = 300.0
+    """... for this many seconds."""
+
+
+class PlayerSettings(_Section):
+    """`[players]`: who is who. Nicknames are claimed with a player code."""
+
+    codes: bool = True
+    """On a player's first drawing the booth shows a player code; a returning nickname
+    asks for it. Off: anyone may play under any nickname (the headless demo never asks)."""
+    code_digits: Annotated[int, Field(ge=4, le=8)] = 4
+    """Digits in a player code."""
+
+
+class WordSettings(_Section):
+    """`[words]`: prompts and nicknames that must not reach a public screen."""
+
+    blocklist: str = "assets/blocklist.txt"
+    """The booth's own word list (one entry per line, any language; `#` comments), relative
+    to the config file. Staff add and remove words from staff mode; those changes are kept
+    in the database."""
+    profanity: bool = True
+    """Also refuse the English words of the better-profanity package's list."""
+
+
+class SafetySettings(_Section):
+    """`[safety]`: zero-shot CLIP probes on every drawing, with the judge's own model,
+    before anyone sees it. A flagged drawing is blurred and held for staff review."""
+
+    probes: bool = True
+    """Probe every drawing (one matrix product per drawing)."""
+    unsafe: list[str] = [
+        "a photo of nudity",
+        "a naked person",
+        "a pornographic image",
+        "a bloody gore scene",
+        "a violent scene with weapons",
+        "a dead body",
+        "a hate symbol",
+        "a swastika",
+    ]
+    """Concepts that flag a drawing when it is closer to one of them than to every neutral
+    concept by more than `margin`."""
+    neutral: list[str] = [
+        "a photo of a bird",
+        "a duck on a pond",
+        "a swan on a lake",
+        "a landscape",
+        "a painting",
+        "a cartoon animal",
+        "a photo of an object",
+    ]
+    """Everyday concepts an unsafe one must beat."""
+    margin: Annotated[float, Field(ge=-2, le=2)] = 0.02
+    """How much closer (cosine) to an unsafe concept than to the nearest neutral one a
+    drawing must be to be flagged. Lower flags more; -2 flags everything, 2 nothing."""
+    text: Literal["off", "flag", "penalty"] = "flag"
+    """Drawings of written words ("a sign that says duck and swan") game the judge: flag
+    them for review, or take `text_penalty` off their score, or do nothing."""
+    text_concepts: list[str] = [
+        "text",
+        "a sign with words written on it",
+        "letters and words",
+        "a page of writing",
+    ]
+    """What written text looks like to the judge."""
+    text_margin: Annotated[float, Field(ge=-2, le=2)] = 0.02
+    """Like `margin`, for the text concepts against the neutral ones."""
+    text_penalty: Annotated[float, Field(ge=0, le=1)] = 0.5
+    """With `text = "penalty"`: the score is multiplied by (1 - this)."""
 
 
 class StaffSettings(_Section):
@@ -143,6 +227,9 @@ class Settings(_Section):
     judge: JudgeSettings = JudgeSettings()
     limits: LimitSettings = LimitSettings()
     staff: StaffSettings = StaffSettings()
+    players: PlayerSettings = PlayerSettings()
+    words: WordSettings = WordSettings()
+    safety: SafetySettings = SafetySettings()
 
     # Not from the file: where it was read from, and the chosen profile.
     source: Path = Field(default=Path("kiosk.toml"), exclude=True)

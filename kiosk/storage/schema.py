@@ -160,6 +160,27 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE counters ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
     """,
+    # 8: fair play and safety. Per player: prompts drawn (not dedup hits), refusals, the
+    # hash of their player code, a pause after failed human checks. Per submission: what
+    # the safety probes found and its review state (0 none, 1 waiting for staff, 2
+    # approved). Words staff added to or removed from the blocklist.
+    """
+    ALTER TABLE players ADD COLUMN drawn INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE players ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE players ADD COLUMN code_hash TEXT NOT NULL DEFAULT '';
+    ALTER TABLE players ADD COLUMN paused_until REAL NOT NULL DEFAULT 0;
+    UPDATE players SET drawn = submissions - dedup_hits;
+    CREATE INDEX players_by_drawn ON players(drawn DESC, id);
+    ALTER TABLE submissions ADD COLUMN flags TEXT NOT NULL DEFAULT '';
+    ALTER TABLE submissions ADD COLUMN review INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX submissions_in_review ON submissions(id) WHERE review = 1;
+    CREATE TABLE blocked_words (
+        word TEXT PRIMARY KEY,
+        blocked INTEGER NOT NULL,
+        at REAL NOT NULL,
+        actor TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
 
 VERSION = len(MIGRATIONS)
