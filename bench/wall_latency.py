@@ -81,9 +81,7 @@ def main() -> None:
         feed.poll()
         ctx = mp.get_context("spawn")
         out: mp.Queue[tuple[int, float]] = ctx.Queue()
-        proc = ctx.Process(
-            target=writer, args=(tmp, args.drawings, args.every, out)
-        )
+        proc = ctx.Process(target=writer, args=(tmp, args.drawings, args.every, out))
         proc.start()
         seen: dict[int, float] = {}
         committed: dict[int, float] = {}
