@@ -27,9 +27,11 @@ from kiosk.core.api import (
     from_row,
 )
 from kiosk.storage import schema
+from kiosk.storage.players import PlayerCodes
 from kiosk.storage.queries import Queries
 from kiosk.storage.staff import StaffActions
 from kiosk.storage.waiters import JOB_COLS, Waiters
+from kiosk.storage.words import BlockedWords
 
 
 def plain_db_error(path: Path, exc: sqlite3.Error) -> str:
@@ -65,7 +67,7 @@ def _reused(original: Submission) -> Result:
     )
 
 
-class Store(Waiters, StaffActions, Queries):
+class Store(Waiters, StaffActions, PlayerCodes, BlockedWords, Queries):
     """The kiosk's database; safe to share between threads (one connection each)."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
