@@ -1,7 +1,9 @@
 """The CLIP judge on open_clip.
 
 Score = cosine of the L2-normalised image embeddings of a drawing and the target
-picture; percent = 100 * max(cosine, 0). Target embeddings are computed once.
+picture; percent = 100 * max(cosine, 0). Target embeddings are computed once. With
+`load_probes`, each verdict also carries the safety probes' results (scoring.probes),
+made from the same image embeddings: no second image forward pass.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
     from PIL.Image import Image
+
+    from scoring.probes import ProbeResult, Probes
 
 
 class JudgeLoadError(Exception):
@@ -36,10 +40,12 @@ def cosine_to_percent(cosine: float) -> float:
 
 @dataclass(frozen=True, kw_only=True)
 class Verdict:
-    """Cosines for a batch of drawings against one target, and the time it took."""
+    """Cosines for a batch of drawings against their targets, and the time it took."""
 
     cosines: list[float]
     ms: float
+    probes: list[ProbeResult] | None = None
+    """The safety probes' result per drawing, in order; None when probes are not loaded."""
 
 
 class Judge:
@@ -52,6 +58,7 @@ class Judge:
         self.model: Any = None
         self.preprocess: Any = None
         self._targets: dict[str, torch.Tensor] = {}
+        self.probes: Probes | None = None
 
     @property
     def name(self) -> str:
@@ -79,6 +86,40 @@ class Judge:
         model.eval()
         self.model, self.preprocess = model, preprocess
 
+    def load_probes(
+        self,
+        unsafe: Sequence[str],
+        neutral: Sequence[str],
+        text_concepts: Sequence[str],
+        margin: float,
+        text_margin: float,
+    ) -> Probes:
+        """Embed the safety concepts once with this model's text tower; from now on every
+        verdict carries `probes`. Call after `load`; calling again replaces the probes."""
+        import open_clip
+
+        from scoring.probes import Probes
+
+        if self.model is None:
+            raise RuntimeError("judge not loaded")
+        try:
+            # the model name picks the tokenizer; local-dir: and hf-hub: read their config
+            tokenizer = open_clip.get_tokenizer(self.model_name)
+        except Exception as exc:  # like load: every failure means "cannot load"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise JudgeLoadError(f"judge model {self.name!r}: no tokenizer: {first}") from exc
+        self.probes = Probes(
+            self.model,
+            tokenizer,
+            unsafe=unsafe,
+            neutral=neutral,
+            text_concepts=text_concepts,
+            margin=margin,
+            text_margin=text_margin,
+            device=self.device,
+        )
+        return self.probes
+
     def embed(self, images: Sequence[Image]) -> torch.Tensor:
         """L2-normalised image embeddings, one row per image, in one batched call."""
         import torch
@@ -104,11 +145,17 @@ class Judge:
             ) from exc
 
     def score(self, images: Sequence[Image], target_ids: Sequence[str]) -> Verdict:
-        """Cosine of each drawing with its own target, at full precision, in one batch."""
+        """Cosine of each drawing with its own target, at full precision, in one batch; the
+        probes' results too when they are loaded (same embeddings, one matrix product)."""
         import torch
 
         start = time.perf_counter()
         emb = self.embed(images)
         targets = torch.stack([self._targets[t] for t in target_ids])
         cos = (emb * targets).sum(dim=-1).tolist()
-        return Verdict(cosines=[float(c) for c in cos], ms=(time.perf_counter() - start) * 1000.0)
+        probes = self.probes.check(emb) if self.probes is not None else None
+        return Verdict(
+            cosines=[float(c) for c in cos],
+            ms=(time.perf_counter() - start) * 1000.0,
+            probes=probes,
+        )

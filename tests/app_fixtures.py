@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from engine_fixtures import relaxed
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
@@ -48,12 +49,13 @@ SIZE = (120, 40)
 
 
 def tiny_settings_in(data_dir: Path, tiny_models: Path) -> Settings:
-    """Repo config with the tiny profile in `data_dir`, reusing the session's tiny models."""
+    """Repo config with the tiny profile in `data_dir`, reusing the session's tiny models;
+    no flood limits or player codes in the way (engine_fixtures.relaxed)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     link = data_dir / "tiny-models"
     if not link.exists():
         link.symlink_to(tiny_models, target_is_directory=True)
-    return load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny")
+    return relaxed(load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny"))
 
 
 async def wait_for(
@@ -134,7 +136,23 @@ class FakeEngine:
     def stop(self, timeout: float = 30.0) -> None:
         """Nothing runs in the background."""
 
-    def submit(self, nickname: str, prompt: str) -> Done | Queued:
+    def needs_code(self, nickname: str) -> bool:
+        return False  # the scripted engine claims no nicknames
+
+    def check_code(self, nickname: str, code: str) -> bool:
+        return False
+
+    def answer_check(self, nickname: str, challenge_id: str, answer: str) -> bool:
+        return False  # it never asks a human check
+
+    def submit(
+        self,
+        nickname: str,
+        prompt: str,
+        *,
+        code: str | None = None,
+        typing_cps: float | None = None,
+    ) -> Done | Queued:
         nick = clean_field(nickname, what="nickname", max_len=24)
         text = clean_field(prompt, what="prompt", max_len=300)
         if not normalise_prompt(text):
@@ -291,6 +309,7 @@ class FakeEngine:
             per_10_min=[],
             score_bins=[0] * 20,
             top_submitters=[],
+            most_refused=[],
             draw_ms_p50=None,
             draw_ms_p95=None,
         )
@@ -306,6 +325,12 @@ class FakeEngine:
 
     def image_path(self, item: Submission | BoardRow | Recent) -> Path:
         return self.data_dir / item.image
+
+    def original_path(self, item: Recent) -> Path:
+        return self.data_dir / item.image
+
+    def held_for_review(self, limit: int = 100) -> list[Recent]:
+        return []  # the scripted engine has no safety probes
 
     def stats(self) -> Stats:
         return Stats(

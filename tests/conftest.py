@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from engine_fixtures import CountingGenerator, Recorder
+from engine_fixtures import CountingGenerator, Recorder, relaxed
 from tmux_fixtures import Tmux
 
 from kiosk.core.config import Settings, load_settings
@@ -42,8 +42,9 @@ def data_dir(tmp_path: Path, tiny_models: Path) -> Path:
 
 @pytest.fixture
 def tiny_settings(data_dir: Path) -> Settings:
-    """Repo config, tiny profile, a fresh data dir."""
-    return load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny")
+    """Repo config, tiny profile, a fresh data dir; no flood limits or player codes in the
+    way (see engine_fixtures.relaxed)."""
+    return relaxed(load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny"))
 
 
 @pytest.fixture

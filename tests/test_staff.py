@@ -215,7 +215,10 @@ def test_rehearsal_script_with_staff_lines(data_dir: Path, env: dict[str, str]) 
         ("resume", "", True),
         ("target", "swan", True),
     ]
-    assert any(e["event"] == "rejected" and "cannot play" in e["message"] for e in events)
+    assert any(
+        e["event"] == "refused" and e["kind"] == "banned" and "cannot play" in e["reason"]
+        for e in events
+    )
     (raffle,) = [e for e in events if e["event"] == "raffle"]
     assert raffle["seed"] == 7 and len(raffle["winners"]) == 2
     assert not {"cloudshin", "bo"} & set(raffle["winners"])
@@ -241,4 +244,9 @@ def test_event_stats_count_refusals_hidden_and_scores(engine: Engine) -> None:
     assert sum(s.per_10_min) == 4 and len(s.score_bins) == 20
     assert s.score_bins[19] + s.score_bins[18] == 1  # ada's 90% in the 90-95% bin
     assert s.score_bins[18] == 1 and s.score_bins[16] == 1  # 90%, 80%
-    assert s.top_submitters[0] == ("ada", 1) and s.draw_ms_p50 == pytest.approx(2.0)
+    assert (
+        s.top_submitters[0].nickname == "ada"
+        and s.top_submitters[0].drawn == 1
+        and s.draw_ms_p50 == pytest.approx(2.0)
+    )
+    assert {t.nickname: t.refusals for t in s.most_refused} == {"ada": 1, "dee": 1}

@@ -20,6 +20,7 @@ from kiosk.core.config import Settings
 from kiosk.core.staff import (
     PLAYER_ACTIONS,
     SUBMISSION_ACTIONS,
+    WORD_ACTIONS,
     RaffleResult,
     StaffCommand,
     StaffDesk,
@@ -85,6 +86,11 @@ def _action_command(action: str, argument: str | None) -> click.Command:
         "target": "Switch the active target (each target keeps its board).",
         "pause": "Pause drawing: prompts are still saved, drawn on resume.",
         "resume": "Resume drawing.",
+        "reset-code": "Give a player a new player code (they forgot theirs); prints it.",
+        "unpause": "Let a player paused after failed human checks play again.",
+        "approve": "Approve a drawing the safety probes held: it ranks, unblurred.",
+        "block-word": "Refuse prompts and nicknames with this word (kept across restarts).",
+        "unblock-word": "Stop refusing a word (one of the shipped list too).",
     }
     return click.command(name=action, help=helps[action])(fn)
 
@@ -93,6 +99,8 @@ for _action in PLAYER_ACTIONS:
     staff.add_command(_action_command(_action, "nickname"))
 for _action in SUBMISSION_ACTIONS:
     staff.add_command(_action_command(_action, "submission_id"))
+for _action in WORD_ACTIONS:
+    staff.add_command(_action_command(_action, "word"))
 staff.add_command(_action_command("target", "target_id"))
 staff.add_command(_action_command("pause", None))
 staff.add_command(_action_command("resume", None))

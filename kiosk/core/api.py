@@ -76,6 +76,18 @@ class Submission:
     judge_ms: float
     created_at: float
     dedup_of: int | None
+    flags: str = ""
+    """What the safety probes found ("" nothing)."""
+    review: int = 0
+    """0: nothing to review; 1: held for staff (blurred, not ranked); 2: approved."""
+
+    @property
+    def held(self) -> bool:
+        return self.review == HELD
+
+
+HELD, APPROVED = 1, 2
+"""Submission.review states: held for staff review, approved by staff."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,6 +101,10 @@ class Result:
     judge_ms: float
     generator: str
     judge: str
+    flags: str = ""
+    """What the safety probes found, when they held the drawing or took a penalty."""
+    review: int = 0
+    """HELD: blurred and not ranked until staff approve it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +130,7 @@ class Stats:
     dedup_hits: int
     pending_jobs: int
     top_submitter: str | None
+    """The player with the most prompts drawn (dedup hits do not count)."""
     top_submitter_count: int
 
 
@@ -174,6 +191,9 @@ class Recent:
     hidden: bool
     staff: bool
     banned: bool
+    held: bool = False
+    """The safety probes held it: blurred and not ranked until staff approve it."""
+    flags: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -208,6 +228,17 @@ class RaffleResult:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Submitter:
+    """One player's prompts, told apart: drawn (the model worked), dedup hits (answered
+    from an earlier drawing), refused (rate limit, words, a ban...)."""
+
+    nickname: str
+    drawn: int
+    dedup_hits: int
+    refusals: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class EventStats:
     """The event at a glance, for staff: counts, activity, scores, drawing times."""
 
@@ -221,7 +252,11 @@ class EventStats:
     """Submissions in each 10-minute slot, oldest first, up to the last 36 (6 hours)."""
     score_bins: list[int]
     """Drawings (originals) by score: 0-5%, 5-10%, ..., 95-100%."""
-    top_submitters: list[tuple[str, int]]
+    top_submitters: list[Submitter]
+    """The players with the most prompts drawn (dedup hits and refusals cost the GPU
+    nothing and do not count), most first, up to 5."""
+    most_refused: list[Submitter]
+    """The players with the most refused prompts (a flood shows here), up to 3."""
     draw_ms_p50: float | None
     draw_ms_p95: float | None
 
@@ -263,8 +298,29 @@ class EngineAPI(Protocol):
         """Finish the running batch, then stop; queued work stays persisted."""
         ...
 
-    def submit(self, nickname: str, prompt: str) -> Done | Queued:
-        """Accept one prompt (raises PolicyError, StoreError with a message)."""
+    def submit(
+        self,
+        nickname: str,
+        prompt: str,
+        *,
+        code: str | None = None,
+        typing_cps: float | None = None,
+    ) -> Done | Queued:
+        """Accept one prompt (raises PolicyError, StoreError with a message). `code`: the
+        player code of a claimed nickname; `typing_cps`: how fast the prompt was typed
+        (the booth measures it). A new player's code comes back in `player_code`."""
+        ...
+
+    def needs_code(self, nickname: str) -> bool:
+        """Whether this nickname is claimed: the booth asks for its code."""
+        ...
+
+    def check_code(self, nickname: str, code: str) -> bool:
+        """Whether `code` is this player's code (staff check a raffle winner's)."""
+        ...
+
+    def answer_check(self, nickname: str, challenge_id: str, answer: str) -> bool:
+        """The visitor's answer to a human check (True: passed)."""
         ...
 
     def queue_snapshot(self) -> list[QueueEntry]:
@@ -293,6 +349,14 @@ class EngineAPI(Protocol):
 
     def redraw(self, raffle_id: int, absent: str, actor: str = "staff") -> RaffleResult:
         """Replace a raffle winner who is not there (raises StaffError)."""
+        ...
+
+    def held_for_review(self, limit: int = 100) -> list[Recent]:
+        """Drawings the safety probes held, oldest first."""
+        ...
+
+    def original_path(self, item: Recent) -> Path:
+        """A drawing itself, even when held (for staff deciding on it)."""
         ...
 
     def recent(self, limit: int = 100, nickname: str = "") -> list[Recent]:

@@ -16,10 +16,21 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kiosk.core import policy
-from kiosk.core.api import Job, Result, Submission, Waiter
+from kiosk.core.api import HELD, Job, Result, Submission, Waiter
+from kiosk.core.config import SafetySettings
 from kiosk.core.eta import CallTimes
-from kiosk.core.events import Done, Event, Failed, LeaderboardChanged, Progress, Retrying, Started
-from kiosk.storage.images import image_relpath, write_png
+from kiosk.core.events import (
+    Done,
+    Event,
+    Failed,
+    Flagged,
+    LeaderboardChanged,
+    Progress,
+    Retrying,
+    Started,
+)
+from kiosk.ml.blur import blurred
+from kiosk.storage.images import blurred_relpath, image_relpath, write_png
 from kiosk.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,6 +84,8 @@ class BatchRunner:
     publish: Callable[[Event], object]
     done_event: Callable[[int | None, Submission, bool], Done]
     times: CallTimes = field(default_factory=CallTimes)
+    safety: SafetySettings | None = None
+    """What to do with the judge's probe results (None: the probes are off)."""
     _finished: set[int] = field(default_factory=set)
 
     def run(self, batch: list[Job]) -> list[Job]:
@@ -129,16 +142,43 @@ class BatchRunner:
             reason = plain_reason(exc)
             return [r for job in jobs for r in self._model_error(job, reason)]
         n = len(jobs)
-        for job, image, cosine in zip(jobs, drawing.images, verdict.cosines, strict=True):
-            self._save(job, image, cosine, drawing.ms / n, verdict.ms / n)
+        probes = getattr(verdict, "probes", None) or [None] * n
+        for job, image, cosine, probe in zip(
+            jobs, drawing.images, verdict.cosines, probes, strict=True
+        ):
+            self._save(job, image, cosine, drawing.ms / n, verdict.ms / n, probe)
         # The whole call, saving included, at the size it had: what a waiting job waits for.
         self.times.record(n, (time.perf_counter() - start) * 1000.0)
         return []
 
-    def _save(self, job: Job, image: Any, cosine: float, gen_ms: float, judge_ms: float) -> None:
+    def _verdict(self, probe: Any, cosine: float) -> tuple[float, str, int]:
+        """(cosine to store, flags, review state) from a drawing's probe result: held for
+        review when unsafe (or showing words, with `text = "flag"`), or the words penalty
+        taken off its score (`text = "penalty"`)."""
+        safety = self.safety
+        if probe is None or safety is None:
+            return cosine, "", 0
+        held = bool(probe.flagged) or (bool(probe.text) and safety.text == "flag")
+        penalised = bool(probe.text) and safety.text == "penalty"
+        if penalised:
+            cosine *= 1.0 - safety.text_penalty
+        return cosine, str(probe.flags) if held or penalised else "", HELD if held else 0
+
+    def _save(
+        self,
+        job: Job,
+        image: Any,
+        cosine: float,
+        gen_ms: float,
+        judge_ms: float,
+        probe: Any = None,
+    ) -> None:
         rel = image_relpath(job.dedup_key)
+        cosine, flags, review = self._verdict(probe, cosine)
         try:
             write_png(image, self.data_dir / rel)
+            if review == HELD:  # what every screen shows until staff approve it
+                write_png(blurred(image), self.data_dir / blurred_relpath(rel))
             result = Result(
                 image=rel,
                 cosine=cosine,
@@ -147,6 +187,8 @@ class BatchRunner:
                 judge_ms=judge_ms,
                 generator=self.generator.name,
                 judge=self.judge.name,
+                flags=flags,
+                review=review,
             )
             sub, *followers = self.store.complete_job(job, result)
         except Exception as exc:
@@ -154,6 +196,10 @@ class BatchRunner:
             self._fail(job, f"could not save the drawing: {plain_reason(exc).split(': ', 1)[-1]}")
             return
         self._finished.add(job.id)
+        if sub.held:
+            self.publish(
+                Flagged(submission_id=sub.id, nickname=sub.nickname, prompt=sub.prompt, flags=flags)
+            )
         self.publish(self.done_event(job.id, sub, False))
         for follower in followers:
             self.publish(self.done_event(job.id, follower, True))

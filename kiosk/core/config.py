@@ -124,8 +124,10 @@ class LimitSettings(_Section):
     """Most unfinished jobs one player may have waiting."""
     rate_per_minute: Annotated[float, Field(gt=0, le=600)] = 6.0
     """Prompts one player may send per minute, dedup hits included (a token bucket)."""
-    rate_burst: Annotated[int, Field(ge=1, le=100)] = 3
-    """Prompts one player may send at once before the rate applies (the bucket's size)."""
+    rate_burst: Annotated[int, Field(ge=1, le=100)] = 4
+    """Prompts one player may send at once before the rate applies (the bucket's size).
+    One more than `burst_prompts`: a burst meets the human check before the rate limit,
+    so a person who passes it may send that prompt."""
     burst_prompts: Annotated[int, Field(ge=2, le=100)] = 3
     """A human check is asked when a player sends this many prompts within
     `burst_window_s` seconds ..."""
@@ -179,7 +181,7 @@ class SafetySettings(_Section):
     ]
     """Concepts that flag a drawing when it is closer to one of them than to every neutral
     concept by more than `margin`."""
-    neutral: list[str] = [
+    neutral: Annotated[list[str], Field(min_length=1)] = [
         "a photo of a bird",
         "a duck on a pond",
         "a swan on a lake",

@@ -16,12 +16,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kiosk.core import codes as player_codes
 from kiosk.core import policy
 from kiosk.core.api import (
     AuditRow,
     BoardRow,
     EventStats,
     Job,
+    PlayerFlags,
     QueueEntry,
     Recent,
     Stats,
@@ -30,9 +32,11 @@ from kiosk.core.api import (
     Waiter,
 )
 from kiosk.core.batch import BatchRunner, GeneratorLike, JudgeLike
+from kiosk.core.blocklist import Blocklist
 from kiosk.core.config import TINY_NOTICE, Settings
 from kiosk.core.eta import CallTimes, queue_etas
 from kiosk.core.events import (
+    CheckAsked,
     Done,
     Event,
     Failed,
@@ -43,12 +47,14 @@ from kiosk.core.events import (
     Notice,
     Queued,
     RaffleDrawn,
+    Refused,
     StaffActed,
     TargetChanged,
 )
 from kiosk.core.fairqueue import FairQueue
-from kiosk.core.staff import RaffleResult, StaffCommand, StaffDesk, StaffOutcome
-from kiosk.storage.images import clean_temp_files
+from kiosk.core.floods import CheckPaused, CheckRequired, FloodGuard, RateLimited
+from kiosk.core.staff import WORDS_KEY, RaffleResult, StaffCommand, StaffDesk, StaffOutcome
+from kiosk.storage.images import blurred_relpath, clean_temp_files
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.schema import sqlite_warning
 from kiosk.storage.store import Store
@@ -70,6 +76,7 @@ class Engine:
         store: Store | None = None,
         generator: GeneratorLike | None = None,
         judge: JudgeLike | None = None,
+        codes: bool | None = None,
     ) -> None:
         self.settings = settings
         self.data_dir = settings.data_path
@@ -85,6 +92,18 @@ class Engine:
         )
         self.target_id = self.desk.active_target()
         self.paused = self.desk.paused()
+        policy.player_key("")  # builds the lookalike table (0.2 s) now, not on a visitor's key
+        self.codes = settings.players.codes if codes is None else codes
+        """Player codes asked and given (the booth); the headless demo checks only the
+        codes its script gives."""
+        self.floods = FloodGuard(
+            settings.limits, [(t.title, settings.target_image(t)) for t in settings.targets]
+        )
+        now = time.time()
+        for key, until in self.store.paused_players(now):
+            self.floods.restore_pause(key, until, now)
+        self._words_version: str | None = None
+        self.words = self._load_words()
         self.load_error: str | None = None
         self.times = CallTimes()
         self._targets = {
@@ -256,36 +275,168 @@ class Engine:
             norm_prompt, self._targets[target_id or self.target_id], self._generation, self._judge
         )
 
-    def submit(self, nickname: str, prompt: str) -> Done | Queued:
-        """Accept one prompt (see _submit); a refusal is counted for the event stats."""
+    def submit(
+        self,
+        nickname: str,
+        prompt: str,
+        *,
+        code: str | None = None,
+        typing_cps: float | None = None,
+    ) -> Done | Queued:
+        """Accept one prompt (see _submit). A refusal is counted (for the event stats and
+        the player's own), and published as a `refused` event; a human check asked for is
+        published as a `challenge` event first."""
         try:
-            return self._submit(nickname, prompt)
-        except policy.PolicyError:
-            try:
-                self.store.count_refusal()
-            except Exception:  # counting must never turn a refusal into a crash
-                log.exception("could not count a refusal")
+            return self._submit(nickname, prompt, code, typing_cps)
+        except policy.PolicyError as exc:
+            self._refused(nickname, prompt, exc)
             raise
 
-    def _submit(self, nickname: str, prompt: str) -> Done | Queued:
+    def _refused(self, nickname: object, prompt: object, exc: policy.PolicyError) -> None:
+        nick = policy.sanitise(nickname)[:100] if isinstance(nickname, str) else ""
+        text = policy.sanitise(prompt)[:400] if isinstance(prompt, str) else ""
+        try:
+            self.store.count_refusal(policy.player_key(nick) if nick else None)
+        except Exception:  # counting must never turn a refusal into a crash
+            log.exception("could not count a refusal")
+        if isinstance(exc, CheckRequired):
+            c = exc.challenge
+            self._publish(
+                CheckAsked(
+                    nickname=nick, challenge_id=c.id, question=c.question, choices=len(c.choices)
+                )
+            )
+        retry = exc.retry_in_s if isinstance(exc, RateLimited | CheckPaused) else None
+        self._publish(
+            Refused(nickname=nick, prompt=text, reason=str(exc), kind=refusal_kind(exc),
+                    retry_in_s=retry)
+        )  # fmt: skip
+
+    def _submit(
+        self, nickname: str, prompt: str, code: str | None, typing_cps: float | None
+    ) -> Done | Queued:
         """Accept one prompt: a dedup hit is answered at once; a prompt already waiting or
         being drawn joins that job; anything else is queued.
 
-        Raises policy.PolicyError with a message for the visitor when input is refused.
+        Raises policy.PolicyError with a message for the visitor when input is refused:
+        in this order, bad input, too fast (the rate limit and the human check count
+        every submission, dedup hits too), blocked words, a ban, a claimed nickname
+        without its code, a hidden prompt, too many waiting.
         """
-        nick = policy.clean_field(nickname, what="nickname", max_len=self.limits.nickname_max)
+        nick = policy.clean_nickname(nickname, self.limits.nickname_max)
         text = policy.clean_field(prompt, what="prompt", max_len=self.limits.prompt_max)
         norm = policy.normalise_prompt(text)
         if not norm:
             raise policy.PolicyError("Please describe a picture in words.")
-        key = self.dedup_key(norm)
         pkey = policy.player_key(nick)
+        self.floods.check(pkey, time.time(), typing_cps)
+        self._check_words(nick, text)
+        key = self.dedup_key(norm)
         flags = self.store.player_flags(pkey)
         if flags is not None and flags.banned:
             raise policy.PolicyError("Sorry, this nickname cannot play right now.")
+        claim = self._check_code(pkey, nick, code)
         if self.store.hidden_original(key):
             raise policy.PolicyError("Sorry, that prompt cannot be drawn. Please try another.")
         self.desk.mark_known_staff(pkey, nick)
+        accepted = self._accept(pkey, nick, prompt, text, norm, key, flags)
+        if claim is None:
+            return accepted
+        try:
+            self.store.set_code_hash(pkey, player_codes.hash_code(claim))
+        except Exception:  # the prompt is in; the code is asked for again next time
+            log.exception("could not save a player code")
+            return accepted
+        return accepted if code is not None else replace(accepted, player_code=claim)
+
+    def _check_code(self, pkey: str, nick: str, code: str | None) -> str | None:
+        """Refuse a claimed nickname without its code; the code to give a new player (the
+        one they typed, in the demo) when it is theirs to claim, else None."""
+        if not self.codes and code is None:
+            return None
+        stored = self.store.code_hash(pkey)
+        if stored:
+            if code is None or not code.strip():
+                raise policy.CodeRequired(
+                    f"{nick} is taken: type its player code, or choose another nickname."
+                )
+            if not player_codes.verify_code(code, stored):
+                raise policy.CodeRequired(
+                    f"That is not the player code of {nick}. Try again, or choose another"
+                    " nickname (the staff can help)."
+                )
+            return None
+        if code is not None and code.strip():
+            return code.strip() if code.strip().isdigit() else None
+        return player_codes.new_code(self.settings.players.code_digits)
+
+    def needs_code(self, nickname: str) -> bool:
+        """Whether this nickname is claimed (the booth asks for its code)."""
+        if not self.codes:
+            return False
+        try:
+            nick = policy.clean_nickname(nickname, self.limits.nickname_max)
+        except policy.PolicyError:
+            return False
+        return bool(self.store.code_hash(policy.player_key(nick)))
+
+    def check_code(self, nickname: str, code: str) -> bool:
+        """Whether `code` is the player code of `nickname` (staff check a raffle winner)."""
+        stored = self.store.code_hash(policy.player_key(policy.sanitise(nickname)))
+        return bool(stored) and player_codes.verify_code(code, stored or "")
+
+    def answer_check(self, nickname: str, challenge_id: str, answer: str) -> bool:
+        """The visitor's answer to a human check. Too many wrong answers pause the
+        nickname (kept across a restart)."""
+        pkey = policy.player_key(policy.sanitise(nickname))
+        now = time.time()
+        ok = self.floods.answer(pkey, challenge_id, answer, now)
+        if not ok:
+            until = self.floods.paused_until(pkey, now)
+            if until is not None:
+                try:
+                    self.store.set_paused_until(pkey, until)
+                except Exception:  # the pause holds in memory anyway
+                    log.exception("could not save a pause")
+        return ok
+
+    def _load_words(self) -> Blocklist:
+        """The booth's list, better-profanity's and staff's changes (from any process:
+        `kiosk staff block-word` bumps a version the engine checks on each prompt)."""
+        self._words_version = self.store.meta(WORDS_KEY)
+        return Blocklist.load(
+            self.settings.resolve(self.settings.words.blocklist),
+            profanity=self.settings.words.profanity,
+            changes=self.store.word_changes(),
+        )
+
+    def _check_words(self, nick: str, text: str) -> None:
+        """Blocked words in the nickname or the prompt: a neutral refusal, audited."""
+        if self.store.meta(WORDS_KEY) != self._words_version:
+            self.words = self._load_words()
+        for what, value in (("nickname", nick), ("prompt", text)):
+            word = self.words.match(value)
+            if word is not None:
+                try:
+                    self.store.record("blocked", nick, f"{what} matched {word!r}", actor="policy")
+                except Exception:
+                    log.exception("could not audit a blocked word")
+                raise WordsRefused(
+                    "Let's keep it friendly: try another nickname."
+                    if what == "nickname"
+                    else "Let's keep it friendly: try another prompt."
+                )
+
+    def _accept(
+        self,
+        pkey: str,
+        nick: str,
+        prompt: str,
+        text: str,
+        norm: str,
+        key: str,
+        flags: PlayerFlags | None,
+    ) -> Done | Queued:
         with self._cond:
             self._load_queue()
             original = self.store.find_original(key)
@@ -422,6 +573,8 @@ class Engine:
             if outcome.ok and cmd.action in ("pause", "resume"):
                 self.paused = cmd.action == "pause"
                 self._cond.notify_all()
+            if outcome.ok and cmd.action == "unpause":
+                self.floods.lift_pause(policy.player_key(cmd.subject))
             self._publish(
                 StaffActed(
                     action=outcome.action,
@@ -455,6 +608,10 @@ class Engine:
         )
         return result
 
+    def held_for_review(self, limit: int = 100) -> list[Recent]:
+        """Drawings the safety probes held, oldest first: staff approve or hide them."""
+        return self.store.held_for_review(limit)
+
     def recent(self, limit: int = 100, nickname: str = "") -> list[Recent]:
         """The latest submissions for staff to moderate, newest first."""
         return self.store.recent(limit, nickname)
@@ -477,7 +634,13 @@ class Engine:
         return self.store.stats()
 
     def image_path(self, item: Submission | BoardRow | Recent) -> Path:
-        """Absolute path of a submission's or leaderboard row's drawing."""
+        """Absolute path of a drawing as screens may show it: a drawing held for review
+        shows as its blurred stand-in."""
+        held = isinstance(item, Submission | Recent) and item.held
+        return self.data_dir / (blurred_relpath(item.image) if held else item.image)
+
+    def original_path(self, item: Recent) -> Path:
+        """The drawing itself, even when held: for staff deciding on it."""
         return self.data_dir / item.image
 
     def _done_event(self, job_id: int | None, sub: Submission, dedup: bool) -> Done:
@@ -495,6 +658,8 @@ class Engine:
             image=str(self.image_path(sub)),
             gen_ms=sub.gen_ms,
             judge_ms=sub.judge_ms,
+            flagged=sub.held,
+            text_penalty=bool(sub.flags) and not sub.held and "text" in sub.flags,
         )
 
     # -- the worker's side ------------------------------------------------------------
@@ -562,6 +727,7 @@ class Engine:
             publish=self._publish,
             done_event=self._done_event,
             times=self.times,
+            safety=self.settings.safety if self.settings.safety.probes else None,
         )
         compile_error = getattr(self.generator, "compile_error", None)
         if compile_error:
@@ -577,3 +743,26 @@ class Engine:
                 decoder=str(getattr(self.generator, "decoder", "")),
             )
         )
+
+
+class WordsRefused(policy.PolicyError):
+    """A nickname or prompt with a blocked word (the visitor is told neutrally)."""
+
+
+def refusal_kind(exc: policy.PolicyError) -> str:
+    """A refusal's kind for the `refused` event (see events.Refused)."""
+    kinds: list[tuple[type[policy.PolicyError], str]] = [
+        (RateLimited, "rate"),
+        (CheckRequired, "check"),
+        (CheckPaused, "paused"),
+        (WordsRefused, "words"),
+        (policy.CodeRequired, "code"),
+        (policy.QueueFullError, "queue"),
+    ]
+    kind = next((k for cls, k in kinds if isinstance(exc, cls)), "policy")
+    text = str(exc)
+    if kind == "policy" and "cannot play right now" in text:
+        return "banned"
+    if kind == "policy" and "cannot be drawn" in text:
+        return "hidden"
+    return kind

@@ -77,6 +77,9 @@ class Queued(Event):
     job (same `job_id`) and gets its drawing and score, after it, without model work."""
     paused: bool = False
     """Staff paused drawing: the prompt is saved and drawn when they resume."""
+    player_code: str | None = None
+    """Only in what `submit` returns, never published: the code just given to a new
+    player (the booth shows it once)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +124,13 @@ class Done(Event):
     image: str
     gen_ms: float
     judge_ms: float
+    flagged: bool = False
+    """The safety probe flagged the drawing: `image` is a blurred copy, and the score does
+    not rank until staff approve it."""
+    text_penalty: bool = False
+    """The drawing shows written words; the score already has the configured penalty."""
+    player_code: str | None = None
+    """Only in what `submit` returns, never published (see Queued.player_code)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,3 +210,45 @@ class RaffleDrawn(Event):
     seed: int
     eligible: int
     winners: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refused(Event):
+    """A prompt was refused; `reason` is what the visitor was told."""
+
+    name: ClassVar[str] = "refused"
+
+    nickname: str
+    prompt: str
+    reason: str
+    kind: str
+    """policy (empty, too long...), rate (too fast), check (a human check is asked),
+    paused (failed checks), words (the blocklist), banned, hidden (a hidden prompt),
+    queue (too many waiting), code (a claimed nickname without its code)."""
+    retry_in_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckAsked(Event):
+    """A player burst: before their next prompt they must pass a human check (the booth
+    shows it; a script cannot answer it)."""
+
+    name: ClassVar[str] = "challenge"
+
+    nickname: str
+    challenge_id: str
+    question: str
+    choices: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Flagged(Event):
+    """The safety probe held a drawing for staff review; it is blurred everywhere and does
+    not rank until approved."""
+
+    name: ClassVar[str] = "flagged"
+
+    submission_id: int
+    nickname: str
+    prompt: str
+    flags: str

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from kiosk.core import identity
+
 # CSI / OSC / DCS / other escape sequences, and C1 controls written as single code points.
 _ESCAPES = re.compile(
     r"""
@@ -23,10 +25,20 @@ _ESCAPES = re.compile(
     re.VERBOSE,
 )
 _SPACES = re.compile(r"\s+")
+_BLANKS_TO_SPACES = {ord(ch): " " for ch in identity.BLANKS}
+
+MAX_MARKS = 2
+"""Combining marks one character of a nickname may carry, counted decomposed (NFD):
+Vietnamese "ệ" and pinyin "ǘ" need two; more pile up into "Zalgo" text that spills over
+the lines around it."""
 
 
 class PolicyError(ValueError):
     """Input refused; the message is written for the visitor."""
+
+
+class CodeRequired(PolicyError):
+    """The nickname is claimed: its player code is needed to play as them."""
 
 
 class QueueFullError(PolicyError):
@@ -69,6 +81,31 @@ def clean_field(text: str, *, what: str, max_len: int) -> str:
     return cleaned
 
 
+def clean_nickname(text: str, max_len: int) -> str:
+    """A nickname as `clean_field` cleans it, refused unless someone can see who it is:
+    at least one letter or digit that draws something, and no piles of combining marks."""
+    nick = clean_field(text, what="nickname", max_len=max_len)
+    # Blank-looking letters (Hangul fillers, the braille blank) show as spaces: say so.
+    nick = _SPACES.sub(" ", nick.translate(_BLANKS_TO_SPACES)).strip()
+    if not any(_visible_alnum(ch) for ch in nick):
+        raise PolicyError("Please use a nickname with at least one letter or digit.")
+    if _max_marks_in_a_row(unicodedata.normalize("NFD", nick)) > MAX_MARKS:
+        raise PolicyError("Please use a nickname without piles of accents on one letter.")
+    return nick
+
+
+def _visible_alnum(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "LN" and ch not in identity.BLANKS
+
+
+def _max_marks_in_a_row(text: str) -> int:
+    most = run = 0
+    for ch in text:
+        run = run + 1 if unicodedata.category(ch) in {"Mn", "Me"} else 0
+        most = max(most, run)
+    return most
+
+
 def normalise_prompt(prompt: str) -> str:
     """Comparison form: NFKC, casefold, punctuation to spaces, spaces collapsed.
 
@@ -80,8 +117,9 @@ def normalise_prompt(prompt: str) -> str:
 
 
 def player_key(nickname: str) -> str:
-    """Identity of a player: nicknames differing only by case or width are one player."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", nickname).casefold()).strip()
+    """Identity of a player: nicknames differing only by case, width or lookalike letters
+    are one player (see kiosk.core.identity)."""
+    return identity.player_key(nickname)
 
 
 def dedup_key(norm_prompt: str, target: str, generation: str, judge: str) -> str:

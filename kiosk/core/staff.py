@@ -10,15 +10,26 @@ from __future__ import annotations
 import random
 import shlex
 
-from kiosk.core import policy
+from kiosk.core import codes, policy
 from kiosk.core.api import Entrant, RaffleResult, StaffCommand, StaffOutcome, StoreError
+from kiosk.core.blocklist import canonical
 from kiosk.core.config import Settings
 from kiosk.storage.store import Store
 
-PLAYER_ACTIONS = ("hide", "unhide", "ban", "unban", "tag-staff", "untag-staff")
-SUBMISSION_ACTIONS = ("hide-submission", "unhide-submission")
-ACTIONS = (*PLAYER_ACTIONS, *SUBMISSION_ACTIONS, "target", "pause", "resume")
-TARGET_KEY, PAUSED_KEY = "event.target", "engine.paused"
+PLAYER_ACTIONS = (
+    "hide",
+    "unhide",
+    "ban",
+    "unban",
+    "tag-staff",
+    "untag-staff",
+    "reset-code",
+    "unpause",
+)
+SUBMISSION_ACTIONS = ("hide-submission", "unhide-submission", "approve")
+WORD_ACTIONS = ("block-word", "unblock-word")
+ACTIONS = (*PLAYER_ACTIONS, *SUBMISSION_ACTIONS, *WORD_ACTIONS, "target", "pause", "resume")
+TARGET_KEY, PAUSED_KEY, WORDS_KEY = "event.target", "engine.paused", "words.version"
 
 
 class StaffError(ValueError):
@@ -39,9 +50,12 @@ def parse_command(text: str) -> StaffCommand:
     if not words or words[0] not in ACTIONS:
         raise StaffError(f"unknown staff action {text!r}; one of: {', '.join(ACTIONS)}")
     action, args = words[0], words[1:]
-    needs = action in PLAYER_ACTIONS or action in SUBMISSION_ACTIONS or action == "target"
+    needs = action in (*PLAYER_ACTIONS, *SUBMISSION_ACTIONS, *WORD_ACTIONS, "target")
     if len(args) != (1 if needs else 0):
-        what = "a nickname" if action in PLAYER_ACTIONS else "an id"
+        what = {
+            **dict.fromkeys(PLAYER_ACTIONS, "a nickname"),
+            **dict.fromkeys(WORD_ACTIONS, "a word"),
+        }.get(action, "an id")
         raise StaffError(f"`{action}` takes {what if needs else 'nothing'}: got {args}")
     return StaffCommand(action=action, subject=args[0] if args else "", reason=reason)
 
@@ -86,6 +100,29 @@ class StaffDesk:
 
     def _run(self, cmd: StaffCommand, actor: str) -> str:
         a, who, why = cmd.action, cmd.subject, cmd.reason
+        if a == "reset-code":
+            return self._reset_code(policy.player_key(who), who, why, actor)
+        if a == "unpause":
+            key = policy.player_key(who)
+            if self.store.player_flags(key) is None:
+                raise StaffError(f"no player {who!r} has played yet")
+            self.store.set_paused_until(key, 0.0)
+            self.store.record("unpause", key, why, actor)
+            return f"{who} may play again (no more waiting after failed checks)"
+        if a in WORD_ACTIONS:
+            try:
+                word = canonical(who)
+            except ValueError:
+                raise StaffError(f"{who!r} is not a word (it has no letters)") from None
+            self.store.set_word(word, a == "block-word", actor=actor, reason=why)
+            version = int(self.store.meta(WORDS_KEY) or 0) + 1
+            self.store.swap_meta(WORDS_KEY, str(version))
+            return f"{a} {who!r}: done (kept across restarts)"
+        if a == "approve":
+            if not who.isdigit():
+                raise StaffError(f"`{a}` takes a submission id (a number), got {who!r}")
+            self.store.approve_submission(int(who), reason=why, actor=actor)
+            return f"approved {who}: it ranks now, unblurred"
         if a in PLAYER_ACTIONS:
             key = policy.player_key(who)
             if a in ("hide", "unhide"):
@@ -112,6 +149,14 @@ class StaffDesk:
         self.store.swap_meta(PAUSED_KEY, "1" if a == "pause" else "0")
         self.store.record(a, "", why, actor)
         return "drawing paused: prompts are saved" if a == "pause" else "drawing resumed"
+
+    def _reset_code(self, key: str, who: str, why: str, actor: str) -> str:
+        """A player forgot their code: a new one, shown to staff once, the old one gone."""
+        if not self.store.code_hash(key) and self.store.player_flags(key) is None:
+            raise StaffError(f"no player {who!r} has played yet")
+        code = codes.new_code(self.settings.players.code_digits)
+        self.store.set_code_hash(key, codes.hash_code(code), actor=actor, reason=why)
+        return f"new player code of {who}: {code} (tell them; the old one no longer works)"
 
     def mark_known_staff(self, key: str, nickname: str) -> None:
         """A nickname in `[staff] nicknames` is tagged staff when it first plays."""

@@ -68,7 +68,9 @@ def load_models(settings: Settings, generator: Any, judge: Any, stage: StageFn) 
     compiles = 0
     if generator is None and settings.generator.compile != "off":
         compiles = len(compiled_sizes(settings.generator.batch))
-    total = 4 + compiles
+    safety = settings.safety
+    probes = safety.probes and hasattr(judge or Judge, "load_probes")
+    total = 4 + compiles + (1 if probes else 0)
     if settings.tiny and not tiny.is_built(tiny_root(settings)):
         stage("building tiny demo models", 0, total)
         tiny.build_tiny_models(tiny_root(settings))
@@ -95,6 +97,15 @@ def load_models(settings: Settings, generator: Any, judge: Any, stage: StageFn) 
     stage("judging the target pictures", 3 + compiles, total)
     for target in settings.targets:
         judge.add_target(target.id, settings.target_image(target))
+    if probes:
+        stage("learning what to hold for the staff (safety probes)", 4 + compiles, total)
+        judge.load_probes(
+            safety.unsafe,
+            safety.neutral,
+            safety.text_concepts if safety.text != "off" else [],
+            safety.margin,
+            safety.text_margin,
+        )
     stage("ready", total, total)
     return generator, judge
 

@@ -31,14 +31,17 @@ from kiosk.core.api import BoardRow, StoreError
 from kiosk.core.config import Settings
 from kiosk.core.engine import Engine
 from kiosk.core.events import (
+    CheckAsked,
     Done,
     Event,
     Failed,
+    Flagged,
     ModelsFailed,
     ModelsLoading,
     Notice,
     Queued,
     RaffleDrawn,
+    Refused,
     Retrying,
     StaffActed,
     Started,
@@ -59,12 +62,16 @@ class Line:
     number: int
     nickname: str = ""
     prompt: str = ""
+    code: str | None = None
+    """A player code in a third column: it claims an unclaimed nickname, else it is checked
+    (the demo rehearses the game, not identity: lines without one are never asked)."""
     staff: str = ""
 
 
 def read_script(path: Path) -> list[Line]:
-    """One `nickname<TAB>prompt` per line, or `!` and a staff action (`!hide bo --reason
-    spam`, `!raffle --winners 2 --among 10`); blank lines and `#` comments are skipped."""
+    """One `nickname<TAB>prompt[<TAB>code]` per line, or `!` and a staff action (`!hide bo
+    --reason spam`, `!raffle --winners 2 --among 10`); blank lines and `#` comments are
+    skipped."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -76,10 +83,13 @@ def read_script(path: Path) -> list[Line]:
         if raw.lstrip().startswith("!"):
             lines.append(Line(number=number, staff=raw.strip()[1:].strip()))
             continue
-        nickname, tab, prompt = raw.partition("\t")
+        nickname, tab, rest = raw.partition("\t")
+        prompt, _, code = rest.partition("\t")
         if not tab or not nickname.strip() or not prompt.strip():
             raise ScriptError(f"{path}:{number}: expected nickname<TAB>prompt, got {raw!r}")
-        lines.append(Line(number=number, nickname=nickname, prompt=prompt))
+        lines.append(
+            Line(number=number, nickname=nickname, prompt=prompt, code=code.strip() or None)
+        )
     return lines
 
 
@@ -173,6 +183,32 @@ class Demo:
             )
         elif isinstance(event, ModelsFailed):
             p.console.print(Text(event.reason, style="red"))
+        elif isinstance(event, CheckAsked):
+            p.console.print(
+                Text.assemble(
+                    ("? ", "yellow"),
+                    (event.nickname, "bold"),
+                    "  burst: a human check is asked (a script cannot answer it)",
+                )
+            )
+        elif isinstance(event, Refused):
+            p.console.print(
+                Text.assemble(
+                    ("✋ ", "yellow"),
+                    (event.nickname, "bold"),
+                    "  ",
+                    (event.prompt, "italic"),
+                    f"  refused ({event.kind}): {event.reason}",
+                )
+            )
+        elif isinstance(event, Flagged):
+            p.console.print(
+                Text.assemble(
+                    ("⚑ ", "red"),
+                    (event.nickname, "bold"),
+                    f"  drawing {event.submission_id} held for staff review ({event.flags})",
+                )
+            )
 
     def notice(self, message: str, kind: str = "notice") -> None:
         if self.as_json:
@@ -202,7 +238,7 @@ class Demo:
                 self.progress.stop()
 
     def _run(self, lines: list[Line]) -> int:
-        engine = Engine(self.settings)
+        engine = Engine(self.settings, codes=False)
         engine.subscribe(self.on_event)
         engine.start()
         try:
@@ -227,14 +263,16 @@ class Demo:
     def _submit(self, engine: Engine, line: Line) -> None:
         for attempt in (1, 2):
             try:
-                engine.submit(line.nickname, line.prompt)
+                engine.submit(line.nickname, line.prompt, code=line.code)
                 return
             except QueueFullError:
                 if attempt == 1:
                     engine.wait_idle()
                     continue
                 raise
-            except (PolicyError, StoreError) as exc:
+            except PolicyError:
+                return  # the engine published it as a `refused` event
+            except StoreError as exc:
                 self.notice(f"line {line.number}: {exc}", "rejected")
                 return
 

@@ -16,6 +16,11 @@ def image_relpath(key: str) -> str:
     return f"images/{key[:2]}/{key}.png"
 
 
+def blurred_relpath(rel: str) -> str:
+    """Where the blurred stand-in of a held drawing lives, beside the drawing."""
+    return rel.removesuffix(".png") + ".blur.png"
+
+
 def write_png(image: Image, path: Path) -> None:
     """Write a PNG so that the final path either holds the whole file or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)

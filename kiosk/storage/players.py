@@ -3,10 +3,114 @@
 from __future__ import annotations
 
 import sqlite3
+import time
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+from kiosk.core.api import StoreError
+from kiosk.core.identity import player_key
 
 
 class PlayerCodes:
-    """Mixin for Store: every query here reads through `self._conn()`."""
+    """Mixin for Store: every query here reads through `self._conn()`.
+
+    A player's code hash is "" until they pick a code; the hash is never logged, and
+    only staff changes (actor other than "booth") leave an audit row.
+    """
 
     def _conn(self) -> sqlite3.Connection:
         raise NotImplementedError
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    if TYPE_CHECKING:  # StaffActions provides it in Store; no run-time stub to shadow it
+
+        def _audit(
+            self, c: sqlite3.Connection, actor: str, action: str, subject: str, reason: str
+        ) -> None: ...
+
+    def code_hash(self, player_key: str) -> str | None:
+        """The player's code hash: None when no such player, "" when they have no code."""
+        row = (
+            self._conn()
+            .execute("SELECT code_hash FROM players WHERE key = ?", (player_key,))
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def set_code_hash(
+        self, player_key: str, code_hash: str, *, actor: str = "booth", reason: str = ""
+    ) -> None:
+        """Store a player's code hash ("" clears it, so they pick a new code).
+
+        The player picking their own code is routine ("booth"); anyone else, such as
+        staff resetting a forgotten code, is written to the audit log."""
+        if code_hash and not code_hash.startswith("$argon2"):
+            raise ValueError("not a code hash: make one with kiosk.core.codes.hash_code")
+        with self.transaction() as c:
+            done = c.execute(
+                "UPDATE players SET code_hash = ? WHERE key = ?", (code_hash, player_key)
+            )
+            if done.rowcount == 0:
+                raise StoreError(f"no player {player_key!r} has played yet")
+            if actor != "booth":
+                action = "set-code" if code_hash else "clear-code"
+                self._audit(c, actor, action, player_key, reason)
+
+    def set_paused_until(self, player_key: str, until: float) -> None:
+        """Pause a player (failed human checks) until a time, 0 to lift it; kept across a
+        restart. Nothing happens for a nickname that has not played yet."""
+        with self.transaction() as c:
+            c.execute("UPDATE players SET paused_until = ? WHERE key = ?", (until, player_key))
+
+    def paused_players(self, now: float) -> list[tuple[str, float]]:
+        """(key, until) of the players paused beyond `now` (few: a full scan is fine)."""
+        rows = (
+            self._conn()
+            .execute("SELECT key, paused_until FROM players WHERE paused_until > ?", (now,))
+            .fetchall()
+        )
+        return [(str(k), float(u)) for k, u in rows]
+
+
+def rekey_players(conn: sqlite3.Connection) -> None:
+    """Schema migration 9: recompute every players.key from the nickname as first typed.
+
+    Two players whose names now fold to one key stay two players: the older (lower id)
+    keeps the key, each newer one gets "<key>#<id>" and an audit row saying why. No row
+    is merged or dropped. Runs inside the migration's transaction.
+    """
+    rows = conn.execute("SELECT id, key, nickname FROM players ORDER BY id").fetchall()
+    wanted = {int(pid): player_key(str(nick)) for pid, _, nick in rows}
+    old = {int(pid): str(key) for pid, key, _ in rows}
+    final: dict[int, str] = {}
+    owner: dict[str, int] = {}
+    for pid, key in wanted.items():  # oldest first: it keeps the key
+        if key not in owner:
+            owner[key] = pid
+            final[pid] = key
+    for pid, key in wanted.items():
+        if pid in final:
+            continue
+        moved = f"{key}#{pid}"
+        while moved in owner:  # a nickname typed as "tom#7" already holds it
+            moved += f"#{pid}"
+        owner[moved] = pid
+        final[pid] = moved
+    changed = [(pid, key) for pid, key in final.items() if key != old[pid]]
+    # Park the changed rows on keys no nickname can make (a control character), so a
+    # row taking another's old key never trips the UNIQUE index half way.
+    conn.executemany(
+        "UPDATE players SET key = ? WHERE id = ?", [(f"\x00{p}", p) for p, _ in changed]
+    )
+    conn.executemany("UPDATE players SET key = ? WHERE id = ?", [(k, p) for p, k in changed])
+    now = time.time()
+    for pid, key in final.items():
+        if key != wanted[pid]:
+            reason = f"name folds to the same player as {wanted[pid]!r}, who played first"
+            conn.execute(
+                "INSERT INTO audit(at, actor, action, detail, subject, reason)"
+                " VALUES (?, 'migration', 'rekey', ?, ?, ?)",
+                (now, f"{key} {reason}", key, reason),
+            )

@@ -46,7 +46,7 @@ class Queries:
                 "SELECT s.id, s.nickname, s.prompt, s.percent, s.created_at, s.image,"
                 " s.dedup_of IS NOT NULL, 0, 0, p.banned FROM submissions s"
                 " JOIN players p ON p.id = s.player_id"
-                " WHERE s.hidden = 0 AND s.staff = 0 ORDER BY s.id DESC LIMIT ?",
+                " WHERE s.hidden = 0 AND s.staff = 0 AND s.review != 1 ORDER BY s.id DESC LIMIT ?",
                 (limit,),
             )
             .fetchall()
@@ -125,8 +125,7 @@ class Queries:
         ).fetchone()
         pending = c.execute("SELECT COUNT(*) FROM jobs WHERE state = 'pending'").fetchone()[0]
         top = c.execute(
-            "SELECT nickname, submissions FROM players WHERE submissions > 0"
-            " ORDER BY submissions DESC, id LIMIT 1"
+            "SELECT nickname, drawn FROM players WHERE drawn > 0 ORDER BY drawn DESC, id LIMIT 1"
         ).fetchone()
         return Stats(
             players=int(players),

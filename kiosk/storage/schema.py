@@ -1,12 +1,16 @@
 """Schema of the kiosk database, versioned with PRAGMA user_version.
 
-Migrations only go forward; each runs in its own transaction. A database
-written by a newer kiosk is refused rather than guessed at.
+Migrations only go forward; each runs in its own transaction, SQL first, then the
+migration's Python step if it has one. A database written by a newer kiosk is refused
+rather than guessed at.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+
+from kiosk.storage.players import rekey_players
 
 MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -181,7 +185,16 @@ MIGRATIONS: list[str] = [
         actor TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 9: lookalike letters fold to one player (kiosk.core.identity): every players.key is
+    # recomputed from the nickname as first typed, by the Python step below.
+    "",
 ]
+
+PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    9: rekey_players,
+}
+"""Migrations that SQL alone cannot write, by number: each runs after that number's SQL,
+in the same transaction (BEGIN IMMEDIATE ... COMMIT), with the open connection."""
 
 VERSION = len(MIGRATIONS)
 
@@ -234,6 +247,8 @@ def migrate(conn: sqlite3.Connection, *, readonly: bool = False) -> int:
             # executescript would COMMIT the open transaction; run statements one by one.
             for statement in _statements(MIGRATIONS[number - 1]):
                 conn.execute(statement)
+            if (step := PYTHON_STEPS.get(number)) is not None:
+                step(conn)
             conn.execute(f"PRAGMA user_version = {number}")
         except BaseException:
             conn.execute("ROLLBACK")

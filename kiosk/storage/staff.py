@@ -20,6 +20,7 @@ from kiosk.core.api import (
     PlayerFlags,
     Recent,
     StoreError,
+    Submitter,
     from_row,
 )
 
@@ -154,22 +155,32 @@ class StaffActions:
         c.execute(
             "INSERT INTO best(target_id, player_id, submission_id, cosine, reached_at)"
             " SELECT target_id, player_id, id, cosine, created_at FROM submissions"
-            " WHERE player_id = ? AND target_id = ? AND hidden = 0 AND staff = 0"
+            " WHERE player_id = ? AND target_id = ? AND hidden = 0 AND staff = 0 AND review != 1"
             " ORDER BY cosine DESC, id LIMIT 1",
             (pid, target_id),
         )
 
     def recent(self, limit: int = 100, nickname: str = "") -> list[Recent]:
         """The latest submissions, newest first (those of nicknames containing `nickname`)."""
-        where, args = (
-            ("WHERE s.nickname LIKE ? ESCAPE '\\'", [_like(nickname)]) if nickname else ("", [])
-        )
+        if nickname:
+            return self._recent("WHERE s.nickname LIKE ? ESCAPE '\\'", [_like(nickname)], limit)
+        return self._recent("", [], limit)
+
+    def held_for_review(self, limit: int = 100) -> list[Recent]:
+        """Drawings the safety probes held, oldest first (hiding one also answers it)."""
+        return self._recent("WHERE s.review = 1 AND s.hidden = 0", [], limit, newest=False)
+
+    def _recent(
+        self, where: str, args: list[object], limit: int, *, newest: bool = True
+    ) -> list[Recent]:
+        order = "DESC" if newest else "ASC"
         rows = (
             self._conn()
             .execute(
                 "SELECT s.id, s.nickname, s.prompt, s.percent, s.created_at, s.image,"
-                " s.dedup_of IS NOT NULL, s.hidden, s.staff, p.banned FROM submissions s"
-                f" JOIN players p ON p.id = s.player_id {where} ORDER BY s.id DESC LIMIT ?",
+                " s.dedup_of IS NOT NULL, s.hidden, s.staff, p.banned, s.review = 1, s.flags"
+                f" FROM submissions s JOIN players p ON p.id = s.player_id {where}"
+                f" ORDER BY s.id {order} LIMIT ?",
                 (*args, limit),
             )
             .fetchall()
@@ -186,14 +197,41 @@ class StaffActions:
                 hidden=bool(r[7]),
                 staff=bool(r[8]),
                 banned=bool(r[9]),
+                held=bool(r[10]),
+                flags=str(r[11]),
             )
             for r in rows
         ]
 
-    def count_refusal(self) -> None:
-        """One more prompt refused (for the event stats)."""
+    def approve_submission(self, sid: int, *, reason: str = "", actor: str = "staff") -> None:
+        """Staff looked at a held drawing and let it rank (with its dedup copies)."""
+        with self.transaction() as c:
+            row = c.execute(
+                "SELECT COALESCE(dedup_of, id) FROM submissions WHERE id = ?", (sid,)
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no drawing {sid}")
+            original = int(row[0])
+            players = c.execute(
+                "SELECT DISTINCT player_id FROM submissions WHERE (id = ?1 OR dedup_of = ?1)"
+                " AND review = 1",
+                (original,),
+            ).fetchall()
+            c.execute(
+                "UPDATE submissions SET review = 2 WHERE (id = ?1 OR dedup_of = ?1) AND review = 1",
+                (original,),
+            )
+            for (pid,) in players:
+                self._recompute_player(c, int(pid))
+            self._audit(c, actor, "approve", str(sid), reason)
+
+    def count_refusal(self, player_key: str | None = None) -> None:
+        """One more prompt refused (for the event stats), and for its player when they
+        have played before (a refused first prompt creates no player)."""
         with self.transaction() as c:
             c.execute("UPDATE counters SET refusals = refusals + 1")
+            if player_key is not None:
+                c.execute("UPDATE players SET refusals = refusals + 1 WHERE key = ?", (player_key,))
 
     def event_stats(self) -> EventStats:
         """The event at a glance. Reads every submission once (a staff view, in a thread)."""
@@ -215,9 +253,10 @@ class StaffActions:
             " WHERE dedup_of IS NULL GROUP BY 1"
         ):
             bins[int(b)] = int(n)
-        top = c.execute(
-            "SELECT nickname, submissions FROM players WHERE submissions > 0"
-            " ORDER BY submissions DESC, id LIMIT 5"
+        who = "SELECT nickname, drawn, dedup_hits, refusals FROM players"
+        top = c.execute(f"{who} WHERE drawn > 0 ORDER BY drawn DESC, id LIMIT 5").fetchall()
+        refused = c.execute(
+            f"{who} WHERE refusals > 0 ORDER BY refusals DESC, id LIMIT 3"
         ).fetchall()
         times = sorted(
             float(t)
@@ -235,7 +274,8 @@ class StaffActions:
             hidden=int(hidden),
             per_10_min=per_10[-36:],
             score_bins=bins,
-            top_submitters=[(str(n), int(k)) for n, k in top],
+            top_submitters=[from_row(Submitter, r) for r in top],
+            most_refused=[from_row(Submitter, r) for r in refused],
             draw_ms_p50=times[len(times) // 2] if times else None,
             draw_ms_p95=times[min(len(times) - 1, round(0.95 * len(times)))] if times else None,
         )

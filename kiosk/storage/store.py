@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from kiosk.core.api import (
+    HELD,
     BoardRow,
     Job,
     Result,
@@ -50,7 +51,7 @@ def plain_db_error(path: Path, exc: sqlite3.Error) -> str:
 
 _SUB_COLS = (
     "s.id, s.player_id, s.nickname, s.target_id, s.prompt, s.dedup_key, s.image, s.cosine,"
-    " s.percent, s.seed, s.gen_ms, s.judge_ms, s.created_at, s.dedup_of"
+    " s.percent, s.seed, s.gen_ms, s.judge_ms, s.created_at, s.dedup_of, s.flags, s.review"
 )
 
 
@@ -64,6 +65,8 @@ def _reused(original: Submission) -> Result:
         judge_ms=0.0,
         generator="",
         judge="",
+        flags=original.flags,
+        review=original.review,  # a copy of a held drawing is held with it
     )
 
 
@@ -339,8 +342,8 @@ class Store(Waiters, StaffActions, PlayerCodes, BlockedWords, Queries):
         cur = c.execute(
             "INSERT INTO submissions(player_id, nickname, target_id, raw_prompt, prompt,"
             " norm_prompt, dedup_key, image, cosine, percent, seed, gen_ms, judge_ms,"
-            " generator, judge, created_at, dedup_of, staff, job_id, hidden)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " generator, judge, created_at, dedup_of, staff, job_id, hidden, flags, review)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 pid,
                 nick,
@@ -362,19 +365,21 @@ class Store(Waiters, StaffActions, PlayerCodes, BlockedWords, Queries):
                 staff,
                 job.id or None,
                 2 if hidden else 0,  # 2: hidden with its player (see staff.hide_player)
+                result.flags,
+                result.review,
             ),
         )
         sid = int(cur.lastrowid or 0)
         c.execute(
             "UPDATE players SET submissions = submissions + 1,"
-            " dedup_hits = dedup_hits + ? WHERE id = ?",
-            (1 if dedup_of is not None else 0, pid),
+            " dedup_hits = dedup_hits + ?, drawn = drawn + ? WHERE id = ?",
+            (1 if dedup_of is not None else 0, 1 if dedup_of is None else 0, pid),
         )
         c.execute(
             "UPDATE counters SET submissions = submissions + 1, dedup_hits = dedup_hits + ?",
             (1 if dedup_of is not None else 0,),
         )
-        if not staff and not hidden:
+        if not staff and not hidden and result.review != HELD:
             # Strictly greater: on a tie the earlier submission keeps the place.
             c.execute(
                 "INSERT INTO best(target_id, player_id, submission_id, cosine, reached_at)"
@@ -398,6 +403,8 @@ class Store(Waiters, StaffActions, PlayerCodes, BlockedWords, Queries):
             judge_ms=judge_ms,
             created_at=now,
             dedup_of=dedup_of,
+            flags=result.flags,
+            review=result.review,
         )
 
     def submission(self, sid: int) -> Submission | None:

@@ -1,8 +1,18 @@
-"""Words staff added to or removed from the blocklist, kept in the database."""
+"""Words staff added to or removed from the blocklist, kept in the database.
+
+One row per word: its latest state (blocked or not), when and by whom. The booth's list
+file and better-profanity's list are read at start; these rows are applied on top of
+them (`kiosk.core.blocklist.Blocklist.load(..., changes=store.word_changes())`).
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import time
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+from kiosk.core.api import StoreError
 
 
 class BlockedWords:
@@ -10,3 +20,38 @@ class BlockedWords:
 
     def _conn(self) -> sqlite3.Connection:
         raise NotImplementedError
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    if TYPE_CHECKING:  # StaffActions provides it in Store; no run-time stub to shadow it
+
+        def _audit(
+            self, c: sqlite3.Connection, actor: str, action: str, subject: str, reason: str
+        ) -> None: ...
+
+    def word_changes(self) -> list[tuple[str, bool]]:
+        """Staff's words as (word, blocked), oldest change first: applied in this order,
+        the latest change of each word wins."""
+        rows = (
+            self._conn()
+            .execute("SELECT word, blocked FROM blocked_words ORDER BY at, word")
+            .fetchall()
+        )
+        return [(str(word), bool(blocked)) for word, blocked in rows]
+
+    def set_word(self, word: str, blocked: bool, *, actor: str = "staff", reason: str = "") -> None:
+        """Block a word (or unblock it, shipped words included), with its audit row
+        ("block-word" / "unblock-word"), in one transaction. Store the canonical form
+        (`kiosk.core.blocklist.canonical`)."""
+        word = " ".join(word.split())
+        if not word:
+            raise StoreError("no word given")
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO blocked_words(word, blocked, at, actor) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(word) DO UPDATE SET"
+                " blocked = excluded.blocked, at = excluded.at, actor = excluded.actor",
+                (word, int(blocked), time.time(), actor),
+            )
+            self._audit(c, actor, "block-word" if blocked else "unblock-word", word, reason)

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from kiosk.core.api import StoreError
 from kiosk.core.events import (
@@ -24,7 +24,9 @@ from kiosk.core.events import (
     Retrying,
     Started,
 )
-from kiosk.core.policy import PolicyError, player_key, sanitise
+from kiosk.core.floods import Challenge, CheckRequired
+from kiosk.core.policy import CodeRequired, PolicyError, player_key, sanitise
+from kiosk.ui.screens.check import CheckScreen, CodeNotice
 from kiosk.ui.screens.too_small import TooSmallScreen, too_small
 from kiosk.ui.widgets.banner import TinyBanner
 from kiosk.ui.widgets.board import LeaderboardPane
@@ -76,6 +78,7 @@ class BoothScreen(Screen[None]):
                 yield EntryForm(
                     nickname_max=settings.limits.nickname_max,
                     prompt_max=settings.limits.prompt_max,
+                    needs_code=self.kiosk.engine.needs_code,
                     id="entry",
                 )
                 yield ResultPane(app.image_class, id="result")
@@ -156,30 +159,42 @@ class BoothScreen(Screen[None]):
 
     def on_entry_form_submitted(self, message: EntryForm.Submitted) -> None:
         message.stop()
-        entry = self.query_one(EntryForm)
         nickname = sanitise(message.nickname)
         if self._me is None or player_key(nickname) != player_key(self._me):
             self._start_player(nickname)
+        self._submit(message.nickname, message.prompt, message.code, message.typing_cps)
+
+    def _submit(
+        self, nickname: str, prompt: str, code: str | None, typing_cps: float | None
+    ) -> None:
+        entry = self.query_one(EntryForm)
         try:
             # A dedup hit or a queued job row: one quick SQLite write, fine on the loop.
-            result = self.kiosk.engine.submit(message.nickname, message.prompt)
+            result = self.kiosk.engine.submit(nickname, prompt, code=code, typing_cps=typing_cps)
+        except CheckRequired as exc:
+            entry.refused("Quick check first: answer it, and your prompt goes on.", prompt)
+            self._ask_check(exc.challenge, nickname, prompt, code)
+            return
+        except CodeRequired as exc:
+            entry.refused(str(exc), prompt)
+            entry.ask_code(str(exc))
+            return
         except PolicyError as exc:
-            entry.refused(str(exc), message.prompt)
+            entry.refused(str(exc), prompt)
             return
         except StoreError as exc:  # e.g. the disk is full: nothing was written
             log.error("submit could not be saved: %s", exc)
-            entry.refused(
-                "Sorry, the kiosk could not save that. Please tell the staff.", message.prompt
-            )
+            entry.refused("Sorry, the kiosk could not save that. Please tell the staff.", prompt)
             return
         except Exception as exc:  # a visitor never sees a crash
             log.exception("submit failed")
             entry.refused(
-                f"Sorry, that did not work ({type(exc).__name__}); please try again.",
-                message.prompt,
+                f"Sorry, that did not work ({type(exc).__name__}); please try again.", prompt
             )
             return
         self.kiosk.note_activity()
+        if result.player_code is not None:
+            self.app.push_screen(CodeNotice(sanitise(nickname), result.player_code))
         if isinstance(result, Queued):
             self._mine_jobs.add(result.job_id)
             self._latest_job = result.job_id
@@ -192,6 +207,25 @@ class BoothScreen(Screen[None]):
             self._mine_subs.add(result.submission_id)
             self._latest_job = None
             entry.accepted("Same prompt as before: no need to draw it again.")
+
+    def _ask_check(
+        self, challenge: Challenge, nickname: str, prompt: str, code: str | None
+    ) -> None:
+        """The human check; its answer goes to the engine, then the same prompt is sent
+        again: it goes through, or a fresh check is asked, or the pause is explained."""
+
+        def answered(answer: str | None) -> None:
+            entry = self.query_one(EntryForm)
+            if answer is None:
+                entry.refused("No problem: press Enter on your prompt when you are ready.", prompt)
+                return
+            passed = self.kiosk.engine.answer_check(nickname, challenge.id, answer)
+            entry.query_one("#prompt", Input).clear()  # given back when refused again
+            if not passed:
+                entry.hint("Not quite.", error=True)
+            self._submit(nickname, prompt, code, None)
+
+        self.app.push_screen(CheckScreen(challenge, self.kiosk.image_class), answered)
 
     def _show_queued(self, position: int, eta_s: float | None, paused: bool = False) -> None:
         if paused:

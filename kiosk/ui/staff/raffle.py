@@ -84,7 +84,10 @@ class RaffleReveal(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,f12", "close", "Close", priority=True),
     ]
-    HELP: ClassVar[str] = "Number key: redraw that winner if they are not here.  Esc: close."
+    HELP: ClassVar[str] = (
+        "Number key: redraw that winner if they are not here.  C: check a winner's player"
+        " code.  Esc: close."
+    )
 
     def __init__(self, result: RaffleResult) -> None:
         super().__init__()
@@ -124,6 +127,9 @@ class RaffleReveal(Screen[None]):
 
     def on_key(self, event: events.Key) -> None:
         key = event.key
+        if key == "c":
+            self.app.push_screen(CodeCheckDialog(self.result), self._checked)
+            return
         if key.isdigit() and 1 <= int(key) <= len(self.result.winners):
             absent = self.result.winners[int(key) - 1].nickname
             app = cast("KioskApp", self.app)
@@ -136,5 +142,47 @@ class RaffleReveal(Screen[None]):
             self._show()
             self.notify(f"{absent} redrawn (recorded).")
 
+    def _checked(self, said: str | None) -> None:
+        if said:
+            self.notify(said, severity="information" if said.startswith("✓") else "error")
+
     def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class CodeCheckDialog(ModalScreen[str | None]):
+    """Staff check a winner's player code before handing the prize: `N CODE`."""
+
+    DEFAULT_CSS = """
+    CodeCheckDialog { align: center middle; }
+    CodeCheckDialog > Vertical {
+        width: 56; height: auto; padding: 1 2; border: round $accent; background: $panel;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Back", show=False)]
+
+    def __init__(self, result: RaffleResult) -> None:
+        super().__init__()
+        self.result = result
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Check a winner's player code")
+            yield Input(placeholder="winner number, space, code (e.g. 1 4821)", password=False)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        parts = event.value.split()
+        winners = self.result.winners
+        if len(parts) != 2 or not parts[0].isdigit() or not 1 <= int(parts[0]) <= len(winners):
+            self.notify(f"Type a winner number (1 to {len(winners)}) and the code.")
+            return
+        who = winners[int(parts[0]) - 1].nickname
+        app = cast("KioskApp", self.app)
+        if app.engine.check_code(who, parts[1]):
+            self.dismiss(f"✓ That is {who}'s player code.")
+        else:
+            self.dismiss(f"✗ That is not {who}'s player code.")
+
+    def action_cancel(self) -> None:
         self.dismiss(None)

@@ -15,8 +15,8 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import get_current_worker
 
 from kiosk.core.api import RaffleResult, Recent
@@ -58,12 +58,22 @@ class StaffScreen(Screen[None]):
         Binding("f9", "audit", "Audit", priority=True),
         Binding("f11", "stats", "Stats", priority=True),
         Binding("f10", "quit_kiosk", "Quit kiosk", priority=True),
+        # Fair play and safety (ctrl keys: the function keys are all taken).
+        Binding("ctrl+r", "review", "Review queue", priority=True),
+        Binding("ctrl+a", "approve", "Approve", priority=True),
+        Binding("ctrl+o", "peek", "Show original", priority=True),
+        Binding("ctrl+k", "reset_code", "New player code", priority=True),
+        Binding("ctrl+u", "unpause", "Unpause player", priority=True),
+        Binding("ctrl+w", "words", "Blocked words", priority=True),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[Recent] = []
         self._last_key = time.monotonic()
+        self._review = False
+        """Showing only the drawings the safety probes held (ctrl+r)."""
+        self._peek = False
 
     @property
     def kiosk(self) -> KioskApp:
@@ -97,7 +107,12 @@ class StaffScreen(Screen[None]):
     def reload(self) -> None:
         """Read the latest submissions in a thread (SQLite), then show them."""
         nickname = self.query_one("#staff-filter", Input).value.strip()
-        rows = self.kiosk.engine.recent(LIST_SIZE, nickname)
+        engine = self.kiosk.engine
+        rows = (
+            engine.held_for_review(LIST_SIZE)
+            if self._review
+            else engine.recent(LIST_SIZE, nickname)
+        )
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, rows)
 
@@ -110,6 +125,7 @@ class StaffScreen(Screen[None]):
             flags = " ".join(
                 word
                 for word, on in (
+                    ("HELD", r.held),
                     ("HIDDEN", r.hidden),
                     ("staff", r.staff),
                     ("BANNED", r.banned),
@@ -134,9 +150,10 @@ class StaffScreen(Screen[None]):
     def _state(self) -> None:
         engine = self.kiosk.engine
         paused = "  ·  DRAWING PAUSED" if engine.paused else ""
+        review = "  ·  REVIEW QUEUE (ctrl+r: all drawings)" if self._review else ""
         target = self.kiosk.settings.active_target
         self.query_one("#staff-state", Static).update(
-            Text(f"STAFF MODE  ·  target: {target.id} ({target.title}){paused}")
+            Text(f"STAFF MODE  ·  target: {target.id} ({target.title}){paused}{review}")
         )
 
     def selected(self) -> Recent | None:
@@ -153,12 +170,19 @@ class StaffScreen(Screen[None]):
             picture.show(None)
             detail.update("")
             return
-        picture.show(self.kiosk.engine.image_path(row))
+        engine = self.kiosk.engine
+        peek = self._peek and row.held
+        picture.show(engine.original_path(row) if peek else engine.image_path(row))
+        held = ""
+        if row.held:
+            held = "\nHELD by the safety probe" + (f": {row.flags}" if row.flags else "")
+            held += "\nctrl+o: show the original here  ctrl+a: approve  F2: hide"
         detail.update(
-            Text(f"#{row.id} {row.nickname}  {format_percent(row.percent)}\n{row.prompt}")
+            Text(f"#{row.id} {row.nickname}  {format_percent(row.percent)}\n{row.prompt}{held}")
         )
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._peek = False  # the original never stays up by itself
         self._detail()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -230,6 +254,46 @@ class StaffScreen(Screen[None]):
         ]
         self._say("\n".join(lines) or "No staff actions yet.")
 
+    def action_review(self) -> None:
+        """Only the drawings the safety probes held (oldest first), or every drawing."""
+        self._review = not self._review
+        self._peek = False
+        self.reload()
+
+    def action_approve(self) -> None:
+        if (row := self.selected()) and row.held:
+            self._do("approve", str(row.id))
+        elif row:
+            self._say("Only a held drawing needs approving.", error=True)
+
+    def action_peek(self) -> None:
+        """Show a held drawing as it is, for staff to judge (until the selection moves)."""
+        row = self.selected()
+        if row is None or not row.held:
+            return
+        self._peek = not self._peek
+        self._detail()
+
+    def action_reset_code(self) -> None:
+        if row := self.selected():
+            self._do("reset-code", row.nickname)
+
+    def action_unpause(self) -> None:
+        if row := self.selected():
+            self._do("unpause", row.nickname)
+
+    def action_words(self) -> None:
+        """Block a word (or `-word` to unblock one): the next prompts are checked."""
+        self.app.push_screen(WordsDialog(), self._word)
+
+    def _word(self, text: str | None) -> None:
+        if not text:
+            return
+        if text.startswith("-"):
+            self._do("unblock-word", text[1:].strip())
+        else:
+            self._do("block-word", text.strip())
+
     def action_stats(self) -> None:
         self.app.push_screen(StatsScreen())
 
@@ -241,3 +305,34 @@ class StaffScreen(Screen[None]):
         """Quitting is a staff action: audited, then the kiosk exits."""
         self.kiosk.engine.note_staff("quit")
         self.app.exit()
+
+
+class WordsDialog(ModalScreen[str | None]):
+    """One word to block, or `-word` to unblock it; Enter does it, Escape cancels."""
+
+    DEFAULT_CSS = """
+    WordsDialog { align: center middle; }
+    WordsDialog > Vertical {
+        width: 60; height: auto; padding: 1 2; border: round $accent; background: $panel;
+    }
+    WordsDialog Static { color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Back", show=False)]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Blocked words")
+            yield Input(placeholder="a word to block, or -word to unblock it", id="word")
+            yield Static(
+                Text(
+                    "Prompts and nicknames with it are refused neutrally, spaced or in"
+                    " leetspeak too. Kept across restarts; audited."
+                )
+            )
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -72,8 +72,15 @@ class StatsScreen(Screen[None]):
         table.add_row("submissions", str(s.submissions), "dedup hits", str(s.dedup_hits))
         table.add_row("refusals", str(s.refusals), "hidden", str(s.hidden))
         table.add_row("drawing p50", _ms(s.draw_ms_p50), "drawing p95", _ms(s.draw_ms_p95))
-        top = ", ".join(f"{name} ({n})" for name, n in s.top_submitters) or "-"
-        table.add_row("waiting now", str(waiting), "top submitters", Text(top))
+        top = ", ".join(f"{t.nickname} ({t.drawn})" for t in s.top_submitters) or "-"
+        table.add_row("waiting now", str(waiting), "most drawn", Text(top))
+        refused = (
+            ", ".join(
+                f"{t.nickname} ({t.refusals} refused, {t.dedup_hits} dedup)" for t in s.most_refused
+            )
+            or "-"
+        )
+        table.add_row("", "", "most refused", Text(refused))
         self.query_one("#stats-numbers", Static).update(table)
         self.query_one("#stats-activity", Sparkline).data = [float(n) for n in s.per_10_min]
         self.query_one("#stats-scores", Sparkline).data = [float(n) for n in s.score_bins]

@@ -8,6 +8,7 @@ after it to the field Enter moved the focus to.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,10 +19,13 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
-from kiosk.core.policy import PolicyError, clean_field
+from kiosk.core.policy import PolicyError, clean_nickname
 
 HINT_NICKNAME = "Type your nickname, then press Enter."
 HINT_PROMPT = "Describe the picture in words, then press Enter to draw it."
+HINT_CODE = "{nick} is taken: type its player code, then Enter (or choose another nickname)."
+TYPING_MIN_KEYS = 8
+"""Typing speed is judged only on prompts of at least this many typed keys."""
 
 
 class FormField(Input):
@@ -42,9 +46,20 @@ class FormField(Input):
         placeholder: str,
         id: str,
         max_length: int = 0,
+        password: bool = False,
     ) -> None:
-        super().__init__(placeholder=placeholder, id=id, max_length=max_length)
+        super().__init__(placeholder=placeholder, id=id, max_length=max_length, password=password)
         self._enter_pressed = on_enter
+        self.typed: list[float] = []
+        """When each printable key of the current value arrived (a paste is not typing)."""
+
+    def typing_cps(self) -> float | None:
+        """Characters a second the current value was typed at; None: too few keys to say."""
+        keys = self.typed
+        if len(keys) < TYPING_MIN_KEYS:
+            return None
+        span = keys[-1] - keys[0]
+        return float("inf") if span <= 0 else (len(keys) - 1) / span
 
     def _on_paste(self, event: events.Paste) -> None:
         if self.max_length and event.text:
@@ -73,6 +88,8 @@ class FormField(Input):
             event.stop()
             event.prevent_default()
             self._enter_pressed(self)
+        elif event.is_printable:
+            self.typed.append(time.monotonic())
         # anything else: Input._on_key, next in the MRO, types it
 
 
@@ -85,11 +102,23 @@ class EntryForm(Vertical):
 
         nickname: str
         prompt: str
+        code: str | None = None
+        """The player code typed for a claimed nickname (None: none asked)."""
+        typing_cps: float | None = None
+        """How fast the prompt was typed, in characters a second (None: too short to say)."""
 
-    def __init__(self, *, nickname_max: int, prompt_max: int = 300, id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        nickname_max: int,
+        prompt_max: int = 300,
+        needs_code: Callable[[str], bool] = lambda nickname: False,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self._nickname_max = nickname_max
         self._prompt_max = prompt_max
+        self._needs_code = needs_code
         self.border_title = "Play"
 
     def compose(self) -> ComposeResult:
@@ -100,6 +129,14 @@ class EntryForm(Vertical):
             id="nickname",
             max_length=self._nickname_max,
         )
+        yield Label("Player code", classes="field-label code-row")
+        yield FormField(
+            self._enter,
+            placeholder="the code you were given",
+            id="code",
+            max_length=12,
+            password=True,
+        ).add_class("code-row")
         yield Label("Prompt", classes="field-label")
         yield FormField(
             self._enter,
@@ -108,6 +145,21 @@ class EntryForm(Vertical):
             max_length=self._prompt_max,
         )
         yield Static(Text(HINT_NICKNAME), id="hint")
+
+    def on_mount(self) -> None:
+        self._show_code(False)
+
+    def _show_code(self, show: bool) -> None:
+        for row in self.query(".code-row"):
+            row.display = show
+
+    def ask_code(self, message: str) -> None:
+        """A claimed nickname: show the code field, empty, with the focus in it."""
+        self._show_code(True)
+        code = self.query_one("#code", Input)
+        code.clear()
+        self.hint(message, error=True)
+        self.screen.set_focus(code)
 
     def on_form_field_full(self, message: FormField.Full) -> None:
         message.stop()
@@ -120,6 +172,8 @@ class EntryForm(Vertical):
             self._say_full(field)
 
     def _say_full(self, field: FormField) -> None:
+        if field.id == "code":
+            return
         what = "nickname" if field.id == "nickname" else "prompt"
         self.hint(
             f"That is as long as a {what} can be: at most {field.max_length} characters.",
@@ -141,8 +195,10 @@ class EntryForm(Vertical):
 
     def clear(self) -> None:
         """Forget the player: both inputs empty, focus on the nickname."""
-        self.query_one("#nickname", Input).clear()
-        self.query_one("#prompt", Input).clear()
+        for name in ("#nickname", "#code", "#prompt"):
+            self.query_one(name, FormField).clear()
+        self.query_one("#prompt", FormField).typed.clear()
+        self._show_code(False)
         self.hint(HINT_NICKNAME)
         self.focus_nickname()
 
@@ -163,20 +219,31 @@ class EntryForm(Vertical):
         """Enter on the nickname checks it and moves to the prompt; Enter on the prompt
         empties the field at once (for the next prompt) and asks for a drawing. Focus
         moves at once (`focus()` would wait for the app): the next key must find it."""
-        nickname = self.query_one("#nickname", Input)
-        prompt = self.query_one("#prompt", Input)
+        nickname = self.query_one("#nickname", FormField)
+        code = self.query_one("#code", FormField)
+        prompt = self.query_one("#prompt", FormField)
         if field is nickname:
             try:
-                clean_field(nickname.value, what="nickname", max_len=self._nickname_max)
+                nick = clean_nickname(nickname.value, self._nickname_max)
             except PolicyError as exc:
                 self.hint(str(exc), error=True)
                 return
+            if self._needs_code(nick):
+                self.ask_code(HINT_CODE.format(nick=nick))
+                return
+            self._show_code(False)
+            code.clear()
+            self.hint(HINT_PROMPT)
+            self.screen.set_focus(prompt)
+        elif field is code:
             self.hint(HINT_PROMPT)
             self.screen.set_focus(prompt)
         elif not nickname.value.strip():
             self.hint("Please type a nickname first.", error=True)
             self.screen.set_focus(nickname)
         else:
-            text = prompt.value
+            text, cps = prompt.value, prompt.typing_cps()
             prompt.clear()
-            self.post_message(self.Submitted(nickname.value, text))
+            prompt.typed.clear()
+            given = code.value.strip() if code.display and code.value.strip() else None
+            self.post_message(self.Submitted(nickname.value, text, given, cps))

@@ -14,6 +14,7 @@ from kiosk.ui.widgets.picture import Picture
 from kiosk.ui.widgets.status import State, StatusLine
 
 DEDUP_NOTE = "Same prompt as before: here is the original drawing."
+HELD_NOTE = "This drawing is waiting for a quick check by the staff."
 
 
 class ResultPane(Vertical):
@@ -52,7 +53,9 @@ class ResultPane(Vertical):
     def show_done(self, done: Done) -> None:
         """A finished drawing: image, `87.42%` in large digits, rank and best."""
         score = format_percent(done.score)
-        if done.dedup:
+        if done.flagged:
+            self.status("held", HELD_NOTE)
+        elif done.dedup:
             self.status("dedup", Text.assemble(DEDUP_NOTE, " Score ", (score, "bold")))
         else:
             self.status(
@@ -63,6 +66,10 @@ class ResultPane(Vertical):
         self.query_one("#score", Digits).update(score)
         self.query_one("#score-text", Static).update(Text(f"{score} match"))
         rank = f"Rank #{done.rank}" if done.rank is not None else "Not ranked"
+        if done.flagged:
+            rank = "Ranked after the check"
+        elif done.text_penalty:
+            rank += "\n(words in the picture: score lowered)"
         best = format_percent(done.best) if done.best is not None else "-"
         self.query_one("#rank", Static).update(Text(f"{rank}\nBest: {best}"))
         self.query_one("#result-prompt", Static).update(

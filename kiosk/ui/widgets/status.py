@@ -8,8 +8,8 @@ from rich.spinner import Spinner
 from rich.text import Text
 from textual.widgets import Static
 
-State = Literal["idle", "queued", "generating", "done", "dedup", "failed"]
-STATES: tuple[State, ...] = ("idle", "queued", "generating", "done", "dedup", "failed")
+State = Literal["idle", "queued", "generating", "done", "dedup", "held", "failed"]
+STATES: tuple[State, ...] = ("idle", "queued", "generating", "done", "dedup", "held", "failed")
 
 
 class StatusLine(Static):

@@ -1,0 +1,118 @@
+"""Fair play at the booth: the human check a burst of prompts asks for, and the player
+code a new nickname is given (and a returning one is asked for)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Center, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Digits, Label, Static
+
+from kiosk.core.floods import Challenge
+from kiosk.ui.widgets.picture import Picture
+
+CODE_NOTICE_MIN_S = 3.0
+"""The new player's code stays at least this long, so a key pressed in the flow of typing
+does not close it unread."""
+
+
+class CheckScreen(ModalScreen[str | None]):
+    """Three pictures in a random order: press the number of the one asked for. A key
+    macro cannot replay it (the order and the question change every time)."""
+
+    DEFAULT_CSS = """
+    CheckScreen { align: center middle; }
+    CheckScreen > Vertical {
+        width: auto; max-width: 100%; height: auto; padding: 1 2;
+        border: double $warning; background: $panel;
+    }
+    CheckScreen #check-title { text-style: bold; color: $warning; width: 100%; }
+    CheckScreen #check-question { width: 100%; margin-bottom: 1; }
+    CheckScreen .check-choice { width: 26; height: auto; margin: 0 1; }
+    CheckScreen .check-picture { width: 24; }
+    CheckScreen .check-number { width: 100%; text-align: center; text-style: bold; }
+    CheckScreen #check-help { color: $text-muted; width: 100%; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, challenge: Challenge, image_class: type[Widget]) -> None:
+        super().__init__()
+        self.challenge = challenge
+        self._image_class = image_class
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Quick check: are you a person?", id="check-title")
+            yield Static(Text(self.challenge.question), id="check-question")
+            with Horizontal(id="check-choices"):
+                for choice in self.challenge.choices:
+                    with Vertical(classes="check-choice"):
+                        yield Picture(self._image_class, choice.picture, classes="check-picture")
+                        yield Static(Text(str(choice.number)), classes="check-number")
+            yield Static(
+                Text(f"Press 1 to {len(self.challenge.choices)}.  Esc: not now."),
+                id="check-help",
+            )
+
+    def on_key(self, event: events.Key) -> None:
+        if event.character and event.character.isdigit():
+            event.stop()
+            self.dismiss(event.character)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class CodeNotice(ModalScreen[None]):
+    """A new player's code, in large digits, once: they need it to play again under
+    their nickname and to claim a prize."""
+
+    DEFAULT_CSS = """
+    CodeNotice { align: center middle; }
+    CodeNotice > Vertical {
+        width: 64; height: auto; padding: 1 2; border: double $accent; background: $panel;
+    }
+    CodeNotice #code-title { text-style: bold; color: $accent; width: 100%; }
+    CodeNotice #code-digits { width: auto; }
+    CodeNotice #code-help { width: 100%; }
+    CodeNotice #code-close { color: $text-muted; width: 100%; }
+    """
+
+    def __init__(self, nickname: str, code: str) -> None:
+        super().__init__()
+        self.nickname = nickname
+        self.code = code
+        self._closable = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Your player code", id="code-title")
+            with Center():
+                yield Digits(self.code, id="code-digits")
+            yield Static(
+                Text.assemble(
+                    "You need it to play again as ",
+                    (self.nickname, "bold"),
+                    ", and to claim a prize. Write it down or take a photo of it.",
+                ),
+                id="code-help",
+            )
+            yield Static(Text(""), id="code-close")
+
+    def on_mount(self) -> None:
+        self.set_timer(CODE_NOTICE_MIN_S, self._allow_close)
+
+    def _allow_close(self) -> None:
+        self._closable = True
+        self.query_one("#code-close", Static).update(Text("Press Enter to go on."))
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        if self._closable and event.key in ("enter", "escape", "space"):
+            self.dismiss(None)

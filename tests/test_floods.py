@@ -1,0 +1,244 @@
+"""Flood guard: token bucket, human check on bursts, pauses, bounded memory; and the
+fairness simulation's goals (bench/fairness.py, on a fake clock)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import random
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from kiosk.core import floods
+from kiosk.core.config import LimitSettings
+from kiosk.core.floods import (
+    Challenge,
+    CheckPaused,
+    CheckRequired,
+    FloodGuard,
+    RateLimited,
+)
+from kiosk.core.policy import PolicyError
+
+REPO = Path(__file__).resolve().parent.parent
+PICTURES = [
+    ("A duck and a swan on a pond", REPO / "assets" / "duck-and-swan.png"),
+    ("A duck on a pond", REPO / "assets" / "duck.png"),
+    ("A swan on a pond", REPO / "assets" / "swan.png"),
+]
+NO_BURSTS = {"burst_prompts": 100}  # bursts never trip: the bucket alone
+
+
+def guard(seed: int = 1, **limits: Any) -> FloodGuard:
+    return FloodGuard(LimitSettings(**limits), PICTURES, random.Random(seed))
+
+
+def challenge_of(g: FloodGuard, key: str, now: float, typing_cps: float | None = None) -> Challenge:
+    with pytest.raises(CheckRequired) as err:
+        g.check(key, now, typing_cps)
+    return err.value.challenge
+
+
+def right_answer(c: Challenge) -> str:
+    return str(next(choice.number for choice in c.choices if choice.title == c.subject))
+
+
+def wrong_answer(c: Challenge) -> str:
+    return str(next(choice.number for choice in c.choices if choice.title != c.subject))
+
+
+def test_bucket_allows_a_burst_then_refills_at_the_rate() -> None:
+    g = guard(rate_per_minute=6, rate_burst=3, **NO_BURSTS)  # one token every 10 s
+    for t in (0.0, 0.1, 0.2):
+        g.check("ann", t)
+    with pytest.raises(RateLimited) as err:
+        g.check("ann", 0.3)
+    assert err.value.retry_in_s == pytest.approx(10.0 - 0.3)
+    with pytest.raises(RateLimited) as err:  # a refused attempt spends nothing
+        g.check("ann", 5.0)
+    assert err.value.retry_in_s == pytest.approx(5.0)
+    g.check("ann", 10.0)
+    with pytest.raises(RateLimited):
+        g.check("ann", 10.1)
+    g.check("bob", 10.1)  # a bucket per player
+
+
+def test_bucket_holds_at_most_rate_burst_after_a_long_idle() -> None:
+    g = guard(rate_per_minute=6, rate_burst=2, **NO_BURSTS)
+    g.check("ann", 0.0)
+    g.check("ann", 1000.0)
+    g.check("ann", 1000.0)
+    with pytest.raises(RateLimited):
+        g.check("ann", 1000.0)
+
+
+def test_every_submission_counts_dedup_hits_included() -> None:
+    """The engine calls check before the dedup lookup: there is no separate call for an
+    accepted prompt, so an answer from the cache spends a token like a new drawing."""
+    g = guard(rate_per_minute=1, rate_burst=5, **NO_BURSTS)
+    for i in range(5):  # the same prompt five times: five dedup hits at the engine
+        g.check("ann", float(i))
+    with pytest.raises(RateLimited):
+        g.check("ann", 5.0)
+
+
+def test_refusal_says_in_how_many_seconds() -> None:
+    g = guard(rate_per_minute=5, rate_burst=1, **NO_BURSTS)  # one token every 12 s
+    g.check("ann", 100.0)
+    with pytest.raises(RateLimited) as err:
+        g.check("ann", 100.0)
+    assert isinstance(err.value, PolicyError)
+    assert str(err.value) == "Easy! Your next prompt is possible in 12 s."
+    with pytest.raises(RateLimited, match=r"possible in 3 s\.$"):
+        g.check("ann", 109.5)  # 2.5 s left: rounded up
+
+
+def test_burst_asks_a_human_check_and_keeps_asking_the_same_one() -> None:
+    g = guard(rate_burst=10, burst_prompts=3, burst_window_s=20)
+    for t in (0.0, 3.0, 6.0):
+        g.check("ann", t)
+    c = challenge_of(g, "ann", 9.0)
+    assert isinstance(c, Challenge) and c.question == f"Press the number of: {c.subject}"
+    assert c.question in str(CheckRequired(c))
+    assert challenge_of(g, "ann", 30.0) == c  # open until answered, even after the window
+    assert g.open_challenge("ann") == c and g.open_challenge("bob") is None
+    g.check("bob", 9.0)  # others play on
+
+
+def test_prompts_spread_beyond_the_window_are_not_a_burst() -> None:
+    g = guard(rate_burst=10, burst_prompts=3, burst_window_s=20)
+    for t in (0.0, 10.5, 21.0, 31.5, 42.0):
+        g.check("ann", t)
+
+
+def test_typing_faster_than_a_person_asks_a_check() -> None:
+    g = guard(typing_cps_max=25)
+    g.check("ann", 0.0, typing_cps=20.0)
+    g.check("ann", 60.0, typing_cps=None)  # not measured (headless)
+    challenge_of(g, "bob", 0.0, typing_cps=300.0)
+
+
+def test_right_answer_lets_the_prompt_through_and_clears_the_burst() -> None:
+    g = guard(rate_burst=10, burst_prompts=3, burst_window_s=20, typing_cps_max=25)
+    c = challenge_of(g, "ann", 0.0, typing_cps=300.0)
+    assert g.answer("ann", c.id, right_answer(c), 1.0)
+    assert g.open_challenge("ann") is None
+    g.check("ann", 1.0, typing_cps=300.0)  # the same prompt sent again: let through
+    challenge_of(g, "ann", 2.0, typing_cps=300.0)  # the next fast one is checked again
+
+    for t in (0.0, 1.0, 2.0):
+        g.check("bob", t)
+    c = challenge_of(g, "bob", 3.0)
+    assert not g.answer("bob", "not-the-id", right_answer(c), 3.0)  # nothing counts
+    assert g.answer("bob", c.id, f" {right_answer(c)}\n", 4.0)
+    for t in (4.0, 5.0, 6.0):  # the burst was forgotten: three more before the next check
+        g.check("bob", t)
+    challenge_of(g, "bob", 7.0)
+
+
+def test_three_wrong_answers_pause_the_player_then_let_them_back() -> None:
+    g = guard(check_failures=3, check_pause_s=300, typing_cps_max=25)
+    for i in range(3):
+        c = challenge_of(g, "ann", float(i), typing_cps=99.0)
+        assert not g.answer("ann", c.id, wrong_answer(c), float(i))
+        assert g.open_challenge("ann") is None  # the next submit draws a fresh check
+        assert (g.paused_until("ann", float(i)) is None) == (i < 2)
+    assert g.paused_until("ann", 2.0) == pytest.approx(302.0)
+    with pytest.raises(CheckPaused) as err:
+        g.check("ann", 2.0)
+    assert err.value.until == pytest.approx(302.0)
+    assert "wrong answers" in str(err.value) and "5 min" in str(err.value)
+    with pytest.raises(CheckPaused, match="in 10 s"):
+        g.check("ann", 292.0)
+    assert g.paused_until("ann", 302.0) is None
+    g.check("ann", 302.0)
+
+
+def test_failures_count_only_in_a_row() -> None:
+    g = guard(check_failures=2, typing_cps_max=25)
+    c = challenge_of(g, "ann", 0.0, typing_cps=99.0)
+    assert not g.answer("ann", c.id, wrong_answer(c), 0.0)
+    c = challenge_of(g, "ann", 1.0, typing_cps=99.0)
+    assert g.answer("ann", c.id, right_answer(c), 1.0)
+    g.check("ann", 1.0, typing_cps=99.0)
+    c = challenge_of(g, "ann", 2.0, typing_cps=99.0)
+    assert not g.answer("ann", c.id, wrong_answer(c), 2.0)
+    assert g.paused_until("ann", 2.0) is None
+
+
+def test_pauses_are_restored_at_start_and_lifted_by_staff() -> None:
+    g = guard()
+    g.restore_pause("ann", 500.0, now=100.0)
+    g.restore_pause("bob", 50.0, now=100.0)  # already over
+    assert g.paused_until("ann", 100.0) == 500.0 and g.paused_until("bob", 100.0) is None
+    with pytest.raises(CheckPaused, match="in 6 min 40 s"):
+        g.check("ann", 100.0)
+    g.lift_pause("ann")
+    g.check("ann", 100.0)
+
+
+def test_each_check_is_drawn_fresh_and_carries_no_answer() -> None:
+    g = guard(seed=3, typing_cps_max=25)
+    seen = [challenge_of(g, f"p{i}", 0.0, typing_cps=99.0) for i in range(40)]
+    assert len({c.id for c in seen}) == 40
+    assert len({tuple(ch.title for ch in c.choices) for c in seen}) > 1  # orders vary
+    assert {c.subject for c in seen} == {title for title, _ in PICTURES}  # asks vary
+    for c in seen:
+        assert [ch.number for ch in c.choices] == [1, 2, 3]
+        assert {(ch.title, ch.picture) for ch in c.choices} == set(PICTURES)
+    assert {f.name for f in dataclasses.fields(Challenge)} == {
+        "id",
+        "question",
+        "subject",
+        "choices",
+    }
+    # the same seed draws the same checks (a simulation replays)
+    again = guard(seed=3, typing_cps_max=25)
+    assert challenge_of(again, "p0", 0.0, typing_cps=99.0) == seen[0]
+
+
+def test_memory_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    g = guard()
+    for i in range(5000):
+        g.check(f"p{i}", 0.0)
+    g.restore_pause("p0", 1e6, now=0.0)
+    assert len(g) == 5000
+    g.check("late", floods.IDLE_FORGET_S + floods.SWEEP_S + 1)
+    assert len(g) == 2  # idle players forgotten; the paused one kept
+    assert g.paused_until("p0", 4000.0) == 1e6
+
+    monkeypatch.setattr(floods, "MAX_PLAYERS", 100)
+    g = guard()
+    g.restore_pause("p0", 1e6, now=0.0)
+    for i in range(1, 300):
+        g.check(f"p{i}", float(i) / 1000)
+    assert len(g) == 100 and g.paused_until("p0", 1.0) == 1e6
+
+
+def load_fairness() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("fairness", REPO / "bench" / "fairness.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fairness"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fairness_simulation_meets_both_goals() -> None:
+    """bench/fairness.py's simulation, small: with the full guard the macro adds at most
+    one drawing to any visitor's p95 and gets at most a fair share; the fair queue alone
+    does not hold the share (so the simulation can tell)."""
+    fairness = load_fairness()
+    cfg = dataclasses.replace(fairness.booth_config(), visitors=8, hours=0.5, runs=8, seed=11)
+    base = fairness.simulate(cfg, fairness.NO_MACRO)
+    flood = fairness.simulate(cfg, fairness.FULL_GUARD)
+    queue_only = fairness.simulate(cfg, fairness.QUEUE_ONLY)
+    assert fairness.goals(cfg, base, flood) == (True, True)
+    assert flood.drawings[fairness.MACRO] > 0  # it did get its first burst drawn
+    assert queue_only.macro_share > fairness.fair_share(cfg)
+    assert not any(key.startswith("visitor") for key in base.refusals + flood.refusals)
+    assert set(base.waits) == set(range(1, 9)) and all(base.waits.values())
