@@ -128,6 +128,12 @@ def _fold(clean: str, *, one_is_l: bool = False) -> list[str]:
         words = _FOLD_WORD.findall(_FOLD_SEPARATOR.sub(" ", player_key(clean)))
     joined: list[str] = []
     run = ""
+
+    def flush(run: str) -> None:
+        joined.append(run)
+        if len(run) > 2 and run[0] in "ai":  # "a p.o.r.n": the article is a word of its own
+            joined.append(run[1:])
+
     for word in words:
         if word[0] in "!|" or word[-1] in "!|":
             word = word.strip("!|")  # "duck!" is not "ducki"
@@ -135,12 +141,12 @@ def _fold(clean: str, *, one_is_l: bool = False) -> list[str]:
             run += word
             continue
         if run:
-            joined.append(run)
+            flush(run)
             run = ""
         if word:
             joined.append(word)
     if run:
-        joined.append(run)
+        flush(run)
     table = _LEET_L if one_is_l else _LEET_I
     return [w.translate(table) if w.strip(_NOT_LETTERS) else w for w in joined]
 

@@ -155,10 +155,10 @@ class PlayerSettings(_Section):
 class WordSettings(_Section):
     """`[words]`: prompts and nicknames that must not reach a public screen."""
 
-    blocklist: str = "assets/blocklist.txt"
+    blocklist: str = ""
     """The booth's own word list (one entry per line, any language; `#` comments), relative
-    to the config file. Staff add and remove words from staff mode; those changes are kept
-    in the database."""
+    to the config file; empty: the one shipped with the kiosk (assets/blocklist.txt). Staff
+    add and remove words from staff mode; those changes are kept in the database."""
     profanity: bool = True
     """Also refuse the English words of the better-profanity package's list."""
 
@@ -271,6 +271,13 @@ class Settings(_Section):
 
     def target_image(self, target: TargetSettings) -> Path:
         return self.resolve(target.image)
+
+    @property
+    def blocklist_path(self) -> Path:
+        """The word list in use: the config's, else the one shipped with the kiosk."""
+        if self.words.blocklist:
+            return self.resolve(self.words.blocklist)
+        return REPO_ROOT / "assets" / "blocklist.txt"
 
 
 def find_config(path: str | os.PathLike[str] | None = None) -> Path:

@@ -405,7 +405,7 @@ class Engine:
         `kiosk staff block-word` bumps a version the engine checks on each prompt)."""
         self._words_version = self.store.meta(WORDS_KEY)
         return Blocklist.load(
-            self.settings.resolve(self.settings.words.blocklist),
+            self.settings.blocklist_path,
             profanity=self.settings.words.profanity,
             changes=self.store.word_changes(),
         )
