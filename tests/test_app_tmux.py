@@ -17,9 +17,18 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 KIOSK = Path(sys.executable).parent / "kiosk"
 
 
+def type_slowly(tmux: Tmux, text: str) -> None:
+    """Key by key at a person's pace (about 12 a second), under the typing check."""
+    for ch in text:
+        tmux.type(ch)
+        time.sleep(0.08)
+
+
 def test_kiosk_run_in_tmux(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> None:
-    """Two visitors play (the score shown is the board's); staff open staff mode with the
-    PIN, hide one of them and close it: the board drops them; quitting is a staff action.
+    """Two visitors play (the score shown is the board's): a prompt typed at machine speed
+    meets the human check; each new player sees their player code, and a returning
+    nickname is asked for it. Staff open staff mode with the PIN, hide one player and
+    close it: the board drops them; quitting is a staff action.
     One kiosk start for all of it (a start imports torch and diffusers: the slow part)."""
     from kiosk.core.pin import hash_pin, write_pin_hash
 
@@ -41,7 +50,11 @@ def test_kiosk_run_in_tmux(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Non
     tmux.type("ann")
     tmux.keys("Enter")
     tmux.wait(r"Describe the picture in words", 10)  # focus moved to the prompt
-    tmux.type("a duck on a pond")
+    type_slowly(tmux, "a duck on a pond")
+    tmux.keys("Enter")
+    # A new player gets their player code, once, in large digits.
+    tmux.wait(r"Your player code", 30)
+    time.sleep(3.2)  # it stays up at least 3 s
     tmux.keys("Enter")
     score = tmux.wait(r"scored (\d{1,3}\.\d\d)%", 30).group(1)
     row = tmux.wait(r"1\s+ann\s+(\d{1,3}\.\d\d)%\s+a duck", 10)
@@ -51,9 +64,27 @@ def test_kiosk_run_in_tmux(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Non
         tmux.type(nickname)
         tmux.keys("Enter")
         tmux.wait(r"Describe the picture in words", 10)
-        tmux.type(prompt)
+        type_slowly(tmux, prompt)
+        tmux.keys("Enter")
+        tmux.wait(r"Your player code", 30)
+        time.sleep(3.2)
         tmux.keys("Enter")
         tmux.wait(rf"\d\s+{nickname}\s+\d{{1,3}}\.\d\d%", 30)
+    # A prompt typed at machine speed (one send-keys): the booth asks a human check.
+    tmux.keys("C-n")
+    tmux.type("bot")
+    tmux.keys("Enter")
+    tmux.wait(r"Describe the picture in words", 10)
+    tmux.type("a swan on a lake, as a macro types it")
+    tmux.keys("Enter")
+    tmux.wait(r"Quick check: are you a person\?", 10)
+    tmux.keys("Escape")
+    tmux.wait(r"No problem: press Enter on your prompt", 10)
+    # A returning nickname is claimed: the booth asks for its code.
+    tmux.keys("C-n")
+    tmux.type("ann")
+    tmux.keys("Enter")
+    tmux.wait(r"ann is taken: type its player code", 10)
     tmux.keys("F12")
     tmux.wait(r"Staff PIN", 10)
     tmux.type("4821")
