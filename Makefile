@@ -46,6 +46,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/tui_latency.py
 	$(BIN)/python bench/gpu.py --tiny
 	$(BIN)/python bench/flops.py
+	$(BIN)/python bench/wall_latency.py
+	$(BIN)/python bench/fairness.py
+	$(BIN)/python bench/probes.py
 
 # Wheels for a lent CUDA machine (Python 3.12, x86-64), for bench/gpu_lease.sh: the
 # packages its image lacks (it has torch, transformers, timm, huggingface_hub, ...).

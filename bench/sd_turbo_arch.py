@@ -216,4 +216,6 @@ def bench_settings(
     # Random weights on purpose (a benchmark of the architecture, no weights to download):
     # the config refuses an empty `pretrained` for a booth, so build the section unchecked.
     judge = JudgeSettings.model_construct(model=arch.judge, pretrained="")
-    return settings.model_copy(update={"generator": generator, "judge": judge})
+    from common import engine_only
+
+    return engine_only(settings.model_copy(update={"generator": generator, "judge": judge}))

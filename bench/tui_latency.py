@@ -102,7 +102,9 @@ def settings_for(root: Path, steps: int) -> Any:
             "batch": 1,  # one drawing per call: Started/Progress/Done keep the screen busy
         }
     )
-    return settings.model_copy(update={"generator": generator})
+    from common import engine_only
+
+    return engine_only(settings.model_copy(update={"generator": generator}))
 
 
 def pct(values: list[float], q: float) -> float:

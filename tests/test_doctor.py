@@ -346,3 +346,10 @@ def test_kiosk_run_on_a_failing_machine_names_the_check(tmp_path: Path) -> None:
     assert "kiosk: check failed: data dir lock: another kiosk is already using" in proc.stderr
     assert f"process {os.getpid()}" in proc.stderr and "fix:" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_words_pass_with_the_shipped_list_and_fail_on_a_missing_one(settings: Settings) -> None:
+    assert d.check_words(settings).status == "pass"
+    words = settings.words.model_copy(update={"blocklist": "no/such/list.txt"})
+    result = d.check_words(settings.model_copy(update={"words": words}))
+    assert result.status == "fail" and "word list not found" in result.detail

@@ -177,15 +177,16 @@ def test_the_demo_rehearses_fair_play_as_events(
     each an event, and the board shows only the approved drawing."""
     import json
 
+    import tomlkit
     from kiosk_cmd import kiosk
 
+    doc = tomlkit.parse((REPO / "kiosk.toml").read_text(encoding="utf-8"))
+    for target in doc["targets"]:
+        target["image"] = str(REPO / str(target["image"]))
+    doc["safety"]["margin"] = -2.0
+    doc["safety"]["text"] = "off"
     config = tmp_path / "kiosk.toml"
-    config.write_text(
-        (REPO / "kiosk.toml").read_text(encoding="utf-8").replace("assets/", f"{REPO}/assets/")
-        + f'\n[words]\nblocklist = "{REPO}/assets/blocklist.txt"\n'
-        + '\n[safety]\nmargin = -2.0\ntext = "off"\n',
-        encoding="utf-8",
-    )
+    config.write_text(tomlkit.dumps(doc), encoding="utf-8")
     script = tmp_path / "script.tsv"
     script.write_text(
         "ana\ta duck on a pond\nana\ta swan on a lake\nana\ta duck and a swan\n"

@@ -169,9 +169,10 @@ def test_a_failed_compile_is_a_notice_and_the_booth_draws_eagerly(
     while not events.empty():
         seen.append(events.get())
     stages = [(e.stage, e.step, e.total) for e in seen if isinstance(e, ModelsLoading)]
-    # the loading bar counts each batch size compiled (2 here) among its steps
-    assert ("compiling the drawing model for 1 at once (1 of 2)", 2, 6) in stages
-    assert stages[-1] == ("ready", 6, 6)
+    # the loading bar counts each batch size compiled (2 here) among its steps, and the
+    # safety probes' step
+    assert ("compiling the drawing model for 1 at once (1 of 2)", 2, 7) in stages
+    assert stages[-1] == ("ready", 7, 7)
     notices = [e.message for e in seen if isinstance(e, Notice)]
     assert any(
         n.startswith("torch.compile failed, drawing without it:") and "C++ compiler" in n

@@ -553,6 +553,18 @@ def check_terminal(
     return passed("terminal", seen)
 
 
+def check_words(settings: Settings) -> CheckResult:
+    """The blocklist loads (the booth's list and better-profanity's)."""
+    from kiosk.core.blocklist import Blocklist, BlocklistError
+
+    path = settings.blocklist_path
+    try:
+        words = Blocklist.load(path, profanity=settings.words.profanity)
+    except BlocklistError as exc:
+        return failed("words", str(exc), "fix [words] blocklist in the config, or leave it empty")
+    return passed("words", f"{len(words)} blocked words and phrases ({path.name})")
+
+
 def machine_checks() -> list[CheckResult]:
     """Python and SQLite: what holds whatever the config says."""
     return [check_python(), check_sqlite()]
@@ -569,6 +581,7 @@ def site_checks(
         check_lock(data),
         check_staff_pin(settings.staff.pin_hash),
         check_clock(now, newest_row_time(data)),
+        check_words(settings),
     ]
 
 

@@ -204,6 +204,8 @@ class WallApp(App[None]):
                 (f"{view.players} players · {view.drawings} drawings", ""),
             )
         )
+        if old is None:
+            self._fit(latest=False)  # the size is known for sure by the first view
         if old is None or (old.target_id, old.target_title) != (view.target_id, view.target_title):
             self.query_one(TargetPane).show(view.target_title, view.target_image)
         self._board = list(view.board)
@@ -246,6 +248,8 @@ class WallApp(App[None]):
         self, cards: Sequence[LatestCard], items: Sequence[Recent], view: WallView
     ) -> None:
         for card, item in zip(cards, items, strict=False):
+            if not card.children:  # not composed yet: the next view fills it
+                continue
             card.display = True
             card.show(item, view.image(item))
         for card in cards[len(items) :]:
@@ -285,7 +289,7 @@ class WallApp(App[None]):
         width, height = self.size
         return width < COMPACT[0] or height < COMPACT[1]
 
-    def _fit(self) -> None:
+    def _fit(self, *, latest: bool = True) -> None:
         """Picture sizes from the terminal's: the podium's share the room above the top 10."""
         width, height = self.size
         compact = self._compact()
@@ -300,7 +304,7 @@ class WallApp(App[None]):
             picture.styles.width = _latest_width(width)
         target = self.query_one("#target-picture")
         target.styles.width = max(min(width // 3 - 6, height // 2), 8)
-        if self.view is not None:
+        if latest and self.view is not None:
             self._show_latest(self.view)
 
 
