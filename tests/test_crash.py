@@ -75,7 +75,7 @@ def test_kill_harness_short(tmp_path: Path, data_dir: Path) -> None:
             sys.executable,
             str(REPO / "bench" / "soak_kill.py"),
             "--kills",
-            "3",
+            "2",
             "--seed",
             "5",
             "--data-dir",
@@ -87,5 +87,5 @@ def test_kill_harness_short(tmp_path: Path, data_dir: Path) -> None:
         cwd=REPO,
     )
     last = proc.stdout.strip().splitlines()[-1]
-    assert last == "trials: 3  lost: 0  duplicates: 0  integrity: ok", proc.stdout + proc.stderr
+    assert last == "trials: 2  lost: 0  duplicates: 0  integrity: ok", proc.stdout + proc.stderr
     assert proc.returncode == 0
