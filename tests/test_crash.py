@@ -69,13 +69,14 @@ def test_a_killed_holder_does_not_leave_the_lock_stuck(tmp_path: Path) -> None:
 
 
 def test_kill_harness_short(tmp_path: Path, data_dir: Path) -> None:
-    """A handful of SIGKILLs at random moments: nothing accepted is lost."""
+    """A SIGKILL at a random moment, then a restart: nothing accepted is lost (the
+    harness itself, `bench/soak_kill.py --kills 200`, runs many; see bench/RESULTS.md)."""
     proc = subprocess.run(
         [
             sys.executable,
             str(REPO / "bench" / "soak_kill.py"),
             "--kills",
-            "2",
+            "1",
             "--seed",
             "5",
             "--data-dir",
@@ -87,5 +88,5 @@ def test_kill_harness_short(tmp_path: Path, data_dir: Path) -> None:
         cwd=REPO,
     )
     last = proc.stdout.strip().splitlines()[-1]
-    assert last == "trials: 2  lost: 0  duplicates: 0  integrity: ok", proc.stdout + proc.stderr
+    assert last == "trials: 1  lost: 0  duplicates: 0  integrity: ok", proc.stdout + proc.stderr
     assert proc.returncode == 0

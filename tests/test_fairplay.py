@@ -169,16 +169,16 @@ def test_player_codes_claim_a_nickname(engine_factory: Factory, tiny_settings: S
     assert any(r.action == "set-code" for r in engine.audit())
 
 
-def test_the_demo_rehearses_fair_play_as_events(
-    data_dir: Path, env: dict[str, str], tmp_path: Path
-) -> None:
+def test_the_demo_rehearses_fair_play_as_events(data_dir: Path, tmp_path: Path) -> None:
     """A flooding player, a lookalike nickname, a blocked word, a claimed nickname with a
     wrong code, drawings the probe flags (margin set to flag all) and one staff approve:
     each an event, and the board shows only the approved drawing."""
+    import io
     import json
 
     import tomlkit
-    from kiosk_cmd import kiosk
+
+    from kiosk.ops.demo import run_demo
 
     doc = tomlkit.parse((REPO / "kiosk.toml").read_text(encoding="utf-8"))
     for target in doc["targets"]:
@@ -196,12 +196,10 @@ def test_the_demo_rehearses_fair_play_as_events(
         "!approve 1 --reason looked at it\n",
         encoding="utf-8",
     )
-    proc = kiosk(
-        "--config", str(config), "--data-dir", str(data_dir), "--profile", "tiny",
-        "demo", "--json", "--script", str(script), env=env,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    out = io.StringIO()  # the real demo, in this process (no second torch import)
+    settings = load_settings(config, data_dir=data_dir, profile="tiny")
+    assert run_demo(settings, script, as_json=True, out=out) == 0
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
     refused = [(e["nickname"], e["kind"]) for e in events if e["event"] == "refused"]
     assert refused == [("\u0430na", "check"), ("bo", "words"), ("cy", "code")]
     assert [e["nickname"] for e in events if e["event"] == "challenge"] == ["\u0430na"]

@@ -3,6 +3,7 @@ rehearsal script. Drawings are committed by hand here (no models) except in the 
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -10,12 +11,14 @@ import pytest
 from engine_fixtures import drawn
 from kiosk_cmd import kiosk
 
-from kiosk.core.config import Settings
+from kiosk.core.config import Settings, load_settings
 from kiosk.core.engine import Engine
 from kiosk.core.events import Event, Queued, StaffActed, TargetChanged
 from kiosk.core.policy import PolicyError
 from kiosk.core.staff import StaffCommand, StaffError, parse_command
+from kiosk.ops.demo import run_demo
 from kiosk.storage.lock import DataDirLock
+from kiosk.storage.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -197,15 +200,15 @@ def test_set_pin_from_standard_input_keeps_the_config(tmp_path: Path, env: dict[
     assert "# the active target" in text  # the file's comments are kept
 
 
-def test_rehearsal_script_with_staff_lines(data_dir: Path, env: dict[str, str]) -> None:
-    """examples/rehearsal.tsv end to end: staff tag, hide, ban, pause/resume, raffle,
-    target switch, each as an event in the timeline."""
-    proc = kiosk(
-        "demo", "--json", "--profile", "tiny", "--data-dir", str(data_dir),
-        "--script", str(REPO / "examples" / "rehearsal.tsv"), env=env,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    events = [json.loads(line) for line in proc.stdout.splitlines()]
+def test_rehearsal_script_with_staff_lines(data_dir: Path) -> None:
+    """examples/rehearsal.tsv end to end (the real demo, in this process; test_cli runs
+    `kiosk demo` itself): staff tag, hide, ban, pause/resume, raffle, target switch, each
+    as an event in the timeline."""
+    out = io.StringIO()
+    settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny")
+    script = REPO / "examples" / "rehearsal.tsv"
+    assert run_demo(settings, script, as_json=True, out=out) == 0
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
     staff = [(e["action"], e["subject"], e["ok"]) for e in events if e["event"] == "staff"]
     assert staff == [
         ("tag-staff", "cloudshin", True),
@@ -225,11 +228,8 @@ def test_rehearsal_script_with_staff_lines(data_dir: Path, env: dict[str, str]) 
     board_ = events[-1]
     assert board_["target"] == "swan"
     assert sorted(r["nickname"] for r in board_["rows"]) == ["grace", "linus"]
-    first = json.loads(
-        kiosk("leaderboard", "--json", "--target", "duck-and-swan", "--data-dir", str(data_dir),
-              "--profile", "tiny", env=env).stdout
-    )  # fmt: skip
-    assert not {"cloudshin", "bo"} & {r["nickname"] for r in first}
+    first = Store(data_dir / "kiosk.db", readonly=True).leaderboard("duck-and-swan")
+    assert not {"cloudshin", "bo"} & {r.nickname for r in first}
 
 
 def test_event_stats_count_refusals_hidden_and_scores(engine: Engine) -> None:
