@@ -36,7 +36,9 @@ test: $(STAMP)
 	fi
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q
+	# two workers: most slow tests wait on subprocesses and terminals, not on the CPU; the
+	# end-to-end ones share one worker (xdist_group "e2e") so they never race each other
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 # CPU benchmarks: each prints its figures and one SUMMARY line (see bench/RESULTS.md).
 bench: $(STAMP)

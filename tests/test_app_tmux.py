@@ -24,6 +24,7 @@ def type_slowly(tmux: Tmux, text: str) -> None:
         time.sleep(0.08)
 
 
+@pytest.mark.xdist_group("e2e")  # the end-to-end tests never race each other
 def test_kiosk_run_in_tmux(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> None:
     """Two visitors play (the score shown is the board's): a prompt typed at machine speed
     meets the human check; each new player sees their player code, and a returning

@@ -68,6 +68,7 @@ def test_a_killed_holder_does_not_leave_the_lock_stuck(tmp_path: Path) -> None:
             time.sleep(0.05)
 
 
+@pytest.mark.xdist_group("e2e")  # the end-to-end tests never race each other
 def test_kill_harness_short(tmp_path: Path, data_dir: Path) -> None:
     """A SIGKILL at a random moment, then a restart: nothing accepted is lost (the
     harness itself, `bench/soak_kill.py --kills 200`, runs many; see bench/RESULTS.md)."""

@@ -207,6 +207,7 @@ async def test_wall_app_small_terminal_shows_words_only(settings: Settings, boot
 # -- the wall beside a running `kiosk demo`, in a real terminal ---------------------------------
 
 
+@pytest.mark.xdist_group("e2e")  # the end-to-end tests never race each other
 def test_wall_shows_each_new_drawing_of_a_demo_within_2_s(
     tmp_path: Path, tiny_models: Path, tmux: Tmux
 ) -> None:
@@ -265,6 +266,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
+@pytest.mark.xdist_group("e2e")  # the end-to-end tests never race each other
 def test_wall_served_to_a_real_browser(tmp_path: Path, settings: Settings, booth: Booth) -> None:
     """`kiosk wall --serve` (textual-serve) in headless chromium: the page connects, the
     board draws, and the nicknames are in the terminal the browser shows."""
