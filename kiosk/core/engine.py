@@ -16,7 +16,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kiosk.core import codes as player_codes
 from kiosk.core import policy
 from kiosk.core.api import (
     AuditRow,
@@ -32,11 +31,9 @@ from kiosk.core.api import (
     Waiter,
 )
 from kiosk.core.batch import BatchRunner, GeneratorLike, JudgeLike
-from kiosk.core.blocklist import Blocklist
 from kiosk.core.config import TINY_NOTICE, Settings
 from kiosk.core.eta import CallTimes, queue_etas
 from kiosk.core.events import (
-    CheckAsked,
     Done,
     Event,
     Failed,
@@ -47,13 +44,12 @@ from kiosk.core.events import (
     Notice,
     Queued,
     RaffleDrawn,
-    Refused,
     StaffActed,
     TargetChanged,
 )
 from kiosk.core.fairqueue import FairQueue
-from kiosk.core.floods import CheckPaused, CheckRequired, FloodGuard, RateLimited
-from kiosk.core.staff import WORDS_KEY, RaffleResult, StaffCommand, StaffDesk, StaffOutcome
+from kiosk.core.gate import Gate
+from kiosk.core.staff import RaffleResult, StaffCommand, StaffDesk, StaffOutcome
 from kiosk.storage.images import blurred_relpath, clean_temp_files
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.schema import sqlite_warning
@@ -92,18 +88,9 @@ class Engine:
         )
         self.target_id = self.desk.active_target()
         self.paused = self.desk.paused()
-        policy.player_key("")  # builds the lookalike table (0.2 s) now, not on a visitor's key
-        self.codes = settings.players.codes if codes is None else codes
-        """Player codes asked and given (the booth); the headless demo checks only the
-        codes its script gives."""
-        self.floods = FloodGuard(
-            settings.limits, [(t.title, settings.target_image(t)) for t in settings.targets]
+        self.gate = Gate(
+            settings, self.store, codes=settings.players.codes if codes is None else codes
         )
-        now = time.time()
-        for key, until in self.store.paused_players(now):
-            self.floods.restore_pause(key, until, now)
-        self._words_version: str | None = None
-        self.words = self._load_words()
         self.load_error: str | None = None
         self.times = CallTimes()
         self._targets = {
@@ -293,24 +280,8 @@ class Engine:
             raise
 
     def _refused(self, nickname: object, prompt: object, exc: policy.PolicyError) -> None:
-        nick = policy.sanitise(nickname)[:100] if isinstance(nickname, str) else ""
-        text = policy.sanitise(prompt)[:400] if isinstance(prompt, str) else ""
-        try:
-            self.store.count_refusal(policy.player_key(nick) if nick else None)
-        except Exception:  # counting must never turn a refusal into a crash
-            log.exception("could not count a refusal")
-        if isinstance(exc, CheckRequired):
-            c = exc.challenge
-            self._publish(
-                CheckAsked(
-                    nickname=nick, challenge_id=c.id, question=c.question, choices=len(c.choices)
-                )
-            )
-        retry = exc.retry_in_s if isinstance(exc, RateLimited | CheckPaused) else None
-        self._publish(
-            Refused(nickname=nick, prompt=text, reason=str(exc), kind=refusal_kind(exc),
-                    retry_in_s=retry)
-        )  # fmt: skip
+        for event in self.gate.refusal(nickname, prompt, exc):
+            self._publish(event)
 
     def _submit(
         self, nickname: str, prompt: str, code: str | None, typing_cps: float | None
@@ -329,103 +300,32 @@ class Engine:
         if not norm:
             raise policy.PolicyError("Please describe a picture in words.")
         pkey = policy.player_key(nick)
-        self.floods.check(pkey, time.time(), typing_cps)
-        self._check_words(nick, text)
+        self.gate.check_pace(pkey, typing_cps)
+        self.gate.check_words(nick, text)
         key = self.dedup_key(norm)
         flags = self.store.player_flags(pkey)
         if flags is not None and flags.banned:
             raise policy.PolicyError("Sorry, this nickname cannot play right now.")
-        claim = self._check_code(pkey, nick, code)
+        claim = self.gate.check_code(pkey, nick, code)
         if self.store.hidden_original(key):
             raise policy.PolicyError("Sorry, that prompt cannot be drawn. Please try another.")
         self.desk.mark_known_staff(pkey, nick)
         accepted = self._accept(pkey, nick, prompt, text, norm, key, flags)
-        if claim is None:
+        if claim is None or not self.gate.claim(pkey, claim) or code is not None:
             return accepted
-        try:
-            self.store.set_code_hash(pkey, player_codes.hash_code(claim))
-        except Exception:  # the prompt is in; the code is asked for again next time
-            log.exception("could not save a player code")
-            return accepted
-        return accepted if code is not None else replace(accepted, player_code=claim)
-
-    def _check_code(self, pkey: str, nick: str, code: str | None) -> str | None:
-        """Refuse a claimed nickname without its code; the code to give a new player (the
-        one they typed, in the demo) when it is theirs to claim, else None."""
-        if not self.codes and code is None:
-            return None
-        stored = self.store.code_hash(pkey)
-        if stored:
-            if code is None or not code.strip():
-                raise policy.CodeRequired(
-                    f"{nick} is taken: type its player code, or choose another nickname."
-                )
-            if not player_codes.verify_code(code, stored):
-                raise policy.CodeRequired(
-                    f"That is not the player code of {nick}. Try again, or choose another"
-                    " nickname (the staff can help)."
-                )
-            return None
-        if code is not None and code.strip():
-            return code.strip() if code.strip().isdigit() else None
-        return player_codes.new_code(self.settings.players.code_digits)
+        return replace(accepted, player_code=claim)  # for this caller only, never published
 
     def needs_code(self, nickname: str) -> bool:
         """Whether this nickname is claimed (the booth asks for its code)."""
-        if not self.codes:
-            return False
-        try:
-            nick = policy.clean_nickname(nickname, self.limits.nickname_max)
-        except policy.PolicyError:
-            return False
-        return bool(self.store.code_hash(policy.player_key(nick)))
+        return self.gate.needs_code(nickname)
 
     def check_code(self, nickname: str, code: str) -> bool:
         """Whether `code` is the player code of `nickname` (staff check a raffle winner)."""
-        stored = self.store.code_hash(policy.player_key(policy.sanitise(nickname)))
-        return bool(stored) and player_codes.verify_code(code, stored or "")
+        return self.gate.is_code(nickname, code)
 
     def answer_check(self, nickname: str, challenge_id: str, answer: str) -> bool:
-        """The visitor's answer to a human check. Too many wrong answers pause the
-        nickname (kept across a restart)."""
-        pkey = policy.player_key(policy.sanitise(nickname))
-        now = time.time()
-        ok = self.floods.answer(pkey, challenge_id, answer, now)
-        if not ok:
-            until = self.floods.paused_until(pkey, now)
-            if until is not None:
-                try:
-                    self.store.set_paused_until(pkey, until)
-                except Exception:  # the pause holds in memory anyway
-                    log.exception("could not save a pause")
-        return ok
-
-    def _load_words(self) -> Blocklist:
-        """The booth's list, better-profanity's and staff's changes (from any process:
-        `kiosk staff block-word` bumps a version the engine checks on each prompt)."""
-        self._words_version = self.store.meta(WORDS_KEY)
-        return Blocklist.load(
-            self.settings.blocklist_path,
-            profanity=self.settings.words.profanity,
-            changes=self.store.word_changes(),
-        )
-
-    def _check_words(self, nick: str, text: str) -> None:
-        """Blocked words in the nickname or the prompt: a neutral refusal, audited."""
-        if self.store.meta(WORDS_KEY) != self._words_version:
-            self.words = self._load_words()
-        for what, value in (("nickname", nick), ("prompt", text)):
-            word = self.words.match(value)
-            if word is not None:
-                try:
-                    self.store.record("blocked", nick, f"{what} matched {word!r}", actor="policy")
-                except Exception:
-                    log.exception("could not audit a blocked word")
-                raise WordsRefused(
-                    "Let's keep it friendly: try another nickname."
-                    if what == "nickname"
-                    else "Let's keep it friendly: try another prompt."
-                )
+        """The visitor's answer to a human check (see Gate.answer_check)."""
+        return self.gate.answer_check(nickname, challenge_id, answer)
 
     def _accept(
         self,
@@ -574,7 +474,7 @@ class Engine:
                 self.paused = cmd.action == "pause"
                 self._cond.notify_all()
             if outcome.ok and cmd.action == "unpause":
-                self.floods.lift_pause(policy.player_key(cmd.subject))
+                self.gate.lift_pause(cmd.subject)
             self._publish(
                 StaffActed(
                     action=outcome.action,
@@ -743,26 +643,3 @@ class Engine:
                 decoder=str(getattr(self.generator, "decoder", "")),
             )
         )
-
-
-class WordsRefused(policy.PolicyError):
-    """A nickname or prompt with a blocked word (the visitor is told neutrally)."""
-
-
-def refusal_kind(exc: policy.PolicyError) -> str:
-    """A refusal's kind for the `refused` event (see events.Refused)."""
-    kinds: list[tuple[type[policy.PolicyError], str]] = [
-        (RateLimited, "rate"),
-        (CheckRequired, "check"),
-        (CheckPaused, "paused"),
-        (WordsRefused, "words"),
-        (policy.CodeRequired, "code"),
-        (policy.QueueFullError, "queue"),
-    ]
-    kind = next((k for cls, k in kinds if isinstance(exc, cls)), "policy")
-    text = str(exc)
-    if kind == "policy" and "cannot play right now" in text:
-        return "banned"
-    if kind == "policy" and "cannot be drawn" in text:
-        return "hidden"
-    return kind

@@ -1,0 +1,190 @@
+"""Fair play at submit: the flood guard, the blocklist and player codes, in one place.
+
+The engine asks the gate in the caller's thread, in this order: the pace (rate limit
+and human check, on every prompt, dedup hits too), the words (nickname and prompt), and,
+after the ban check, the player code. Refusals are PolicyErrors written for the visitor;
+`refusal` turns one into the `challenge` and `refused` events the screens and the demo
+show. State that must outlive a restart is in the store: pauses after failed checks,
+code hashes, staff's word changes (their version in `meta`, so a change made by `kiosk
+staff` in another process is picked up at the next prompt).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from kiosk.core import codes as player_codes
+from kiosk.core import policy
+from kiosk.core.blocklist import Blocklist
+from kiosk.core.config import Settings
+from kiosk.core.events import CheckAsked, Event, Refused
+from kiosk.core.floods import CheckPaused, CheckRequired, FloodGuard, RateLimited
+from kiosk.core.staff import WORDS_KEY
+from kiosk.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class WordsRefused(policy.PolicyError):
+    """A nickname or prompt with a blocked word (the visitor is told neutrally)."""
+
+
+class Gate:
+    """Who may submit what, for one engine."""
+
+    def __init__(self, settings: Settings, store: Store, *, codes: bool) -> None:
+        self.settings = settings
+        self.store = store
+        self.codes = codes
+        """Player codes asked and given (the booth); the headless demo checks only the
+        codes its script gives."""
+        policy.player_key("")  # builds the lookalike table (0.2 s) now, not on a visitor's key
+        self.floods = FloodGuard(
+            settings.limits, [(t.title, settings.target_image(t)) for t in settings.targets]
+        )
+        now = time.time()
+        for key, until in store.paused_players(now):
+            self.floods.restore_pause(key, until, now)
+        self._words_version: str | None = None
+        self.words = self._load_words()
+
+    # -- the checks, in the engine's order --------------------------------------------------
+
+    def check_pace(self, pkey: str, typing_cps: float | None) -> None:
+        """The rate limit and the human check (raises RateLimited, CheckRequired,
+        CheckPaused); a prompt let through spends a token."""
+        self.floods.check(pkey, time.time(), typing_cps)
+
+    def check_words(self, nick: str, text: str) -> None:
+        """Blocked words in the nickname or the prompt: a neutral refusal, audited."""
+        if self.store.meta(WORDS_KEY) != self._words_version:
+            self.words = self._load_words()
+        for what, value in (("nickname", nick), ("prompt", text)):
+            word = self.words.match(value)
+            if word is not None:
+                try:
+                    self.store.record("blocked", nick, f"{what} matched {word!r}", actor="policy")
+                except Exception:
+                    log.exception("could not audit a blocked word")
+                raise WordsRefused(f"Let's keep it friendly: try another {what}.")
+
+    def check_code(self, pkey: str, nick: str, code: str | None) -> str | None:
+        """Refuse a claimed nickname without its code; the code to give a new player (the
+        one they typed, in the demo) when it is theirs to claim, else None."""
+        if not self.codes and code is None:
+            return None
+        stored = self.store.code_hash(pkey)
+        if stored:
+            if code is None or not code.strip():
+                raise policy.CodeRequired(
+                    f"{nick} is taken: type its player code, or choose another nickname."
+                )
+            if not player_codes.verify_code(code, stored):
+                raise policy.CodeRequired(
+                    f"That is not the player code of {nick}. Try again, or choose another"
+                    " nickname (the staff can help)."
+                )
+            return None
+        if code is not None and code.strip():
+            return code.strip() if code.strip().isdigit() else None
+        return player_codes.new_code(self.settings.players.code_digits)
+
+    def claim(self, pkey: str, code: str) -> bool:
+        """Keep a new player's code (hashed); False when it could not be saved (the
+        prompt is in; the code is simply asked for again next time)."""
+        try:
+            self.store.set_code_hash(pkey, player_codes.hash_code(code))
+        except Exception:
+            log.exception("could not save a player code")
+            return False
+        return True
+
+    # -- questions from the screens -------------------------------------------------------------
+
+    def needs_code(self, nickname: str) -> bool:
+        """Whether this nickname is claimed (the booth asks for its code)."""
+        if not self.codes:
+            return False
+        try:
+            nick = policy.clean_nickname(nickname, self.settings.limits.nickname_max)
+        except policy.PolicyError:
+            return False
+        return bool(self.store.code_hash(policy.player_key(nick)))
+
+    def is_code(self, nickname: str, code: str) -> bool:
+        """Whether `code` is the player code of `nickname` (staff check a raffle winner)."""
+        stored = self.store.code_hash(policy.player_key(policy.sanitise(nickname)))
+        return bool(stored) and player_codes.verify_code(code, stored or "")
+
+    def answer_check(self, nickname: str, challenge_id: str, answer: str) -> bool:
+        """The visitor's answer to a human check. Too many wrong answers pause the
+        nickname (kept across a restart)."""
+        pkey = policy.player_key(policy.sanitise(nickname))
+        now = time.time()
+        ok = self.floods.answer(pkey, challenge_id, answer, now)
+        if not ok:
+            until = self.floods.paused_until(pkey, now)
+            if until is not None:
+                try:
+                    self.store.set_paused_until(pkey, until)
+                except Exception:  # the pause holds in memory anyway
+                    log.exception("could not save a pause")
+        return ok
+
+    def lift_pause(self, nickname: str) -> None:
+        """Staff let a paused player play again (the store's pause is cleared by staff)."""
+        self.floods.lift_pause(policy.player_key(nickname))
+
+    # -- refusals ----------------------------------------------------------------------------
+
+    def refusal(self, nickname: object, prompt: object, exc: policy.PolicyError) -> list[Event]:
+        """Count a refusal (for the event and the player) and the events that say it."""
+        nick = policy.sanitise(nickname)[:100] if isinstance(nickname, str) else ""
+        text = policy.sanitise(prompt)[:400] if isinstance(prompt, str) else ""
+        try:
+            self.store.count_refusal(policy.player_key(nick) if nick else None)
+        except Exception:  # counting must never turn a refusal into a crash
+            log.exception("could not count a refusal")
+        events: list[Event] = []
+        if isinstance(exc, CheckRequired):
+            c = exc.challenge
+            events.append(
+                CheckAsked(
+                    nickname=nick, challenge_id=c.id, question=c.question, choices=len(c.choices)
+                )
+            )
+        retry = exc.retry_in_s if isinstance(exc, RateLimited | CheckPaused) else None
+        events.append(
+            Refused(nickname=nick, prompt=text, reason=str(exc), kind=refusal_kind(exc),
+                    retry_in_s=retry)
+        )  # fmt: skip
+        return events
+
+    def _load_words(self) -> Blocklist:
+        """The booth's list, better-profanity's and staff's changes."""
+        self._words_version = self.store.meta(WORDS_KEY)
+        return Blocklist.load(
+            self.settings.blocklist_path,
+            profanity=self.settings.words.profanity,
+            changes=self.store.word_changes(),
+        )
+
+
+def refusal_kind(exc: policy.PolicyError) -> str:
+    """A refusal's kind for the `refused` event (see events.Refused)."""
+    kinds: list[tuple[type[policy.PolicyError], str]] = [
+        (RateLimited, "rate"),
+        (CheckRequired, "check"),
+        (CheckPaused, "paused"),
+        (WordsRefused, "words"),
+        (policy.CodeRequired, "code"),
+        (policy.QueueFullError, "queue"),
+    ]
+    kind = next((k for cls, k in kinds if isinstance(exc, cls)), "policy")
+    text = str(exc)
+    if kind == "policy" and "cannot play right now" in text:
+        return "banned"
+    if kind == "policy" and "cannot be drawn" in text:
+        return "hidden"
+    return kind
