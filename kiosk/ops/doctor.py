@@ -14,20 +14,42 @@ import sqlite3
 import sys
 import tempfile
 import tomllib
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import ValidationError
 
 from kiosk.core.config import ConfigError, Settings, find_config, with_tiny_models
+from kiosk.ops.checks import (
+    CheckResult,
+    Status,
+    exit_code,
+    failed,
+    first_line,
+    human_bytes,
+    passed,
+    report,
+    warned,
+)
+from kiosk.ops.doctor_models import (
+    GIB,
+    GPU_FAIL_FREE,
+    GPU_WARN_FREE,
+    CudaFacts,
+    ModelCheck,
+    check_cuda,
+    check_torch,
+    check_weights,
+    cuda_facts,
+    load_torch,
+    model_checks,
+    weight_bytes,
+)
 from kiosk.storage.lock import DataDirBusy, DataDirLock
 from kiosk.storage.schema import sqlite_warning
 
-Status = Literal["pass", "warn", "fail"]
 DiskUsage = Callable[[Path], tuple[int, int, int]]
 """(total, used, free) bytes of the file system holding a path: `shutil.disk_usage`."""
 
@@ -45,62 +67,6 @@ CLOCK_FLOOR = datetime(2026, 1, 1, tzinfo=UTC)
 """No sane clock reads earlier than this code's release."""
 CLOCK_SLACK_S = 60.0
 """How far behind the newest stored row the clock may be (an NTP step, not a dead battery)."""
-GIB = 1024**3
-GPU_FAIL_FREE = 3 * GIB
-"""Less free GPU memory than this cannot hold sd-turbo in fp16 and the judge."""
-GPU_WARN_FREE = 6 * GIB
-"""Less than this leaves little room for batches of drawings."""
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One line of the checklist: what was checked, how it went, what was seen, the fix."""
-
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
-
-
-def passed(name: str, detail: str) -> CheckResult:
-    return CheckResult(name, "pass", detail)
-
-
-def warned(name: str, detail: str, fix: str) -> CheckResult:
-    return CheckResult(name, "warn", detail, fix)
-
-
-def failed(name: str, detail: str, fix: str) -> CheckResult:
-    return CheckResult(name, "fail", detail, fix)
-
-
-def exit_code(results: Sequence[CheckResult]) -> int:
-    """0 when nothing failed (warnings allowed), 1 otherwise."""
-    return 1 if any(r.status == "fail" for r in results) else 0
-
-
-def report(results: Sequence[CheckResult]) -> dict[str, Any]:
-    """The checklist as one JSON-ready object: the checks and a summary."""
-    counts = {s: sum(r.status == s for r in results) for s in ("pass", "warn", "fail")}
-    return {
-        "ok": exit_code(results) == 0,
-        "summary": counts,
-        "checks": [asdict(r) for r in results],
-    }
-
-
-def human_bytes(n: float) -> str:
-    """Bytes in decimal units, as disks are sold: 4.8 GB, 400 KB."""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            break
-        n /= 1000
-    return f"{n:.0f} {unit}" if unit == "B" or n == int(n) else f"{n:.1f} {unit}"
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # -- the machine -------------------------------------------------------------------------
@@ -144,103 +110,6 @@ def check_sqlite(version: str = sqlite3.sqlite_version) -> CheckResult:
         " e.g. a newer Python build; until then the data-dir lock keeps other writers out:"
         " back up the data dir daily",
     )
-
-
-def load_torch() -> tuple[Any | None, str]:
-    """torch, or None and why it does not import."""
-    try:
-        import torch
-    except Exception as exc:  # a broken install raises more than ImportError
-        return None, first_line(exc)
-    return torch, ""
-
-
-def check_torch(torch: Any | None, error: str = "") -> CheckResult:
-    if torch is None:
-        return failed("torch", f"torch does not import: {error}", "make install")
-    version, cuda = torch.__version__, getattr(torch.version, "cuda", None)
-    if not cuda:
-        return warned(
-            "torch",
-            f"torch {version} is a CPU-only build",
-            "install a CUDA build of torch that suits the driver (pytorch.org, Get started)",
-        )
-    return passed("torch", f"torch {version} (CUDA {cuda} build)")
-
-
-@dataclass(frozen=True)
-class CudaFacts:
-    """What torch says about the first CUDA device (gathered by `cuda_facts`)."""
-
-    available: bool
-    why_not: str = ""
-    name: str = ""
-    free: int = 0
-    total: int = 0
-    fp16_error: str = ""
-    """Why a small float16 matmul on the device failed; empty when it worked."""
-    error: str = ""
-    """The device failed while being asked (driver trouble); empty when it answered."""
-
-
-def cuda_facts(torch: Any | None) -> CudaFacts:
-    """Ask torch about CUDA: never raises, never loads a model."""
-    if torch is None:
-        return CudaFacts(False, why_not="torch does not import")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch warns of a missing driver: the line says it
-        try:
-            if not torch.cuda.is_available():
-                build = getattr(torch.version, "cuda", None)
-                why = f"torch (CUDA {build}) sees no NVIDIA device or driver" if build else ""
-                return CudaFacts(False, why_not=why or "this torch is a CPU-only build")
-            name = str(torch.cuda.get_device_name(0))
-            free, total = torch.cuda.mem_get_info(0)
-        except Exception as exc:
-            return CudaFacts(False, error=first_line(exc))
-        return CudaFacts(True, name=name, free=int(free), total=int(total), fp16_error=_fp16(torch))
-
-
-def _fp16(torch: Any) -> str:
-    """'' when a 64x64 float16 matmul on the device gives the right answer, else why not."""
-    try:
-        a = torch.full((64, 64), 0.5, device="cuda", dtype=torch.float16)
-        product = a @ a
-        torch.cuda.synchronize()
-        value = float(product[0, 0])
-    except Exception as exc:
-        return first_line(exc)
-    return "" if abs(value - 16.0) < 0.01 else f"wrong result ({value} for 16)"
-
-
-def check_cuda(facts: CudaFacts, device: str = "auto") -> CheckResult:
-    """`device` is `[generator] device`: asking for cuda without one is a fail."""
-    if facts.error:
-        return failed(
-            "cuda", f"the CUDA device failed when asked: {facts.error}", "check `nvidia-smi`"
-        )
-    if not facts.available:
-        if device == "mps":
-            return passed("cuda", f'none ({facts.why_not}); [generator] device = "mps"')
-        line = warned if device != "cuda" else failed
-        return line(
-            "cuda",
-            f"no CUDA device: drawings run on the CPU, far too slow for a booth ({facts.why_not})",
-            "run the booth on a machine with an NVIDIA GPU, its driver and a CUDA build of torch"
-            " (`nvidia-smi` lists the GPU); --profile tiny is fine for a rehearsal",
-        )
-    seen = f"{facts.name}, {facts.free / GIB:.1f} GiB free of {facts.total / GIB:.1f} GiB"
-    if facts.fp16_error:
-        fix = 'set [generator] dtype = "float32" (slower), or update the NVIDIA driver'
-        return failed("cuda", f"{seen}; a float16 matmul failed: {facts.fp16_error}", fix)
-    free_fix = "stop the other programs on the GPU (`nvidia-smi` lists them)"
-    if facts.free < GPU_FAIL_FREE:
-        return failed("cuda", f"{seen}: too little free for the models", free_fix)
-    if facts.free < GPU_WARN_FREE:
-        return warned("cuda", f"{seen}: little room for batches", free_fix)
-    if device == "cpu":
-        return warned("cuda", f'{seen}, but [generator] device = "cpu"', 'set it to "auto"')
-    return passed("cuda", f"{seen}; float16 works")
 
 
 # -- the config and what it names ---------------------------------------------------------
@@ -316,90 +185,6 @@ def check_targets(settings: Settings) -> CheckResult:
         )
     ids = ", ".join(t.id for t in settings.targets)
     return passed("target pictures", f"{len(settings.targets)} readable ({ids})")
-
-
-def _tree_bytes(path: Path) -> int:
-    """Bytes in the files under `path` (each file once: the Hub's cache links snapshots to
-    blobs); 0 when it is not there."""
-    if path.is_file():
-        return path.stat().st_size
-    seen: dict[tuple[int, int], int] = {}
-    for folder, _, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.stat(os.path.join(folder, name))
-            except OSError:  # a dangling link: an interrupted download
-                continue
-            seen[(st.st_dev, st.st_ino)] = st.st_size
-    return sum(seen.values())
-
-
-def weight_bytes(settings: Settings, what: str) -> int:
-    """Bytes on disk of the generator's, decoder's or judge's weights (local or cached)."""
-    from huggingface_hub import constants
-    from huggingface_hub.file_download import repo_folder_name
-
-    from kiosk.ml.generate import decoder_source, is_local
-    from kiosk.ml.hub import _judge_source  # the Hub repo `kiosk models check` looks in
-
-    source: str | None
-    if what == "generator":
-        source = settings.generator.model
-    elif what == "decoder":
-        source = decoder_source(settings.generator.vae)
-    elif settings.judge.model.startswith("local-dir:"):
-        source = settings.judge.model.removeprefix("local-dir:")
-    elif settings.judge.pretrained and Path(settings.judge.pretrained).expanduser().is_file():
-        source = settings.judge.pretrained
-    else:
-        repo = _judge_source(settings)
-        source = repo[0] if repo else None
-    if source is None:
-        return 0
-    if is_local(source) or Path(source).expanduser().is_file():
-        return _tree_bytes(Path(source).expanduser())
-    folder = repo_folder_name(repo_id=source, repo_type="model")
-    return _tree_bytes(Path(constants.HF_HUB_CACHE) / folder)
-
-
-ModelCheck = tuple[str, str, bool, str]
-"""(what, name, present offline, hint): a line of `kiosk models check`."""
-
-
-def check_weights(
-    settings: Settings,
-    models: Callable[[Settings], list[ModelCheck]] | None = None,
-    size: Callable[[Settings, str], int] = weight_bytes,
-) -> CheckResult:
-    """The configured weights, present for offline use, by `kiosk models check`'s code; never
-    downloads, never loads them. `models` defaults to `kiosk.ml.hub.check_models`."""
-    from kiosk.ml.hub import check_models
-    from kiosk.ml.tiny import is_built
-
-    if settings.tiny:
-        built = is_built(settings.data_path / "tiny-models")
-        return warned(
-            "weights",
-            "tiny random-weight models"
-            + ("" if built else ", built at the first start")
-            + ": the images are noise and the scores mean nothing",
-            "for the event, run without --profile tiny",
-        )
-    try:
-        found = (models or check_models)(settings)
-    except Exception as exc:  # open_clip or the Hub cache in a state nobody expected
-        return failed("weights", f"could not check: {first_line(exc)}", "kiosk models check")
-    missing = [f"{what} {name} ({hint})" for what, name, ok, hint in found if not ok]
-    if missing:
-        return failed(
-            "weights",
-            "missing offline: " + "; ".join(missing),
-            "kiosk models pull (needs internet), before the event",
-        )
-    sizes = [(what, name, size(settings, what)) for what, name, _, _ in found]
-    total = sum(n for _, _, n in sizes)
-    shown = ", ".join(f"{what} {name} {human_bytes(n)}" for what, name, n in sizes)
-    return passed("weights", f"present offline, {human_bytes(total)}: {shown}")
 
 
 # -- the data dir, the staff, the clock -------------------------------------------------
@@ -593,9 +378,26 @@ def quick_checks(
     return [*machine_checks(), *site_checks(settings, now=now, disk_usage=disk_usage)]
 
 
-def model_checks(settings: Settings | None) -> list[CheckResult]:
-    """torch, the CUDA device and the weights: seconds (torch imports), no model loads."""
-    torch, error = load_torch()
-    device = settings.generator.device if settings else "auto"
-    checks = [check_torch(torch, error), check_cuda(cuda_facts(torch), device)]
-    return [*checks, check_weights(settings)] if settings else checks
+__all__ = [
+    "GIB",
+    "GPU_FAIL_FREE",
+    "GPU_WARN_FREE",
+    "CheckResult",
+    "CudaFacts",
+    "ModelCheck",
+    "Status",
+    "check_cuda",
+    "check_torch",
+    "check_weights",
+    "cuda_facts",
+    "exit_code",
+    "failed",
+    "first_line",
+    "human_bytes",
+    "load_torch",
+    "model_checks",
+    "passed",
+    "report",
+    "warned",
+    "weight_bytes",
+]
