@@ -34,6 +34,7 @@ class CheckScreen(ModalScreen[str | None]):
     }
     CheckScreen #check-title { text-style: bold; color: $warning; width: 100%; }
     CheckScreen #check-question { width: 100%; margin-bottom: 1; }
+    CheckScreen #check-choices { width: auto; height: auto; }
     CheckScreen .check-choice { width: 26; height: auto; margin: 0 1; }
     CheckScreen .check-picture { width: 24; }
     CheckScreen .check-number { width: 100%; text-align: center; text-style: bold; }
