@@ -81,8 +81,10 @@ def test_kiosk_run_in_tmux(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Non
     tmux.wait(r"Quick check: are you a person\?", 10)
     tmux.keys("Escape")
     tmux.wait(r"No problem: press Enter on your prompt", 10)
+    time.sleep(0.5)  # a person reads the screen before starting over
     # A returning nickname is claimed: the booth asks for its code.
     tmux.keys("C-n")
+    tmux.wait(r"Type your nickname, then press Enter", 10)
     tmux.type("ann")
     tmux.keys("Enter")
     tmux.wait(r"ann is taken: type its player code", 10)

@@ -185,7 +185,9 @@ class EntryForm(Vertical):
         return self.query_one("#nickname", Input).value
 
     def focus_nickname(self) -> None:
-        self.query_one("#nickname", Input).focus()
+        """Focus the nickname now (`focus()` would wait for the app: keys typed right after
+        Ctrl+N must land in it)."""
+        self.screen.set_focus(self.query_one("#nickname", Input))
 
     def hint(self, message: str, *, error: bool = False) -> None:
         """Say something under the inputs (plain text; an error is shown as one)."""
