@@ -6,25 +6,16 @@ import os
 import statistics
 from pathlib import Path
 
-from kiosk.core.config import Settings, load_settings
+from kiosk.core.config import Settings, load_settings, without_flood_limits
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def engine_only(settings: Settings) -> Settings:
-    """No flood guard or player codes in the way: a benchmark submits far faster than any
-    visitor, from one nickname (bench/fairness.py measures the guard itself)."""
-    limits = settings.limits.model_copy(
-        update={
-            "rate_per_minute": 600.0,
-            "rate_burst": 100,
-            "burst_prompts": 100,
-            "typing_cps_max": 1000.0,
-        }
-    )
-    players = settings.players.model_copy(update={"codes": False})
-    return settings.model_copy(update={"limits": limits, "players": players})
+    """No flood guard or player codes in the way (a benchmark submits far faster than any
+    visitor, from one nickname)."""
+    return without_flood_limits(settings)
 
 
 def tiny_settings(data_dir: Path, batch: int | None = None, size: int | None = None) -> Settings:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kiosk.core.api import Result
-from kiosk.core.config import GeneratorSettings, Settings
+from kiosk.core.config import GeneratorSettings, Settings, without_flood_limits
 from kiosk.core.engine import Engine
 from kiosk.core.events import Event, Queued
 from kiosk.core.policy import percent
@@ -17,18 +17,8 @@ from kiosk.ml.generate import Generator, Rendered
 
 def relaxed(settings: Settings) -> Settings:
     """Settings for tests of everything but fair play: no rate limit or human check to
-    trip over (tests submit far faster than a person), no player codes to type. The
-    fair-play tests use the booth's defaults."""
-    limits = settings.limits.model_copy(
-        update={
-            "rate_per_minute": 600.0,
-            "rate_burst": 100,
-            "burst_prompts": 100,
-            "typing_cps_max": 1000.0,
-        }
-    )
-    players = settings.players.model_copy(update={"codes": False})
-    return settings.model_copy(update={"limits": limits, "players": players})
+    trip over, no player codes to type. The fair-play tests use the booth's defaults."""
+    return without_flood_limits(settings)
 
 
 class CountingGenerator(Generator):

@@ -353,7 +353,14 @@ def test_wall_snapshot(snap_compare: Callable[..., bool], settings: Settings, bo
         board = app.query_one(LeaderboardPane)
         await wait_for(pilot, lambda: len(board.rows) == 5, what="the board")
         await wait_for(pilot, lambda: len(app.query(LatestCard)) > 0, what="latest cards")
-        await pilot.pause(0.3)
+
+        def filled() -> bool:
+            texts = [str(t.render()) for t in app.query(".latest-text").results(Static)]
+            return bool(texts) and all(texts)
+
+        await wait_for(pilot, filled, what="latest cards filled")
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.5)
 
     app = WallApp(FixedClockFeed(settings), graphics="halfcell")
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -345,6 +345,22 @@ def with_target(settings: Settings, target_id: str) -> Settings:
     return settings.model_copy(update={"event": event})
 
 
+def without_flood_limits(settings: Settings) -> Settings:
+    """The same settings with no rate limit, no human check and no player codes in the
+    way: for benchmarks and tests that submit far faster than any visitor, from one
+    nickname (bench/fairness.py and the fair-play tests measure the guard itself)."""
+    limits = settings.limits.model_copy(
+        update={
+            "rate_per_minute": 600.0,
+            "rate_burst": 100,
+            "burst_prompts": 100,
+            "typing_cps_max": 1000.0,
+        }
+    )
+    players = settings.players.model_copy(update={"codes": False})
+    return settings.model_copy(update={"limits": limits, "players": players})
+
+
 def with_tiny_models(settings: Settings) -> Settings:
     """The same settings with the tiny random-weight models (built in the data dir)."""
     from kiosk.ml import tiny

@@ -305,10 +305,10 @@ class Engine:
         key = self.dedup_key(norm)
         flags = self.store.player_flags(pkey)
         if flags is not None and flags.banned:
-            raise policy.PolicyError("Sorry, this nickname cannot play right now.")
+            raise policy.Banned("Sorry, this nickname cannot play right now.")
         claim = self.gate.check_code(pkey, nick, code)
         if self.store.hidden_original(key):
-            raise policy.PolicyError("Sorry, that prompt cannot be drawn. Please try another.")
+            raise policy.HiddenPrompt("Sorry, that prompt cannot be drawn. Please try another.")
         self.desk.mark_known_staff(pkey, nick)
         accepted = self._accept(pkey, nick, prompt, text, norm, key, flags)
         if claim is None or not self.gate.claim(pkey, claim) or code is not None:

@@ -180,11 +180,7 @@ def refusal_kind(exc: policy.PolicyError) -> str:
         (WordsRefused, "words"),
         (policy.CodeRequired, "code"),
         (policy.QueueFullError, "queue"),
+        (policy.Banned, "banned"),
+        (policy.HiddenPrompt, "hidden"),
     ]
-    kind = next((k for cls, k in kinds if isinstance(exc, cls)), "policy")
-    text = str(exc)
-    if kind == "policy" and "cannot play right now" in text:
-        return "banned"
-    if kind == "policy" and "cannot be drawn" in text:
-        return "hidden"
-    return kind
+    return next((k for cls, k in kinds if isinstance(exc, cls)), "policy")

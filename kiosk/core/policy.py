@@ -37,6 +37,14 @@ class PolicyError(ValueError):
     """Input refused; the message is written for the visitor."""
 
 
+class Banned(PolicyError):
+    """Staff banned the nickname: its prompts are refused (neutrally)."""
+
+
+class HiddenPrompt(PolicyError):
+    """Staff hid the drawing of this prompt: it is not drawn again."""
+
+
 class CodeRequired(PolicyError):
     """The nickname is claimed: its player code is needed to play as them."""
 

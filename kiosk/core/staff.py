@@ -152,7 +152,7 @@ class StaffDesk:
 
     def _reset_code(self, key: str, who: str, why: str, actor: str) -> str:
         """A player forgot their code: a new one, shown to staff once, the old one gone."""
-        if not self.store.code_hash(key) and self.store.player_flags(key) is None:
+        if self.store.code_hash(key) is None:
             raise StaffError(f"no player {who!r} has played yet")
         code = codes.new_code(self.settings.players.code_digits)
         self.store.set_code_hash(key, codes.hash_code(code), actor=actor, reason=why)

@@ -22,7 +22,7 @@ from typing import Any
 from kiosk.core.api import BoardRow
 from kiosk.core.config import Settings
 from kiosk.core.policy import player_key
-from kiosk.ops.sheet import Fonts, contact_sheet, find_fonts, renders_hangul, sheet_size
+from kiosk.ops.sheet import Fonts, contact_sheet, find_fonts
 from kiosk.storage.export import Snapshot, Table, snapshot
 
 Progress = Callable[[int, int], None]
@@ -305,13 +305,8 @@ def _zip(work: Path, path: Path, folder: str) -> Written:
 __all__ = [
     "ExportError",
     "ExportResult",
-    "Fonts",
     "Progress",
     "Written",
-    "contact_sheet",
     "default_out",
     "export_event",
-    "find_fonts",
-    "renders_hangul",
-    "sheet_size",
 ]

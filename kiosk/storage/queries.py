@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from kiosk.core.api import BoardRow, Recent, Stats, from_row
+from kiosk.core.api import BoardRow, Stats, from_row
 
 
 class Queries:
@@ -36,36 +36,6 @@ class Queries:
             yield
         finally:
             conn.execute("COMMIT")
-
-    def visible_recent(self, limit: int = 12) -> list[Recent]:
-        """The latest drawings a public screen may show, newest first: not hidden, not
-        staff. Walks the primary key backwards, skipping the few hidden ones."""
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT s.id, s.nickname, s.prompt, s.percent, s.created_at, s.image,"
-                " s.dedup_of IS NOT NULL, 0, 0, p.banned FROM submissions s"
-                " JOIN players p ON p.id = s.player_id"
-                " WHERE s.hidden = 0 AND s.staff = 0 AND s.review != 1 ORDER BY s.id DESC LIMIT ?",
-                (limit,),
-            )
-            .fetchall()
-        )
-        return [
-            Recent(
-                id=r[0],
-                nickname=r[1],
-                prompt=r[2],
-                percent=r[3],
-                created_at=r[4],
-                image=r[5],
-                dedup=bool(r[6]),
-                hidden=False,
-                staff=False,
-                banned=bool(r[9]),
-            )
-            for r in rows
-        ]
 
     def latest_raffle_id(self) -> int | None:
         """The id of the newest raffle, or None before the first."""

@@ -166,6 +166,11 @@ class StaffActions:
             return self._recent("WHERE s.nickname LIKE ? ESCAPE '\\'", [_like(nickname)], limit)
         return self._recent("", [], limit)
 
+    def visible_recent(self, limit: int = 12) -> list[Recent]:
+        """The latest drawings a public screen may show, newest first: not hidden, not
+        staff, not held for review. Walks the primary key backwards, skipping the few."""
+        return self._recent("WHERE s.hidden = 0 AND s.staff = 0 AND s.review != 1", [], limit)
+
     def held_for_review(self, limit: int = 100) -> list[Recent]:
         """Drawings the safety probes held, oldest first (hiding one also answers it)."""
         return self._recent("WHERE s.review = 1 AND s.hidden = 0", [], limit, newest=False)

@@ -85,6 +85,7 @@ class LatestCard(Horizontal):
         super().__init__(classes="latest-card")
         self._image_cls = image_cls
         self._width = width
+        self._shown: tuple[Recent, Path] | None = None
 
     def compose(self) -> ComposeResult:
         picture = Picture(self._image_cls, placeholder="", classes="latest-picture")
@@ -92,7 +93,15 @@ class LatestCard(Horizontal):
         yield picture
         yield Static(classes="latest-text")
 
+    def on_mount(self) -> None:
+        if self._shown is not None:  # given before it was composed
+            self.show(*self._shown)
+
     def show(self, item: Recent, path: Path) -> None:
+        """Show a drawing now, or as soon as the card is composed (as Picture does)."""
+        self._shown = (item, path)
+        if not self.children:
+            return
         self.query_one(Picture).show(path)
         self.query_one(".latest-text", Static).update(
             Text.assemble(
@@ -237,10 +246,7 @@ class WallApp(App[None]):
                 LatestCard(self.image_cls, _latest_width(self.size.width)) for _ in range(wanted)
             ]
             latest.mount_all(cards, before=0)
-            # freshly mounted cards compose on the next refresh: fill them then
-            self.call_after_refresh(self._fill_latest, cards, view.latest, view)
-        else:
-            self._fill_latest(cards, view.latest, view)
+        self._fill_latest(cards, view.latest, view)
         words = self.query_one("#latest-words", Static)
         words.update(_latest_words(view.latest[wanted:]) if view.latest else _nothing_yet())
 
@@ -248,8 +254,6 @@ class WallApp(App[None]):
         self, cards: Sequence[LatestCard], items: Sequence[Recent], view: WallView
     ) -> None:
         for card, item in zip(cards, items, strict=False):
-            if not card.children:  # not composed yet: the next view fills it
-                continue
             card.display = True
             card.show(item, view.image(item))
         for card in cards[len(items) :]:
