@@ -47,7 +47,12 @@ WIDE_COLUMNS = 120  # the full-width panes fit from here; narrower ones below
 class BoothScreen(Screen[None]):
     """Where visitors play. Engine events arrive through `handle`, on the event loop."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+n", "new_player", "New player")]
+    # Priority: the app runs it before the next key is dispatched. A plain binding runs
+    # after the keys typed right behind it were already sent to the old focus (the
+    # prompt), where clearing the form wiped them.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "new_player", "New player", priority=True)
+    ]
 
     def __init__(self) -> None:
         super().__init__()
