@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Literal, cast
 
+from textual.geometry import Size
 from textual.widget import Widget
 
 log = logging.getLogger(__name__)
@@ -98,11 +99,44 @@ def _probe() -> Mode:
 def image_class(mode: Mode) -> type[Widget]:
     """The textual-image widget class that draws images in `mode`."""
     if mode == "sixel":
-        return _sixel_class()
+        return _sized_now(_sixel_class())
     from textual_image.widget import HalfcellImage, TGPImage
 
     classes: dict[str, type[Widget]] = {"kitty": TGPImage, "halfcell": HalfcellImage}
-    return classes[mode]
+    return _sized_now(classes[mode])
+
+
+@functools.cache
+def _sized_now(base: type[Widget]) -> type[Widget]:
+    """`base`, its height worked out from the width Textual is laying it out at.
+
+    textual-image (0.12) takes a picture's width from its `content_size`, which is the
+    size of the *previous* layout. A picture shown in a widget that was hidden (size 0)
+    until then is laid out 0 rows high, and nothing lays it out again: the wall's podium
+    lost its pictures that way now and then. Here the width of the layout under way is
+    used; textual-image's own class where its private pieces have moved.
+    """
+    if not hasattr(base, "_get_styled_size"):
+        return base
+
+    class SizedNow(base, Renderable=base._Renderable):  # type: ignore[valid-type,misc,call-arg,attr-defined]
+        _laying_out: int | None = None
+
+        def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+            self._laying_out = width
+            try:
+                return cast(int, super().get_content_height(container, viewport, width))
+            finally:
+                self._laying_out = None
+
+        def _get_styled_size(self) -> tuple[object, object]:
+            styled_width, styled_height = super()._get_styled_size()
+            if self._laying_out is not None and isinstance(styled_width, int):
+                styled_width = self._laying_out
+            return styled_width, styled_height
+
+    SizedNow.__name__ = SizedNow.__qualname__ = base.__name__
+    return cast(type[Widget], SizedNow)
 
 
 @functools.cache
