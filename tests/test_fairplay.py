@@ -22,7 +22,7 @@ from kiosk.core.batch import BatchRunner
 from kiosk.core.config import Settings, load_settings
 from kiosk.core.engine import Engine
 from kiosk.core.events import CheckAsked, Done, Flagged, Queued, Refused
-from kiosk.core.floods import CheckPaused, CheckRequired, RateLimited
+from kiosk.core.floods import CheckPaused, CheckRequired, CodesPaused, RateLimited
 from kiosk.core.policy import CodeRequired, PolicyError
 from kiosk.core.staff import parse_command
 from kiosk.core.wall import Feed
@@ -167,6 +167,36 @@ def test_player_codes_claim_a_nickname(engine_factory: Factory, tiny_settings: S
     new = outcome.message.split(": ")[1].split()[0]
     assert engine.check_code("ana", new) and not engine.check_code("ana", code)
     assert any(r.action == "set-code" for r in engine.audit())
+
+
+def test_guessing_a_player_code_pauses_the_nickname(
+    engine_factory: Factory, tiny_settings: Settings
+) -> None:
+    """Wrong codes in a row (`[players] code_failures`) pause the nickname, across a
+    restart, with a clear refusal and an audit row; staff's unpause lets its owner in."""
+    players = tiny_settings.players.model_copy(update={"codes": True, "code_failures": 3})
+    settings = tiny_settings.model_copy(update={"players": players})
+    engine, rec = engine_factory(start=False, settings=settings)
+    code = engine.submit("ana", "a duck on a pond").player_code
+    assert code is not None
+    wrong = "0000" if code != "0000" else "1111"
+    for _ in range(2):
+        with pytest.raises(CodeRequired):
+            engine.submit("ana", "a swan", code=wrong)
+    with pytest.raises(CodesPaused, match="Too many wrong player codes for ana") as paused:
+        engine.submit("ana", "a swan", code=wrong)
+    assert "ask the staff" in str(paused.value)
+    with pytest.raises(CheckPaused):  # even the right code waits: the guesser can't tell
+        engine.submit("ana", "a swan", code=code)
+    kinds = [e.kind for e in events_of(rec, Refused)]
+    assert kinds == ["code", "code", "paused", "paused"]
+    assert any(r.action == "paused" and r.actor == "policy" for r in engine.audit())
+    again = Engine(settings, store=engine.store)  # kept across a restart
+    with pytest.raises(CheckPaused):
+        again.submit("ana", "a swan", code=code)
+    assert engine.staff(parse_command("unpause ana")).ok
+    assert isinstance(engine.submit("ana", "a swan", code=code), Queued)
+    engine.submit("bo", "a duck")  # other nicknames never waited
 
 
 def test_the_demo_rehearses_fair_play_as_events(data_dir: Path, tmp_path: Path) -> None:

@@ -181,6 +181,24 @@ def test_pauses_are_restored_at_start_and_lifted_by_staff() -> None:
     g.check("ann", 100.0)
 
 
+def test_wrong_player_codes_in_a_row_pause_the_nickname() -> None:
+    """A 4-digit code is 10,000 tries: the rate limit alone lets a guesser through in a
+    day. `allowed` wrong codes in a row pause the nickname; a right one resets the count."""
+    g = guard(check_pause_s=600)
+    for i in range(4):
+        assert g.wrong_code("ann", float(i), allowed=5) is None
+    g.right_code("ann")  # the owner typed it right: the count starts again
+    for i in range(4):
+        assert g.wrong_code("ann", 10.0 + i, allowed=5) is None
+    assert g.wrong_code("ann", 14.0, allowed=5) == pytest.approx(614.0)
+    with pytest.raises(CheckPaused, match="in 10 min"):
+        g.check("ann", 14.0)
+    g.check("bob", 14.0)  # another nickname plays on
+    g.lift_pause("ann")  # staff: the owner is back
+    g.check("ann", 15.0)
+    assert g.wrong_code("ann", 16.0, allowed=5) is None  # lift_pause reset the count
+
+
 def test_each_check_is_drawn_fresh_and_carries_no_answer() -> None:
     g = guard(seed=3, typing_cps_max=25)
     seen = [challenge_of(g, f"p{i}", 0.0, typing_cps=99.0) for i in range(40)]

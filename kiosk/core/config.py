@@ -150,6 +150,9 @@ class PlayerSettings(_Section):
     asks for it. Off: anyone may play under any nickname (the headless demo never asks)."""
     code_digits: Annotated[int, Field(ge=4, le=8)] = 4
     """Digits in a player code."""
+    code_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    """Wrong player codes in a row that pause the nickname for `[limits] check_pause_s`
+    (whoever typed them: staff let its owner play again with `unpause`)."""
 
 
 class WordSettings(_Section):

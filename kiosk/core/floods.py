@@ -87,12 +87,28 @@ class CheckRequired(PolicyError):
 
 
 class CheckPaused(PolicyError):
-    """Too many failed checks in a row: the player may not play until `until`."""
+    """Too many failed checks (or wrong player codes) in a row: the player may not play
+    until `until`."""
 
-    def __init__(self, until: float, retry_in_s: float) -> None:
+    def __init__(self, until: float, retry_in_s: float, message: str | None = None) -> None:
         self.until = until
         self.retry_in_s = retry_in_s
-        super().__init__(f"Too many wrong answers. Please try again in {wait_words(retry_in_s)}.")
+        super().__init__(
+            message or f"Too many wrong answers. Please try again in {wait_words(retry_in_s)}."
+        )
+
+
+class CodesPaused(CheckPaused):
+    """Too many wrong player codes in a row for one nickname: nobody plays as it until
+    `until` (a 4-digit code is not guessed at the rate limit's pace; staff lift it)."""
+
+    def __init__(self, nickname: str, until: float, retry_in_s: float) -> None:
+        super().__init__(
+            until,
+            retry_in_s,
+            f"Too many wrong player codes for {nickname}. Please try again in"
+            f" {wait_words(retry_in_s)}, or ask the staff.",
+        )
 
 
 @dataclass
@@ -106,6 +122,7 @@ class _Player:
     challenge: Challenge | None = None
     expected: str = ""  # the number that answers `challenge`
     failures: int = 0  # wrong answers in a row
+    code_failures: int = 0  # wrong player codes in a row
     paused_until: float = 0.0
     waived: bool = False  # a check was passed: the next prompt is not checked again
 
@@ -187,6 +204,27 @@ class FloodGuard:
                 p.paused_until = now + self.limits.check_pause_s
             return False
 
+    def wrong_code(self, player_key: str, now: float, allowed: int) -> float | None:
+        """A wrong player code typed for this nickname. `allowed` in a row pause it for
+        `check_pause_s`: when the pause ends, else None. Anyone typing them counts, so a
+        guesser pauses the nickname itself (staff lift it; see lift_pause)."""
+        with self._lock:
+            p = self._touch(player_key, now)
+            p.code_failures += 1
+            if p.code_failures < allowed:
+                return None
+            p.code_failures = 0
+            p.paused_until = max(p.paused_until, now + self.limits.check_pause_s)
+            p.challenge = None
+            return p.paused_until
+
+    def right_code(self, player_key: str) -> None:
+        """The right player code: wrong ones before it no longer count."""
+        with self._lock:
+            p = self._players.get(player_key)
+            if p is not None:
+                p.code_failures = 0
+
     def open_challenge(self, player_key: str) -> Challenge | None:
         """The check the player must answer now, if any (e.g. to show it again)."""
         with self._lock:
@@ -215,6 +253,7 @@ class FloodGuard:
             if p is not None:
                 p.paused_until = 0.0
                 p.failures = 0
+                p.code_failures = 0
 
     def _touch(self, player_key: str, now: float) -> _Player:
         """The player's state, created with a full bucket; marks them seen, forgets idle ones."""

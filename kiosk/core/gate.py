@@ -4,7 +4,8 @@ The engine asks the gate in the caller's thread, in this order: the pace (rate l
 and human check, on every prompt, dedup hits too), the words (nickname and prompt), and,
 after the ban check, the player code. Refusals are PolicyErrors written for the visitor;
 `refusal` turns one into the `challenge` and `refused` events the screens and the demo
-show. State that must outlive a restart is in the store: pauses after failed checks,
+show. State that must outlive a restart is in the store: pauses after failed checks
+or wrong player codes,
 code hashes, staff's word changes (their version in `meta`, so a change made by `kiosk
 staff` in another process is picked up at the next prompt).
 """
@@ -19,7 +20,7 @@ from kiosk.core import policy
 from kiosk.core.blocklist import Blocklist
 from kiosk.core.config import Settings
 from kiosk.core.events import CheckAsked, Event, Refused
-from kiosk.core.floods import CheckPaused, CheckRequired, FloodGuard, RateLimited
+from kiosk.core.floods import CheckPaused, CheckRequired, CodesPaused, FloodGuard, RateLimited
 from kiosk.core.staff import WORDS_KEY
 from kiosk.storage.store import Store
 
@@ -81,14 +82,33 @@ class Gate:
                     f"{nick} is taken: type its player code, or choose another nickname."
                 )
             if not player_codes.verify_code(code, stored):
+                self._wrong_code(pkey, nick)
                 raise policy.CodeRequired(
                     f"That is not the player code of {nick}. Try again, or choose another"
                     " nickname (the staff can help)."
                 )
+            self.floods.right_code(pkey)
             return None
         if code is not None and code.strip():
             return code.strip() if code.strip().isdigit() else None
         return player_codes.new_code(self.settings.players.code_digits)
+
+    def _wrong_code(self, pkey: str, nick: str) -> None:
+        """Count a wrong code; at `[players] code_failures` in a row the nickname is paused
+        (kept across a restart) and CodesPaused says so."""
+        now = time.time()
+        until = self.floods.wrong_code(pkey, now, self.settings.players.code_failures)
+        if until is None:
+            return
+        try:
+            self.store.set_paused_until(pkey, until)
+        except Exception:  # the pause holds in memory anyway
+            log.exception("could not save a pause")
+        try:
+            self.store.record("paused", nick, "too many wrong player codes", actor="policy")
+        except Exception:
+            log.exception("could not audit a pause")
+        raise CodesPaused(nick, until, until - now)
 
     def claim(self, pkey: str, code: str) -> bool:
         """Keep a new player's code (hashed); False when it could not be saved (the
