@@ -197,6 +197,13 @@ def test_guessing_a_player_code_pauses_the_nickname(
     assert engine.staff(parse_command("unpause ana")).ok
     assert isinstance(engine.submit("ana", "a swan", code=code), Queued)
     engine.submit("bo", "a duck")  # other nicknames never waited
+    # The owner forgot the code and tried too often: staff's new code lets them in at once.
+    for _ in range(3):
+        with pytest.raises(CodeRequired if _ < 2 else CodesPaused):
+            engine.submit("ana", "a pond", code=wrong)
+    outcome = engine.staff(parse_command("reset-code ana --reason locked out"))
+    new = outcome.message.split(": ")[1].split()[0]
+    assert isinstance(engine.submit("ana", "a pond", code=new), Queued)
 
 
 def test_the_demo_rehearses_fair_play_as_events(data_dir: Path, tmp_path: Path) -> None:

@@ -328,7 +328,7 @@ class Engine(EngineWorker):
             if outcome.ok and cmd.action in ("pause", "resume"):
                 self.paused = cmd.action == "pause"
                 self._cond.notify_all()
-            if outcome.ok and cmd.action == "unpause":
+            if outcome.ok and cmd.action in ("unpause", "reset-code"):
                 self.gate.lift_pause(cmd.subject)
             self._publish(
                 StaffActed(

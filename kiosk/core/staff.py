@@ -108,7 +108,7 @@ class StaffDesk:
                 raise StaffError(f"no player {who!r} has played yet")
             self.store.set_paused_until(key, 0.0)
             self.store.record("unpause", key, why, actor)
-            return f"{who} may play again (no more waiting after failed checks)"
+            return f"{who} may play again (no more waiting after failed checks or codes)"
         if a in WORD_ACTIONS:
             try:
                 word = canonical(who)
@@ -151,11 +151,13 @@ class StaffDesk:
         return "drawing paused: prompts are saved" if a == "pause" else "drawing resumed"
 
     def _reset_code(self, key: str, who: str, why: str, actor: str) -> str:
-        """A player forgot their code: a new one, shown to staff once, the old one gone."""
+        """A player forgot their code: a new one, shown to staff once, the old one gone.
+        A pause after wrong codes is lifted with it: staff are standing with the owner."""
         if self.store.code_hash(key) is None:
             raise StaffError(f"no player {who!r} has played yet")
         code = codes.new_code(self.settings.players.code_digits)
         self.store.set_code_hash(key, codes.hash_code(code), actor=actor, reason=why)
+        self.store.set_paused_until(key, 0.0)
         return f"new player code of {who}: {code} (tell them; the old one no longer works)"
 
     def mark_known_staff(self, key: str, nickname: str) -> None:
