@@ -87,7 +87,7 @@ def _action_command(action: str, argument: str | None) -> click.Command:
         "pause": "Pause drawing: prompts are still saved, drawn on resume.",
         "resume": "Resume drawing.",
         "reset-code": "Give a player a new player code (they forgot theirs); prints it.",
-        "unpause": "Let a player paused after failed human checks play again.",
+        "unpause": "Let a player paused after failed human checks or wrong codes play again.",
         "approve": "Approve a drawing the safety probes held: it ranks, unblurred.",
         "block-word": "Refuse prompts and nicknames with this word (kept across restarts).",
         "unblock-word": "Stop refusing a word (one of the shipped list too).",
