@@ -4,10 +4,9 @@ The engine asks the gate in the caller's thread, in this order: the pace (rate l
 and human check, on every prompt, dedup hits too), the words (nickname and prompt), and,
 after the ban check, the player code. Refusals are PolicyErrors written for the visitor;
 `refusal` turns one into the `challenge` and `refused` events the screens and the demo
-show. State that must outlive a restart is in the store: pauses after failed checks
-or wrong player codes,
-code hashes, staff's word changes (their version in `meta`, so a change made by `kiosk
-staff` in another process is picked up at the next prompt).
+show. State that must outlive a restart is in the store: pauses after failed checks or
+wrong player codes, code hashes, staff's word changes (their version in `meta`, so a
+change made by `kiosk staff` in another process is picked up at the next prompt).
 """
 
 from __future__ import annotations
@@ -100,10 +99,7 @@ class Gate:
         until = self.floods.wrong_code(pkey, now, self.settings.players.code_failures)
         if until is None:
             return
-        try:
-            self.store.set_paused_until(pkey, until)
-        except Exception:  # the pause holds in memory anyway
-            log.exception("could not save a pause")
+        self._keep_pause(pkey, until)
         try:
             self.store.record("paused", nick, "too many wrong player codes", actor="policy")
         except Exception:
@@ -146,11 +142,15 @@ class Gate:
         if not ok:
             until = self.floods.paused_until(pkey, now)
             if until is not None:
-                try:
-                    self.store.set_paused_until(pkey, until)
-                except Exception:  # the pause holds in memory anyway
-                    log.exception("could not save a pause")
+                self._keep_pause(pkey, until)
         return ok
+
+    def _keep_pause(self, pkey: str, until: float) -> None:
+        """Store a pause, so that it outlives a restart."""
+        try:
+            self.store.set_paused_until(pkey, until)
+        except Exception:  # the pause holds in memory anyway
+            log.exception("could not save a pause")
 
     def lift_pause(self, nickname: str) -> None:
         """Staff let a paused player play again (the store's pause is cleared by staff)."""

@@ -138,9 +138,9 @@ class Demo:
                 p.advance(self.task)
             tag = " (same prompt as before: the original drawing)" if event.dedup else ""
             p.console.print(
-                Text.assemble(
+                _said(
                     ("✔ ", "green"),
-                    (event.nickname, "bold"),
+                    event.nickname,
                     "  ",
                     (format_percent(event.score), "bold cyan"),
                     f"  rank {event.rank}  ",
@@ -151,9 +151,9 @@ class Demo:
         elif isinstance(event, Failed):
             p.advance(self.task)
             p.console.print(
-                Text.assemble(
+                _said(
                     ("✘ ", "red"),
-                    (event.nickname, "bold"),
+                    event.nickname,
                     "  ",
                     (event.prompt, "italic"),
                     f"  {event.reason}",
@@ -161,11 +161,7 @@ class Demo:
             )
         elif isinstance(event, Retrying):
             p.console.print(
-                Text.assemble(
-                    ("↻ ", "yellow"),
-                    (event.nickname, "bold"),
-                    f"  {event.reason}; trying once more",
-                )
+                _said(("↻ ", "yellow"), event.nickname, f"  {event.reason}; trying once more")
             )
         elif isinstance(event, Notice):
             p.console.print(Text(event.message, style="bold yellow"))
@@ -185,17 +181,17 @@ class Demo:
             p.console.print(Text(event.reason, style="red"))
         elif isinstance(event, CheckAsked):
             p.console.print(
-                Text.assemble(
+                _said(
                     ("? ", "yellow"),
-                    (event.nickname, "bold"),
+                    event.nickname,
                     "  burst: a human check is asked (a script cannot answer it)",
                 )
             )
         elif isinstance(event, Refused):
             p.console.print(
-                Text.assemble(
+                _said(
                     ("✋ ", "yellow"),
-                    (event.nickname, "bold"),
+                    event.nickname,
                     "  ",
                     (event.prompt, "italic"),
                     f"  refused ({event.kind}): {event.reason}",
@@ -203,9 +199,9 @@ class Demo:
             )
         elif isinstance(event, Flagged):
             p.console.print(
-                Text.assemble(
+                _said(
                     ("⚑ ", "red"),
-                    (event.nickname, "bold"),
+                    event.nickname,
                     f"  drawing {event.submission_id} held for staff review ({event.flags})",
                 )
             )
@@ -315,3 +311,8 @@ def run_demo(settings: Settings, script: Path, *, as_json: bool, out: TextIO = s
     """Exit status: 0 when every job is done, 1 if some failed, 2 if models did not load."""
     lines = read_script(script)
     return Demo(settings, as_json=as_json, out=out).run(lines)
+
+
+def _said(mark: tuple[str, str], nickname: str, *rest: str | tuple[str, str]) -> Text:
+    """One line of the demo about a visitor: a coloured mark, the nickname, the rest."""
+    return Text.assemble(mark, (nickname, "bold"), *rest)

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
 
 from kiosk.core.api import StoreError
 from kiosk.core.identity import player_key
+from kiosk.storage.mixin import StoreMixin
 
 
-class PlayerCodes:
+class PlayerCodes(StoreMixin):
     """Mixin for Store: every query here reads through `self._conn()`.
 
     A player's code hash is "" until they pick a code; the hash is never logged, and
     only staff changes (actor other than "booth") leave an audit row.
     """
-
-    def _conn(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    if TYPE_CHECKING:  # StaffActions provides it in Store; no run-time stub to shadow it
-
-        def _audit(
-            self, c: sqlite3.Connection, actor: str, action: str, subject: str, reason: str
-        ) -> None: ...
 
     def code_hash(self, player_key: str) -> str | None:
         """The player's code hash: None when no such player, "" when they have no code."""

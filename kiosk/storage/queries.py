@@ -6,18 +6,15 @@ player's best per target and `counters` holds the event totals.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from kiosk.core.api import BoardRow, Stats, from_row
+from kiosk.storage.mixin import StoreMixin
 
 
-class Queries:
+class Queries(StoreMixin):
     """Mixin for Store: every query here reads through `self._conn()`."""
-
-    def _conn(self) -> sqlite3.Connection:
-        raise NotImplementedError
 
     # -- for readers beside the kiosk (the wall) -------------------------------------------
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from contextlib import AbstractContextManager
 from typing import Any
 
 from kiosk.core.api import (
@@ -23,16 +22,11 @@ from kiosk.core.api import (
     Submitter,
     from_row,
 )
+from kiosk.storage.mixin import StoreMixin
 
 
-class StaffActions:
+class StaffActions(StoreMixin):
     """Mixin for Store: staff flags, the audit log and raffle records."""
-
-    def _conn(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
 
     # -- players ------------------------------------------------------------------------
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from contextlib import AbstractContextManager
 
 from kiosk.core.api import Job, Waiter, from_row
+from kiosk.storage.mixin import StoreMixin
 
 JOB_COLS = (
     "j.id, j.player_id, p.nickname, j.target_id, j.raw_prompt, j.prompt, j.norm_prompt,"
@@ -17,14 +17,8 @@ JOB_COLS = (
 WAITER_COLS = "w.id, w.job_id, w.player_id, p.nickname, w.raw_prompt, w.prompt, w.created_at"
 
 
-class Waiters:
+class Waiters(StoreMixin):
     """Mixin for Store: the waiters table."""
-
-    def _conn(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
 
     def _player_id(self, c: sqlite3.Connection, key: str, nickname: str) -> int:
         raise NotImplementedError

@@ -7,28 +7,14 @@ them (`kiosk.core.blocklist.Blocklist.load(..., changes=store.word_changes())`).
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
 
 from kiosk.core.api import StoreError
+from kiosk.storage.mixin import StoreMixin
 
 
-class BlockedWords:
+class BlockedWords(StoreMixin):
     """Mixin for Store: every query here reads through `self._conn()`."""
-
-    def _conn(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    if TYPE_CHECKING:  # StaffActions provides it in Store; no run-time stub to shadow it
-
-        def _audit(
-            self, c: sqlite3.Connection, actor: str, action: str, subject: str, reason: str
-        ) -> None: ...
 
     def word_changes(self) -> list[tuple[str, bool]]:
         """Staff's words as (word, blocked), oldest change first: applied in this order,
