@@ -44,6 +44,11 @@ class EventSettings(_Section):
     """Default script for `kiosk demo`: one nickname<TAB>prompt per line."""
     idle_timeout_s: Annotated[float, Field(ge=0, le=86400)] = 120.0
     """Seconds without a key press before the booth shows attract mode; 0 turns it off."""
+    sitting_idle_s: Annotated[float, Field(ge=0, le=3600)] = 45.0
+    """Seconds without a key that end a visitor's sitting: the form is cleared for the next
+    person (a returning nickname is asked for its code again). 0: only Ctrl+N or "done"."""
+    languages: Annotated[list[Literal["en", "ko"]], Field(min_length=1)] = ["en", "ko"]
+    """Languages a visitor can choose (message catalogs); the first is the default."""
 
 
 class TargetSettings(_Section):
