@@ -23,7 +23,7 @@ from kiosk.ui.screens.booth import BoothScreen
 from kiosk.ui.screens.missing import MissingModelsScreen
 from kiosk.ui.widgets.board import LeaderboardPane
 from kiosk.ui.widgets.entry import EntryForm
-from kiosk.ui.widgets.result import DEDUP_NOTE
+from kiosk.ui.widgets.result import DEDUP_THEIRS
 from kiosk.ui.widgets.status import StatusLine
 
 pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
@@ -93,7 +93,7 @@ async def test_repeated_prompt_shows_the_original_drawing(settings: Settings) ->
         await pilot.press("ctrl+n")
         await play(pilot, "bob", "A Swan!")
         await wait_for(pilot, lambda: status(app).state == "dedup", 10, "the dedup answer")
-        assert DEDUP_NOTE in status(app).message
+        assert DEDUP_THEIRS in status(app).message  # bob gets ann's drawing, after her
         assert app.query_one("#score", Digits).value == first
         rows = await board_has(pilot, 2)
         assert {r.nickname for r in rows} == {"ann", "bob"}

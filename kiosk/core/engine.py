@@ -45,6 +45,7 @@ from kiosk.core.events import (
 )
 from kiosk.core.fairqueue import FairQueue
 from kiosk.core.gate import Gate
+from kiosk.core.i18n import N_
 from kiosk.core.staff import RaffleResult, StaffCommand, StaffDesk, StaffOutcome
 from kiosk.core.worker import EngineWorker
 from kiosk.storage.images import blurred_relpath
@@ -178,17 +179,17 @@ class Engine(EngineWorker):
         text = policy.clean_field(prompt, what="prompt", max_len=self.limits.prompt_max)
         norm = policy.normalise_prompt(text)
         if not norm:
-            raise policy.PolicyError("Please describe a picture in words.")
+            raise policy.PolicyError(N_("Please describe a picture in words."))
         pkey = policy.player_key(nick)
         self.gate.check_pace(pkey, typing_cps)
         self.gate.check_words(nick, text)
         key = self.dedup_key(norm)
         flags = self.store.player_flags(pkey)
         if flags is not None and flags.banned:
-            raise policy.Banned("Sorry, this nickname cannot play right now.")
+            raise policy.Banned(N_("Sorry, this nickname cannot play right now."))
         claim = self.gate.check_code(pkey, nick, code)
         if self.store.hidden_original(key):
-            raise policy.HiddenPrompt("Sorry, that prompt cannot be drawn. Please try another.")
+            raise policy.HiddenPrompt(N_("Sorry, that prompt cannot be drawn. Please try another."))
         self.desk.mark_known_staff(pkey, nick)
         accepted = self._accept(pkey, nick, prompt, text, norm, key, flags)
         if claim is None or not self.gate.claim(pkey, claim) or code is not None:
@@ -251,7 +252,8 @@ class Engine(EngineWorker):
         cap = self.settings.limits.queued_per_player
         if player_id is not None and self._waiting(player_id) >= cap:
             raise policy.QueueFullError(
-                f"You already have {cap} drawings waiting; please wait for one to finish."
+                N_("You already have {cap} drawings waiting; please wait for one to finish."),
+                cap=cap,
             )
 
     def _place(self, job_id: int) -> tuple[int, float | None]:
@@ -300,7 +302,7 @@ class Engine(EngineWorker):
             created_at=time.time(),
         )
         sub = self.store.add_dedup(player_key=pkey, nickname=nick, job_like=like, original=original)
-        done = self._publish(self._done_event(None, sub, True))
+        done = self._publish(replace(self._done_event(None, sub, True), first_by=original.nickname))
         self._publish(LeaderboardChanged(target=sub.target_id))
         return done
 

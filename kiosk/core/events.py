@@ -131,6 +131,8 @@ class Done(Event):
     """The drawing shows written words; the score already has the configured penalty."""
     player_code: str | None = None
     """Only in what `submit` returns, never published (see Queued.player_code)."""
+    first_by: str = ""
+    """A dedup hit: the nickname whose drawing this is (it ranks before this one)."""
 
 
 @dataclass(frozen=True, kw_only=True)

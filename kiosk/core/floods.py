@@ -19,7 +19,9 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiosk.core import i18n
 from kiosk.core.config import LimitSettings
+from kiosk.core.i18n import N_
 from kiosk.core.policy import PolicyError
 
 IDLE_FORGET_S = 3600.0
@@ -35,14 +37,7 @@ _EPS = 1e-9  # float slack, so a bucket refilled to 0.999999999 counts as one to
 
 def wait_words(seconds: float) -> str:
     """A wait for a visitor, rounded up: "12 s", "4 min 5 s", "1 h 3 min"."""
-    s = max(1, math.ceil(seconds - _EPS))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        m, rest = divmod(s, 60)
-        return f"{m} min {rest} s" if rest else f"{m} min"
-    h, rest = divmod(math.ceil(s / 60), 60)
-    return f"{h} h {rest} min" if rest else f"{h} h"
+    return i18n.duration(i18n.DEFAULT, seconds)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +70,7 @@ class RateLimited(PolicyError):
 
     def __init__(self, retry_in_s: float) -> None:
         self.retry_in_s = retry_in_s
-        super().__init__(f"Easy! Your next prompt is possible in {wait_words(retry_in_s)}.")
+        super().__init__(N_("Easy! Your next prompt is possible in {wait_s}."), wait_s=retry_in_s)
 
 
 class CheckRequired(PolicyError):
@@ -83,19 +78,26 @@ class CheckRequired(PolicyError):
 
     def __init__(self, challenge: Challenge) -> None:
         self.challenge = challenge
-        super().__init__(f"Quick check before your next prompt. {challenge.question}")
+        super().__init__(
+            N_("Quick check before your next prompt. Press the number of: {subject}"),
+            subject=challenge.subject,
+        )
 
 
 class CheckPaused(PolicyError):
     """Too many failed checks (or wrong player codes) in a row: the player may not play
     until `until`."""
 
-    def __init__(self, until: float, retry_in_s: float, message: str | None = None) -> None:
+    def __init__(
+        self,
+        until: float,
+        retry_in_s: float,
+        msgid: str = N_("Too many wrong answers. Please try again in {wait_s}."),
+        **params: object,
+    ) -> None:
         self.until = until
         self.retry_in_s = retry_in_s
-        super().__init__(
-            message or f"Too many wrong answers. Please try again in {wait_words(retry_in_s)}."
-        )
+        super().__init__(msgid, wait_s=retry_in_s, **params)
 
 
 class CodesPaused(CheckPaused):
@@ -106,8 +108,11 @@ class CodesPaused(CheckPaused):
         super().__init__(
             until,
             retry_in_s,
-            f"Too many wrong player codes for {nickname}. Please try again in"
-            f" {wait_words(retry_in_s)}, or ask the staff.",
+            N_(
+                "Too many wrong player codes for {nick}. Please try again in {wait_s},"
+                " or ask the staff."
+            ),
+            nick=nickname,
         )
 
 

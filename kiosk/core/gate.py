@@ -20,10 +20,15 @@ from kiosk.core.blocklist import Blocklist
 from kiosk.core.config import Settings
 from kiosk.core.events import CheckAsked, Event, Refused
 from kiosk.core.floods import CheckPaused, CheckRequired, CodesPaused, FloodGuard, RateLimited
+from kiosk.core.i18n import N_
 from kiosk.core.staff import WORDS_KEY
 from kiosk.storage.store import Store
 
 log = logging.getLogger(__name__)
+_FRIENDLY = {
+    "nickname": N_("Let's keep it friendly: try another nickname."),
+    "prompt": N_("Let's keep it friendly: try another prompt."),
+}
 
 
 class WordsRefused(policy.PolicyError):
@@ -67,7 +72,7 @@ class Gate:
                     self.store.record("blocked", nick, f"{what} matched {word!r}", actor="policy")
                 except Exception:
                     log.exception("could not audit a blocked word")
-                raise WordsRefused(f"Let's keep it friendly: try another {what}.")
+                raise WordsRefused(_FRIENDLY[what])
 
     def check_code(self, pkey: str, nick: str, code: str | None) -> str | None:
         """Refuse a claimed nickname without its code; the code to give a new player (the
@@ -78,13 +83,17 @@ class Gate:
         if stored:
             if code is None or not code.strip():
                 raise policy.CodeRequired(
-                    f"{nick} is taken: type its player code, or choose another nickname."
+                    N_("{nick} is taken: type its player code, or choose another nickname."),
+                    nick=nick,
                 )
             if not player_codes.verify_code(code, stored):
                 self._wrong_code(pkey, nick)
                 raise policy.CodeRequired(
-                    f"That is not the player code of {nick}. Try again, or choose another"
-                    " nickname (the staff can help)."
+                    N_(
+                        "That is not the player code of {nick}. Try again, or choose"
+                        " another nickname (the staff can help)."
+                    ),
+                    nick=nick,
                 )
             self.floods.right_code(pkey)
             return None

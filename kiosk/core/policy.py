@@ -9,8 +9,10 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Literal
 
-from kiosk.core import identity
+from kiosk.core import i18n, identity
+from kiosk.core.i18n import N_
 
 # CSI / OSC / DCS / other escape sequences, and C1 controls written as single code points.
 _ESCAPES = re.compile(
@@ -34,7 +36,17 @@ the lines around it."""
 
 
 class PolicyError(ValueError):
-    """Input refused; the message is written for the visitor."""
+    """Input refused; the message is written for the visitor: `msgid` (English, in the
+    catalogs) with its `params`, translated where it is shown (`i18n.render`)."""
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        self.msgid = msgid
+        self.params = params
+        super().__init__(i18n.translate(i18n.DEFAULT, msgid, **params))
+
+    def said(self, lang: str) -> str:
+        """The refusal in `lang`."""
+        return i18n.render(lang, self.msgid, self.params)
 
 
 class Banned(PolicyError):
@@ -74,18 +86,29 @@ def sanitise(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def clean_field(text: str, *, what: str, max_len: int) -> str:
+_MUST_BE_TEXT = {
+    "nickname": N_("The nickname must be text."),
+    "prompt": N_("The prompt must be text."),
+}
+_EMPTY = {"nickname": N_("Please type a nickname."), "prompt": N_("Please type a prompt.")}
+_TOO_LONG = {
+    "nickname": N_("The nickname is too long: at most {max_len} characters."),
+    "prompt": N_("The prompt is too long: at most {max_len} characters."),
+}
+
+
+def clean_field(text: str, *, what: Literal["nickname", "prompt"], max_len: int) -> str:
     """Sanitise one input field and enforce its limits, or raise PolicyError."""
     if not isinstance(text, str):
-        raise PolicyError(f"The {what} must be text.")
+        raise PolicyError(_MUST_BE_TEXT[what])
     # Refuse absurd input before any regex work on it.
     if len(text) > max_len * 8 + 64:
-        raise PolicyError(f"The {what} is too long: at most {max_len} characters.")
+        raise PolicyError(_TOO_LONG[what], max_len=max_len)
     cleaned = sanitise(text)
     if not cleaned:
-        raise PolicyError(f"Please type a {what}.")
+        raise PolicyError(_EMPTY[what])
     if len(cleaned) > max_len:
-        raise PolicyError(f"The {what} is too long: at most {max_len} characters.")
+        raise PolicyError(_TOO_LONG[what], max_len=max_len)
     return cleaned
 
 
@@ -96,9 +119,9 @@ def clean_nickname(text: str, max_len: int) -> str:
     # Blank-looking letters (Hangul fillers, the braille blank) show as spaces: say so.
     nick = _SPACES.sub(" ", nick.translate(_BLANKS_TO_SPACES)).strip()
     if not any(_visible_alnum(ch) for ch in nick):
-        raise PolicyError("Please use a nickname with at least one letter or digit.")
+        raise PolicyError(N_("Please use a nickname with at least one letter or digit."))
     if _max_marks_in_a_row(unicodedata.normalize("NFD", nick)) > MAX_MARKS:
-        raise PolicyError("Please use a nickname without piles of accents on one letter.")
+        raise PolicyError(N_("Please use a nickname without piles of accents on one letter."))
     return nick
 
 

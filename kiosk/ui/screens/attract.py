@@ -1,4 +1,5 @@
-"""Attract mode: after an idle spell, cycle the best drawings; any key starts playing."""
+"""Attract mode: after an idle spell, explain the game to someone walking by (the target,
+how to play, the top scores) and cycle the best drawings; any key starts playing."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from pathlib import Path
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
-from textual.containers import Center, Vertical
+from textual.containers import Center, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
+from kiosk.core.i18n import N_
 from kiosk.core.policy import format_percent
+from kiosk.ui.lang import tr
 from kiosk.ui.widgets.banner import TinyBanner
 from kiosk.ui.widgets.picture import Picture
 
@@ -66,10 +69,21 @@ class AttractScreen(Screen[None]):
             yield TinyBanner(id="tiny-banner")
         with Center(), Vertical(id="attract-box"):
             yield Label(Text(self._title), id="attract-title")
-            with Center():
-                yield Picture(self._image_class, self._target, id="attract-picture")
-            yield Static(Text("Describe the picture. Beat the best score!"), id="attract-caption")
-            yield Static(Text("Press any key to play"), id="attract-cta")
+            how = N_(
+                "Describe the picture on the left in words: an AI draws it, and CLIP judges"
+                " how close your drawing comes. The best score wins!"
+            )
+            yield Static(Text(tr(self, how)), id="attract-how")
+            with Horizontal(id="attract-row"):
+                with Vertical(classes="attract-col"):
+                    yield Label(tr(self, N_("The picture to describe")), classes="attract-label")
+                    yield Picture(self._image_class, self._target, id="attract-target")
+                with Vertical(classes="attract-col"):
+                    yield Label(tr(self, N_("Best drawings")), classes="attract-label")
+                    yield Picture(self._image_class, None, id="attract-picture")
+                    yield Static(id="attract-caption")
+                yield Static(id="attract-top")
+            yield Static(Text(tr(self, N_("Press any key to play"))), id="attract-cta")
 
     def on_mount(self) -> None:
         self._load()
@@ -98,6 +112,14 @@ class AttractScreen(Screen[None]):
         self._load()
 
     def _show(self) -> None:
+        top = Text(tr(self, N_("Top scores")) + "\n", style="bold")
+        for item in self._items:
+            top.append(f"{item.rank:>2}  ")
+            top.append(item.nickname, "bold")
+            top.append(f"  {format_percent(item.percent)}\n")
+        if not self._items:
+            top.append(tr(self, N_("No scores yet: be the first!")))
+        self.query_one("#attract-top", Static).update(top)
         if not self._items:
             return
         item = self._items[self._index]

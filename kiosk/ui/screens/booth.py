@@ -1,8 +1,14 @@
-"""The booth: target, nickname and prompt, the player's result, the queue and the board."""
+"""The booth: target, nickname and prompt, the player's result, the queue and the board.
+
+One visitor at a time plays in a sitting (kiosk.core.sitting): the player code is asked
+at most once in it, and when it ends (Ctrl+N, the done key, or idle) the form is cleared
+for the next person. Every visitor text is a catalog message in the sitting's language.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -11,8 +17,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from kiosk.core import i18n
 from kiosk.core.api import StoreError
 from kiosk.core.events import (
     Done,
@@ -22,10 +29,14 @@ from kiosk.core.events import (
     Progress,
     Queued,
     Retrying,
+    StaffActed,
     Started,
 )
 from kiosk.core.floods import Challenge, CheckRequired
-from kiosk.core.policy import CodeRequired, PolicyError, player_key, sanitise
+from kiosk.core.i18n import N_
+from kiosk.core.policy import CodeRequired, PolicyError, sanitise
+from kiosk.core.sitting import Sitting
+from kiosk.ui.lang import tr
 from kiosk.ui.screens.check import CheckScreen, CodeNotice
 from kiosk.ui.screens.too_small import TooSmallScreen, too_small
 from kiosk.ui.widgets.banner import TinyBanner
@@ -42,34 +53,42 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BOARD_SIZE = 15
 WIDE_COLUMNS = 120  # the full-width panes fit from here; narrower ones below
+VISITOR_MODALS = (CodeNotice, CheckScreen)
+THANKS = N_("Thanks for playing! Next player: type your nickname, then press Enter.")
+PAUSED_JOB = N_(
+    "Drawing is paused by the staff: your prompt is saved and will be drawn when it resumes."
+)
 
 
 class BoothScreen(Screen[None]):
     """Where visitors play. Engine events arrive through `handle`, on the event loop."""
 
-    # Priority: the app runs it before the next key is dispatched. A plain binding runs
+    # Priority: the app runs them before the next key is dispatched. A plain binding runs
     # after the keys typed right behind it were already sent to the old focus (the
     # prompt), where clearing the form wiped them.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "new_player", "New player", priority=True)
+        Binding("ctrl+n", "new_player", "New player", show=False, priority=True),
+        Binding("f2", "language", "Language", show=False, priority=True),
+        Binding("f3", "done", "I'm done", show=False, priority=True),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self._me: str | None = None  # the current player's nickname, sanitised
-        self._mine_jobs: set[int] = set()
-        self._mine_subs: set[int] = set()
-        self._latest_job: int | None = None
+        self.sitting = Sitting(lang=i18n.DEFAULT)
         self._drawing: dict[int, DrawingNow] = {}
 
     @property
     def kiosk(self) -> KioskApp:
         return cast("KioskApp", self.app)
 
+    @property
+    def _me(self) -> str | None:
+        return self.sitting.nickname
+
     def compose(self) -> ComposeResult:
         app = self.kiosk
         settings, target = app.settings, app.settings.active_target
-        yield Static(self._title_text(), id="title")
+        yield Static(id="title")
         banner = TinyBanner(id="tiny-banner")
         banner.display = settings.tiny
         yield banner
@@ -83,7 +102,7 @@ class BoothScreen(Screen[None]):
                 yield EntryForm(
                     nickname_max=settings.limits.nickname_max,
                     prompt_max=settings.limits.prompt_max,
-                    needs_code=self.kiosk.engine.needs_code,
+                    needs_code=self._needs_code,
                     id="entry",
                 )
                 yield ResultPane(app.image_class, id="result")
@@ -92,15 +111,51 @@ class BoothScreen(Screen[None]):
                 name_max=settings.limits.nickname_max,
                 id="board",
             )
-        yield Footer()
+        yield Static(id="keys")
+
+    def on_mount(self) -> None:
+        self.sitting = Sitting(lang=self.kiosk.lang)
+        self.relabel()
+
+    def relabel(self) -> None:
+        """Say everything again in the app's language (a switch, or a new sitting)."""
+        self.query_one("#title", Static).update(self._title_text())
+        self.query_one("#keys", Static).update(self._keys_text())
+        self.query_one(TinyBanner).relabel()
+        self.query_one(TargetPane).relabel()
+        self.query_one(QueuePane).relabel()
+        self.query_one(EntryForm).relabel()
+        self.query_one(ResultPane).relabel()
+        self.query_one(LeaderboardPane).relabel()
+        self._refresh_queue()
 
     def _title_text(self) -> Text:
         settings = self.kiosk.settings
-        return Text.assemble(
+        title = Text.assemble(
             (settings.event.name, "bold"),
-            "  ·  Describe this picture: ",
-            settings.active_target.title,
+            "  ·  ",
+            tr(self, N_("Describe this picture: {title}"), title=settings.active_target.title),
         )
+        if self.kiosk.engine.paused:
+            title.append("  ·  ")
+            title.append(tr(self, N_("Drawing is paused by the staff")), "bold reverse")
+        return title
+
+    def _keys_text(self) -> Text:
+        """The visitor's keys, in words (the language key names the next language)."""
+        languages: list[str] = list(self.kiosk.settings.event.languages)
+        keys: list[tuple[str, str]] = [
+            ("Ctrl+N", tr(self, N_("New player"))),
+            ("F3", tr(self, N_("I'm done"))),
+        ]
+        if len(languages) > 1:
+            after = i18n.next_language(self.kiosk.lang, languages)
+            keys.insert(1, ("F2", i18n.LANGUAGES[after]))
+        text = Text()
+        for key, what in keys:
+            text.append(f" {key} ", "reverse bold")
+            text.append(f" {what}    ")
+        return text
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -114,7 +169,6 @@ class BoothScreen(Screen[None]):
         """The app switched settings (tiny demo models): banner, title, target, board."""
         settings = self.kiosk.settings
         self.query_one("#tiny-banner").display = settings.tiny
-        self.query_one("#title", Static).update(self._title_text())
         target = settings.active_target
         self.query_one(TargetPane).show(target.title, settings.target_image(target))
         self._drawing.clear()
@@ -146,28 +200,79 @@ class BoothScreen(Screen[None]):
         for picture in self.query(Picture):
             picture.redraw()
 
-    def action_new_player(self) -> None:
-        """Forget the current player (the nickname too) for the next visitor."""
-        self._start_player(None)
-        self.query_one(EntryForm).clear()
+    # -- sittings ------------------------------------------------------------------------
 
-    def _start_player(self, nickname: str | None) -> None:
-        self._me = nickname
-        self._mine_jobs.clear()
-        self._mine_subs.clear()
-        self._latest_job = None
+    def action_new_player(self) -> None:
+        """Ctrl+N: end the sitting; the form is empty for the next visitor."""
+        self.end_sitting()
+
+    def action_done(self) -> None:
+        """The visitor is done: end the sitting and thank them."""
+        self.end_sitting()
+        self.query_one(EntryForm).hint(THANKS)
+
+    def action_language(self) -> None:
+        """Switch the visitor's language for this sitting (the key names the next one)."""
+        languages: list[str] = list(self.kiosk.settings.event.languages)
+        self.kiosk.lang = i18n.next_language(self.kiosk.lang, languages)
+        self.sitting.lang = self.kiosk.lang
+        self.relabel()
+
+    def replay(self, keys: list[tuple[str, str | None]]) -> None:
+        """Keys typed while the models loaded, in order, as if typed now."""
+        focused = self.focused
+        if focused is not None:
+            for key, character in keys:
+                focused.post_message(events.Key(key, character))
+
+    def end_sitting(self) -> None:
+        """Forget the visitor (nickname, code, result, language) for the next person,
+        with the visitor's dialogs over the booth (a code, a check) closed."""
+        while self.app.screen is not self and isinstance(self.app.screen, VISITOR_MODALS):
+            self.app.pop_screen()
+        self.kiosk.lang = self.kiosk.settings.event.languages[0]
+        self.sitting = Sitting(lang=self.kiosk.lang, last_key=time.monotonic())
         self.query_one(ResultPane).clear()
-        self.query_one(LeaderboardPane).highlight(nickname)
-        self._refresh_queue()
+        self.query_one(LeaderboardPane).highlight(None)
+        self.query_one(EntryForm).clear()
+        self.relabel()
+
+    def check_sitting(self, last_key: float, idle_s: float) -> bool:
+        """Called every second: end the sitting when its visitor walked away (no key for
+        `idle_s`, nothing of theirs on its way). True when it ended."""
+        if self.app.screen is not self and not isinstance(self.app.screen, VISITOR_MODALS):
+            return False  # staff mode, attract mode, a notice for the operator
+        self.sitting.touch(max(self.sitting.last_key, last_key))
+        typed = self.query_one(EntryForm).has_text
+        if not self.sitting.idle(time.monotonic(), idle_s, typed=typed):
+            return False
+        self.end_sitting()
+        return True
+
+    def _needs_code(self, nickname: str) -> bool:
+        """A claimed nickname asks for its code, unless it already played in this sitting."""
+        if self.sitting.code_for(nickname) is not None:
+            return False
+        return self.kiosk.engine.needs_code(nickname)
+
+    def on_entry_form_nickname_accepted(self, message: EntryForm.NicknameAccepted) -> None:
+        message.stop()
+        self._begin(message.nickname)
+
+    def _begin(self, nickname: str) -> None:
+        nick = sanitise(nickname)
+        if self.sitting.begin(nick, time.monotonic()):
+            self.query_one(ResultPane).clear()
+            self.query_one(LeaderboardPane).highlight(nick)
+            self._refresh_queue()
 
     # -- visitor input -------------------------------------------------------------------
 
     def on_entry_form_submitted(self, message: EntryForm.Submitted) -> None:
         message.stop()
-        nickname = sanitise(message.nickname)
-        if self._me is None or player_key(nickname) != player_key(self._me):
-            self._start_player(nickname)
-        self._submit(message.nickname, message.prompt, message.code, message.typing_cps)
+        self._begin(message.nickname)
+        code = message.code or self.sitting.code_for(sanitise(message.nickname))
+        self._submit(message.nickname, message.prompt, code, message.typing_cps)
 
     def _submit(
         self, nickname: str, prompt: str, code: str | None, typing_cps: float | None
@@ -177,41 +282,51 @@ class BoothScreen(Screen[None]):
             # A dedup hit or a queued job row: one quick SQLite write, fine on the loop.
             result = self.kiosk.engine.submit(nickname, prompt, code=code, typing_cps=typing_cps)
         except CheckRequired as exc:
-            entry.refused("Quick check first: answer it, and your prompt goes on.", prompt)
+            entry.refused(prompt, N_("Quick check first: answer it, and your prompt goes on."))
             self._ask_check(exc.challenge, nickname, prompt, code)
             return
         except CodeRequired as exc:
-            entry.refused(str(exc), prompt)
-            entry.ask_code(str(exc))
+            self.sitting.forget_code()
+            entry.refused(prompt, exc.msgid, **exc.params)
+            entry.ask_code(exc.msgid, **exc.params)
             return
         except PolicyError as exc:
-            entry.refused(str(exc), prompt)
+            entry.refused(prompt, exc.msgid, **exc.params)
             return
         except StoreError as exc:  # e.g. the disk is full: nothing was written
             log.error("submit could not be saved: %s", exc)
-            entry.refused("Sorry, the kiosk could not save that. Please tell the staff.", prompt)
-            return
-        except Exception as exc:  # a visitor never sees a crash
-            log.exception("submit failed")
             entry.refused(
-                f"Sorry, that did not work ({type(exc).__name__}); please try again.", prompt
+                prompt, N_("Sorry, the kiosk could not save that. Please tell the staff.")
             )
             return
+        except Exception:  # a visitor never sees a crash
+            log.exception("submit failed")
+            entry.refused(prompt, N_("Sorry, that did not work; please try again."))
+            return
         self.kiosk.note_activity()
+        self._accepted(sanitise(nickname), code, result)
+
+    def _accepted(self, nick: str, code: str | None, result: Queued | Done) -> None:
+        """The prompt is in: keep the code for the sitting, then say what happens next."""
+        entry = self.query_one(EntryForm)
+        kept = result.player_code or code
+        if kept is not None:
+            self.sitting.keep_code(nick, kept)
+            entry.code_accepted()
+            self.query_one(ResultPane).show_code(kept)
         if result.player_code is not None:
-            self.app.push_screen(CodeNotice(sanitise(nickname), result.player_code))
+            self.app.push_screen(CodeNotice(nick, result.player_code))
         if isinstance(result, Queued):
-            self._mine_jobs.add(result.job_id)
-            self._latest_job = result.job_id
+            self.sitting.queued(result.job_id)
             if result.joined:
-                entry.accepted("That picture is already on its way: you get it too, no wait.")
+                entry.accepted(N_("That picture is already on its way: you get it too, no wait."))
             else:
-                entry.accepted("Got it! Type another prompt, or press Ctrl+N for a new player.")
-            self._show_queued(result.position, result.eta_s, result.paused)
+                entry.accepted(N_("Got it! Type another prompt, or press F3 when you are done."))
+            self._show_queued(result.position, result.eta_s)
         else:
-            self._mine_subs.add(result.submission_id)
-            self._latest_job = None
-            entry.accepted("Same prompt as before: no need to draw it again.")
+            self.sitting.submissions.add(result.submission_id)
+            self.sitting.latest_job = None
+            entry.accepted(N_("Same prompt as before: no need to draw it again."))
 
     def _ask_check(
         self, challenge: Challenge, nickname: str, prompt: str, code: str | None
@@ -222,81 +337,104 @@ class BoothScreen(Screen[None]):
         def answered(answer: str | None) -> None:
             entry = self.query_one(EntryForm)
             if answer is None:
-                entry.refused("No problem: press Enter on your prompt when you are ready.", prompt)
+                entry.refused(
+                    prompt, N_("No problem: press Enter on your prompt when you are ready.")
+                )
                 return
             passed = self.kiosk.engine.answer_check(nickname, challenge.id, answer)
             entry.query_one("#prompt", Input).clear()  # given back when refused again
             if not passed:
-                entry.hint("Not quite.", error=True)
+                entry.hint(N_("Not quite."), error=True)
             self._submit(nickname, prompt, code, None)
 
         self.app.push_screen(CheckScreen(challenge, self.kiosk.image_class), answered)
 
-    def _show_queued(self, position: int, eta_s: float | None, paused: bool = False) -> None:
-        if paused:
-            self.query_one(ResultPane).status(
-                "queued", "Your prompt is saved: drawing resumes shortly."
-            )
-            return
-        if position == 0:
-            self._show_drawing("")
-            return
-        ahead = "you are next" if position <= 1 else f"position {position} in the queue"
-        eta = format_eta(eta_s)
-        when = "" if eta == "..." else f", ready in {eta}"
-        self.query_one(ResultPane).status("queued", f"Waiting: {ahead}{when}.")
+    def _show_queued(self, position: int, eta_s: float | None) -> None:
+        result = self.query_one(ResultPane)
+        if self.kiosk.engine.paused:
+            result.status("queued", PAUSED_JOB)
+        elif position == 0:
+            self._show_drawing()
+        elif position <= 1:
+            eta = format_eta(eta_s, self.kiosk.lang)
+            if eta == "...":
+                result.status("queued", N_("Waiting: you are next."))
+            else:
+                result.status("queued", N_("Waiting: you are next, ready in {eta}."), eta=eta)
+        else:
+            eta = format_eta(eta_s, self.kiosk.lang)
+            if eta == "...":
+                result.status("queued", N_("Waiting: position {n} in the queue."), n=position)
+            else:
+                result.status(
+                    "queued",
+                    N_("Waiting: position {n} in the queue, ready in {eta}."),
+                    n=position,
+                    eta=eta,
+                )
 
     # -- engine events -------------------------------------------------------------------
 
     def handle(self, event: Event) -> None:
         """An engine event about jobs or the board (models events go to the app)."""
+        latest = self.sitting.latest_job
         if isinstance(event, LeaderboardChanged):
             if event.target == self.kiosk.engine.target_id:
                 self.query_one(LeaderboardPane).reload()
         elif isinstance(event, Progress):
-            if self._latest_job in event.job_ids:
-                self._show_drawing(f" (step {event.step} of {event.total})")
+            if latest in event.job_ids:
+                self._show_drawing(N_("Drawing your picture... (step {step} of {total})"),
+                                   step=event.step, total=event.total)  # fmt: skip
         elif isinstance(event, Retrying):
-            if event.job_id == self._latest_job:
-                self._show_drawing(" (trying again)")
+            if event.job_id == latest:
+                self._show_drawing(N_("Drawing your picture... (trying again)"))
+        elif isinstance(event, StaffActed):
+            if event.action in ("pause", "resume"):
+                self.query_one("#title", Static).update(self._title_text())
+                self._refresh_queue()
         elif isinstance(event, Queued | Started | Done | Failed):
             self._job_event(event)
 
     def _job_event(self, event: Queued | Started | Done | Failed) -> None:
+        sitting = self.sitting
         if isinstance(event, Started):
             self._drawing[event.job_id] = DrawingNow(
                 job_id=event.job_id, nickname=event.nickname, prompt=event.prompt
             )
-            if event.job_id == self._latest_job:
-                self._show_drawing("")
+            if event.job_id == sitting.latest_job:
+                self._show_drawing()
         elif isinstance(event, Done):
             if event.job_id is not None:
                 self._drawing.pop(event.job_id, None)
-            if self._mine(event.job_id, event.nickname) or event.submission_id in self._mine_subs:
+            if self._mine(event.job_id, event.nickname) or event.submission_id in (
+                sitting.submissions
+            ):
+                sitting.finished(event.job_id)
                 self.query_one(ResultPane).show_done(event)
                 self.kiosk.note_activity()
         elif isinstance(event, Failed):
             self._drawing.pop(event.job_id, None)
             if self._mine(event.job_id, event.nickname):
+                sitting.finished(event.job_id)
                 self.query_one(ResultPane).status(
-                    "failed", f"Sorry, that drawing failed: {event.reason}"
+                    "failed", N_("Sorry, that drawing failed: {reason}"), reason=event.reason
                 )
         self._refresh_queue()
 
     def _mine(self, job_id: int | None, nickname: str) -> bool:
         """An event of this player's job. Several players can share a job (the same prompt
         in flight): each gets their own done event, told apart by nickname."""
-        me = self._me
-        return (
-            job_id in self._mine_jobs and me is not None and player_key(nickname) == player_key(me)
-        )
+        return job_id in self.sitting.jobs and self.sitting.is_me(nickname)
 
-    def _show_drawing(self, detail: str) -> None:
-        self.query_one(ResultPane).status("generating", f"Drawing your picture...{detail}")
+    def _show_drawing(self, msgid: str = N_("Drawing your picture..."), **params: object) -> None:
+        self.query_one(ResultPane).status("generating", msgid, **params)
 
     def _refresh_queue(self) -> None:
-        waiting = self.kiosk.engine.queue_snapshot()  # in memory, under the engine's lock
-        self.query_one(QueuePane).show(list(self._drawing.values()), waiting, self._me)
-        mine = next((e for e in waiting if e.job_id == self._latest_job), None)
+        engine = self.kiosk.engine
+        waiting = engine.queue_snapshot()  # in memory, under the engine's lock
+        self.query_one(QueuePane).show(
+            list(self._drawing.values()), waiting, self._me, paused=engine.paused
+        )
+        mine = next((e for e in waiting if e.job_id == self.sitting.latest_job), None)
         if mine is not None:
             self._show_queued(mine.position, mine.eta_s)

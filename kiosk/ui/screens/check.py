@@ -12,14 +12,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Digits, Label, Static
+from textual.widgets import Label, Static
 
 from kiosk.core.floods import Challenge
+from kiosk.core.i18n import N_
+from kiosk.ui.lang import tr
+from kiosk.ui.widgets.bigdigits import BigDigits
 from kiosk.ui.widgets.picture import Picture
-
-CODE_NOTICE_MIN_S = 3.0
-"""The new player's code stays at least this long, so a key pressed in the flow of typing
-does not close it unread."""
 
 
 class CheckScreen(ModalScreen[str | None]):
@@ -49,15 +48,16 @@ class CheckScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Quick check: are you a person?", id="check-title")
-            yield Static(Text(self.challenge.question), id="check-question")
+            yield Label(tr(self, N_("Quick check: are you a person?")), id="check-title")
+            question = tr(self, N_("Press the number of: {title}"), title=self.challenge.subject)
+            yield Static(Text(question), id="check-question")
             with Horizontal(id="check-choices"):
                 for choice in self.challenge.choices:
                     with Vertical(classes="check-choice"):
                         yield Picture(self._image_class, choice.picture, classes="check-picture")
                         yield Static(Text(str(choice.number)), classes="check-number")
             yield Static(
-                Text(f"Press 1 to {len(self.challenge.choices)}.  Esc: not now."),
+                Text(tr(self, N_("Press 1 to {n}.  Esc: not now."), n=len(self.challenge.choices))),
                 id="check-help",
             )
 
@@ -71,8 +71,9 @@ class CheckScreen(ModalScreen[str | None]):
 
 
 class CodeNotice(ModalScreen[None]):
-    """A new player's code, in large digits, once: they need it to play again under
-    their nickname and to claim a prize."""
+    """A new player's code, five rows high, once: they need it to play again under their
+    nickname (in a later sitting) and to claim a prize. Enter goes on at once; the code
+    stays, small, in the result pane for the rest of the sitting."""
 
     DEFAULT_CSS = """
     CodeNotice { align: center middle; }
@@ -80,40 +81,33 @@ class CodeNotice(ModalScreen[None]):
         width: 64; height: auto; padding: 1 2; border: double $accent; background: $panel;
     }
     CodeNotice #code-title { text-style: bold; color: $accent; width: 100%; }
-    CodeNotice #code-digits { width: auto; }
+    CodeNotice #code-digits { margin: 1 0; }
     CodeNotice #code-help { width: 100%; }
-    CodeNotice #code-close { color: $text-muted; width: 100%; }
+    CodeNotice #code-close { color: $text; text-style: bold; width: 100%; margin-top: 1; }
     """
 
     def __init__(self, nickname: str, code: str) -> None:
         super().__init__()
         self.nickname = nickname
         self.code = code
-        self._closable = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Your player code", id="code-title")
+            yield Label(Text(tr(self, N_("Your player code"))), id="code-title")
             with Center():
-                yield Digits(self.code, id="code-digits")
-            yield Static(
-                Text.assemble(
-                    "You need it to play again as ",
-                    (self.nickname, "bold"),
-                    ", and to claim a prize. Write it down or take a photo of it.",
+                yield BigDigits(self.code, id="code-digits")
+            help_text = tr(
+                self,
+                N_(
+                    "You need it to play again as {nick} another time, and to claim a"
+                    " prize. Write it down or take a photo of it."
                 ),
-                id="code-help",
+                nick=self.nickname,
             )
-            yield Static(Text(""), id="code-close")
-
-    def on_mount(self) -> None:
-        self.set_timer(CODE_NOTICE_MIN_S, self._allow_close)
-
-    def _allow_close(self) -> None:
-        self._closable = True
-        self.query_one("#code-close", Static).update(Text("Press Enter to go on."))
+            yield Static(Text(help_text), id="code-help")
+            yield Static(Text(tr(self, N_("Press Enter to go on."))), id="code-close")
 
     def on_key(self, event: events.Key) -> None:
         event.stop()
-        if self._closable and event.key in ("enter", "escape", "space"):
+        if event.key in ("enter", "escape"):
             self.dismiss(None)

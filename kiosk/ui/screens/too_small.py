@@ -9,6 +9,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from kiosk.core.i18n import N_
+from kiosk.ui.lang import tr
+
 MIN_COLUMNS = 110
 MIN_ROWS = 28
 
@@ -23,7 +26,7 @@ class TooSmallScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="too-small-box"):
-            yield Label(Text("The window is too small"), id="too-small-title")
+            yield Label(Text(tr(self, N_("The window is too small"))), id="too-small-title")
             yield Static(id="too-small-help")
 
     def on_mount(self) -> None:
@@ -40,7 +43,17 @@ class TooSmallScreen(ModalScreen[None]):
     def _say(self, columns: int, rows: int) -> None:
         self.query_one("#too-small-help", Static).update(
             Text(
-                f"This terminal is {columns} x {rows}; the booth needs at least "
-                f"{MIN_COLUMNS} x {MIN_ROWS}. Make the window bigger or the font smaller."
+                tr(
+                    self,
+                    N_(
+                        "This terminal is {columns} x {rows}; the booth needs at least"
+                        " {min_columns} x {min_rows}. Make the window bigger or the font"
+                        " smaller."
+                    ),
+                    columns=columns,
+                    rows=rows,
+                    min_columns=MIN_COLUMNS,
+                    min_rows=MIN_ROWS,
+                )
             )
         )

@@ -17,7 +17,9 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from kiosk.core.api import BoardRow
+from kiosk.core.i18n import N_
 from kiosk.core.policy import format_percent, player_key
+from kiosk.ui.lang import tr
 
 Fetch = Callable[[], Sequence[BoardRow]]
 RANK_WIDTH, SCORE_WIDTH = 3, 7
@@ -41,13 +43,17 @@ class LeaderboardPane(Static):
         self._name_max = name_max
         self._rows: Sequence[BoardRow] = ()
         self._me: str | None = None
-        self.border_title = "Leaderboard"
 
     @property
     def rows(self) -> Sequence[BoardRow]:
         return self._rows
 
     def on_mount(self) -> None:
+        self.relabel()
+
+    def relabel(self) -> None:
+        """Say it again in the app's language."""
+        self.border_title = tr(self, N_("Leaderboard"))
         self.update(self._table())
 
     def on_resize(self) -> None:
@@ -77,7 +83,7 @@ class LeaderboardPane(Static):
         the prompt column gets what is left, or goes when that is too little to read.
         """
         longest = max((cell_len(r.nickname) for r in self._rows), default=0)
-        wanted = max(min(longest, self._name_max), len("Player"))
+        wanted = max(min(longest, self._name_max), cell_len(tr(self, N_("Player"))))
         # box=None with padding (0, 1): each column takes one cell either side
         left = width - RANK_WIDTH - SCORE_WIDTH - 2 * 3
         if left - wanted - 2 >= PROMPT_MIN:
@@ -89,10 +95,12 @@ class LeaderboardPane(Static):
         table = Table(box=None, expand=True, padding=(0, 1), show_edge=False, header_style=header)
         name_width, prompts = self.columns(self.size.width or 80)
         table.add_column("#", width=RANK_WIDTH, justify="right", no_wrap=True)
-        table.add_column("Player", width=name_width, no_wrap=True, overflow="ellipsis")
-        table.add_column("Score", width=SCORE_WIDTH, justify="right", no_wrap=True)
+        table.add_column(
+            tr(self, N_("Player")), width=name_width, no_wrap=True, overflow="ellipsis"
+        )
+        table.add_column(tr(self, N_("Score")), width=SCORE_WIDTH, justify="right", no_wrap=True)
         if prompts:
-            table.add_column("Prompt", ratio=1, no_wrap=True, overflow="ellipsis")
+            table.add_column(tr(self, N_("Prompt")), ratio=1, no_wrap=True, overflow="ellipsis")
         me_style = self.get_component_rich_style("board--me")
         for row in self._rows:
             mine = self._me is not None and player_key(row.nickname) == self._me
@@ -104,5 +112,7 @@ class LeaderboardPane(Static):
             )
         if not self._rows:
             dim = self.get_component_rich_style("board--dim")
-            return Group(table, Text("\n  No scores yet: be the first!", style=dim))
+            return Group(
+                table, Text("\n  " + tr(self, N_("No scores yet: be the first!")), style=dim)
+            )
         return table

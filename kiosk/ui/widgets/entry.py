@@ -19,11 +19,28 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
+from kiosk.core.i18n import N_
 from kiosk.core.policy import PolicyError, clean_nickname
+from kiosk.ui.lang import tr
 
-HINT_NICKNAME = "Type your nickname, then press Enter."
-HINT_PROMPT = "Describe the picture in words, then press Enter to draw it."
-HINT_CODE = "{nick} is taken: type its player code, then Enter (or choose another nickname)."
+HINT_NICKNAME = N_("Type your nickname, then press Enter.")
+HINT_PROMPT = N_("Describe the picture in words, then press Enter to draw it.")
+HINT_CODE = N_("{nick} is taken: type its player code, then Enter (or choose another nickname).")
+HINT_NO_NICKNAME = N_("Please type a nickname first.")
+HINT_FULL = {
+    "nickname": N_("That is as long as a nickname can be: at most {max_len} characters."),
+    "prompt": N_("That is as long as a prompt can be: at most {max_len} characters."),
+}
+LABELS = {
+    "#nickname-label": N_("Nickname"),
+    "#code-label": N_("Player code"),
+    "#prompt-label": N_("Prompt"),
+}
+PLACEHOLDERS = {
+    "#nickname": N_("your nickname"),
+    "#code": N_("the code you were given"),
+    "#prompt": N_("e.g. a duck and a swan on a pond"),
+}
 TYPING_MIN_KEYS = 8
 """Typing speed is judged only on prompts of at least this many typed keys."""
 
@@ -94,7 +111,8 @@ class FormField(Input):
 
 
 class EntryForm(Vertical):
-    """The two inputs a visitor types into, and a hint line for help and refusals."""
+    """The inputs a visitor types into, and a hint line for help and refusals. Every
+    text is a catalog message, said in the app's language (`relabel` after a switch)."""
 
     @dataclass
     class Submitted(Message):
@@ -103,9 +121,15 @@ class EntryForm(Vertical):
         nickname: str
         prompt: str
         code: str | None = None
-        """The player code typed for a claimed nickname (None: none asked)."""
+        """The player code typed for a claimed nickname (None: none typed)."""
         typing_cps: float | None = None
         """How fast the prompt was typed, in characters a second (None: too short to say)."""
+
+    @dataclass
+    class NicknameAccepted(Message):
+        """Enter on the nickname (and its code, when one is asked) moved on to the prompt."""
+
+        nickname: str
 
     def __init__(
         self,
@@ -119,46 +143,43 @@ class EntryForm(Vertical):
         self._nickname_max = nickname_max
         self._prompt_max = prompt_max
         self._needs_code = needs_code
-        self.border_title = "Play"
+        self._hint: tuple[str, bool, dict[str, object]] = (HINT_NICKNAME, False, {})
 
     def compose(self) -> ComposeResult:
-        yield Label("Nickname", classes="field-label")
+        yield Label(id="nickname-label", classes="field-label")
+        yield FormField(self._enter, placeholder="", id="nickname", max_length=self._nickname_max)
+        yield Label(id="code-label", classes="field-label code-row")
         yield FormField(
-            self._enter,
-            placeholder="your nickname",
-            id="nickname",
-            max_length=self._nickname_max,
-        )
-        yield Label("Player code", classes="field-label code-row")
-        yield FormField(
-            self._enter,
-            placeholder="the code you were given",
-            id="code",
-            max_length=12,
-            password=True,
+            self._enter, placeholder="", id="code", max_length=12, password=True
         ).add_class("code-row")
-        yield Label("Prompt", classes="field-label")
-        yield FormField(
-            self._enter,
-            placeholder="e.g. a duck and a swan on a pond",
-            id="prompt",
-            max_length=self._prompt_max,
-        )
-        yield Static(Text(HINT_NICKNAME), id="hint")
+        yield Label(id="prompt-label", classes="field-label")
+        yield FormField(self._enter, placeholder="", id="prompt", max_length=self._prompt_max)
+        yield Static(id="hint")
 
     def on_mount(self) -> None:
         self._show_code(False)
+        self.relabel()
+
+    def relabel(self) -> None:
+        """Say every label, placeholder and the current hint in the app's language."""
+        self.border_title = tr(self, N_("Play"))
+        for selector, msgid in LABELS.items():
+            self.query_one(selector, Label).update(Text(tr(self, msgid)))
+        for selector, msgid in PLACEHOLDERS.items():
+            self.query_one(selector, Input).placeholder = tr(self, msgid)
+        msgid, error, params = self._hint
+        self._say_hint(msgid, error, params)
 
     def _show_code(self, show: bool) -> None:
         for row in self.query(".code-row"):
             row.display = show
 
-    def ask_code(self, message: str) -> None:
+    def ask_code(self, msgid: str, **params: object) -> None:
         """A claimed nickname: show the code field, empty, with the focus in it."""
         self._show_code(True)
         code = self.query_one("#code", Input)
         code.clear()
-        self.hint(message, error=True)
+        self._say_hint(msgid, True, params)
         self.screen.set_focus(code)
 
     def on_form_field_full(self, message: FormField.Full) -> None:
@@ -172,46 +193,59 @@ class EntryForm(Vertical):
             self._say_full(field)
 
     def _say_full(self, field: FormField) -> None:
-        if field.id == "code":
-            return
-        what = "nickname" if field.id == "nickname" else "prompt"
-        self.hint(
-            f"That is as long as a {what} can be: at most {field.max_length} characters.",
-            error=True,
-        )
+        if field.id in HINT_FULL:
+            self.hint(HINT_FULL[field.id], error=True, max_len=field.max_length)
 
     @property
     def nickname(self) -> str:
         return self.query_one("#nickname", Input).value
+
+    @property
+    def has_text(self) -> bool:
+        """Something is typed in the form (a visitor started and may have walked away)."""
+        return any(field.value for field in self.query(FormField))
 
     def focus_nickname(self) -> None:
         """Focus the nickname now (`focus()` would wait for the app: keys typed right after
         Ctrl+N must land in it)."""
         self.screen.set_focus(self.query_one("#nickname", Input))
 
-    def hint(self, message: str, *, error: bool = False) -> None:
-        """Say something under the inputs (plain text; an error is shown as one)."""
+    def hint(self, msgid: str, *, error: bool = False, **params: object) -> None:
+        """Say a catalog message under the inputs (plain text; an error is shown as one)."""
+        self._say_hint(msgid, error, params)
+
+    def _say_hint(self, msgid: str, error: bool, params: dict[str, object]) -> None:
+        self._hint = (msgid, error, params)
         hint = self.query_one("#hint", Static)
         hint.set_class(error, "-error")
-        hint.update(Text(message))
+        hint.update(Text(tr(self, msgid, **params)))
+
+    def say(self, exc: PolicyError) -> None:
+        """A refusal from the engine, in the visitor's language."""
+        self.hint(exc.msgid, error=True, **exc.params)
 
     def clear(self) -> None:
-        """Forget the player: both inputs empty, focus on the nickname."""
-        for name in ("#nickname", "#code", "#prompt"):
-            self.query_one(name, FormField).clear()
-        self.query_one("#prompt", FormField).typed.clear()
+        """Forget the player: the inputs empty, focus on the nickname."""
+        for field in self.query(FormField):
+            field.clear()
+            field.typed.clear()
         self._show_code(False)
         self.hint(HINT_NICKNAME)
         self.focus_nickname()
 
-    def accepted(self, message: str) -> None:
-        """The prompt was taken (the field was emptied when Enter was pressed)."""
-        self.hint(message)
+    def code_accepted(self) -> None:
+        """The code played: the sitting keeps it, the field goes."""
+        self.query_one("#code", FormField).clear()
+        self._show_code(False)
 
-    def refused(self, message: str, prompt: str) -> None:
+    def accepted(self, msgid: str, **params: object) -> None:
+        """The prompt was taken (the field was emptied when Enter was pressed)."""
+        self._say_hint(msgid, False, params)
+
+    def refused(self, prompt: str, msgid: str, **params: object) -> None:
         """The prompt was not taken: say why and give it back, unless the visitor has
         already typed something new into the field."""
-        self.hint(message, error=True)
+        self._say_hint(msgid, True, params)
         field = self.query_one("#prompt", Input)
         if not field.value:
             field.value = prompt
@@ -228,20 +262,18 @@ class EntryForm(Vertical):
             try:
                 nick = clean_nickname(nickname.value, self._nickname_max)
             except PolicyError as exc:
-                self.hint(str(exc), error=True)
+                self.say(exc)
                 return
             if self._needs_code(nick):
-                self.ask_code(HINT_CODE.format(nick=nick))
+                self.ask_code(HINT_CODE, nick=nick)
                 return
             self._show_code(False)
             code.clear()
-            self.hint(HINT_PROMPT)
-            self.screen.set_focus(prompt)
+            self._to_prompt(nick)
         elif field is code:
-            self.hint(HINT_PROMPT)
-            self.screen.set_focus(prompt)
+            self._to_prompt(nickname.value)
         elif not nickname.value.strip():
-            self.hint("Please type a nickname first.", error=True)
+            self.hint(HINT_NO_NICKNAME, error=True)
             self.screen.set_focus(nickname)
         else:
             text, cps = prompt.value, prompt.typing_cps()
@@ -249,3 +281,8 @@ class EntryForm(Vertical):
             prompt.typed.clear()
             given = code.value.strip() if code.display and code.value.strip() else None
             self.post_message(self.Submitted(nickname.value, text, given, cps))
+
+    def _to_prompt(self, nickname: str) -> None:
+        self.hint(HINT_PROMPT)
+        self.screen.set_focus(self.query_one("#prompt", FormField))
+        self.post_message(self.NicknameAccepted(nickname))

@@ -11,6 +11,9 @@ from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Static
 
+from kiosk.core.i18n import N_
+from kiosk.ui.lang import tr
+
 
 class Picture(Container):
     """Shows one picture file with the graphics chosen before the app started."""
@@ -34,6 +37,17 @@ class Picture(Container):
         self._image_class = image_class
         self._path = str(path) if path else None
         self._placeholder = placeholder
+
+    @property
+    def placeholder(self) -> str:
+        return self._placeholder
+
+    @placeholder.setter
+    def placeholder(self, text: str) -> None:
+        """Another placeholder (a language switch); shown at once if it is showing."""
+        self._placeholder = text
+        if self.is_mounted and self._path is None:
+            self.show(None)
 
     @property
     def path(self) -> str | None:
@@ -60,7 +74,7 @@ class Picture(Container):
         except (OSError, ValueError):  # missing or corrupt file: say so, never crash
             image.image = None  # type: ignore[attr-defined]
             self._path = None
-            note.update(Text("(picture unavailable)"))
+            note.update(Text(tr(self, N_("(picture unavailable)"))))
         else:
             note.update(Text(self._placeholder))
         image.display = self._path is not None

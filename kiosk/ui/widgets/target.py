@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
+from kiosk.core.i18n import N_
+from kiosk.ui.lang import tr
 from kiosk.ui.widgets.picture import Picture
 
 
@@ -23,12 +25,16 @@ class TargetPane(Vertical):
         self._image_class = image_class
         self._title = title
         self._path = path
-        self.border_title = "Describe this picture"
+
+    def on_mount(self) -> None:
+        self.relabel()
+
+    def relabel(self) -> None:
+        self.border_title = tr(self, N_("Describe this picture"))
+        self.query_one("#target-picture", Picture).placeholder = tr(self, N_("(no target picture)"))
 
     def compose(self) -> ComposeResult:
-        yield Picture(
-            self._image_class, self._path, placeholder="(no target picture)", id="target-picture"
-        )
+        yield Picture(self._image_class, self._path, id="target-picture")
         yield Static(Text(self._title, justify="center"), id="target-title")
 
     def show(self, title: str, path: Path) -> None:
