@@ -18,13 +18,15 @@ from textual.widgets import DataTable, Input
 from kiosk.core.api import Entrant, RaffleResult
 from kiosk.core.config import Settings, load_settings
 from kiosk.ml.generate import missing_message
-from kiosk.ui.app import make_app
+from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.attract import AttractScreen
 from kiosk.ui.screens.booth import BoothScreen
+from kiosk.ui.screens.check import CodeNotice
 from kiosk.ui.screens.missing import MissingModelsScreen
 from kiosk.ui.staff.raffle import RaffleReveal
 from kiosk.ui.staff.screen import StaffScreen
 from kiosk.ui.widgets.board import LeaderboardPane
+from kiosk.ui.widgets.result import ResultPane
 
 pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
 Snap = Callable[..., bool]
@@ -62,28 +64,73 @@ def test_loading_screen(snap_compare: Snap, tmp_path: Path) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_booth_after_three_visitors(snap_compare: Snap, tmp_path: Path) -> None:
-    settings = settings_for(tmp_path)
-    engine = FakeEngine(settings)
-    app = make_app(settings, engine=engine)
+async def three_visitors(pilot: Pilot[Any], engine: FakeEngine) -> None:
+    """Three players on the board, ann playing now with one prompt drawn and one waiting."""
+    app = pilot.app
+    assert isinstance(app, KioskApp)
+    await settle(pilot, lambda: app.models_ready)
+    engine.submit("김철수", "오리와 백조 🦆🦢")
+    engine.submit("bob", "a white swan and a small duck")
+    engine.finish_all()
+    await pilot.press(*"ann", "enter", *"a duck and a swan", "enter")
+    engine.finish_all()
+    engine.submit("dora", "two birds on a lake")
+    await pilot.press(*"a swan", "enter")
+    await settle(
+        pilot,
+        lambda: len(engine.waiting) == 2 and len(app.booth.query_one(LeaderboardPane).rows) == 3,
+    )
 
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await settle(pilot, lambda: app.models_ready)
-        engine.submit("김철수", "오리와 백조 🦆🦢")
-        engine.submit("bob", "a white swan and a small duck")
-        engine.finish_all()
-        await pilot.press(*"ann", "enter", *"a duck and a swan", "enter")
-        engine.finish_all()
-        engine.submit("dora", "two birds on a lake")
-        await pilot.press(*"a swan", "enter")
-        await settle(
-            pilot,
-            lambda: (
-                len(engine.waiting) == 2 and len(app.booth.query_one(LeaderboardPane).rows) == 3
-            ),
-        )
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+class TestBooth:
+    """The booth as a visitor sees it, in each size it is laid out for and each language."""
+
+    @pytest.mark.parametrize("size", [SIZE, (110, 28)], ids=["120x40", "110x28"])
+    @pytest.mark.parametrize("lang", ["en", "ko"])
+    def test_booth_after_three_visitors(
+        self, snap_compare: Snap, tmp_path: Path, size: tuple[int, int], lang: str
+    ) -> None:
+        """At 110x28 nothing is cut: drawing, score, rank, best and the code all show."""
+        settings = settings_for(tmp_path)
+        engine = FakeEngine(settings)
+        app = make_app(settings, engine=engine)
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await settle(pilot, lambda: app.models_ready)
+            if lang != app.lang:
+                await pilot.press("f2")  # the visitor's language key
+            await three_visitors(pilot, engine)
+            app.booth.query_one(ResultPane).show_code("4821")
+
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+    def test_paused_queue(self, snap_compare: Snap, tmp_path: Path) -> None:
+        """Staff paused drawing: the title, the queue and the visitor's own job say so, and
+        no ETA is shown."""
+        settings = settings_for(tmp_path)
+        engine = FakeEngine(settings)
+        engine.paused = True
+        app = make_app(settings, engine=engine)
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await settle(pilot, lambda: app.models_ready)
+            engine.submit("bob", "a white swan and a small duck")
+            await pilot.press(*"ann", "enter", *"a duck and a swan", "enter")
+            await settle(pilot, lambda: len(engine.waiting) == 2)
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+    def test_player_code_box(self, snap_compare: Snap, tmp_path: Path) -> None:
+        """A new player's code, five rows high, with Enter to go on at once."""
+        settings = settings_for(tmp_path)
+        app = make_app(settings, engine=FakeEngine(settings))
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await settle(pilot, lambda: app.models_ready)
+            await app.push_screen(CodeNotice("ann", "4821"))
+            await settle(pilot, lambda: isinstance(app.screen, CodeNotice))
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
 def test_missing_models_screen(snap_compare: Snap, tmp_path: Path) -> None:

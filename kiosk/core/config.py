@@ -6,17 +6,22 @@ anything starts. Relative paths are resolved against the config file's folder.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kiosk.core.i18n import N_
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_ENV = "KIOSK_CONFIG"
-TINY_NOTICE = "TINY DEMO MODELS: random weights - the images are noise and the scores mean nothing."
+TINY_NOTICE = N_(
+    "TINY DEMO MODELS: random weights - the images are noise and the scores mean nothing."
+)
 
 
 class ConfigError(Exception):
@@ -308,11 +313,44 @@ def _key_path(loc: tuple[int | str, ...], data: dict[str, object]) -> str:
     return ".".join(parts) or "(top level)"
 
 
+def _section_of(annotation: object) -> type[BaseModel] | None:
+    """The section model a field holds (through list[...], Annotated[...]), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if found := _section_of(arg):
+            return found
+    return None
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the file may hold at `loc` (a section's path: ints are list positions)."""
+    model: type[BaseModel] | None = Settings
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        model = _section_of(field.annotation) if field is not None else None
+    if model is None:
+        return []
+    return [name for name, f in model.model_fields.items() if not f.exclude]
+
+
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    """'unknown key', with the closest known key when one is close (a typo), else the list."""
+    known = _known_keys(loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6) if loc else []
+    if close:
+        return f"unknown key (did you mean {close[0]}?)"
+    return f"unknown key (known keys: {', '.join(known)})" if known else "unknown key"
+
+
 def _format_errors(source: Path, err: ValidationError, data: dict[str, object]) -> str:
     lines = [f"{source}: invalid configuration"]
     for e in err.errors():
-        key = _key_path(tuple(e["loc"]), data)
-        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        loc = tuple(e["loc"])
+        key = _key_path(loc, data)
+        msg = _unknown_key(loc) if e["type"] == "extra_forbidden" else e["msg"]
         if e["type"] == "missing":
             msg = "required key is missing"
         lines.append(f"  {key}: {msg}")

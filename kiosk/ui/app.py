@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -85,7 +84,7 @@ class KioskApp(App[None]):
         self.settings = settings
         self.engine = engine
         self._engine_factory = engine_factory or real_engine
-        self.gate = PinGate(settings.staff.pin_hash)
+        self.gate = PinGate.from_config(settings.source, settings.staff.pin_hash)
         self.graphics: Mode = graphics
         self.image_class = image_class(graphics)
         self.unlocked = unlocked
@@ -93,6 +92,10 @@ class KioskApp(App[None]):
         self.use_command_palette = unlocked
         self.title = settings.event.name
         self.models_ready = False
+        self.lang: str = settings.event.languages[0]
+        """The visitor's language: the booth's sitting sets it (screens read it)."""
+        self.operator_notes: list[str] = []
+        """Warnings for the operator (logged; shown in staff mode), never over a visitor."""
         self.booth = BoothScreen()
         self.loading: LoadingScreen | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -111,26 +114,31 @@ class KioskApp(App[None]):
     def on_mount(self) -> None:
         self._run_engine(self.engine)
         self.set_interval(1.0, self._check_idle)
-        if not self.gate.has_pin:
-            self.notify(
-                "No staff PIN is set: staff mode stays closed. Set one with"
-                " `kiosk staff set-pin` and restart the kiosk.",
-                severity="warning",
-                timeout=20,
-            )
+        if not self.settings.staff.pin_hash.strip():
+            # For the operator (the log, `kiosk doctor`), never a toast over the visitor.
+            log.warning("no staff PIN is set: staff mode stays closed (kiosk staff set-pin)")
 
     # -- staff mode ----------------------------------------------------------------------
 
-    def action_staff(self) -> None:
-        """F12: the PIN prompt (or, in staff mode, back to the booth)."""
-        if isinstance(self.screen, StaffScreen):
-            self.screen.action_close()
-        elif isinstance(self.screen, PinScreen):
+    async def action_staff(self) -> None:
+        """F12: the PIN prompt; in staff mode (a dialog over it too), back to the booth.
+        The PIN's hash is reread from the config file (in a thread) each time."""
+        staff = next((s for s in self.screen_stack if isinstance(s, StaffScreen)), None)
+        if staff is not None:
+            while self.screen is not staff:
+                self.pop_screen()
+            staff.action_close()
             return
-        elif not self.gate.has_pin:
-            self.notify("No staff PIN is set: run `kiosk staff set-pin`.", severity="warning")
-        else:
+        if isinstance(self.screen, PinScreen):
+            return
+        reading = self.run_worker(
+            lambda: self.gate.has_pin, thread=True, group="pin-read", exit_on_error=False
+        )
+        if await reading.wait():
             self.push_screen(PinScreen(self.gate, self._note_pin), self._after_pin)
+        else:
+            log.warning("F12 pressed: no staff PIN is set (kiosk staff set-pin)")
+            self.notify("Staff mode is not set up on this booth.", timeout=4)
 
     def _note_pin(self, outcome: str) -> None:
         """Called in the PIN check's thread: audit the outcome, never the PIN."""
@@ -208,20 +216,26 @@ class KioskApp(App[None]):
                 self.screen.reload()  # a hidden drawing leaves the showcase at once
 
     def _notice(self, event: Notice) -> None:
-        """Operator notices as a toast; the tiny-models one is already a banner."""
+        """Operator notices go to the log and staff mode, never over a visitor's screen
+        (the tiny-models one is a banner already)."""
         if event.message != TINY_NOTICE:
-            severity: SeverityLevel = "error" if event.level == "error" else "warning"
-            self.notify(event.message, severity=severity, timeout=15, markup=False)
+            log.log(logging.ERROR if event.level == "error" else logging.WARNING, event.message)
+            self.operator_notes.append(event.message)
 
     def _close_loading(self) -> None:
+        """Close the loading screen; keys typed on it go to the booth (typing is never
+        blocked: a visitor may start on their nickname while the models load)."""
+        keys = self.loading.typed if self.loading is not None else []
         if self.loading is not None and self.screen is self.loading:
             self.pop_screen()
         self.loading = None
+        if keys and self.screen is self.booth:
+            self.booth.replay(keys)
 
     def _models_ready(self) -> None:
         self.models_ready = True
-        self._close_loading()
         self.booth.ready()
+        self._close_loading()
         self.note_activity()
 
     def _models_failed(self, reason: str) -> None:
@@ -252,7 +266,13 @@ class KioskApp(App[None]):
         self._last_activity = time.monotonic()
 
     def _check_idle(self) -> None:
-        if self.idle_timeout <= 0 or not self.models_ready or self.screen is not self.booth:
+        """Every second: end a walked-away visitor's sitting; later, attract mode."""
+        if not self.models_ready:
+            return
+        idle_s = self.settings.event.sitting_idle_s
+        if self.booth.check_sitting(self._last_activity, idle_s):
+            self.note_activity()  # attract mode comes idle_timeout after the sitting ended
+        if self.idle_timeout <= 0 or self.screen is not self.booth:
             return
         if time.monotonic() - self._last_activity >= self.idle_timeout:
             self.show_attract()

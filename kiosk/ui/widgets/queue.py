@@ -117,7 +117,7 @@ class QueuePane(Static):
         table.add_column(width=2, justify="right")
         table.add_column(ratio=2, no_wrap=True, overflow="ellipsis")
         table.add_column(ratio=3, no_wrap=True, overflow="ellipsis")
-        table.add_column(width=5, justify="right", no_wrap=True)
+        table.add_column(width=7, justify="right", no_wrap=True)
         return table
 
     def _cells(self, nickname: str, prompt: str) -> tuple[Text, Text]:

@@ -46,7 +46,6 @@ class ResultPane(Vertical):
                 yield Digits("", id="score")
                 yield Static(id="score-text")
                 yield Static(id="rank")
-                yield Static(id="result-code")
         yield Static(id="result-prompt")
 
     def on_mount(self) -> None:
@@ -71,10 +70,10 @@ class ResultPane(Vertical):
         self.query_one(StatusLine).show(state, text)
 
     def show_code(self, code: str | None) -> None:
-        """The sitting's player code, small, so the visitor can note it before leaving."""
+        """The sitting's player code, small on the pane's bottom edge (never cut), so the
+        visitor can note it before leaving."""
         self._code = code
-        said = tr(self, N_("Your player code: {code}"), code=code) if code else ""
-        self.query_one("#result-code", Static).update(Text(said))
+        self.border_subtitle = tr(self, N_("Your player code: {code}"), code=code) if code else ""
 
     def clear(self) -> None:
         """Nothing drawn yet for this player (and no code: a new sitting)."""
