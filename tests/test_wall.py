@@ -1,20 +1,17 @@
-"""The crowd's screen: the feed (read-only, PRAGMA data_version), the app (Pilot), the wall
-beside a real `kiosk demo` in tmux, and the wall served to a real browser (chromium)."""
+"""The crowd's screen: the feed (read-only, PRAGMA data_version), the app (Pilot and
+snapshots), and the wall beside a real `kiosk demo` in tmux. The wall in a browser is in
+test_wall_serve.py."""
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,13 +19,13 @@ from app_fixtures import REPO, tiny_settings_in, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Static
 from tmux_fixtures import STARTUP_S, Tmux
-from wall_fixtures import Booth
+from wall_fixtures import Booth, FixedClockFeed, pictures_drawn, screen_text
 
-from kiosk.core.api import WallView
 from kiosk.core.config import Settings, load_settings
-from kiosk.core.wall import Feed
+from kiosk.core.wall import Feed, FeedView, Redraw, WallRaffle
 from kiosk.storage.lock import DataDirLock
-from kiosk.ui.wall.app import LatestCard, PodiumCard, WallApp, WallReveal
+from kiosk.ui.wall.app import WallApp
+from kiosk.ui.wall.cards import LatestCard, PodiumCard, WallReveal
 from kiosk.ui.widgets.board import LeaderboardPane
 
 pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
@@ -83,7 +80,9 @@ def test_feed_waits_for_the_kiosk_then_follows_each_commit(settings: Settings) -
         feed.close()
 
 
-def test_feed_shows_only_what_a_public_screen_may(settings: Settings, booth: Booth) -> None:
+def test_feed_shows_only_what_a_public_screen_may_and_counts_both_ways(
+    settings: Settings, booth: Booth
+) -> None:
     booth.draw("ana", "a duck", 0.30)
     rude = booth.draw("bo", "something rude", 0.40)
     booth.draw("cy", "a swan", 0.33)
@@ -96,6 +95,7 @@ def test_feed_shows_only_what_a_public_screen_may(settings: Settings, booth: Boo
     assert names(view.board) == ["ana"]
     assert names(view.latest) == ["ana"]
     assert view.drawings == 4  # the counts are the event's
+    assert isinstance(view, FeedView) and (view.on_board, view.players) == (1, 4)
 
 
 def test_feed_follows_raffles_redraws_and_target_switches(settings: Settings, booth: Booth) -> None:
@@ -109,11 +109,15 @@ def test_feed_follows_raffles_redraws_and_target_switches(settings: Settings, bo
     assert view is not None and view.raffle is not None
     assert view.raffle.raffle_id == drawn.raffle_id
     assert view.raffle.winners == drawn.winners
+    assert isinstance(view.raffle, WallRaffle) and view.raffle.redraws == ()
     absent = drawn.winners[0].nickname
-    booth.desk.redraw(drawn.raffle_id, absent)
+    redrawn = booth.desk.redraw(drawn.raffle_id, absent)
     view = feed.poll()
-    assert view is not None and view.raffle is not None
+    assert view is not None and isinstance(view.raffle, WallRaffle)
     assert absent not in names(view.raffle.winners)
+    assert view.raffle.winners == redrawn.winners
+    new = redrawn.winners[0].nickname
+    assert view.raffle.redraws == (Redraw(absent=absent, winner=new),)
     booth.staff("target", "swan")
     view = feed.poll()
     assert view is not None and view.target_id == "swan" and view.board == []
@@ -150,11 +154,6 @@ def test_feed_keeps_going_through_a_broken_and_a_new_database(
 # -- the app -------------------------------------------------------------------------------------
 
 
-def screen_text(app: WallApp) -> str:
-    """The screen's text, from Textual's own SVG screenshot."""
-    return html.unescape(app.export_screenshot()).replace("\xa0", " ")
-
-
 async def test_wall_app_shows_the_board_latest_and_reveals_a_new_raffle(
     settings: Settings, booth: Booth
 ) -> None:
@@ -175,7 +174,7 @@ async def test_wall_app_shows_the_board_latest_and_reveals_a_new_raffle(
         await wait_for(pilot, lambda: len(app.query(LatestCard)) > 0, what="latest cards")
         await pilot.pause(0.2)
         text = screen_text(app)
-        for name in ("ana", "bo", "cy", "5 players · 5 drawings"):
+        for name in ("ana", "bo", "cy", "4 players on the board (5 in all) · 5 prompts scored"):
             assert name in text, name
         assert "troll" not in text and "something rude" not in text
         assert app.screen.has_class("-compact") is False
@@ -202,6 +201,51 @@ async def test_wall_app_small_terminal_shows_words_only(settings: Settings, boot
         assert not app.query_one("#podium").display
         assert len(app.query(LatestCard)) == 0
         assert "ana" in screen_text(app)
+
+
+async def test_wall_pictures_come_back_when_a_small_terminal_grows_again(
+    settings: Settings, booth: Booth
+) -> None:
+    for i, name in enumerate(("ana", "bo", "cy")):
+        booth.draw(name, f"a duck, take {i}", 0.3 + i / 100)
+    app = WallApp(Feed(settings), graphics="halfcell")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: pictures_drawn(app), what="the pictures")
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: app.screen.has_class("-compact"), what="words only")
+        await pilot.pause(0.2)
+        assert not app.query_one("#podium").display
+        assert len(app.query(LatestCard)) == 0
+        await pilot.resize_terminal(120, 40)
+        await wait_for(pilot, lambda: pictures_drawn(app), what="the pictures back")
+        assert not app.screen.has_class("-compact")
+        assert len(app.query(LatestCard)) == 3
+
+
+async def test_wall_says_who_was_redrawn_and_reopens_a_closed_reveal_to_say_it(
+    settings: Settings, booth: Booth
+) -> None:
+    for i, name in enumerate(("ana", "bo", "cy", "dee")):
+        booth.draw(name, f"a swan, take {i}", 0.3 + i / 100)
+    app = WallApp(Feed(settings), graphics="halfcell")
+    async with app.run_test(size=(120, 40)) as pilot:
+        board = app.query_one(LeaderboardPane)
+        await wait_for(pilot, lambda: len(board.rows) == 4, what="the board")
+        drawn = booth.raffle(winners=1, among=4)
+        await wait_for(pilot, lambda: isinstance(app.screen, WallReveal), what="the reveal")
+        first = drawn.winners[0].nickname
+        assert "Redrawn" not in screen_text(app)
+        second = booth.desk.redraw(drawn.raffle_id, first).winners[0].nickname
+        said = f"Redrawn: {first} was not here; the prize goes to {second}."
+        await wait_for(pilot, lambda: said in screen_text(app), what="the redraw, said")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, WallReveal), what="closed")
+        # Staff redraw again after the crowd's reveal closed: it opens to say so.
+        third = booth.desk.redraw(drawn.raffle_id, second).winners[0].nickname
+        await wait_for(pilot, lambda: isinstance(app.screen, WallReveal), what="reopened")
+        again = f"Redrawn: {second} was not here; the prize goes to {third}."
+        await wait_for(pilot, lambda: again in screen_text(app), what="the second redraw")
+        assert said in screen_text(app)
 
 
 # -- the wall beside a running `kiosk demo`, in a real terminal ---------------------------------
@@ -250,120 +294,66 @@ def test_wall_shows_each_new_drawing_of_a_demo_within_2_s(
         demo.wait(timeout=STARTUP_S)
     assert set(lags) == set(players), lags
     screen = tmux.screen()
-    assert "3 players" in screen and "3 drawings" in screen, screen
+    assert "3 players on the board (3 in all)" in screen, screen
+    assert "3 prompts scored" in screen, screen
 
 
-# -- the wall in a browser ------------------------------------------------------------------------
+# -- snapshots -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+PLAYERS = [
+    ("margaret", "two birds on a lake at sunset"),
+    ("linus", "a rubber duck in a bathtub"),
+    ("지민", "호수 위의 오리와 백조"),
+    ("grace", "a swan and a duck, oil painting"),
+    ("ada", "a duck and a swan swimming on a blue pond"),
+]
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+async def settled(pilot: Pilot[None]) -> None:
+    """Until the wall shows the five players, its latest cards filled and its pictures."""
+    app = pilot.app
+    assert isinstance(app, WallApp)
+    board = app.query_one(LeaderboardPane)
+    await wait_for(pilot, lambda: len(board.rows) == len(PLAYERS), what="the board")
+
+    def filled() -> bool:
+        texts = [str(t.render()) for t in app.query(".latest-text").results(Static)]
+        return bool(texts) and all(texts)
+
+    await wait_for(pilot, filled, what="latest cards filled")
+    await wait_for(pilot, lambda: pictures_drawn(app), what="the pictures")
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.5)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
-@pytest.mark.xdist_group("e2e")  # the end-to-end tests never race each other
-def test_wall_served_to_a_real_browser(tmp_path: Path, settings: Settings, booth: Booth) -> None:
-    """`kiosk wall --serve` (textual-serve) in headless chromium: the page connects, the
-    board draws, and the nicknames are in the terminal the browser shows."""
-    from playwright.sync_api import Route, sync_playwright
-
-    booth.draw("ana", "a duck on a pond", 0.31)
-    booth.draw("지민", "호수 위의 오리와 백조", 0.36)
-    port = free_port()
-    command = [str(KIOSK), "--profile", "tiny", "--data-dir", str(settings.data_path), "wall"]
-    server = subprocess.Popen(
-        [*command, "--serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # textual-serve starts one app process per browser tab
-    )
-
-    def screen_reader(route: Route) -> None:
-        """xterm.js draws on a canvas; its screen-reader mode mirrors the screen's text in
-        the page, which is how this test reads what the browser shows."""
-        response = route.fetch()
-        body = response.text().replace("scrollback:0,", "scrollback:0,screenReaderMode:!0,", 1)
-        route.fulfill(response=response, body=body)
-
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            assert time.monotonic() < deadline, "the wall server did not start in 30 s"
-            time.sleep(0.2)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.route("**/textual.js", screen_reader)
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_function(
-                "(() => { const t = document.querySelector('.xterm-accessibility-tree');"
-                " return t && t.innerText.includes('Top 10') && t.innerText.includes('ana'); })()",
-                timeout=60_000,
-            )
-            text = page.inner_text(".xterm-accessibility-tree")
-            shot = tmp_path / "wall-browser.png"
-            page.screenshot(path=str(shot))
-            browser.close()
-        assert "지민" in text and "2 players" in text
-        from PIL import Image
-
-        with Image.open(shot) as image:
-            assert image.size == (1400, 900)
-            colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
-            assert colours is not None and len(colours) > 50  # drawn, not a blank page
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
-
-
-class FixedClockFeed(Feed):
-    """The real feed, its views stamped at one fixed time (the status line shows it)."""
-
-    def poll(self) -> WallView | None:
-        view = super().poll()
-        at = time.mktime((2026, 11, 29, 12, 0, 0, 0, 0, -1))
-        return replace(view, read_at=at) if view is not None else None
-
-
-def test_wall_snapshot(snap_compare: Callable[..., bool], settings: Settings, booth: Booth) -> None:
+class TestWallSnapshots:
     """The wall at 120x40 with half-cell pictures: podium, top 10, target, latest."""
-    for i, (name, prompt) in enumerate(
-        [
-            ("margaret", "two birds on a lake at sunset"),
-            ("linus", "a rubber duck in a bathtub"),
-            ("지민", "호수 위의 오리와 백조"),
-            ("grace", "a swan and a duck, oil painting"),
-            ("ada", "a duck and a swan swimming on a blue pond"),
-        ]
-    ):
-        booth.draw(name, prompt, 0.40 - i / 50)
 
-    async def run_before(pilot: Pilot[None]) -> None:
-        app = pilot.app
-        assert isinstance(app, WallApp)
-        board = app.query_one(LeaderboardPane)
-        await wait_for(pilot, lambda: len(board.rows) == 5, what="the board")
-        await wait_for(pilot, lambda: len(app.query(LatestCard)) > 0, what="latest cards")
+    @pytest.fixture(autouse=True)
+    def five_players(self, booth: Booth) -> None:
+        for i, (name, prompt) in enumerate(PLAYERS):
+            booth.draw(name, prompt, 0.40 - i / 50)
 
-        def filled() -> bool:
-            texts = [str(t.render()) for t in app.query(".latest-text").results(Static)]
-            return bool(texts) and all(texts)
+    def test_wall(self, snap_compare: Callable[..., bool], settings: Settings) -> None:
+        """As it starts: the counts say what they count."""
+        app = WallApp(FixedClockFeed(settings), graphics="halfcell")
+        assert snap_compare(app, terminal_size=(120, 40), run_before=settled)
 
-        await wait_for(pilot, filled, what="latest cards filled")
-        await pilot.wait_for_scheduled_animations()
-        await pilot.pause(0.5)
+    def test_wall_after_a_resize(
+        self, snap_compare: Callable[..., bool], settings: Settings
+    ) -> None:
+        """Shrunk to 80x24 (words only) and grown back: the pictures are back."""
 
-    app = WallApp(FixedClockFeed(settings), graphics="halfcell")
-    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+        async def run_before(pilot: Pilot[None]) -> None:
+            await settled(pilot)
+            await pilot.resize_terminal(80, 24)
+            await wait_for(pilot, lambda: pilot.app.screen.has_class("-compact"), what="small")
+            await pilot.resize_terminal(120, 40)
+            await settled(pilot)
+
+        app = WallApp(FixedClockFeed(settings), graphics="halfcell")
+        assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
 def test_feed_moves_to_the_new_event_after_event_new(settings: Settings, booth: Booth) -> None:

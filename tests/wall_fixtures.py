@@ -1,19 +1,26 @@
 """A booth without models for the wall's tests: drawings committed through the real Store
-(job row, PNG file, submission) and staff actions through the real StaffDesk."""
+(job row, PNG file, submission) and staff actions through the real StaffDesk; and what
+the tests read off the real wall app (its text, its pictures)."""
 
 from __future__ import annotations
 
 import hashlib
+import html
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image
+from textual.widget import Widget
 
 from kiosk.core import policy
-from kiosk.core.api import RaffleResult, Result, StaffCommand
+from kiosk.core.api import RaffleResult, Result, StaffCommand, WallView
 from kiosk.core.config import Settings
 from kiosk.core.staff import StaffDesk
+from kiosk.core.wall import Feed
 from kiosk.storage.images import image_relpath, write_png
 from kiosk.storage.store import Store
+from kiosk.ui.wall.app import WallApp
 
 COLOURS = [(200, 40, 40), (40, 160, 60), (40, 80, 200), (220, 200, 40), (160, 60, 200)]
 
@@ -75,3 +82,33 @@ class Booth:
 
 def images_of(path: Path) -> list[Path]:
     return sorted((path / "images").rglob("*.png"))
+
+
+def screen_text(app: WallApp) -> str:
+    """The screen's text, from Textual's own SVG screenshot."""
+    return html.unescape(app.export_screenshot()).replace("\xa0", " ")
+
+
+def pictures_drawn(app: WallApp) -> bool:
+    """The podium's three, the target's and the latest drawings' pictures are all shown
+    with a size (a picture laid out while hidden would be 0 cells high)."""
+    pictures = [
+        *app.query(".podium-picture"),
+        app.query_one("#target-picture"),
+        *app.query(".latest-picture"),
+    ]
+    return len(pictures) > 4 and all(drawn(p.query_one(".picture--image")) for p in pictures)
+
+
+def drawn(widget: Widget) -> bool:
+    shown = all(w.display for w in widget.ancestors_with_self if isinstance(w, Widget))
+    return shown and widget.size.width > 0 and widget.size.height > 0
+
+
+class FixedClockFeed(Feed):
+    """The real feed, its views stamped at one fixed time (the status line shows it)."""
+
+    def poll(self) -> WallView | None:
+        view = super().poll()
+        at = time.mktime((2026, 11, 29, 12, 0, 0, 0, 0, -1))
+        return replace(view, read_at=at) if view is not None else None

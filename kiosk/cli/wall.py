@@ -19,17 +19,32 @@ from kiosk.core.config import Settings
     default="auto",
     help="How images are drawn in the terminal (a browser always gets half cells).",
 )
-@click.option("--serve", is_flag=True, help="Serve the wall to web browsers (textual-serve).")
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Serve the wall to web browsers (textual-serve): each browser tab runs a wall"
+    " process of its own on this machine.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: address.")
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="With --serve."
 )
+@click.option(
+    "--max-viewers",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="With --serve: at most this many browser tabs (each one a wall process); one"
+    " more gets a page saying the wall is full.",
+)
 @command_with_settings
-def wall(settings: Settings, graphics: str, serve: bool, host: str, port: int) -> None:
+def wall(
+    settings: Settings, graphics: str, serve: bool, host: str, port: int, max_viewers: int
+) -> None:
     """The crowd's screen: the target, the top 10 with the top 3's drawings, the latest
     drawings and the raffle, live, read-only beside a running kiosk (no lock taken)."""
     if serve:
-        _serve(settings, host, port)
+        _serve(settings, host, port, max_viewers)
         return
     from kiosk.core.wall import Feed
     from kiosk.ui.graphics import detect
@@ -45,9 +60,10 @@ def wall(settings: Settings, graphics: str, serve: bool, host: str, port: int) -
     WallApp(Feed(settings), graphics=mode, title=f"{settings.event.name}: wall").run()
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
-    """One wall app per browser tab, each its own process, through textual-serve."""
-    from textual_serve.server import Server
+def _serve(settings: Settings, host: str, port: int, max_viewers: int) -> None:
+    """One wall app per browser tab, each its own process, through textual-serve; every
+    file the page loads comes from this server."""
+    from kiosk.ui.wall.serve import WallServer
 
     command = [
         sys.executable,
@@ -63,8 +79,19 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         "--graphics",
         "halfcell",
     ]
-    click.echo(f"kiosk wall: open http://{host}:{port} in a browser (Ctrl+C stops)", err=True)
+    click.echo(
+        f"kiosk wall: open http://{host}:{port} in a browser, on up to {max_viewers}"
+        " screens (Ctrl+C stops)",
+        err=True,
+    )
+    server = WallServer(
+        shlex.join(command),
+        host=host,
+        port=port,
+        title=settings.event.name,
+        max_viewers=max_viewers,
+    )
     try:
-        Server(shlex.join(command), host=host, port=port, title=settings.event.name).serve()
+        server.serve()
     except OSError as exc:  # the port is taken, the address is not this machine's
         raise KioskExit(f"cannot serve the wall on {host}:{port}: {exc.strerror or exc}") from None

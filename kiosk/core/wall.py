@@ -5,6 +5,9 @@ opens the database read-only and takes no lock. Instead of re-reading the board 
 timer it asks SQLite whether anyone committed (`PRAGMA data_version`, a few microseconds)
 and reads a new view only then. It keeps going when the database is missing (no kiosk
 yet), busy, replaced (a new event day) or points at a missing image file.
+
+Its views say a little more than a `WallView`: how many players are on the board (the
+board shows only its top), and which raffle winners were redrawn, as the store records it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 import os
 import sqlite3
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from kiosk.core.api import RaffleResult, StoreError, WallView
 from kiosk.core.config import Settings
@@ -25,6 +28,28 @@ log = logging.getLogger(__name__)
 BOARD_SIZE = 10
 LATEST_SIZE = 12
 DB_NAME = "kiosk.db"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Redraw:
+    """A raffle winner who was not there, and who won in their place (None: nobody left)."""
+
+    absent: str
+    winner: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WallRaffle(RaffleResult):
+    """A raffle as the wall shows it: the winners now, and the redraws that made them."""
+
+    redraws: tuple[Redraw, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedView(WallView):
+    """A `WallView` that also counts the players on the board, not only its top."""
+
+    on_board: int = 0
 
 
 class Feed:
@@ -83,16 +108,18 @@ class Feed:
         with store.reading():
             target_id = desk.active_target()
             board = store.leaderboard(target_id, self.board_size)
+            on_board = store.ranked_count(target_id)
             latest = store.visible_recent(self.latest_size)
             stats = store.stats()
-            raffle = self._raffle(desk, store.latest_raffle_id())
+            raffle = self._raffle(desk, store, store.latest_raffle_id())
         target = next(t for t in self.settings.targets if t.id == target_id)
-        return WallView(
+        return FeedView(
             event=self.settings.event.name,
             target_id=target_id,
             target_title=target.title,
             target_image=self.settings.target_image(target),
             board=board,
+            on_board=on_board,
             latest=latest,
             players=stats.players,
             drawings=stats.submissions,
@@ -102,14 +129,28 @@ class Feed:
         )
 
     @staticmethod
-    def _raffle(desk: StaffDesk, rid: int | None) -> RaffleResult | None:
+    def _raffle(desk: StaffDesk, store: Store, rid: int | None) -> WallRaffle | None:
+        """The raffle replayed (redraws applied), with the redraws the store recorded."""
         if rid is None:
             return None
         try:
             result, _ = desk.replay(rid)
         except StaffError:
             return None
-        return result
+        record = store.raffle_record(rid) or {}
+        redraws = tuple(
+            Redraw(absent=str(r["replaced"]), winner=r["replacement"])
+            for r in record.get("redraws", [])
+        )
+        return WallRaffle(
+            raffle_id=result.raffle_id,
+            target=result.target,
+            rule=result.rule,
+            seed=result.seed,
+            eligible=result.eligible,
+            winners=result.winners,
+            redraws=redraws,
+        )
 
     def _as_of(self) -> str:
         if self._last is None:
@@ -122,7 +163,7 @@ class Feed:
             return None
         settings = self.settings
         target = settings.active_target
-        base = self._last or WallView(
+        base = self._last or FeedView(
             event=settings.event.name,
             target_id=target.id,
             target_title=target.title,

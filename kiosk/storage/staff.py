@@ -388,6 +388,15 @@ class StaffActions(StoreMixin):
             )
             self._audit(c, actor, "redraw", str(rid), f"{replaced} -> {replacement}")
 
+    def ranked_count(self, target_id: str) -> int:
+        """How many players rank on a target (its whole board's length): one index count."""
+        row = (
+            self._conn()
+            .execute("SELECT COUNT(*) FROM best WHERE target_id = ?", (target_id,))
+            .fetchone()
+        )
+        return int(row[0])
+
 
 def _like(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, its own % and _ taken literally."""

@@ -4,7 +4,8 @@ It never talks to the engine: a `WallFeed` (kiosk.core.wall) reads the data dir'
 database read-only in one thread of its own, and hands the app a new `WallView` when
 something was committed. The app shows the event and its target, the top 3 with their
 drawings, the top 10, the latest drawings as they arrive and the counts, and reveals a
-new raffle full screen. Pictures grow with the terminal; under 100 x 30 only words show.
+new raffle (or a redraw) full screen. Pictures grow with the terminal; under 100 x 30
+only words show, and the pictures come back when it grows again.
 """
 
 from __future__ import annotations
@@ -20,26 +21,23 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from kiosk.core.api import BoardRow, RaffleResult, Recent, WallFeed, WallView
 from kiosk.core.policy import format_percent
+from kiosk.core.wall import FeedView
 from kiosk.ui.graphics import Mode, image_class
-from kiosk.ui.staff.raffle import RaffleReveal
+from kiosk.ui.wall.cards import LatestCard, PodiumCard, WallReveal
 from kiosk.ui.widgets.board import LeaderboardPane
-from kiosk.ui.widgets.picture import Picture
 from kiosk.ui.widgets.target import TargetPane
 
 POLL_S = 0.2
 """How often the reader asks SQLite whether anything was committed (a few microseconds)."""
-RAFFLE_SHOW_S = 120.0
-"""How long a raffle reveal stays on the wall (Esc closes it sooner)."""
 COMPACT = (100, 30)
 """Below this many columns or rows the wall shows words only, no pictures."""
-MEDALS = ("1st", "2nd", "3rd")
 
 
 @dataclass
@@ -47,92 +45,6 @@ class ViewRead(Message):
     """A fresh view from the reader thread."""
 
     view: WallView
-
-
-class PodiumCard(Vertical):
-    """One of the top 3: the drawing, then rank, nickname and score."""
-
-    def __init__(self, image_cls: type[Widget], place: int) -> None:
-        super().__init__(classes="podium-card")
-        self._image_cls = image_cls
-        self.place = place
-        self.border_title = MEDALS[place]
-
-    def compose(self) -> ComposeResult:
-        yield Picture(self._image_cls, placeholder="", classes="podium-picture")
-        yield Static(classes="podium-name")
-
-    def show(self, row: BoardRow | None, path: Path | None) -> None:
-        self.query_one(Picture).show(path)
-        name = self.query_one(".podium-name", Static)
-        if row is None:
-            name.update(Text("waiting for a player", style="dim", justify="center"))
-            return
-        name.update(
-            Text.assemble(
-                (row.nickname, "bold"),
-                "  ",
-                (format_percent(row.percent), "bold"),
-                justify="center",
-            )
-        )
-
-
-class LatestCard(Horizontal):
-    """A drawing that just arrived: its picture, who, the score, the prompt."""
-
-    def __init__(self, image_cls: type[Widget], width: int) -> None:
-        super().__init__(classes="latest-card")
-        self._image_cls = image_cls
-        self._width = width
-        self._shown: tuple[Recent, Path] | None = None
-
-    def compose(self) -> ComposeResult:
-        picture = Picture(self._image_cls, placeholder="", classes="latest-picture")
-        picture.styles.width = self._width
-        yield picture
-        yield Static(classes="latest-text")
-
-    def on_mount(self) -> None:
-        if self._shown is not None:  # given before it was composed
-            self.show(*self._shown)
-
-    def show(self, item: Recent, path: Path) -> None:
-        """Show a drawing now, or as soon as the card is composed (as Picture does)."""
-        self._shown = (item, path)
-        if not self.children:
-            return
-        self.query_one(Picture).show(path)
-        self.query_one(".latest-text", Static).update(
-            Text.assemble(
-                (item.nickname, "bold"),
-                "  ",
-                (format_percent(item.percent), "bold"),
-                "\n",
-                (item.prompt, "italic"),
-            )
-        )
-
-
-class WallReveal(RaffleReveal):
-    """A raffle, revealed full screen for the crowd; it closes by itself."""
-
-    HELP = "The winners: congratulations! Come to the booth to collect your prize."
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.set_timer(RAFFLE_SHOW_S, self.action_close)
-
-    def on_key(self, event: events.Key) -> None:
-        """The crowd's screen redraws nobody: that is staff's job at the booth (Textual
-        would go on to the booth reveal's handler without prevent_default)."""
-        event.prevent_default()
-
-    def update_result(self, result: RaffleResult) -> None:
-        """Staff redrew a winner at the booth: show the new winners."""
-        self.result = result
-        self._shown = len(result.winners)
-        self._show()
 
 
 class WallApp(App[None]):
@@ -152,7 +64,8 @@ class WallApp(App[None]):
         self.image_cls = image_class(graphics)
         self.view: WallView | None = None
         self._board: list[BoardRow] = []
-        self._first_raffle: int | None = None
+        self._raffle_seen: tuple[int, tuple[str, ...]] | None = None
+        self._raffle_known = False
         self._reveal: WallReveal | None = None
         if title:
             self.title = title
@@ -175,12 +88,13 @@ class WallApp(App[None]):
         self.query_one("#latest").border_title = "Latest drawings"
         self.query_one("#wall-board").border_title = "Top 10"
         self.query_one(TargetPane).border_title = "The target"
-        self._fit()
+        self._fit(self.size)
         self.show_status("connecting to the database...")
         self.read_forever()
 
-    def on_resize(self) -> None:
-        self._fit()
+    def on_resize(self, event: events.Resize) -> None:
+        # App's own resize handler, which updates self.size, runs after this one.
+        self._fit(event.size)
 
     # -- the reader ------------------------------------------------------------------------
 
@@ -207,14 +121,10 @@ class WallApp(App[None]):
         """Put a view on the screen (only what changed is redrawn)."""
         old, self.view = self.view, view
         self.query_one("#wall-title", Static).update(
-            Text.assemble(
-                (view.event, "bold"),
-                "   ",
-                (f"{view.players} players · {view.drawings} drawings", ""),
-            )
+            Text.assemble((view.event, "bold"), "   ", counts(view))
         )
         if old is None:
-            self._fit(latest=False)  # the size is known for sure by the first view
+            self._fit(self.size, latest=False)  # the size is known for sure by now
         if old is None or (old.target_id, old.target_title) != (view.target_id, view.target_title):
             self.query_one(TargetPane).show(view.target_title, view.target_image)
         self._board = list(view.board)
@@ -223,8 +133,8 @@ class WallApp(App[None]):
         for card in self.query(PodiumCard):
             row = view.board[card.place] if card.place < len(view.board) else None
             card.show(row, view.image(row) if row else None)
-        self._show_latest(view)
-        self._show_raffle(old, view)
+        self._show_latest(view, self.size)
+        self._show_raffle(view)
         self.show_status(view.note, view.read_at)
 
     def show_status(self, note: str, read_at: float | None = None) -> None:
@@ -235,16 +145,14 @@ class WallApp(App[None]):
             stamp = time.strftime("%H:%M:%S", time.localtime(read_at))
             status.update(Text(f"live · updated {stamp}", style="dim"))
 
-    def _show_latest(self, view: WallView) -> None:
+    def _show_latest(self, view: WallView, size: Size) -> None:
         latest = self.query_one("#latest", Vertical)
         cards = list(self.query(LatestCard))
-        wanted = self._latest_count()
+        wanted = _latest_count(size)
         if len(cards) != wanted:
             for card in cards:
                 card.remove()
-            cards = [
-                LatestCard(self.image_cls, _latest_width(self.size.width)) for _ in range(wanted)
-            ]
+            cards = [LatestCard(self.image_cls, _latest_width(size.width)) for _ in range(wanted)]
             latest.mount_all(cards, before=0)
         self._fill_latest(cards, view.latest, view)
         words = self.query_one("#latest-words", Static)
@@ -259,27 +167,22 @@ class WallApp(App[None]):
         for card in cards[len(items) :]:
             card.display = False
 
-    def _latest_count(self) -> int:
-        """How many latest drawings get a picture: none in compact mode, else what fits."""
-        if self._compact():
-            return 0
-        width, height = self.size
-        picture_rows = max(_latest_width(width) // 2, 1)
-        return max(1, min(6, (height - 16) // (picture_rows + 1)))
-
-    def _show_raffle(self, old: WallView | None, view: WallView) -> None:
+    def _show_raffle(self, view: WallView) -> None:
+        """Reveal a new raffle, or a redraw of one (reopened if it was closed); those
+        already drawn when the wall first read the database are old news."""
+        if view.note:  # no database read: nothing new to say
+            return
         raffle = view.raffle
-        if old is None:  # raffles drawn before the wall started are old news
-            self._first_raffle = raffle.raffle_id if raffle else None
+        seen, self._raffle_seen = self._raffle_seen, _raffle_key(raffle)
+        known, self._raffle_known = self._raffle_known, True
+        if not known or raffle is None or self._raffle_seen == seen:
             return
-        if raffle is None or raffle.raffle_id == self._first_raffle:
-            return
-        if self._reveal is not None and self._reveal.result.raffle_id == raffle.raffle_id:
-            if self._reveal.result.winners != raffle.winners and self._reveal.is_attached:
-                self._reveal.update_result(raffle)
-            return
-        if old.raffle is not None and old.raffle.raffle_id == raffle.raffle_id:
-            return  # shown already and closed
+        reveal = self._reveal
+        if reveal is not None and reveal.is_attached:
+            if reveal.result.raffle_id == raffle.raffle_id:
+                reveal.update_result(raffle)
+                return
+            reveal.action_close()
         self._reveal = WallReveal(raffle)
         self.push_screen(self._reveal)
 
@@ -289,15 +192,11 @@ class WallApp(App[None]):
 
     # -- layout ------------------------------------------------------------------------------
 
-    def _compact(self) -> bool:
-        width, height = self.size
-        return width < COMPACT[0] or height < COMPACT[1]
-
-    def _fit(self, *, latest: bool = True) -> None:
+    def _fit(self, size: Size, *, latest: bool = True) -> None:
         """Picture sizes from the terminal's: the podium's share the room above the top 10."""
-        width, height = self.size
-        compact = self._compact()
-        self.screen.set_class(compact, "-compact")
+        width, height = size
+        # The wall's own screen, also while a raffle reveal is on top of it.
+        self.query_one("#wall-main").screen.set_class(_compact(size), "-compact")
         left = width * 2 // 3
         # rows: title 1, status 1, board 10 + header 1 + borders 2, card label + borders 3
         room_rows = max(height - 18, 2)
@@ -306,10 +205,42 @@ class WallApp(App[None]):
             picture.styles.width = podium
         for picture in self.query(".latest-picture"):
             picture.styles.width = _latest_width(width)
-        target = self.query_one("#target-picture")
+        target = self.query_one("#target-picture > .picture--image")
         target.styles.width = max(min(width // 3 - 6, height // 2), 8)
         if latest and self.view is not None:
-            self._show_latest(self.view)
+            self._show_latest(self.view, size)
+
+
+def counts(view: WallView) -> str:
+    """The headline's counts, each saying what it counts."""
+    prompts = f"{view.drawings} {_plural(view.drawings, 'prompt')} scored"
+    if not isinstance(view, FeedView):  # a feed that does not count the board
+        return f"{view.players} {_plural(view.players, 'player')} · {prompts}"
+    board = f"{view.on_board} {_plural(view.on_board, 'player')} on the board"
+    return f"{board} ({view.players} in all) · {prompts}"
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else f"{word}s"
+
+
+def _compact(size: Size) -> bool:
+    return size.width < COMPACT[0] or size.height < COMPACT[1]
+
+
+def _latest_count(size: Size) -> int:
+    """How many latest drawings get a picture: none in compact mode, else what fits."""
+    if _compact(size):
+        return 0
+    picture_rows = max(_latest_width(size.width) // 2, 1)
+    return max(1, min(6, (size.height - 16) // (picture_rows + 1)))
+
+
+def _raffle_key(raffle: RaffleResult | None) -> tuple[int, tuple[str, ...]] | None:
+    """A raffle and its winners: it changes with a new raffle and with each redraw."""
+    if raffle is None:
+        return None
+    return raffle.raffle_id, tuple(w.nickname for w in raffle.winners)
 
 
 def _latest_width(width: int) -> int:
