@@ -16,6 +16,7 @@ from kiosk.core.pin import (
     PinGate,
     check_pin_format,
     hash_pin,
+    read_pin_hash,
     verify_pin,
     write_pin_hash,
 )
@@ -278,3 +279,28 @@ def test_write_refuses_invalid_toml_and_leaves_it_unchanged(tmp_path: Path) -> N
 def test_write_to_a_missing_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(PinError, match="cannot read the config file"):
         write_pin_hash(tmp_path / "nope.toml", FAST_HASH)
+
+
+# -- a PIN set while the booth runs --------------------------------------------------------
+
+
+def test_a_gate_from_the_config_sees_a_pin_written_after_it_was_made(config: Path) -> None:
+    gate = PinGate.from_config(config, "")
+    assert not gate.has_pin and "No staff PIN is set" in gate.attempt(PIN).message
+    write_pin_hash(config, FAST_HASH)  # what `kiosk staff set-pin` does
+    assert gate.has_pin and gate.attempt(PIN).ok
+
+
+def test_a_gate_from_the_config_keeps_its_start_hash_while_the_file_has_none(
+    config: Path,
+) -> None:
+    gate = PinGate.from_config(config, FAST_HASH)
+    assert gate.attempt(PIN).ok
+    config.write_text("[staff\nbroken", encoding="utf-8")  # unreadable: the start hash
+    assert read_pin_hash(config) == "" and gate.attempt(PIN).ok
+
+
+def test_a_new_pin_replaces_the_old_one_at_the_next_attempt(config: Path) -> None:
+    gate = PinGate.from_config(config, FAST_HASH)
+    write_pin_hash(config, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("2222"))
+    assert not gate.attempt(PIN).ok and gate.attempt("2222").ok

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,11 @@ def with_pin(settings: Settings, pin_hash: str = CHEAP_HASH) -> Settings:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return with_pin(load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data"))
+
+
+def screen_text(app: KioskApp) -> str:
+    """What the screen shows, from Textual's own SVG screenshot."""
+    return html.unescape(app.export_screenshot()).replace("\xa0", " ")
 
 
 def in_staff_mode(app: KioskApp) -> bool:
@@ -88,16 +94,18 @@ async def test_five_wrong_pins_lock_the_prompt_and_every_try_is_audited(
         assert PIN not in str(engine.staff_log)
 
 
-async def test_without_a_pin_staff_mode_stays_closed(tmp_path: Path) -> None:
+async def test_without_a_pin_staff_mode_stays_closed_with_a_neutral_word(
+    tmp_path: Path,
+) -> None:
     settings = load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data")
     app = make_app(settings, engine=FakeEngine(settings))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.models_ready)
         await pilot.press("f12")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: len(app._notifications) > 0, what="the word")
         assert not showing(app, PinScreen) and not in_staff_mode(app)
         notes = [n.message for n in app._notifications]
-        assert any("No staff PIN is set" in n for n in notes)
+        assert notes == ["Staff mode is not set up on this booth."]
 
 
 async def test_staff_hide_a_player_and_the_board_drops_them(
@@ -133,6 +141,9 @@ async def test_staff_hide_a_player_and_the_board_drops_them(
             assert isinstance(stats, StatsScreen)
             await wait_for(pilot, lambda: stats.shown is not None, what="the figures")
             assert stats.shown is not None and (stats.shown.hidden, stats.shown.players) == (1, 2)
+            text = screen_text(app)  # the charts' axes say what they show
+            for label in ("y: prompts", "y: drawings", "0%", "50%", "100%", "latest"):
+                assert label in text, label
             await pilot.press("escape")
             await wait_for(pilot, lambda: showing(app, StaffScreen))
             await pilot.press("f12")  # back to the booth as the visitor left it
@@ -174,7 +185,8 @@ async def test_staff_raffle_is_revealed_and_a_winner_redrawn(
             assert isinstance(reveal, RaffleReveal)
             first = [w.nickname for w in reveal.result.winners]
             assert len(first) == 2 and set(first) <= {"bob", "cy", "dee"}
-            await pilot.press("1")  # the first winner is not here
+            await pilot.press("space")  # the second winner, at once
+            await pilot.press("1", "y")  # the first winner is not here: y to redraw them
             await wait_for(
                 pilot, lambda: first[0] not in [w.nickname for w in reveal.result.winners]
             )

@@ -87,7 +87,7 @@ class PinGate:
 
     def __init__(
         self,
-        pin_hash: str,
+        pin_hash: str | Callable[[], str],
         *,
         clock: Callable[[], float] = time.monotonic,
         max_tries: int = 5,
@@ -95,7 +95,11 @@ class PinGate:
     ) -> None:
         if max_tries < 1 or not lock_s > 0:
             raise ValueError("max_tries must be at least 1 and lock_s above 0")
-        self._hash = pin_hash.strip()
+        if isinstance(pin_hash, str):
+            fixed = pin_hash
+            self._read_hash: Callable[[], str] = lambda: fixed
+        else:
+            self._read_hash = pin_hash
         self._clock = clock
         self._max_tries = max_tries
         self._lock_s = lock_s
@@ -103,10 +107,24 @@ class PinGate:
         self._locks = 0  # locks since the last success: the doubling exponent
         self._locked_until = -math.inf
 
+    @classmethod
+    def from_config(
+        cls, config_path: Path, loaded_hash: str, *, clock: Callable[[], float] = time.monotonic
+    ) -> PinGate:
+        """A gate that rereads `[staff] pin_hash` from the config file at every use, so a
+        PIN set with `kiosk staff set-pin` while the booth runs works at the next F12.
+        `loaded_hash` (what the booth started with) stands in while the file has none."""
+        return cls(lambda: read_pin_hash(config_path) or loaded_hash, clock=clock)
+
+    def current_hash(self) -> str:
+        """The hash PINs are checked against now (it may read the config file)."""
+        return self._read_hash().strip()
+
     @property
     def has_pin(self) -> bool:
-        """False while no hash is configured: staff mode must stay closed then."""
-        return bool(self._hash)
+        """False while no hash is configured: staff mode must stay closed then. With a
+        reader it reads the file, so a UI asks from a thread."""
+        return bool(self.current_hash())
 
     def locked_for(self) -> float:
         """Seconds left on the current lock; 0 when not locked."""
@@ -114,11 +132,12 @@ class PinGate:
 
     def attempt(self, pin: str) -> Attempt:
         """Check one PIN, counting it towards a lock when it is wrong."""
-        if not self.has_pin:
+        pin_hash = self.current_hash()
+        if not pin_hash:
             return Attempt(ok=False, message="No staff PIN is set, so staff mode stays closed.")
         if (left := self.locked_for()) > 0:
             return Attempt(ok=False, locked_for_s=left, message=_locked_message(left))
-        if verify_pin(self._hash, pin):
+        if verify_pin(pin_hash, pin):
             self._wrong = 0
             self._locks = 0
             return Attempt(ok=True, message="PIN accepted: staff mode is open.")
@@ -136,6 +155,18 @@ class PinGate:
 
 def _locked_message(seconds: float) -> str:
     return f"Too many wrong PINs: try again in {math.ceil(seconds)} s."
+
+
+def read_pin_hash(config_path: Path) -> str:
+    """`[staff] pin_hash` as the config file says now; "" when it says none or cannot be
+    read (a booth then keeps the hash it started with)."""
+    try:
+        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ""
+    staff = data.get("staff")
+    value = staff.get("pin_hash") if isinstance(staff, dict) else None
+    return value.strip() if isinstance(value, str) else ""
 
 
 def write_pin_hash(config_path: Path, pin_hash: str) -> None:

@@ -3,6 +3,11 @@
 Every action goes through the engine's staff actions (audited, soft); the list reloads
 on engine events. Staff mode closes on F12 or Escape, and by itself after two minutes
 without a key; the booth is then back as the visitor left it.
+
+Keys that cannot misfire: actions are function keys or ctrl keys that no text field
+uses for editing (ctrl+u, ctrl+k, ctrl+w, ctrl+a edit a field, so they are not staff
+actions); quitting asks y/n first; F1 lists every key. Tab from the list goes to the
+reason field, never to the filter first.
 """
 
 from __future__ import annotations
@@ -15,13 +20,20 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import get_current_worker
 
 from kiosk.core.api import RaffleResult, Recent
 from kiosk.core.policy import format_percent
 from kiosk.core.staff import StaffCommand
+from kiosk.ui.staff.dialogs import (
+    ConfirmDialog,
+    KeysHelp,
+    WordsDialog,
+    binding_rows,
+    light_field,
+)
 from kiosk.ui.staff.raffle import RaffleDialog, RaffleReveal
 from kiosk.ui.staff.stats import StatsScreen
 from kiosk.ui.widgets.picture import Picture
@@ -32,6 +44,29 @@ if TYPE_CHECKING:
 IDLE_CLOSE_S = 120.0
 LIST_SIZE = 200
 
+# What each key does, as F1 tells it (the footer keeps the short labels).
+_CLOSE = "Close staff mode: the booth is back as the visitor left it"
+_HIDE = "Hide or show the selected drawing, with its dedup copies"
+_HIDE_PLAYER = "Hide or show the selected player (their later drawings too)"
+_TAG = "Tag or untag the player as staff: staff never rank or win"
+_TARGET = "Switch to the next target picture"
+_PAUSE = "Pause or resume drawing (prompts wait in the queue)"
+_RAFFLE = "Raffle: how many, among the top K or above a score; then the reveal"
+_QUIT = "Quit the kiosk (asks y/n first)"
+_STATS = "The event's stats: counts, activity and scores as charts"
+_REVIEW = "The review queue (drawings the safety probes held), or all drawings"
+_APPROVE = "Approve a held drawing: it ranks and shows unblurred"
+_PEEK = "Show a held drawing's original here, until the selection moves"
+_CODE = "A new player code for the selected player"
+_LIFT = "Lift the selected player's pause (wrong codes or checks)"
+_WORDS = "Block a word, or -word to unblock it"
+REVEAL_KEYS = [
+    ("Space", "Reveal the next winner (they also come by themselves)"),
+    ("1 to 9", "Redraw that winner if they are not here (asks y/n, names them)"),
+    ("C", "Check a winner's player code"),
+    ("Esc", "Close the reveal"),
+]
+
 
 class StaffScreen(Screen[None]):
     """The staff's screen over the booth."""
@@ -39,6 +74,10 @@ class StaffScreen(Screen[None]):
     DEFAULT_CSS = """
     StaffScreen #staff-state { height: 1; background: $accent 30%; padding: 0 1; }
     StaffScreen #staff-left { width: 2fr; }
+    StaffScreen .staff-field { height: 3; }
+    StaffScreen .staff-field Label { width: 28; padding: 1 1 0 1; color: $text-muted; }
+    StaffScreen .staff-field.-active Label { color: $accent; text-style: bold; }
+    StaffScreen .staff-field Input { width: 1fr; }
     StaffScreen #staff-right { width: 1fr; border: round $primary; padding: 0 1; }
     StaffScreen #staff-list { height: 1fr; }
     StaffScreen #staff-detail { height: auto; }
@@ -46,25 +85,32 @@ class StaffScreen(Screen[None]):
     StaffScreen #staff-picture { width: 34; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f12,escape", "close", "Close staff mode", priority=True),
+        Binding("f1", "keys", "Keys", priority=True, tooltip="This list of every key"),
+        Binding("f12,escape", "close", "Close", priority=True, tooltip=_CLOSE),
         # Function keys: they never type into the filter or reason fields.
-        Binding("f2", "hide_drawing", "Hide/show drawing", priority=True),
-        Binding("f3", "hide_player", "Hide/show player", priority=True),
-        Binding("f4", "ban", "Ban/unban", priority=True),
-        Binding("f5", "staff_tag", "Staff tag", priority=True),
-        Binding("f6", "next_target", "Next target", priority=True),
-        Binding("f7", "pause", "Pause/resume", priority=True),
-        Binding("f8", "raffle", "Raffle", priority=True),
-        Binding("f9", "audit", "Audit", priority=True),
-        Binding("f11", "stats", "Stats", priority=True),
-        Binding("f10", "quit_kiosk", "Quit kiosk", priority=True),
-        # Fair play and safety (ctrl keys: the function keys are all taken).
-        Binding("ctrl+r", "review", "Review queue", priority=True),
-        Binding("ctrl+a", "approve", "Approve", priority=True),
-        Binding("ctrl+o", "peek", "Show original", priority=True),
-        Binding("ctrl+k", "reset_code", "New player code", priority=True),
-        Binding("ctrl+u", "unpause", "Unpause player", priority=True),
-        Binding("ctrl+w", "words", "Blocked words", priority=True),
+        Binding("f2", "hide_drawing", "Hide drawing", priority=True, tooltip=_HIDE),
+        Binding("f3", "hide_player", "Hide player", priority=True, tooltip=_HIDE_PLAYER),
+        Binding("f4", "ban", "Ban", priority=True, tooltip="Ban or unban the player"),
+        Binding("f5", "staff_tag", "Staff tag", priority=True, tooltip=_TAG),
+        Binding("f6", "next_target", "Next target", priority=True, tooltip=_TARGET),
+        Binding("f7", "pause", "Pause", priority=True, tooltip=_PAUSE),
+        Binding("f8", "raffle", "Raffle", priority=True, tooltip=_RAFFLE),
+        Binding("f9", "audit", "Audit", priority=True, tooltip="The latest staff actions"),
+        Binding("f10", "quit_kiosk", "Quit kiosk", priority=True, tooltip=_QUIT),
+        Binding("f11", "stats", "Stats", priority=True, tooltip=_STATS),
+        # Fair play and safety: ctrl keys that no text field edits with (not ctrl+a/e/d/
+        # k/u/w/x/c/v), so clearing a reason never acts on a player. In the footer only
+        # the first; F1 lists them all.
+        Binding("ctrl+r", "review", "Review", priority=True, tooltip=_REVIEW),
+        Binding("ctrl+y", "approve", "Approve", priority=True, show=False, tooltip=_APPROVE),
+        Binding("ctrl+o", "peek", "Original", priority=True, show=False, tooltip=_PEEK),
+        Binding("ctrl+g", "reset_code", "New code", priority=True, show=False, tooltip=_CODE),
+        Binding("ctrl+l", "unpause", "Lift pause", priority=True, show=False, tooltip=_LIFT),
+        Binding("ctrl+t", "words", "Words", priority=True, show=False, tooltip=_WORDS),
+    ]
+    OTHER_KEYS: ClassVar[list[tuple[str, str]]] = [
+        ("Up / Down", "Choose a drawing in the list"),
+        ("Tab", "From the list to the reason field, then the filter, then back"),
     ]
 
     def __init__(self) -> None:
@@ -83,9 +129,14 @@ class StaffScreen(Screen[None]):
         yield Static(id="staff-state")
         with Horizontal():
             with Vertical(id="staff-left"):
-                yield Input(placeholder="filter by nickname", id="staff-filter")
-                yield Input(placeholder="reason for the next action (optional)", id="staff-reason")
+                # The list sits between the two fields, so Tab from it reaches the reason.
+                with Horizontal(classes="staff-field field"):
+                    yield Label("Filter by nickname")
+                    yield Input(placeholder="part of a nickname", id="staff-filter")
                 yield DataTable(id="staff-list", cursor_type="row", zebra_stripes=True)
+                with Horizontal(classes="staff-field field"):
+                    yield Label("Reason for the next action")
+                    yield Input(placeholder="optional; kept in the audit", id="staff-reason")
             with Vertical(id="staff-right"):
                 yield Picture(
                     self.kiosk.image_class, placeholder="(no drawing selected)", id="staff-picture"
@@ -176,7 +227,7 @@ class StaffScreen(Screen[None]):
         held = ""
         if row.held:
             held = "\nHELD by the safety probe" + (f": {row.flags}" if row.flags else "")
-            held += "\nctrl+o: show the original here  ctrl+a: approve  F2: hide"
+            held += "\nctrl+o: show the original here  ctrl+y: approve  F2: hide"
         detail.update(
             Text(f"#{row.id} {row.nickname}  {format_percent(row.percent)}\n{row.prompt}{held}")
         )
@@ -191,6 +242,9 @@ class StaffScreen(Screen[None]):
 
     def on_key(self, _: events.Key) -> None:
         self._last_key = time.monotonic()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        light_field(self, event.widget)  # which field the next keys type into, lit
 
     def _close_when_idle(self) -> None:
         if time.monotonic() - self._last_key >= IDLE_CLOSE_S:
@@ -242,8 +296,9 @@ class StaffScreen(Screen[None]):
         if result is None:
             return
         names = ", ".join(w.nickname for w in result.winners)
-        self._say(f"Raffle {result.raffle_id} ({result.rule}, seed {result.seed}): {names}")
-        self.app.push_screen(RaffleReveal(result))
+        self._say(f"Raffle {result.raffle_id} ({result.rule}; seed {result.seed}): {names}")
+        titles = {t.id: t.title for t in self.kiosk.settings.targets}
+        self.app.push_screen(RaffleReveal(result, titles.get(result.target, result.target)))
 
     def action_audit(self) -> None:
         rows = self.kiosk.engine.audit(12)
@@ -301,38 +356,23 @@ class StaffScreen(Screen[None]):
         if self.app.screen is self:
             self.dismiss(None)
 
+    def action_keys(self) -> None:
+        """F1: every key of staff mode and what it does, read from the bindings."""
+        sections = [
+            ("Staff mode", [*binding_rows(self.BINDINGS), *self.OTHER_KEYS]),
+            ("The raffle reveal (after F8)", REVEAL_KEYS),
+        ]
+        self.app.push_screen(KeysHelp("Staff keys", sections))
+
     def action_quit_kiosk(self) -> None:
+        """F10 asks first: a slip of the finger must not close the booth."""
+        question = ConfirmDialog(
+            "Quit the kiosk? y/n", "Visitors cannot play until it is started again."
+        )
+        self.app.push_screen(question, self._quit)
+
+    def _quit(self, yes: bool | None) -> None:
         """Quitting is a staff action: audited, then the kiosk exits."""
-        self.kiosk.engine.note_staff("quit")
-        self.app.exit()
-
-
-class WordsDialog(ModalScreen[str | None]):
-    """One word to block, or `-word` to unblock it; Enter does it, Escape cancels."""
-
-    DEFAULT_CSS = """
-    WordsDialog { align: center middle; }
-    WordsDialog > Vertical {
-        width: 60; height: auto; padding: 1 2; border: round $accent; background: $panel;
-    }
-    WordsDialog Static { color: $text-muted; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Back", show=False)]
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label("Blocked words")
-            yield Input(placeholder="a word to block, or -word to unblock it", id="word")
-            yield Static(
-                Text(
-                    "Prompts and nicknames with it are refused neutrally, spaced or in"
-                    " leetspeak too. Kept across restarts; audited."
-                )
-            )
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        if yes:
+            self.kiosk.engine.note_staff("quit")
+            self.app.exit()

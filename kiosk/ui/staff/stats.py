@@ -1,9 +1,15 @@
-"""The event at a glance for staff: counts, activity and scores as charts, drawing times."""
+"""The event at a glance for staff: counts, activity and scores as charts, drawing times.
+
+The charts are bar charts with labelled axes: the count at the top of the y axis and 0
+at its foot, what each bar is, and where the x axis starts and ends.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -11,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Sparkline, Static
+from textual.widgets import Footer, Label, Static
 from textual.worker import get_current_worker
 
 from kiosk.core.api import EventStats
@@ -20,8 +26,58 @@ if TYPE_CHECKING:
     from kiosk.ui.app import KioskApp
 
 
+_EIGHTHS = " ▁▂▃▄▅▆▇█"
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f} ms"
+
+
+class BarChart:
+    """A bar chart as text: `values` left to right, `height` rows tall, the y axis
+    labelled with the largest value and 0, the x axis with (left, middle, right) words."""
+
+    def __init__(
+        self, values: Sequence[int], x_labels: tuple[str, str, str], height: int = 6
+    ) -> None:
+        self.values = list(values)
+        self.x_labels = x_labels
+        self.height = height
+
+    def lines(self, width: int) -> list[str]:
+        """The chart in `width` columns (the newest bars when they do not all fit)."""
+        top = max(self.values, default=0)
+        y_width = len(str(top))
+        plot = max(width - y_width - 1, 1)
+        values = self.values[-plot:]
+        if top == 0:
+            return ["(nothing yet)"]
+        bar = max(1, min(6, plot // len(values)))
+        body = []
+        for row in range(self.height - 1, -1, -1):
+            cells = []
+            for v in values:
+                eighths = round(v * self.height * 8 / top) - row * 8
+                block = _EIGHTHS[max(0, min(8, eighths))]
+                cells.append(block * max(1, bar - 1) + (" " if bar > 1 else ""))
+            label = str(top) if row == self.height - 1 else "0" if row == 0 else ""
+            body.append(f"{label:>{y_width}}│{''.join(cells)}")
+        used = bar * len(values)
+        body.append(" " * y_width + "└" + "─" * used)
+        body.append(" " * (y_width + 1) + self._x_axis(used))
+        return body
+
+    def _x_axis(self, used: int) -> str:
+        left, middle, right = self.x_labels
+        axis = [" "] * max(used, len(left) + len(middle) + len(right) + 2)
+        spots = ((0, left), ((used - len(middle)) // 2, middle), (used - len(right), right))
+        for start, word in spots:
+            axis[max(start, 0) : max(start, 0) + len(word)] = word
+        return "".join(axis).rstrip()
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines(options.max_width):
+            yield Text(line, no_wrap=True, overflow="crop")
 
 
 class StatsScreen(Screen[None]):
@@ -29,7 +85,7 @@ class StatsScreen(Screen[None]):
 
     DEFAULT_CSS = """
     StatsScreen { padding: 1 2; }
-    StatsScreen Sparkline { height: 4; margin: 0 0 1 0; }
+    StatsScreen .stats-chart { height: auto; color: $accent; margin: 0 0 1 0; }
     StatsScreen .stats-label { color: $text-muted; }
     StatsScreen #stats-numbers { height: auto; margin: 0 0 1 0; }
     """
@@ -46,10 +102,15 @@ class StatsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(id="stats-numbers")
-            yield Label("Submissions per 10 minutes (oldest to now)", classes="stats-label")
-            yield Sparkline([], id="stats-activity")
-            yield Label("Scores of the drawings: 0% to 100% in steps of 5", classes="stats-label")
-            yield Sparkline([], id="stats-scores")
+            yield Label(
+                "Prompts per 10 minutes (y: prompts; x: 10-minute slots, oldest to the latest)",
+                classes="stats-label",
+            )
+            yield Static(id="stats-activity", classes="stats-chart")
+            yield Label(
+                "Scores of the drawings (y: drawings; x: score, 5% a bar)", classes="stats-label"
+            )
+            yield Static(id="stats-scores", classes="stats-chart")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -82,8 +143,12 @@ class StatsScreen(Screen[None]):
         )
         table.add_row("", "", "most refused", Text(refused))
         self.query_one("#stats-numbers", Static).update(table)
-        self.query_one("#stats-activity", Sparkline).data = [float(n) for n in s.per_10_min]
-        self.query_one("#stats-scores", Sparkline).data = [float(n) for n in s.score_bins]
+        slots = len(s.per_10_min)
+        since = f"{10 * (slots - 1)} min earlier" if slots > 1 else ""
+        activity = BarChart(s.per_10_min, (since, "", "latest"))
+        self.query_one("#stats-activity", Static).update(activity)
+        scores = BarChart(s.score_bins, ("0%", "50%", "100%"))
+        self.query_one("#stats-scores", Static).update(scores)
 
     def action_close(self) -> None:
         self.dismiss(None)
