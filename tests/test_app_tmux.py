@@ -110,4 +110,6 @@ def test_kiosk_run_in_tmux(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Non
     tmux.keys("Enter")
     tmux.wait(r"STAFF MODE", 10)
     tmux.keys("F10")
+    tmux.wait(r"Quit the kiosk\? y/n", 10)
+    tmux.keys("y")
     tmux.wait(r"kiosk exited: 0", 30)

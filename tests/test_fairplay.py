@@ -411,7 +411,7 @@ async def test_staff_review_queue_approves_a_held_drawing(
             table = app.screen.query_one(DataTable)
             await wait_for(pilot, lambda: table.row_count == 1, what="the review queue")
             assert "HELD" in str(table.get_row_at(0))
-            await pilot.press("ctrl+a")
+            await pilot.press("ctrl+y")
             await wait_for(pilot, lambda: table.row_count == 0, what="an empty queue")
             await pilot.press("f12")
             await wait_for(pilot, lambda: len(board.rows) == 2, what="ann ranked")
