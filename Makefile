@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test lint bench gpu-wheels install clean
+.PHONY: run demo test lint bench gpu-wheels install clean catalogs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,14 @@ gpu-wheels: $(STAMP)
 		--implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
 		--platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
 	@du -sh .whl
+
+# Visitor text: extract what N_() marks, then update the catalogs (translate the new
+# entries in kiosk/locale/ko/LC_MESSAGES/kiosk.po; tests/test_i18n.py checks them).
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-default-keywords --no-location \
+		--sort-output --project "AI Drawing Judge kiosk" -o kiosk/locale/kiosk.pot .
+	$(BIN)/pybabel update -i kiosk/locale/kiosk.pot -d kiosk/locale -D kiosk -w 100 \
+		--ignore-obsolete --no-fuzzy-matching
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
