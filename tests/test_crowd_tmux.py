@@ -85,12 +85,12 @@ def start_booth(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Path:
     config = tmp_path / "kiosk.toml"
     doc = tomlkit.parse((repo / "kiosk.toml").read_text(encoding="utf-8"))
     event, limits = doc["event"], doc["limits"]
-    event["sitting_idle_s"] = SITTING_IDLE_S  # type: ignore[index]
-    event["idle_timeout_s"] = 0  # type: ignore[index]
+    event["sitting_idle_s"] = SITTING_IDLE_S
+    event["idle_timeout_s"] = 0
     # A crowd plays fast: the bursts of one visitor must not ask a human check here (the
     # check has its own end-to-end test); the rate limit still applies.
-    limits["burst_prompts"] = 20  # type: ignore[index]
-    limits["rate_per_minute"] = 30.0  # type: ignore[index]
+    limits["burst_prompts"] = 20
+    limits["rate_per_minute"] = 30.0
     config.write_text(tomlkit.dumps(doc), encoding="utf-8")
     shutil.copytree(repo / "assets", tmp_path / "assets")
     write_pin_hash(config, hash_pin(PIN))

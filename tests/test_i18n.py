@@ -23,7 +23,7 @@ def marked() -> set[str]:
         method_map=[("**.py", "python")],
         keywords={"N_": None},
     )
-    return {message for _file, _line, message, _comments, _context in found if message}
+    return {m for _file, _line, m, _comments, _context in found if isinstance(m, str) and m}
 
 
 def catalog(lang: str) -> dict[str, str]:

@@ -57,7 +57,8 @@ def wall(
         for name in ("COLUMNS", "LINES"):
             os.environ.pop(name, None)
     mode = "halfcell" if web else detect(graphics)  # probe before Textual owns stdin
-    WallApp(Feed(settings), graphics=mode, title=f"{settings.event.name}: wall").run()
+    title, lang = f"{settings.event.name}: wall", settings.event.languages[0]
+    WallApp(Feed(settings), graphics=mode, title=title, lang=lang).run()
 
 
 def _serve(settings: Settings, host: str, port: int, max_viewers: int) -> None:

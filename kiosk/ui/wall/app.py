@@ -26,10 +26,13 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from kiosk.core import i18n
 from kiosk.core.api import BoardRow, RaffleResult, Recent, WallFeed, WallView
+from kiosk.core.i18n import N_
 from kiosk.core.policy import format_percent
 from kiosk.core.wall import FeedView
 from kiosk.ui.graphics import Mode, image_class
+from kiosk.ui.lang import tr
 from kiosk.ui.wall.cards import LatestCard, PodiumCard, WallReveal
 from kiosk.ui.widgets.board import LeaderboardPane
 from kiosk.ui.widgets.target import TargetPane
@@ -57,8 +60,12 @@ class WallApp(App[None]):
         Binding("escape", "close_reveal", "Close the raffle", show=False),
     ]
 
-    def __init__(self, feed: WallFeed, *, graphics: Mode = "halfcell", title: str = "") -> None:
+    def __init__(
+        self, feed: WallFeed, *, graphics: Mode = "halfcell", title: str = "", lang: str = "en"
+    ) -> None:
         super().__init__()
+        self.lang = lang
+        """The crowd's language: the event's first (`[event] languages`)."""
         self.feed = feed
         self.graphics: Mode = graphics
         self.image_cls = image_class(graphics)
@@ -85,9 +92,9 @@ class WallApp(App[None]):
         yield Static(id="wall-status")
 
     def on_mount(self) -> None:
-        self.query_one("#latest").border_title = "Latest drawings"
-        self.query_one("#wall-board").border_title = "Top 10"
-        self.query_one(TargetPane).border_title = "The target"
+        self.query_one("#latest").border_title = tr(self, N_("Latest drawings"))
+        self.query_one("#wall-board").border_title = tr(self, N_("Top 10"))
+        self.query_one(TargetPane).border_title = tr(self, N_("The target"))
         self._fit(self.size)
         self.show_status("connecting to the database...")
         self.read_forever()
@@ -121,7 +128,7 @@ class WallApp(App[None]):
         """Put a view on the screen (only what changed is redrawn)."""
         old, self.view = self.view, view
         self.query_one("#wall-title", Static).update(
-            Text.assemble((view.event, "bold"), "   ", counts(view))
+            Text.assemble((view.event, "bold"), "   ", counts(view, self.lang))
         )
         if old is None:
             self._fit(self.size, latest=False)  # the size is known for sure by now
@@ -143,7 +150,7 @@ class WallApp(App[None]):
             status.update(Text(note, style="bold"))
         else:
             stamp = time.strftime("%H:%M:%S", time.localtime(read_at))
-            status.update(Text(f"live · updated {stamp}", style="dim"))
+            status.update(Text(tr(self, N_("live · updated {time}"), time=stamp), style="dim"))
 
     def _show_latest(self, view: WallView, size: Size) -> None:
         latest = self.query_one("#latest", Vertical)
@@ -156,7 +163,9 @@ class WallApp(App[None]):
             latest.mount_all(cards, before=0)
         self._fill_latest(cards, view.latest, view)
         words = self.query_one("#latest-words", Static)
-        words.update(_latest_words(view.latest[wanted:]) if view.latest else _nothing_yet())
+        words.update(
+            _latest_words(view.latest[wanted:]) if view.latest else _nothing_yet(self.lang)
+        )
 
     def _fill_latest(
         self, cards: Sequence[LatestCard], items: Sequence[Recent], view: WallView
@@ -211,17 +220,20 @@ class WallApp(App[None]):
             self._show_latest(self.view, size)
 
 
-def counts(view: WallView) -> str:
+def counts(view: WallView, lang: str = i18n.DEFAULT) -> str:
     """The headline's counts, each saying what it counts."""
-    prompts = f"{view.drawings} {_plural(view.drawings, 'prompt')} scored"
+    n = view.drawings
+    one = N_("{n} prompt scored")
+    prompts = i18n.translate(lang, one if n == 1 else N_("{n} prompts scored"), n=n)
     if not isinstance(view, FeedView):  # a feed that does not count the board
-        return f"{view.players} {_plural(view.players, 'player')} · {prompts}"
-    board = f"{view.on_board} {_plural(view.on_board, 'player')} on the board"
-    return f"{board} ({view.players} in all) · {prompts}"
-
-
-def _plural(n: int, word: str) -> str:
-    return word if n == 1 else f"{word}s"
+        n = view.players
+        players = i18n.translate(lang, N_("{n} player") if n == 1 else N_("{n} players"), n=n)
+        return f"{players} · {prompts}"
+    n = view.on_board
+    board = N_("{n} player on the board ({all} in all)")
+    if n != 1:
+        board = N_("{n} players on the board ({all} in all)")
+    return f"{i18n.translate(lang, board, n=n, all=view.players)} · {prompts}"
 
 
 def _compact(size: Size) -> bool:
@@ -258,5 +270,6 @@ def _latest_words(items: Sequence[Recent]) -> Text:
     return text
 
 
-def _nothing_yet() -> Text:
-    return Text("No drawings yet: the first one appears here.", style="dim")
+def _nothing_yet(lang: str) -> Text:
+    said = i18n.translate(lang, N_("No drawings yet: the first one appears here."))
+    return Text(said, style="dim")

@@ -15,9 +15,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
+from kiosk.core import i18n
 from kiosk.core.api import BoardRow, RaffleResult, Recent
+from kiosk.core.i18n import N_
 from kiosk.core.policy import format_percent
 from kiosk.core.wall import Redraw, WallRaffle
+from kiosk.ui.lang import lang_of, tr
 from kiosk.ui.staff.raffle import RaffleReveal
 from kiosk.ui.widgets.picture import Picture
 
@@ -43,7 +46,8 @@ class PodiumCard(Vertical):
         self.query_one(Picture).show(path)
         name = self.query_one(".podium-name", Static)
         if row is None:
-            name.update(Text("waiting for a player", style="dim", justify="center"))
+            waiting = tr(self, N_("waiting for a player"))
+            name.update(Text(waiting, style="dim", justify="center"))
             return
         name.update(
             Text.assemble(
@@ -95,7 +99,7 @@ class WallReveal(RaffleReveal):
     """A raffle, revealed full screen for the crowd; it closes by itself. Under the
     winners it says who was redrawn; a reveal opened for a redraw shows every winner."""
 
-    HELP = "The winners: congratulations! Come to the booth to collect your prize."
+    HELP = N_("The winners: congratulations! Come to the booth to collect your prize.")
 
     def __init__(self, result: RaffleResult) -> None:
         super().__init__(result)
@@ -105,6 +109,7 @@ class WallReveal(RaffleReveal):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#reveal-help", Static).update(Text(tr(self, self.HELP)))
         self.query_one("#reveal-box").mount(self._redraws, before="#reveal-help")
         self._say_redraws()
         self.set_timer(RAFFLE_SHOW_S, self.action_close)
@@ -122,16 +127,18 @@ class WallReveal(RaffleReveal):
         self._say_redraws()
 
     def _say_redraws(self) -> None:
-        lines = [redraw_line(r) for r in _redraws(self.result)]
+        lines = [redraw_line(r, lang_of(self)) for r in _redraws(self.result)]
         self._redraws.update(Text("\n".join(lines), style="bold"))
         self._redraws.display = bool(lines)
 
 
-def redraw_line(redraw: Redraw) -> str:
+def redraw_line(redraw: Redraw, lang: str = i18n.DEFAULT) -> str:
     """What the crowd reads about one redraw."""
     if redraw.winner is None:
-        return f"Redrawn: {redraw.absent} was not here; nobody else could win it."
-    return f"Redrawn: {redraw.absent} was not here; the prize goes to {redraw.winner}."
+        said = N_("Redrawn: {absent} was not here; nobody else could win it.")
+        return i18n.translate(lang, said, absent=redraw.absent)
+    said = N_("Redrawn: {absent} was not here; the prize goes to {winner}.")
+    return i18n.translate(lang, said, absent=redraw.absent, winner=redraw.winner)
 
 
 def _redraws(result: RaffleResult) -> tuple[Redraw, ...]:
