@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
@@ -112,14 +114,17 @@ class AttractScreen(Screen[None]):
         self._load()
 
     def _show(self) -> None:
-        top = Text(tr(self, N_("Top scores")) + "\n", style="bold")
+        table = Table.grid(padding=(0, 1))
+        table.add_column(justify="right")
+        table.add_column(no_wrap=True, overflow="ellipsis", max_width=16)
+        table.add_column(justify="right")
         for item in self._items:
-            top.append(f"{item.rank:>2}  ")
-            top.append(item.nickname, "bold")
-            top.append(f"  {format_percent(item.percent)}\n")
-        if not self._items:
-            top.append(tr(self, N_("No scores yet: be the first!")))
-        self.query_one("#attract-top", Static).update(top)
+            table.add_row(str(item.rank), Text(item.nickname, "bold"), format_percent(item.percent))
+        empty = Text(tr(self, N_("No scores yet: be the first!")))
+        heading = Text(tr(self, N_("Top scores")), style="bold")
+        self.query_one("#attract-top", Static).update(
+            Group(heading, table if self._items else empty)
+        )
         if not self._items:
             return
         item = self._items[self._index]
