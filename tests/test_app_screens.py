@@ -265,3 +265,30 @@ async def test_prompt_stops_at_its_limit_and_says_so(settings: Settings) -> None
         await pilot.press("x")  # one more key: still the limit, still said
         assert len(prompt.value) == limit
         assert f"at most {limit} characters" in str(app.query_one("#hint", Static).render())
+
+
+async def test_operator_warnings_reach_staff_mode_never_a_visitors_screen(
+    settings: Settings,
+) -> None:
+    """An old SQLite or a changed decoder is for the operator: the log and staff mode."""
+    from kiosk.core.events import Notice
+    from kiosk.ui.staff.screen import StaffScreen
+
+    engine = FakeEngine(settings)
+    app = make_app(settings, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready, 10, "the booth")
+        engine.publish(Notice(level="warning", message="SQLite 3.31 is older than 3.35"))
+        await pilot.pause(0.2)
+        assert not app._notifications  # no toast over the booth
+        app._after_pin(True)
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, StaffScreen)
+                and bool(app.screen.query("#staff-notes"))
+                and "SQLite 3.31" in str(app.screen.query_one("#staff-notes", Static).content)
+            ),
+            10,
+            "the note in staff mode",
+        )

@@ -16,11 +16,19 @@ if TYPE_CHECKING:
 
 
 def open_store(settings: Settings) -> Store | None:
-    """The data dir's database, read-only; None when there is none yet."""
+    """The data dir's database, read-only; None when the data dir holds none yet. A data
+    dir that does not exist is a KioskExit (a mistyped path), and is not created."""
     from kiosk.storage.store import Store
 
-    db = settings.data_path / "kiosk.db"
+    data = settings.data_path
+    if not data.is_dir():
+        raise KioskExit(
+            f"no data dir at {data}: nothing has been played there. Check --data-dir"
+            f" (or [event] data_dir in {settings.source})."
+        )
+    db = data / "kiosk.db"
     if not db.exists():
+        click.echo(f"kiosk: no database in {data} yet: nothing played so far", err=True)
         return None
     try:
         return Store(db, readonly=True)
@@ -38,26 +46,70 @@ EMPTY = Stats(
 )
 
 
-@click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
-@command_with_settings
-def stats(settings: Settings, as_json: bool) -> None:
-    """Players, submissions, dedup hits, pending jobs, top submitter."""
-    store = open_store(settings)
-    s = store.stats() if store else EMPTY
-    data = {
+def pick_target(settings: Settings, target: str | None) -> str:
+    """The target asked for (it must be configured), else the active one."""
+    ids = [t.id for t in settings.targets]
+    if target is not None and target not in ids:
+        raise KioskExit(f"unknown target {target!r}; configured targets: {', '.join(ids)}")
+    return target or settings.active_target.id
+
+
+def stats_data(s: Stats, target: str, on_board: int) -> dict[str, object]:
+    """The counters under their old keys, and new keys that say what each counts."""
+    return {
         "players": s.players,
         "submissions": s.submissions,
         "dedup_hits": s.dedup_hits,
         "pending_jobs": s.pending_jobs,
         "top_submitter": s.top_submitter,
         "top_submitter_count": s.top_submitter_count,
+        "board_target": target,
+        "players_on_board": on_board,
+        "players_in_all": s.players,
+        "players_not_on_board": s.players - on_board,
+        "prompts_played": s.submissions,
+        "prompts_drawn": s.submissions - s.dedup_hits,
+        "prompts_from_dedup": s.dedup_hits,
+        "jobs_waiting": s.pending_jobs,
     }
+
+
+def stats_lines(d: dict[str, object]) -> list[tuple[str, str]]:
+    """The counts in words, each saying what it counts."""
+    top = d["top_submitter"]
+    return [
+        (
+            "players on the board",
+            f"{d['players_on_board']} ({d['board_target']}; {d['players_in_all']} in all,"
+            f" {d['players_not_on_board']} not on it: hidden, staff, held for review"
+            " or no drawing for this target)",
+        ),
+        (
+            "prompts played",
+            f"{d['prompts_played']} ({d['prompts_drawn']} drawn, {d['prompts_from_dedup']}"
+            " answered from an identical earlier prompt)",
+        ),
+        ("waiting to be drawn", f"{d['jobs_waiting']}"),
+        ("most prompts drawn", "-" if top is None else f"{top} ({d['top_submitter_count']})"),
+    ]
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.option("--target", default=None, help="Whose board to count (default: the active one).")
+@command_with_settings
+def stats(settings: Settings, as_json: bool, target: str | None) -> None:
+    """Players on the board and in all, prompts played and drawn, jobs waiting, top submitter."""
+    target = pick_target(settings, target)
+    store = open_store(settings)
+    s = store.stats() if store else EMPTY
+    on_board = store.ranked_count(target) if store else 0
+    data = stats_data(s, target, on_board)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
-    for key, value in data.items():
-        click.echo(f"{key.replace('_', ' '):>20}: {'-' if value is None else value}")
+    for label, value in stats_lines(data):
+        click.echo(f"{label:>20}: {value}")
 
 
 @click.command()
@@ -71,10 +123,7 @@ def leaderboard(settings: Settings, as_json: bool, target: str | None, limit: in
 
     from kiosk.ops.report import board_rows, board_table
 
-    ids = [t.id for t in settings.targets]
-    if target is not None and target not in ids:
-        raise KioskExit(f"unknown target {target!r}; configured targets: {', '.join(ids)}")
-    target = target or settings.active_target.id
+    target = pick_target(settings, target)
     store = open_store(settings)
     rows = store.leaderboard(target, limit) if store else []
     if as_json:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from kiosk.cli.common import KioskExit, command_with_settings
 from kiosk.core.config import Settings
+
+if TYPE_CHECKING:
+    from kiosk.ui.app import KioskApp
 
 
 @click.command()
@@ -43,10 +51,64 @@ def run(settings: Settings, graphics: str = "auto", unlocked: bool = False) -> N
         app.engine.claim()
     except (StoreError, DataDirBusy) as exc:
         raise KioskExit(str(exc)) from None
-    try:
-        app.run()
-    finally:
-        app.stop_engine()
+    stopped_by = run_until_signalled(app)
+    if stopped_by is not None:
+        _say(
+            f"kiosk: stopped by {stopped_by.name}: the booth closed cleanly (drawings under"
+            " way were finished; prompts still waiting stay queued for the next start)"
+        )
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+"""What ends the booth cleanly: a service manager's stop, a closed terminal, `kill -INT`."""
+HANGUP_STOP_S = 35.0
+"""After a hang-up, how long the engine may take to finish its batch before the process
+leaves anyway (its waiting jobs are rows: the next start resumes them)."""
+
+
+def run_until_signalled(app: KioskApp) -> signal.Signals | None:
+    """Run the app until it exits or a stop signal comes; then finish the engine's batch.
+
+    A signal asks the app to exit through its loop (Textual restores the terminal on the
+    way out); the engine then finishes the batch it is drawing and releases the data dir.
+    The handlers stay while it does, so a second signal does not cut the batch short.
+    Returns the signal that stopped the booth, or None when the app exited by itself.
+    """
+    received: list[signal.Signals] = []
+    terminal = [fd for fd in (0, 1, 2) if os.isatty(fd)]
+    with asyncio.Runner() as runner:
+        loop = runner.get_loop()
+
+        def on_signal(signum: int, _frame: object) -> None:
+            received.append(signal.Signals(signum))
+            if any(not os.isatty(fd) for fd in terminal):
+                leave_after_hangup(app)
+            loop.call_soon_threadsafe(app.exit)
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+        try:
+            app.run(loop=loop)
+        finally:
+            app.stop_engine()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    return received[0] if received else None
+
+
+def leave_after_hangup(app: KioskApp) -> NoReturn:
+    """The terminal is gone: nothing can restore it, and Textual would block writing to
+    it (its writer thread dies on the first failed write). Finish the engine's batch in a
+    thread (this handler may have interrupted the loop inside the engine) and leave."""
+    stopper = threading.Thread(target=app.stop_engine, name="kiosk-hangup-stop", daemon=True)
+    stopper.start()
+    stopper.join(HANGUP_STOP_S)
+    os._exit(0)
+
+
+def _say(line: str) -> None:
+    """A last line on standard error; nothing when the terminal is gone (a hang-up)."""
+    with contextlib.suppress(OSError):
+        click.echo(line, err=True)
 
 
 @click.command()
@@ -63,11 +125,12 @@ def demo(settings: Settings, script: str | None, as_json: bool) -> None:
     from kiosk.core.api import StoreError
     from kiosk.ml.models import apply_offline
     from kiosk.ops.demo import ScriptError, run_demo
-    from kiosk.storage.lock import DataDirBusy
+    from kiosk.storage.lock import DataDirBusy, DataDirLock
 
     apply_offline(settings)
     path = Path(script) if script else settings.resolve(settings.event.demo_script)
     try:
+        DataDirLock(settings.data_path).probe()  # a permission problem, said with its fix
         code = run_demo(settings, path, as_json=as_json)
     except (ScriptError, StoreError, DataDirBusy) as exc:
         raise KioskExit(str(exc)) from None

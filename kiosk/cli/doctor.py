@@ -68,7 +68,8 @@ def gather(common: Common, graphics: str) -> list[CheckResult]:
     )
     results = [*machine_checks(), config, *model_checks(settings)]
     if settings is not None:
-        results += [check_targets(settings), *site_checks(settings, now=time.time())]
+        site = site_checks(settings, now=time.time(), beside=True)  # beside a running booth
+        results += [check_targets(settings), *site]
     mode = None
     if terminal_size() is not None:
         from kiosk.ui.graphics import detect
@@ -97,6 +98,8 @@ def render(results: Sequence[CheckResult], columns: int | None = None) -> str:
         lines.append(click.style(mark, fg=colour, bold=True) + text)
         if r.status != "pass" and r.fix:
             lines.append(fill(f"fix: {r.fix}", indent))
+        if r.note:
+            lines.append(fill(f"note: {r.note}", indent))
     counts = report(results)["summary"]
     lines.append(
         f"\n{len(results)} checks: {counts['pass']} passed, {counts['warn']} warned,"

@@ -18,10 +18,12 @@ class CheckResult:
     status: Status
     detail: str
     fix: str = ""
+    note: str = ""
+    """Worth knowing though it passed (e.g. the running kiosk holds the data dir)."""
 
 
-def passed(name: str, detail: str) -> CheckResult:
-    return CheckResult(name, "pass", detail)
+def passed(name: str, detail: str, note: str = "") -> CheckResult:
+    return CheckResult(name, "pass", detail, note=note)
 
 
 def warned(name: str, detail: str, fix: str) -> CheckResult:

@@ -47,7 +47,13 @@ from kiosk.ops.doctor_models import (
     model_checks,
     weight_bytes,
 )
-from kiosk.storage.lock import DataDirBusy, DataDirLock
+from kiosk.storage.lock import (
+    DataDirBusy,
+    DataDirLock,
+    DataDirUnusable,
+    Holder,
+    os_error_advice,
+)
 from kiosk.storage.schema import sqlite_warning
 
 DiskUsage = Callable[[Path], tuple[int, int, int]]
@@ -205,7 +211,8 @@ def check_disk(
     try:
         _, _, free = disk_usage(where)
     except OSError as exc:
-        return failed("disk", f"cannot read free space at {where}: {first_line(exc)}", "df -h")
+        seen, fix = os_error_advice(data_dir, exc)
+        return failed("disk", f"cannot read free space at {where}: {seen}", fix)
     seen = (
         f"{human_bytes(free)} free at {where}; an event needs about {human_bytes(need)}"
         f" ({EVENT_DRAWINGS:,} drawings x {human_bytes(DRAWING_BYTES)})"
@@ -222,34 +229,74 @@ def check_data_dir(data_dir: Path) -> CheckResult:
     """Writable: a temporary file is created in it and deleted (in its nearest existing
     ancestor when it is not there yet; nothing else is created)."""
     where = _existing(data_dir)
-    fix = "make it writable for this user, or use another --data-dir"
     if not where.is_dir():
-        return failed("data dir", f"{where} is a file, not a folder", fix)
+        return failed(
+            "data dir", f"{where} is a file, not a folder", "move it, or use another --data-dir"
+        )
     try:
         fd, name = tempfile.mkstemp(dir=where, prefix=".kiosk-doctor-")
         os.close(fd)
         os.unlink(name)
     except OSError as exc:
-        return failed("data dir", f"cannot write in {where}: {exc.strerror or exc}", fix)
+        return failed("data dir", *os_error_advice(data_dir, exc))
     if where != data_dir:
         return passed("data dir", f"{data_dir} will be created (in writable {where})")
     return passed("data dir", f"{data_dir} is writable")
 
 
-def check_lock(data_dir: Path, lock: Callable[[Path], DataDirLock] = DataDirLock) -> CheckResult:
-    """Not held by another kiosk: the same lock the engine takes, taken and let go."""
+def check_lock(
+    data_dir: Path,
+    lock: Callable[[Path], DataDirLock] = DataDirLock,
+    *,
+    beside: bool = False,
+) -> CheckResult:
+    """Not held by another kiosk: the same lock the engine takes, taken and let go.
+
+    `beside`: the checks run beside the booth (`kiosk doctor`, which only reads): a lock held
+    by a live kiosk is then expected, a pass with a note. Before a start it is a failure.
+    """
     if not data_dir.is_dir():
         return passed("data dir lock", "no data dir yet: nobody holds it")
     held = lock(data_dir)
     try:
         held.acquire()
     except DataDirBusy as exc:
+        if beside:
+            return _held_beside(exc.holder)
         said, _, fix = str(exc).partition("\n")
         return failed("data dir lock", said.strip(), fix.strip())
-    except OSError as exc:
-        return failed("data dir lock", f"cannot take the lock: {exc.strerror or exc}", "df -h")
+    except DataDirUnusable as exc:
+        said, _, fix = str(exc).partition("\n")
+        return failed("data dir lock", said.strip(), fix.strip().removeprefix("fix: "))
     held.release()
     return passed("data dir lock", "free: no other kiosk uses this data dir")
+
+
+def _held_beside(holder: Holder | None) -> CheckResult:
+    """The lock as `kiosk doctor` sees it beside a running kiosk."""
+    if holder is None or not _alive(holder.pid):
+        return warned(
+            "data dir lock",
+            "held by a process that did not say who it is",
+            "find it with `fuser -v` on the data dir's kiosk.storage.lock, and stop it"
+            " before the booth starts",
+        )
+    return passed(
+        "data dir lock",
+        f"held by the running kiosk (pid {holder.pid})",
+        note=f"`{holder.command}` since {holder.since}: expected while the booth runs;"
+        " stop it before starting another kiosk on this data dir",
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def newest_row_time(data_dir: Path) -> float | None:
@@ -356,14 +403,19 @@ def machine_checks() -> list[CheckResult]:
 
 
 def site_checks(
-    settings: Settings, *, now: float, disk_usage: DiskUsage = shutil.disk_usage
+    settings: Settings,
+    *,
+    now: float,
+    disk_usage: DiskUsage = shutil.disk_usage,
+    beside: bool = False,
 ) -> list[CheckResult]:
-    """The data dir (room, writable, free of other kiosks), the staff PIN, the clock."""
+    """The data dir (room, writable, free of other kiosks), the staff PIN, the clock.
+    `beside`: run beside the booth (`kiosk doctor`), where a running kiosk holds the lock."""
     data = settings.data_path
     return [
         check_disk(data, disk_usage),
         check_data_dir(data),
-        check_lock(data),
+        check_lock(data, beside=beside),
         check_staff_pin(settings.staff.pin_hash),
         check_clock(now, newest_row_time(data)),
         check_words(settings),

@@ -73,6 +73,7 @@ class StaffScreen(Screen[None]):
 
     DEFAULT_CSS = """
     StaffScreen #staff-state { height: 1; background: $accent 30%; padding: 0 1; }
+    StaffScreen #staff-notes { height: auto; color: $warning; padding: 0 1; }
     StaffScreen #staff-left { width: 2fr; }
     StaffScreen .staff-field { height: 3; }
     StaffScreen .staff-field Label { width: 28; padding: 1 1 0 1; color: $text-muted; }
@@ -127,6 +128,7 @@ class StaffScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="staff-state")
+        yield Static(id="staff-notes")
         with Horizontal():
             with Vertical(id="staff-left"):
                 # The list sits between the two fields, so Tab from it reaches the reason.
@@ -206,6 +208,10 @@ class StaffScreen(Screen[None]):
         self.query_one("#staff-state", Static).update(
             Text(f"STAFF MODE  ·  target: {target.id} ({target.title}){paused}{review}")
         )
+        # Warnings for the operator (also in the log): here, never over a visitor's screen.
+        notes = self.query_one("#staff-notes", Static)
+        notes.update(Text("\n".join(f"⚠ {note}" for note in self.kiosk.operator_notes)))
+        notes.display = bool(self.kiosk.operator_notes)
 
     def selected(self) -> Recent | None:
         table = self.query_one(DataTable)
