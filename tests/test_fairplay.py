@@ -27,7 +27,6 @@ from kiosk.core.policy import CodeRequired, PolicyError
 from kiosk.core.staff import parse_command
 from kiosk.core.wall import Feed
 from kiosk.ui.app import make_app
-from kiosk.ui.screens import check as check_screens
 from kiosk.ui.screens.booth import BoothScreen
 from kiosk.ui.screens.check import CheckScreen, CodeNotice
 from kiosk.ui.widgets.board import LeaderboardPane
@@ -336,13 +335,12 @@ def test_the_text_probe_flags_or_takes_a_penalty_as_configured(tiny_settings: Se
 
 
 async def test_booth_asks_a_human_check_when_typing_is_too_fast(
-    tmp_path: Path, tiny_models: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_models: Path
 ) -> None:
     """Keys faster than the configured typing speed: the booth asks the question; the
     right answer sends the prompt on. With codes on, the new player then sees their code.
     (Pilot's pace depends on the machine, so the limit is set below any: 1 key a second;
     the tmux test types at machine speed against the default.)"""
-    monkeypatch.setattr(check_screens, "CODE_NOTICE_MIN_S", 0.1)
     settings = booth_settings(tiny_settings_in(tmp_path / "data", tiny_models).data_path)
     limits = settings.limits.model_copy(update={"typing_cps_max": 1.0})
     settings = settings.model_copy(update={"limits": limits})

@@ -54,6 +54,12 @@ log = logging.getLogger(__name__)
 BOARD_SIZE = 15
 WIDE_COLUMNS = 120  # the full-width panes fit from here; narrower ones below
 VISITOR_MODALS = (CodeNotice, CheckScreen)
+WAITING = {  # (next in line, an ETA known): what the visitor's own job says
+    (True, True): N_("Waiting: you are next, ready in {eta}."),
+    (True, False): N_("Waiting: you are next."),
+    (False, True): N_("Waiting: position {n} in the queue, ready in {eta}."),
+    (False, False): N_("Waiting: position {n} in the queue."),
+}
 THANKS = N_("Thanks for playing! Next player: type your nickname, then press Enter.")
 PAUSED_JOB = N_(
     "Drawing is paused by the staff: your prompt is saved and will be drawn when it resumes."
@@ -355,23 +361,10 @@ class BoothScreen(Screen[None]):
             result.status("queued", PAUSED_JOB)
         elif position == 0:
             self._show_drawing()
-        elif position <= 1:
-            eta = format_eta(eta_s, self.kiosk.lang)
-            if eta == "...":
-                result.status("queued", N_("Waiting: you are next."))
-            else:
-                result.status("queued", N_("Waiting: you are next, ready in {eta}."), eta=eta)
         else:
             eta = format_eta(eta_s, self.kiosk.lang)
-            if eta == "...":
-                result.status("queued", N_("Waiting: position {n} in the queue."), n=position)
-            else:
-                result.status(
-                    "queued",
-                    N_("Waiting: position {n} in the queue, ready in {eta}."),
-                    n=position,
-                    eta=eta,
-                )
+            msgid = WAITING[(position <= 1, eta != "...")]
+            result.status("queued", msgid, n=position, eta=eta)
 
     # -- engine events -------------------------------------------------------------------
 
