@@ -70,3 +70,41 @@ def test_languages_cycle_in_the_booths_order() -> None:
     assert i18n.next_language("en", ["ko", "en"]) == "ko"
     assert i18n.next_language("xx", ["ko", "en"]) == "ko"
     assert i18n.translate("xx", "Waiting") == "Waiting"  # no catalog: the English text
+
+
+KEPT_AS_IS = {
+    # what the visitor typed or the booth was configured with, and key names
+    "duck", "swan", "pond", "Drawing", "Judge", "TINY", "DEMO", "MODELS",
+    "Ctrl", "Enter", "English", "CLIP", "bob", "ann", "dora", "white", "small", "two", "birds", "lake", "and", "the", "on",
+}  # fmt: skip
+
+
+async def test_the_korean_booth_shows_no_english_but_data_and_key_names(
+    tmp_path: Path,
+) -> None:
+    """A visitor text written without N_() shows up here as English on the Korean booth."""
+    import html
+    import re
+
+    from app_fixtures import SIZE, FakeEngine, wait_for
+    from test_app_snapshots import settings_for
+
+    from kiosk.ui.app import make_app
+
+    settings = settings_for(tmp_path)
+    engine = FakeEngine(settings)
+    app = make_app(settings, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready, 10, "the booth")
+        await pilot.press("f2")
+        engine.submit("bob", "a white swan and a small duck")
+        engine.finish_all()
+        await pilot.press(*"ann", "enter", *"a duck and a swan", "enter")
+        engine.finish_all()
+        engine.submit("dora", "two birds on a lake")
+        await pilot.press(*"a swan", "enter")
+        await pilot.pause(0.5)
+        svg = app.export_screenshot()
+    text = html.unescape(" ".join(re.findall(r">([^<>]*)</text>", svg)))
+    english = set(re.findall(r"[A-Za-z]{3,}(?![A-Za-z…])", text)) - KEPT_AS_IS
+    assert not english, f"English on the Korean booth: {sorted(english)}"
