@@ -21,8 +21,10 @@ from textual.timer import Timer
 from textual.widgets import Input, Label, Static
 
 from kiosk.core.api import RaffleResult
+from kiosk.core.i18n import N_
 from kiosk.core.policy import format_percent
 from kiosk.core.staff import StaffError
+from kiosk.ui.lang import tr
 from kiosk.ui.staff.bigtext import BigText
 from kiosk.ui.staff.dialogs import ConfirmDialog, light_field
 
@@ -137,8 +139,11 @@ class RaffleReveal(Screen[None]):
     def compose(self) -> ComposeResult:
         r = self.result
         with Center(), Vertical(id="reveal-box"):
-            yield Static(Text(f"RAFFLE  ·  {self.target_title}"), id="reveal-title")
-            yield Static(Text(f"{r.rule}  ·  {len(r.eligible)} eligible"), id="reveal-rule")
+            # What the crowd reads is in the catalogs (the wall shows this reveal too).
+            title = tr(self, N_("RAFFLE  ·  {title}"), title=self.target_title)
+            eligible = tr(self, N_("{n} eligible"), n=len(r.eligible))
+            yield Static(Text(title), id="reveal-title")
+            yield Static(Text(f"{r.rule}  ·  {eligible}"), id="reveal-rule")
             yield Static(id="reveal-which")
             yield Static(id="reveal-name")
             yield Static(id="reveal-score")
@@ -169,13 +174,15 @@ class RaffleReveal(Screen[None]):
             self.query_one(f"#reveal-{part}", Static) for part in ("which", "name", "score")
         )
         if not winners:
-            which.update(Text("No eligible player is left to draw."))
+            which.update(Text(tr(self, N_("No eligible player is left to draw."))))
             name.update("")
             score.update("")
         else:
             i = min(self._current, len(winners) - 1)
-            redrawn = "  ·  redrawn" if i in self._redrawn else ""
-            which.update(Text(f"Winner {i + 1} of {len(winners)}{redrawn}"))
+            said = tr(self, N_("Winner {n} of {total}"), n=i + 1, total=len(winners))
+            if i in self._redrawn:
+                said += "  ·  " + tr(self, N_("redrawn"))
+            which.update(Text(said))
             name.update(BigText(winners[i].nickname))
             score.update(Text(f"{winners[i].nickname}  ·  {format_percent(winners[i].percent)}"))
         lines = Text()
