@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -346,3 +347,14 @@ class FakeEngine:
 def _fake_engine_is_an_engine(fake: FakeEngine) -> EngineAPI:
     """mypy checks here that the fake implements the Protocol the app takes."""
     return fake
+
+
+@asynccontextmanager
+async def booth(app: Any) -> AsyncIterator[Pilot[Any]]:
+    """Run the booth app until its models are ready; stop its engine afterwards."""
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.models_ready, 30, "models to load")
+            yield pilot
+    finally:
+        app.stop_engine(10)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, showing, tiny_settings_in, wait_for
+from app_fixtures import REPO, SIZE, booth, showing, tiny_settings_in, wait_for
 from engine_fixtures import CountingGenerator
 from textual.pilot import Pilot
 from textual.widgets import Digits, Input, Static
@@ -33,17 +32,6 @@ TWO_DECIMALS = re.compile(r"\d{1,3}\.\d\d%")
 @pytest.fixture
 def settings(tmp_path: Path, tiny_models: Path) -> Settings:
     return tiny_settings_in(tmp_path / "data", tiny_models)
-
-
-@asynccontextmanager
-async def booth(app: KioskApp) -> AsyncIterator[Pilot[Any]]:
-    """Run the app until its models are ready; stop the engine afterwards."""
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.models_ready, 30, "models to load")
-            yield pilot
-    finally:
-        app.stop_engine(10)
 
 
 async def play(pilot: Pilot[Any], nickname: str | None, prompt: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 import shutil
 import sys
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from app_fixtures import tiny_settings_in
-from tmux_fixtures import STARTUP_S, Tmux
+from tmux_fixtures import STARTUP_S, Tmux, kiosk_run
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 KIOSK = Path(sys.executable).parent / "kiosk"
@@ -39,11 +38,7 @@ def test_kiosk_run_in_tmux(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Non
     write_pin_hash(tmp_path / "kiosk.toml", hash_pin("4821"))
     data = tmp_path / "data"
     tiny_settings_in(data, tiny_models)
-    run = (
-        f"{shlex.quote(str(KIOSK))} run --profile tiny --config"
-        f" {shlex.quote(str(tmp_path / 'kiosk.toml'))} --data-dir {shlex.quote(str(data))}"
-    )
-    tmux.start(f"env -u COLUMNS -u LINES HF_HUB_OFFLINE=1 {run}; echo kiosk exited: $?; sleep 30")
+    tmux.start(kiosk_run(tmp_path / "kiosk.toml", data, "echo kiosk exited: $?; sleep 30"))
     tmux.wait(r"Leaderboard", STARTUP_S)  # the loading screen covers the booth until ready
     time.sleep(0.5)
     assert "TINY DEMO MODELS" in tmux.wait(r"Leaderboard", 5).string

@@ -5,7 +5,6 @@ middle, and each screen is checked as the visitor would read it."""
 from __future__ import annotations
 
 import re
-import shlex
 import shutil
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 import tomlkit
 from app_fixtures import tiny_settings_in
-from tmux_fixtures import STARTUP_S, Tmux
+from tmux_fixtures import STARTUP_S, Tmux, kiosk_run
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 KIOSK = Path(sys.executable).parent / "kiosk"
@@ -96,11 +95,7 @@ def start_booth(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Path:
     write_pin_hash(config, hash_pin(PIN))
     data = tmp_path / "data"
     tiny_settings_in(data, tiny_models)
-    run = (
-        f"{shlex.quote(str(KIOSK))} run --profile tiny --config {shlex.quote(str(config))}"
-        f" --data-dir {shlex.quote(str(data))}"
-    )
-    tmux.start(f"env -u COLUMNS -u LINES HF_HUB_OFFLINE=1 {run}; echo kiosk exited: $?; sleep 30")
+    tmux.start(kiosk_run(config, data, "echo kiosk exited: $?; sleep 30"))
     tmux.wait(r"Leaderboard", STARTUP_S)
     return data
 

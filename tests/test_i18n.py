@@ -88,7 +88,7 @@ async def test_the_korean_booth_shows_no_english_but_data_and_key_names(
     import re
 
     from app_fixtures import SIZE, FakeEngine, wait_for
-    from test_app_snapshots import settings_for
+    from test_app_snapshots import settings_for, three_visitors
 
     from kiosk.ui.app import make_app
 
@@ -98,13 +98,7 @@ async def test_the_korean_booth_shows_no_english_but_data_and_key_names(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.models_ready, 10, "the booth")
         await pilot.press("f2")
-        engine.submit("bob", "a white swan and a small duck")
-        engine.finish_all()
-        await pilot.press(*"ann", "enter", *"a duck and a swan", "enter")
-        engine.finish_all()
-        engine.submit("dora", "two birds on a lake")
-        await pilot.press(*"a swan", "enter")
-        await pilot.pause(0.5)
+        await three_visitors(pilot, engine)
         svg = app.export_screenshot()
     text = html.unescape(" ".join(re.findall(r">([^<>]*)</text>", svg)))
     english = set(re.findall(r"[A-Za-z]{3,}(?![A-Za-z…])", text)) - KEPT_AS_IS

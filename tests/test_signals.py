@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
 import signal
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from app_fixtures import tiny_settings_in
 from kiosk_cmd import kiosk
-from tmux_fixtures import STARTUP_S, Tmux
+from tmux_fixtures import STARTUP_S, Tmux, kiosk_run
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 REPO = Path(__file__).resolve().parent.parent
@@ -29,11 +28,7 @@ def start_booth(tmux: Tmux, data: Path, tiny_models: Path, after: str) -> int:
     """The real booth in a 120x40 pane, then `after` in the same shell; the kiosk's pid
     once the booth is ready (as the kiosk wrote it in its data-dir lock)."""
     tiny_settings_in(data, tiny_models)
-    run = (
-        f"{shlex.quote(str(KIOSK))} run --profile tiny --config"
-        f" {shlex.quote(str(REPO / 'kiosk.toml'))} --data-dir {shlex.quote(str(data))}"
-    )
-    tmux.start(f"env -u COLUMNS -u LINES HF_HUB_OFFLINE=1 {run}; {after}")
+    tmux.start(kiosk_run(REPO / "kiosk.toml", data, after))
     tmux.wait(r"Leaderboard", STARTUP_S)  # the loading screen covers the booth until ready
     return int(json.loads((data / "kiosk.storage.lock").read_text())["pid"])
 

@@ -3,13 +3,11 @@ the visitor's language, and keys typed while the models load."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import SIZE, FakeEngine, tiny_settings_in, wait_for
+from app_fixtures import SIZE, FakeEngine, booth, tiny_settings_in, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -57,16 +55,6 @@ def settings(tmp_path: Path, tiny_models: Path) -> Settings:
 def idle_after(settings: Settings, seconds: float) -> Settings:
     event = settings.event.model_copy(update={"sitting_idle_s": seconds})
     return settings.model_copy(update={"event": event})
-
-
-@asynccontextmanager
-async def booth(app: KioskApp) -> AsyncIterator[Pilot[Any]]:
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.models_ready, 30, "models to load")
-            yield pilot
-    finally:
-        app.stop_engine(10)
 
 
 def said(app: KioskApp) -> str:

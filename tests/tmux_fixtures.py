@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 STARTUP_S = 90.0  # a fresh process imports torch and diffusers before loading the models
+KIOSK = Path(sys.executable).parent / "kiosk"
+
+
+def kiosk_run(config: Path, data: Path, after: str) -> str:
+    """The shell line of the real booth on the tiny models (offline, the pane's own size),
+    then `after` in the same shell."""
+    run = (
+        f"{shlex.quote(str(KIOSK))} run --profile tiny --config {shlex.quote(str(config))}"
+        f" --data-dir {shlex.quote(str(data))}"
+    )
+    return f"env -u COLUMNS -u LINES HF_HUB_OFFLINE=1 {run}; {after}"
 
 
 class Tmux:
