@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from app_fixtures import tiny_settings_in
 from tmux_fixtures import STARTUP_S, Tmux, kiosk_run
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-KIOSK = Path(sys.executable).parent / "kiosk"
 
 
 def type_slowly(tmux: Tmux, text: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from app_fixtures import tiny_settings_in
 from tmux_fixtures import STARTUP_S, Tmux, kiosk_run
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-KIOSK = Path(sys.executable).parent / "kiosk"
 PIN = "482193"
 KEY_GAP_S = 0.125  # 8 keys a second
 SITTING_IDLE_S = 10

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from tmux_fixtures import STARTUP_S, Tmux, kiosk_run
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 REPO = Path(__file__).resolve().parent.parent
-KIOSK = Path(sys.executable).parent / "kiosk"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
 
 
