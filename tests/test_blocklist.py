@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from engine_fixtures import Recorder
 
-from kiosk.core import blocklist as bl
 from kiosk.core import policy
-from kiosk.core.blocklist import Blocklist, BlocklistError, canonical, fold_words, parse
-from kiosk.core.config import ConfigError
+from kiosk.core import wordfold as wf
+from kiosk.core.blocklist import Blocklist, BlocklistError, canonical, parse
+from kiosk.core.config import ConfigError, Settings
+from kiosk.core.engine import Engine
+from kiosk.core.events import Queued
+from kiosk.core.staff import parse_command
+from kiosk.core.wordfold import fold_words
 from kiosk.storage.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 LIST = REPO / "assets" / "blocklist.txt"  # the one shipped (WordSettings().blocklist = "")
+CORPUS = Path(__file__).resolve().parent / "data" / "words"  # also read by bench/words.py
+
+
+def corpus(name: str) -> list[str]:
+    """The texts of a corpus file: one a line, `#` lines are comments."""
+    lines = (CORPUS / name).read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#")]
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +97,149 @@ def test_the_fold_joins_spaced_letters_and_reads_leetspeak() -> None:
     assert fold_words("d u c k and a swan") == ["duck", "and", "a", "swan"]
     assert fold_words("p0rn!") == ["porn"]
     assert fold_words("7 swans, 3 ducks") == ["7", "swans", "3", "ducks"]  # numbers stay
+    assert fold_words("p155 and duck99") == ["p", "155", "and", "duck", "99"]
+    assert fold_words("Ñúdé") == ["nude"]
+
+
+# -- accents, stretched letters, joined words, numbers (issue 18 item 13) -----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("nüde", "nude"),
+        ("núde", "nude"),
+        ("a NÜDE swan", "nude"),
+        ("ñudé", "nude"),
+        ("pørn", "porn"),  # a letter with its mark built in
+        ("fück", "fuck"),
+    ],
+)
+def test_accented_letters_are_read_without_their_marks(
+    words: Blocklist, text: str, entry: str
+) -> None:
+    assert words.match(text) == entry
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("naaaked", "naked"),
+        ("nuuuuude duck", "nude"),
+        ("whiiite powwwer", "white power"),
+        ("assss", "ass"),  # read twice: "as" is no word of the list
+        ("pööörn", "porn"),
+    ],
+)
+def test_letters_typed_three_times_or_more_are_read_once_or_twice(
+    words: Blocklist, text: str, entry: str
+) -> None:
+    assert words.match(text) == entry
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("nudeduck", "nude"),
+        ("pornduck", "porn"),
+        ("duckporn", "porn"),
+        ("bignakedswan", "naked"),
+        ("p0rnduck", "porn"),
+        ("nüdeduck", "nude"),
+        ("nuuudeduck", "nude"),
+    ],
+)
+def test_the_strongest_entries_are_found_inside_joined_words(
+    words: Blocklist, text: str, entry: str
+) -> None:
+    assert words.match(text) == entry
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "snakeduck",  # s-naked-uck: !snake hides the hit it overlaps
+        "the river snaked past",
+        "a hen tail feather",  # never joined across a space: not "hentai"
+        "a classic grass therapist with a cockatoo",  # entries not marked `*word*`
+        "Sussex sextant",
+        "good",  # a letter typed twice stays: not "god"
+        "denuded trees",  # a spared word that contains the hit
+    ],
+)
+def test_joined_and_stretched_reading_keeps_innocent_words(words: Blocklist, text: str) -> None:
+    assert words.match(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [("p33", None), ("p155", None), ("b52", None), ("porn123", "porn"), ("nud3", "nude")],
+)
+def test_a_number_that_ends_a_word_is_a_number_not_leetspeak(
+    words: Blocklist, text: str, entry: str | None
+) -> None:
+    assert words.match(text) == entry
+
+
+def test_a_marked_word_matches_inside_joined_words_only_from_four_letters() -> None:
+    words = Blocklist(["*quack*", "*ab*", "honk"])
+    assert words.match("duckquackduck") == "quack"
+    assert words.match("ab") == "ab" and words.match("abstract art") is None
+    assert words.match("honkduck") is None
+    assert canonical(" *QUACK* ") == "*quack*"  # what the store keeps: the mark too
+    words.remove("quack")
+    assert words.match("duckquackduck") is None and words.match("quack") is None
+
+
+def test_every_innocent_text_of_the_corpus_passes(words: Blocklist) -> None:
+    """Booth prompts and nicknames: birds, ponds, art styles, colours, names (English,
+    accented, Korean romanised and in Hangul), the Scunthorpe traps."""
+    texts = corpus("innocent.txt")
+    assert len(texts) >= 300
+    refused = [(text, words.match(text)) for text in texts if words.match(text) is not None]
+    assert refused == []
+
+
+def test_every_bad_text_of_the_corpus_is_refused(words: Blocklist) -> None:
+    """The issue's examples and their variants: accents, stretched letters, joined words,
+    numbers, leetspeak, spacing, lookalikes, Korean."""
+    texts = corpus("bad.txt")
+    assert len(texts) >= 100
+    assert [text for text in texts if words.match(text) is None] == []
+
+
+def test_the_words_bench_prints_both_rates_on_the_corpus() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "words.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert summary.startswith("SUMMARY words: innocent pass 100.00 %"), summary
+    assert "bad refused 100.00 %" in summary
+
+
+def test_staff_words_follow_the_same_folding(
+    engine_factory: Callable[..., tuple[Engine, Recorder]], tiny_settings: Settings
+) -> None:
+    """Through the engine's gate and the staff commands, as at the booth."""
+    engine, _ = engine_factory(start=False, settings=tiny_settings)
+    for nickname, prompt in (("ana", "a nüde swan"), ("ana", "a pornduck"), ("naaaked", "a duck")):
+        with pytest.raises(policy.PolicyError, match="keep it friendly"):
+            engine.submit(nickname, prompt)
+    assert isinstance(engine.submit("p33", "a duck"), Queued)
+    assert isinstance(engine.submit("p155", "a swan"), Queued)
+    assert engine.staff(parse_command("block-word *quack*")).ok
+    assert engine.staff(parse_command("block-word honk")).ok
+    assert engine.staff(parse_command("unblock-word naked")).ok
+    for prompt in ("a qüäääck", "duckquackduck", "hooonk", "a hönk"):
+        with pytest.raises(policy.PolicyError, match="keep it friendly"):
+            engine.submit("cy", prompt)
+    for prompt in ("honkduck", "nakedswan", "naaaked"):  # honk is a whole word; naked unblocked
+        assert isinstance(engine.submit("cy", prompt), Queued), prompt
 
 
 @pytest.mark.parametrize(
@@ -206,7 +364,9 @@ def test_innocent_booth_prompts_pass(words: Blocklist, prompt: str) -> None:
         ("xx_p0rn_xx", "p0rn"),
         ("PornKing", "porn"),
         ("개새끼123", "개새끼"),
-        ("xXp0rnXx", None),  # glued decorations hide a word: whole words only
+        ("xXp0rnXx", "porn"),  # a `*word*` entry is found inside a joined word
+        ("p33", None),  # a nickname with a number, not "pee"
+        ("p155", None),  # not "piss"
     ],
 )
 def test_nicknames_are_checked_the_same_way(
@@ -318,9 +478,10 @@ def test_the_shipped_list_is_tasteful_and_its_entries_work(own: Blocklist) -> No
     entries, spared = parse(LIST.read_text(encoding="utf-8"))
     assert 30 <= len(entries) <= 80
     assert len(set(entries)) == len(entries)
-    assert any(bl._HAS_UNSPACED.search(e) for e in entries)  # Korean entries
+    assert any(wf.HAS_UNSPACED.search(e) for e in entries)  # Korean entries
     for entry in entries:
         assert own.match(entry) is not None, entry  # none is spared or unreadable
+        assert own.match(entry) == canonical(entry).strip("*")  # named without its mark
     for word in spared:
         assert canonical(word) == word.casefold()
 
@@ -335,7 +496,7 @@ def test_the_normalised_form_is_policys() -> None:
     """The fast forms split a text into the same words as policy.normalise_prompt."""
     for text in ["A Duck!!", "Straße", "ＡＢＣ duck", "a\u200bduck", "호수 위의 오리!", "x\ttab"]:
         norm = policy.normalise_prompt(text)
-        assert bl._plain_words(bl._cased(bl._clean(text))) == bl._plain_words(norm)
+        assert wf.plain_words(wf.cased(wf.clean(text))) == wf.plain_words(norm)
 
 
 def test_invisible_characters_are_the_ones_policy_drops() -> None:
@@ -343,4 +504,4 @@ def test_invisible_characters_are_the_ones_policy_drops() -> None:
     for cp in range(0x110000):
         ch = chr(cp)
         if unicodedata.category(ch) in {"Cc", "Cf"} and not ch.isspace():
-            assert bl._INVISIBLE.match(ch), hex(cp)
+            assert wf.INVISIBLE.match(ch), hex(cp)

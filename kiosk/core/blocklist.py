@@ -5,29 +5,34 @@ language), better-profanity's English word list (with `[words] profanity`), and 
 words staff blocked or unblocked at the booth (kept in the database). `match` names
 the entry a text uses, or None.
 
-How a text matches:
+How a text matches (its forms are made in `wordfold`, the entries' alike):
 - Entries in scripts written with spaces (Latin...) match whole words or phrases, on
   the normalised text (what `policy.normalise_prompt` makes: NFKC, casefold,
   punctuation between words) and on a folded form: lookalike letters of other scripts
-  read as ASCII (`identity.player_key`), spaced-out letters joined ("p o r n",
-  "n.u.d.e"), leetspeak read (0 o, 1 i or l, ! | i, 3 e, 4 @ a, 5 $ s, 7 + t; the
-  entries are folded alike). Whole words keep "class", "Scunthorpe" and "shuttlecock"
-  drawable. camelCase is also read as words ("BigDuckEnergy").
+  read as ASCII, accents dropped ("nüde"), spaced-out letters joined ("p o r n"),
+  leetspeak read ("p0rn"), a number that ends a word kept a number ("p33" is no "pee",
+  "porn123" is "porn"), and letters typed three times or more read once or twice
+  ("naaaked"). Whole words keep "class", "Scunthorpe" and "shuttlecock" drawable.
+  camelCase is also read as words ("BigDuckEnergy").
+- A `*word*` entry (a few of the strongest words) also matches inside one folded word
+  ("nudeduck", "duckporn"), never across a space ("hen tail" is no "hentai").
 - Entries in scripts written without spaces between words (Korean, Chinese, Japanese,
   Thai...) match anywhere in the text's letters (spaces, digits, punctuation removed):
   Korean attaches particles to words ("개새끼야") and spacing hides nothing ("개 새 끼").
-  Two exceptions: a hit that starts inside one word and ends inside a later one is two
-  words meeting ("오리야 동화책" holds 야동, "김씨 발자국" 씨발), not a word; and a spared
-  word ("시발점") hides the hits that overlap it without containing it.
-- A spared or unblocked word (`!word` in the file, `remove`) leaves every list.
+  A hit that starts inside one word and ends inside a later one is two words meeting
+  ("오리야 동화책" holds 야동, "김씨 발자국" 씨발), not a word.
+- A spared or unblocked word (`!word` in the file, `remove`) leaves every list, and
+  hides the hits inside words that it overlaps, unless a hit contains it whole ("시발점"
+  hides 시발, "snake" hides *naked* in "snakeduck", "denude" hides *nude*).
 
 Pure apart from `Blocklist.load`, which reads the list files. Measured on the shared
-2-core build machine (Python 3.11, best of 5 runs of 3,000 calls): `match` on a
-300-character prompt takes 90-130 µs in English, 95-140 µs in Korean, 140-220 µs when
-dense with digits and spaced letters, ~25 µs when it hits early (policy.normalise_prompt
-of the same English prompt: 160-240 µs). `load` with better-profanity's 900 words:
-70-100 ms the first time (the lookalike table included), 25-40 ms after; `add` or
-`remove`: 2-3 ms.
+2-core build machine (Python 3.11, best of 5 runs of 3,000 calls, other work running):
+`match` on a 300-character prompt takes 60-90 µs in English, 105-125 µs in Korean,
+175-185 µs when dense with digits and spaced letters, 5-7 µs when it hits early
+(policy.normalise_prompt of the same English prompt: 160-240 µs); accents, numbers,
+stretched letters and `*word*` entries add little on plain prompts, 30-40 µs on dense
+ones. `load` with better-profanity's 900 words: 70-100 ms
+the first time (the lookalike table included), 25-40 ms after; `add` or `remove`: 2-3 ms.
 """
 
 from __future__ import annotations
@@ -35,125 +40,22 @@ from __future__ import annotations
 import importlib.util
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from kiosk.core import policy
+from kiosk.core import wordfold as wf
 from kiosk.core.config import ConfigError
-from kiosk.core.identity import BLANKS, player_key
+from kiosk.core.identity import player_key
 
-# Scripts written without spaces between words: Thai, Lao, Myanmar, Hangul (jamo,
-# compatibility jamo, syllables, half-width), Khmer, kana, CJK ideographs.
-_UNSPACED = (
-    "\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff\u3130-\u318f"
-    "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff"
-    "\uff66-\uffdc\U00020000-\U0003134f"
-)
-# What policy.sanitise drops, as one regex (its loop costs ~0.4 ms on a 300-character
-# prompt): controls other than whitespace, format characters (Unicode 14 category Cf:
-# zero-width, bidi, tags), surrogates and private use.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f"
-    "\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
-    "\ud800-\uf8ff\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438"
-    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
-    "\U000f0000-\U0010ffff]"
-)
-_ESCAPE = re.compile("[\x1b\x9b\x9d]")  # a terminal escape sequence: policy.sanitise
-_BLANK = re.compile(f"[{''.join(sorted(BLANKS))}]")  # letters that draw nothing: spaces
-_HAS_UNSPACED = re.compile(f"[{_UNSPACED}]")
-_LEET_SYMBOLS = "!|@$+"
-_PLAIN_WORD = re.compile(rf"[^\W_{_UNSPACED}]+")
-_FOLD_SEPARATOR = re.compile(f"[_{_UNSPACED}]")
-_FOLD_WORD = re.compile(r"[\w!|@$+]+")
-_FOLD_WORK = re.compile(r"[0-9!|@$+]|(?<!\S)\S\s+\S(?!\S)")  # leetspeak, spaced letters
-_LETTERS = re.compile(r"[^\W\d_]+")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-# ASCII fast paths of the word regexes: everything else becomes a space.
-_ASCII_PLAIN = {c: " " for c in range(128) if not chr(c).isalnum()}
-_ASCII_FOLD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) in _LEET_SYMBOLS)}
-_LEET = {"0": "o", "1": "i", "!": "i", "|": "i", "3": "e", "4": "a", "@": "a", "5": "s"}
-_LEET |= {"$": "s", "7": "t", "+": "t"}
-_LEET_I = str.maketrans(_LEET)
-_LEET_L = str.maketrans(_LEET | {"1": "l", "|": "l"})  # "1" is "i" or "l": "d1ck", "s1ut"
-_NOT_LETTERS = "0123456789" + _LEET_SYMBOLS
 _PROFANITY_LIST = "profanity_wordlist.txt"
+_JOINED_MIN = 4  # letters of a `*word*` entry matched inside joined words
 
 
 class BlocklistError(ConfigError):
     """A word list cannot be read; the message names the file and the reason."""
-
-
-# -- the forms of a text --------------------------------------------------------------
-
-
-def _clean(text: str) -> str:
-    """What policy.sanitise keeps, fast: escape sequences (rare) by sanitise itself,
-    invisible characters dropped, blank letters as spaces."""
-    if text.isascii() and text.isprintable():
-        return text
-    if _ESCAPE.search(text):
-        text = policy.sanitise(text)
-    return _BLANK.sub(" ", _INVISIBLE.sub("", text))
-
-
-def _cased(clean: str) -> str:
-    """NFKC and casefold, as policy.normalise_prompt; the word regexes split at punctuation."""
-    return clean.lower() if clean.isascii() else unicodedata.normalize("NFKC", clean).casefold()
-
-
-def _plain_words(cased: str) -> list[str]:
-    if cased.isascii():
-        return cased.translate(_ASCII_PLAIN).split()
-    return _PLAIN_WORD.findall(cased)
-
-
-def fold_words(text: str, *, one_is_l: bool = False) -> list[str]:
-    """The folded words of a text: lookalikes as ASCII, spaced-out letters joined,
-    leetspeak read ("P 0 r N" -> ["porn"]); "1" and "|" are "i", or "l" with `one_is_l`."""
-    return _fold(_clean(text), one_is_l=one_is_l)
-
-
-def _fold(clean: str, *, one_is_l: bool = False) -> list[str]:
-    if not clean.isascii():  # unspaced scripts have their own pass; often ASCII is left
-        clean = _FOLD_SEPARATOR.sub(" ", clean)
-    if clean.isascii():  # player_key leaves ASCII as typed
-        spaced = clean.lower().translate(_ASCII_FOLD)
-        if not _FOLD_WORK.search(spaced):
-            return spaced.split()
-        words = spaced.split()
-    else:
-        words = _FOLD_WORD.findall(_FOLD_SEPARATOR.sub(" ", player_key(clean)))
-    joined: list[str] = []
-    run = ""
-
-    def flush(run: str) -> None:
-        joined.append(run)
-        if len(run) > 2 and run[0] in "ai":  # "a p.o.r.n": the article is a word of its own
-            joined.append(run[1:])
-
-    for word in words:
-        if word[0] in "!|" or word[-1] in "!|":
-            word = word.strip("!|")  # "duck!" is not "ducki"
-        if len(word) == 1:
-            run += word
-            continue
-        if run:
-            flush(run)
-            run = ""
-        if word:
-            joined.append(word)
-    if run:
-        flush(run)
-    table = _LEET_L if one_is_l else _LEET_I
-    return [w.translate(table) if w.strip(_NOT_LETTERS) else w for w in joined]
-
-
-def _letters(cased: str) -> str:
-    """Letters only, for entries matched inside words: "개 새.끼 1야" -> "개새끼야"."""
-    return "".join(_LETTERS.findall(cased))
 
 
 # -- entries --------------------------------------------------------------------------
@@ -161,30 +63,38 @@ def _letters(cased: str) -> str:
 
 class _Keys(NamedTuple):
     """How an entry is looked up: as whole words (plain and folded keys; no plain key
-    for an entry written with leetspeak symbols, "sh!t"), or inside words."""
+    for an entry written with leetspeak symbols, "sh!t"), inside words (unspaced scripts),
+    and inside joined words (a `*word*` entry: its folded letters)."""
 
     plain: str
     folded: str
     inside: str
+    joined: str = ""
 
 
-def _entry(word: str) -> tuple[str, _Keys]:
-    """A word as the blocklist keeps it, and its keys; ValueError without letters."""
-    clean = _clean(str(word))
+def _entry(word: str) -> tuple[str, str, _Keys]:
+    """A word as the store records it ("*porn*"), as matches name it ("porn"), and its
+    keys; ValueError without letters. A `*word*` shorter than _JOINED_MIN letters matches
+    whole words only: "*ab*" inside words would refuse half the booth."""
+    clean = wf.clean(str(word))
     text = " ".join(unicodedata.normalize("NFC", clean).casefold().split())
-    cased = _cased(clean)
+    cased = wf.cased(clean)
     if not _HAS_LETTER.search(cased):
         raise ValueError(f"not a word: {word!r}")
-    if _HAS_UNSPACED.search(cased):
-        return text, _Keys("", "", _letters(cased))
-    plain = "" if any(ch in text for ch in _LEET_SYMBOLS) else " ".join(_plain_words(cased))
-    return text, _Keys(plain, " ".join(_fold(clean)), "")
+    joined = len(text) > 2 and text[0] == text[-1] == "*"
+    name = text[1:-1].strip() if joined else text
+    if wf.HAS_UNSPACED.search(cased):
+        return text, name, _Keys("", "", wf.letters(cased))
+    plain = "" if any(ch in name for ch in wf.LEET_SYMBOLS) else " ".join(wf.plain_words(cased))
+    folded = " ".join(wf.fold(clean))
+    inside = folded.replace(" ", "") if joined else ""
+    return text, name, _Keys(plain, folded, "", inside if len(inside) >= _JOINED_MIN else "")
 
 
 def canonical(word: str) -> str:
-    """A word as the blocklist keeps and the store records it: casefolded, spaces
-    collapsed, leetspeak and punctuation as typed ("P0RN" -> "p0rn"; it is looked up
-    through NFKC and the folds). ValueError when it has no letters."""
+    """A word as the store records it: casefolded, spaces collapsed, leetspeak,
+    punctuation and the `*word*` mark as typed ("P0RN" -> "p0rn"; it is looked up through
+    NFKC and the folds). ValueError when it has no letters."""
     return _entry(word)[0]
 
 
@@ -209,9 +119,35 @@ class _Index(NamedTuple):
     folded: dict[str, str]  # folded key -> entry
     folded_starts: frozenset[str]
     longest: int  # words in the longest phrase
-    inside: re.Pattern[str] | None
-    inside_entries: dict[str, str]  # letters -> entry
+    inside: _Inside  # unspaced scripts: inside the text's letters
+    joined: _Inside  # `*word*` entries: inside one folded word
+
+
+class _Inside(NamedTuple):
+    """Keys matched inside a string, and the spared words that hide them."""
+
+    pattern: re.Pattern[str] | None
+    entries: dict[str, str]  # key -> entry
     cutouts: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, entries: dict[str, str], cutouts: Iterable[str]) -> _Inside:
+        return cls(
+            _alternation(entries, lookahead=True), entries, _alternation(cutouts, lookahead=False)
+        )
+
+    def hits(self, letters: str) -> Iterator[tuple[int, int, str]]:
+        """(start, end, entry) of each hit in `letters` that no spared word hides: a
+        spared word hides a hit it overlaps, unless the hit contains it whole."""
+        if self.pattern is None or not any(key in letters for key in self.entries):
+            return  # the quick test (str.find is many times faster than the regex)
+        spans: list[tuple[int, int]] | None = None  # found on the first hit: most texts have none
+        for m in self.pattern.finditer(letters):
+            if spans is None:
+                spans = [c.span() for c in self.cutouts.finditer(letters)] if self.cutouts else []
+            start, end = m.start(), m.start() + len(m.group(1))
+            if not any(a < end and start < b and (a < start or b > end) for a, b in spans):
+                yield start, end, self.entries[m.group(1)]
 
 
 class Blocklist:
@@ -219,8 +155,9 @@ class Blocklist:
 
     def __init__(self, entries: Iterable[str] = (), spared: Iterable[str] = ()) -> None:
         """Block `entries`, then spare `spared` (see `remove`)."""
-        self._entries: dict[str, _Keys] = {}  # canonical entry -> its keys, first source first
-        self._cutouts: dict[str, str] = {}  # spared word matched inside words -> its letters
+        self._entries: dict[str, _Keys] = {}  # entry -> its keys, first source first
+        self._cutouts: dict[str, str] = {}  # spared word -> its letters (unspaced scripts)
+        self._joined_cutouts: dict[str, str] = {}  # spared word -> its folded letters
         for entry in entries:
             self._put(entry)
         for word in spared:
@@ -254,16 +191,17 @@ class Blocklist:
         return len(self._entries)
 
     def add(self, word: str) -> str:
-        """Block a word (in memory: the store keeps it); returns its canonical form.
-        ValueError when it has no letters."""
+        """Block a word (in memory: the store keeps it); `*word*` blocks it inside joined
+        words too. Returns its canonical form; ValueError when it has no letters."""
         word = self._put(word)
         self._index()
         return word
 
     def remove(self, word: str) -> str:
         """Unblock a word: every entry it names, leetspeak spellings included ("porn"
-        takes "p0rn"); a word matched inside words also stops matching inside it ("시발점").
-        Returns its canonical form; ValueError when it has no letters."""
+        takes "p0rn" and "*porn*"); it also hides the hits inside words that overlap it
+        ("시발점", "snake" for "*naked*"). Returns its canonical form; ValueError when it
+        has no letters."""
         word = self._drop(word)
         self._index()
         return word
@@ -271,30 +209,33 @@ class Blocklist:
     def match(self, text: str) -> str | None:
         """The entry a prompt or nickname uses (for the audit row), or None: fine."""
         ix = self._ix
-        clean = _clean(text)
-        cased = _cased(clean)
-        hit = _words(_plain_words(cased), ix.plain, ix.plain_starts, ix.longest)
+        clean = wf.clean(text)
+        cased = wf.cased(clean)
+        hit = _words(wf.plain_words(cased), ix.plain, ix.plain_starts, ix.longest)
         if hit is None:
-            hit = _words(_fold(clean), ix.folded, ix.folded_starts, ix.longest)
+            hit = _folded(wf.fold(clean), ix)
         if hit is None and ("1" in clean or "|" in clean):
-            hit = _words(_fold(clean, one_is_l=True), ix.folded, ix.folded_starts, ix.longest)
+            hit = _folded(wf.fold(clean, one_is_l=True), ix)
         if hit is None and _CAMEL.search(clean):
-            camel = _plain_words(_cased(_CAMEL.sub(" ", clean)))
+            camel = wf.plain_words(wf.cased(_CAMEL.sub(" ", clean)))
             hit = _words(camel, ix.plain, ix.plain_starts, ix.longest)
-        if hit is None and ix.inside is not None and not cased.isascii():
-            hit = _inside(cased, ix)
+        if hit is None and ix.inside.pattern is not None and not cased.isascii():
+            hit = _inside(cased, ix.inside)
         return hit
 
     # -- building -----------------------------------------------------------------------
 
     def _put(self, word: str) -> str:
-        word, keys = _entry(word)
-        self._entries.setdefault(word, keys)
-        self._cutouts.pop(word, None)
-        return word
+        text, name, keys = _entry(word)
+        known = self._entries.get(name)
+        if known is None or (keys.joined and not known.joined):  # "*porn*" after "porn"
+            self._entries[name] = keys
+        self._cutouts.pop(name, None)
+        self._joined_cutouts.pop(name, None)
+        return text
 
     def _drop(self, word: str) -> str:
-        word, keys = _entry(word)
+        text, name, keys = _entry(word)
         for entry, k in list(self._entries.items()):
             if (
                 (keys.plain and k.plain == keys.plain)
@@ -303,29 +244,30 @@ class Blocklist:
             ):
                 del self._entries[entry]
         if keys.inside:
-            self._cutouts[word] = keys.inside
-        return word
+            self._cutouts[name] = keys.inside
+        else:
+            self._joined_cutouts[name] = keys.folded.replace(" ", "")
+        return text
 
     def _index(self) -> None:
         plain: dict[str, str] = {}
         folded: dict[str, str] = {}
         inside: dict[str, str] = {}
+        joined: dict[str, str] = {}
         for entry, k in self._entries.items():  # first source first: the booth's list
-            if k.inside:
-                inside.setdefault(k.inside, entry)
-            if k.plain:
-                plain.setdefault(k.plain, entry)
-            if k.folded:
-                folded.setdefault(k.folded, entry)
+            for table, key in ((plain, k.plain), (folded, k.folded), (inside, k.inside)):
+                if key:
+                    table.setdefault(key, entry)
+            if k.joined:
+                joined.setdefault(k.joined, entry)
         self._ix = _Index(
             plain=plain,
             plain_starts=_phrase_starts(plain),
             folded=folded,
             folded_starts=_phrase_starts(folded),
             longest=max((k.count(" ") + 1 for k in [*plain, *folded]), default=1),
-            inside=_alternation(inside, lookahead=True),
-            inside_entries=inside,
-            cutouts=_alternation(self._cutouts.values(), lookahead=False),
+            inside=_Inside.of(inside, self._cutouts.values()),
+            joined=_Inside.of(joined, self._joined_cutouts.values()),
         )
 
 
@@ -349,32 +291,40 @@ def _words(
     return None
 
 
-def _inside(cased: str, ix: _Index) -> str | None:
+def _folded(words: list[str], ix: _Index) -> str | None:
+    """The entry of folded words: whole words, stretched letters read once or twice
+    ("naaaked"), then `*word*` entries inside one word ("nudeduck", not "hen tail")."""
+    forms = [words, *wf.unstretched(words)]
+    for form in forms:
+        hit = _words(form, ix.folded, ix.folded_starts, ix.longest)
+        if hit is not None:
+            return hit
+    if ix.joined.pattern is not None:
+        for form in forms:
+            for _start, _end, entry in ix.joined.hits(" ".join(form)):
+                return entry
+    return None
+
+
+def _inside(cased: str, inside: _Inside) -> str | None:
     """The entry of the first hit inside the text's letters that no spared word hides
     and that is not two words meeting."""
-    if ix.inside is None:
-        return None
-    letters = _letters(cased)
-    spans = [m.span() for m in ix.cutouts.finditer(letters)] if ix.cutouts else []
+    letters = wf.letters(cased)
     bounds: frozenset[int] | None = None
-    for m in ix.inside.finditer(letters):
-        start, end = m.start(), m.start() + len(m.group(1))
-        # a spared word hides a hit it overlaps, unless the hit contains it whole
-        if any(a < end and start < b and (a < start or b > end) for a, b in spans):
-            continue
+    for start, end, entry in inside.hits(letters):
         bounds = _word_bounds(cased) if bounds is None else bounds
         if start not in bounds and end not in bounds and any(start < b < end for b in bounds):
             continue  # the end of a word meets the start of the next: 오리야 + 동화책
-        return ix.inside_entries[m.group(1)]
+        return entry
     return None
 
 
 def _word_bounds(cased: str) -> frozenset[int]:
-    """Where the space-separated words start and end in `_letters(cased)`."""
+    """Where the space-separated words start and end in `wordfold.letters(cased)`."""
     bounds = {0}
     at = 0
     for word in cased.split():
-        at += len(_letters(word))
+        at += len(wf.letters(word))
         bounds.add(at)
     return frozenset(bounds)
 
