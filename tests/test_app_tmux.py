@@ -33,7 +33,7 @@ def test_kiosk_run_in_tmux(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Non
     repo = Path(__file__).resolve().parent.parent
     shutil.copy(repo / "kiosk.toml", tmp_path / "kiosk.toml")
     shutil.copytree(repo / "assets", tmp_path / "assets")
-    write_pin_hash(tmp_path / "kiosk.toml", hash_pin("4821"))
+    write_pin_hash(tmp_path / "kiosk.toml", hash_pin("482193"))
     data = tmp_path / "data"
     tiny_settings_in(data, tiny_models)
     tmux.start(kiosk_run(tmp_path / "kiosk.toml", data, "echo kiosk exited: $?; sleep 30"))
@@ -83,7 +83,7 @@ def test_kiosk_run_in_tmux(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Non
     tmux.wait(r"ann is taken: type its player code", 10)
     tmux.keys("F12")
     tmux.wait(r"Staff PIN", 10)
-    tmux.type("4821")
+    tmux.type("482193")
     tmux.keys("Enter")
     tmux.wait(r"STAFF MODE", 10)
     tmux.wait(r"\d+\s+bob\s+\d{1,3}\.\d\d%", 10)  # the newest first: bob's row selected
@@ -99,7 +99,7 @@ def test_kiosk_run_in_tmux(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Non
     assert re.search(r"1\s+ann\s+\d{1,3}\.\d\d%", board), board
     tmux.keys("F12")  # staff mode again, to quit: quitting is a staff action
     tmux.wait(r"Staff PIN", 10)
-    tmux.type("4821")
+    tmux.type("482193")
     tmux.keys("Enter")
     tmux.wait(r"STAFF MODE", 10)
     tmux.keys("F10")

@@ -3,9 +3,11 @@ old databases are re-keyed without losing a row, player codes are stored hashed.
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 import string
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ from hypothesis import strategies as st
 
 from kiosk.core import codes, identity, policy
 from kiosk.core.api import StoreError
-from kiosk.core.policy import PolicyError
+from kiosk.core.config import Settings
+from kiosk.core.engine import Engine
+from kiosk.core.policy import CodeRequired, PolicyError
 from kiosk.storage import schema
 from kiosk.storage.store import Store
 
@@ -102,6 +106,81 @@ def test_hangul_is_untouched(text: str) -> None:
     assert identity.player_key(f"오리 {text} 2") == f"오리 {text} 2"
 
 
+# -- invisible marks are no part of a name ---------------------------------------------------
+
+
+def _default_ignorable() -> frozenset[str]:
+    """Unicode's Default_Ignorable_Code_Point, as the `regex` module (a dependency of
+    transformers) knows it: the tests do not take the kiosk's own table on trust."""
+    regex = importlib.import_module("regex")
+    ignorable = regex.compile(r"\p{Default_Ignorable_Code_Point}")
+    return frozenset(chr(cp) for cp in range(0x110000) if ignorable.match(chr(cp)))
+
+
+DEFAULT_IGNORABLE = _default_ignorable()
+INVISIBLE = sorted(DEFAULT_IGNORABLE - identity.BLANK_LETTERS)  # blank letters are spaces
+# The ones a visitor meets: variation selectors, the grapheme joiner, Mongolian and Khmer
+# marks, zero-width characters, tags and the variation selectors supplement.
+NAMED_INVISIBLE = [
+    "\ufe0f", "\ufe00", "\u034f", "\u180b", "\u180f", "\u17b4", "\u17b5", "\u200b",
+    "\u200d", "\u2060", "\ufeff", "\u00ad", "\U000e0100", "\U000e01ef", "\U000e0061",
+]  # fmt: skip
+NAME_LETTERS = string.ascii_letters + string.digits + " 오리호수"
+VISIBLE_NAMES = st.text(alphabet=NAME_LETTERS, min_size=1, max_size=12).filter(str.strip)
+
+
+def test_the_invisible_set_is_unicodes_default_ignorable_but_the_blank_letters() -> None:
+    assert identity.BLANK_LETTERS < DEFAULT_IGNORABLE  # those show as spaces instead
+    assert set(NAMED_INVISIBLE) < DEFAULT_IGNORABLE
+    assert identity.INVISIBLE == DEFAULT_IGNORABLE - identity.BLANK_LETTERS
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    VISIBLE_NAMES,
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=12),
+            st.one_of(st.sampled_from(NAMED_INVISIBLE), st.sampled_from(INVISIBLE)),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_invisible_marks_anywhere_in_a_name_key_and_clean_like_the_name(
+    name: str, marks: list[tuple[int, str]]
+) -> None:
+    marked = name
+    for at, mark in marks:
+        marked = marked[:at] + mark + marked[at:]
+    assert identity.player_key(marked) == identity.player_key(name)
+    assert policy.clean_nickname(marked, 24) == policy.clean_nickname(name, 24)
+
+
+@pytest.mark.parametrize("mark", NAMED_INVISIBLE)
+def test_a_name_with_an_invisible_mark_shows_as_the_name(mark: str) -> None:
+    assert policy.sanitise(f"ana{mark}") == "ana"
+    assert policy.sanitise(f"a{mark}duck") == "aduck"
+
+
+@pytest.mark.parametrize("mark", ["\ufe0f", "\u034f", "\u180b", "\u17b4", "\U000e0100"])
+def test_ana_with_an_invisible_mark_is_ana_and_needs_anas_code(
+    engine_factory: Callable[..., tuple[Engine, object]], tiny_settings: Settings, mark: str
+) -> None:
+    players = tiny_settings.players.model_copy(update={"codes": True})
+    engine, _ = engine_factory(
+        start=False, settings=tiny_settings.model_copy(update={"players": players})
+    )
+    code = engine.submit("ana", "a duck on a pond").player_code
+    assert code is not None
+    assert engine.needs_code(f"ana{mark}") and engine.needs_code(f"a{mark}na")
+    with pytest.raises(CodeRequired, match="is taken"):
+        engine.submit(f"ana{mark}", "a swan")
+    assert engine.submit(f"a{mark}na", "a swan", code=code).player_code is None
+    jobs = engine.store.pending_jobs()
+    assert [(j.player_id, j.nickname) for j in jobs] == [(jobs[0].player_id, "ana")] * 2
+
+
 # -- a nickname needs a visible letter or digit --------------------------------------------
 
 BLANK_LOOKING = [
@@ -142,7 +221,11 @@ def test_blank_looking_letters_beside_a_name_show_as_spaces() -> None:
 @settings(max_examples=100, deadline=None)
 @given(
     st.sampled_from("aeoxZ"),
-    st.lists(st.characters(categories=["Mn"]), min_size=3, max_size=30),
+    st.lists(  # marks that draw something (invisible ones are dropped, see above)
+        st.characters(categories=["Mn"]).filter(lambda ch: ch not in DEFAULT_IGNORABLE),
+        min_size=3,
+        max_size=30,
+    ),
 )
 def test_piles_of_combining_marks_are_refused(base: str, marks: list[str]) -> None:
     with pytest.raises(PolicyError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from argon2 import PasswordHasher
 
 from kiosk.core.config import load_settings
 from kiosk.core.pin import (
+    CONFIG_MODE,
     MAX_LOCK_S,
+    MIN_DIGITS,
     Attempt,
     PinError,
     PinGate,
@@ -65,20 +68,39 @@ def config(tmp_path: Path) -> Path:
 # -- format ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", ["123", "12a4", "abcd", "", "    ", "12 34", "１２３４", "²²²²"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "1234",
+        "12345",
+        " 48213 ",
+        "12a456",
+        "abcdef",
+        "",
+        "      ",
+        "123 456",
+        "１２３４５６",
+        "²²²²²²",
+    ],
+)
 def test_short_or_non_digit_pins_are_refused_with_an_operator_message(bad: str) -> None:
-    with pytest.raises(PinError, match=r"^The PIN must be at least 4 digits \(digits only\)\.$"):
+    with pytest.raises(PinError, match=r"^The PIN must be at least 6 digits \(digits only\)\.$"):
         check_pin_format(bad)
 
 
+def test_six_digits_are_enough() -> None:
+    assert MIN_DIGITS == 6
+    assert check_pin_format("000000") == "000000"
+
+
 def test_surrounding_whitespace_is_stripped() -> None:
-    assert check_pin_format("  1234 ") == "1234"
+    assert check_pin_format("  123456 ") == "123456"
     assert check_pin_format("\t00001234567890\n") == "00001234567890"
 
 
 def test_hash_pin_refuses_a_malformed_pin() -> None:
     with pytest.raises(PinError):
-        hash_pin("123")
+        hash_pin("4821")
 
 
 # -- hashing -----------------------------------------------------------------------------
@@ -124,7 +146,7 @@ def test_a_gate_without_a_hash_stays_closed() -> None:
 def test_the_right_pin_opens_the_gate(gate: PinGate) -> None:
     assert gate.has_pin
     assert gate.attempt(PIN) == Attempt(
-        ok=True, locked_for_s=0.0, message="PIN accepted: staff mode is open."
+        ok=True, outcome="ok", locked_for_s=0.0, message="PIN accepted: staff mode is open."
     )
 
 
@@ -191,6 +213,14 @@ def test_a_right_pin_resets_the_count_and_the_doubling(gate: PinGate, clock: Fak
     assert gate.attempt(WRONG).locked_for_s == 60.0  # and so did the doubling
 
 
+def test_each_attempt_says_its_outcome_for_the_audit(gate: PinGate, clock: FakeClock) -> None:
+    outcomes = [a.outcome for a in [*fail(gate, 5), gate.attempt(PIN), gate.attempt(WRONG)]]
+    assert outcomes == ["wrong"] * 5 + ["locked"] * 2
+    clock.now += 60
+    assert gate.attempt(PIN).outcome == "ok"
+    assert PinGate("").attempt(PIN).outcome == "unset"
+
+
 def test_gate_messages_never_contain_the_pin(gate: PinGate, clock: FakeClock) -> None:
     attempts = [gate.attempt(PIN), *fail(gate, 5), gate.attempt(PIN), gate.attempt(WRONG)]
     clock.now += 60
@@ -222,8 +252,8 @@ def test_write_pin_hash_keeps_comments_and_load_settings_reads_it_back(config: P
 
 
 def test_writing_twice_replaces_the_value(config: Path) -> None:
-    write_pin_hash(config, hash_pin("1111"))
-    second = hash_pin("2222")
+    write_pin_hash(config, hash_pin("111111"))
+    second = hash_pin("222222")
     write_pin_hash(config, second)
     text = config.read_text(encoding="utf-8")
     assert text.count("pin_hash") == 1
@@ -237,11 +267,24 @@ def test_write_creates_the_staff_table_when_missing(config: Path) -> None:
     assert load_settings(config).staff.pin_hash == FAST_HASH
 
 
-def test_write_leaves_no_temp_file_and_keeps_permissions(config: Path) -> None:
-    config.chmod(0o640)
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o666, 0o600], ids=oct)
+def test_write_leaves_no_temp_file_and_the_config_readable_by_its_owner_only(
+    config: Path, mode: int
+) -> None:
+    config.chmod(mode)
     write_pin_hash(config, FAST_HASH)
     assert sorted(p.name for p in config.parent.iterdir()) == ["assets", "kiosk.toml"]
-    assert config.stat().st_mode & 0o777 == 0o640
+    assert config.stat().st_mode & 0o7777 == CONFIG_MODE == 0o600
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_write_keeps_the_configs_owner_and_group(config: Path) -> None:
+    """Root setting the PIN of a booth that runs as its own user leaves the file theirs."""
+    os.chown(config, 4242, 4343)
+    write_pin_hash(config, FAST_HASH)
+    st = config.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (4242, 4343, 0o600)
+    assert read_pin_hash(config) == FAST_HASH
 
 
 def test_write_keeps_crlf_line_endings(tmp_path: Path) -> None:
@@ -302,5 +345,33 @@ def test_a_gate_from_the_config_keeps_its_start_hash_while_the_file_has_none(
 
 def test_a_new_pin_replaces_the_old_one_at_the_next_attempt(config: Path) -> None:
     gate = PinGate.from_config(config, FAST_HASH)
-    write_pin_hash(config, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("2222"))
-    assert not gate.attempt(PIN).ok and gate.attempt("2222").ok
+    write_pin_hash(config, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("222222"))
+    assert not gate.attempt(PIN).ok and gate.attempt("222222").ok
+
+
+# -- kiosk staff set-pin, and kiosk doctor on the file it wrote ----------------------------
+
+
+def test_set_pin_wants_six_digits_and_leaves_the_config_to_its_owner(
+    config: Path, env: dict[str, str]
+) -> None:
+    from kiosk_cmd import kiosk
+
+    from kiosk.ops.doctor import check_staff_pin
+
+    set_pin = ("staff", "set-pin", "--config", str(config))
+    assert "6+ digits" in kiosk(*set_pin, "--help", env=env).stdout
+    config.chmod(0o644)
+    short = kiosk(*set_pin, env=env, input="4821\n")
+    assert short.returncode == 2 and "at least 6 digits" in short.stderr
+    assert config.stat().st_mode & 0o777 == 0o644 and read_pin_hash(config) == ""
+    done = kiosk(*set_pin, env=env, input="482193\n")
+    assert done.returncode == 0, done.stderr
+    assert config.stat().st_mode & 0o777 == 0o600
+    pin_hash = read_pin_hash(config)
+    assert verify_pin(pin_hash, "482193")
+    assert check_staff_pin(pin_hash, config).status == "pass"
+    config.chmod(0o644)  # someone copied it about: the doctor says so
+    warned = check_staff_pin(pin_hash, config)
+    assert warned.status == "warn" and "other users can read it" in warned.detail
+    assert warned.fix == f"chmod 600 {config}"

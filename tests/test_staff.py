@@ -192,11 +192,11 @@ def test_set_pin_from_standard_input_keeps_the_config(tmp_path: Path, env: dict[
     shutil.copy(REPO / "kiosk.toml", config)
     shutil.copytree(REPO / "assets", tmp_path / "assets")
     bad = kiosk("staff", "set-pin", "--config", str(config), env=env, input="12\n")
-    assert bad.returncode == 2 and "at least 4 digits" in bad.stderr
-    ok = kiosk("staff", "set-pin", "--config", str(config), env=env, input="4821\n")
+    assert bad.returncode == 2 and "at least 6 digits" in bad.stderr
+    ok = kiosk("staff", "set-pin", "--config", str(config), env=env, input="482193\n")
     assert ok.returncode == 0, ok.stderr
     text = config.read_text(encoding="utf-8")
-    assert 'pin_hash = "$argon2id$' in text and "4821" not in text
+    assert 'pin_hash = "$argon2id$' in text and "482193" not in text
     assert "# the active target" in text  # the file's comments are kept
 
 

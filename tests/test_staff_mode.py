@@ -23,7 +23,7 @@ from kiosk.ui.staff.screen import StaffScreen
 from kiosk.ui.staff.stats import StatsScreen
 from kiosk.ui.widgets.board import LeaderboardPane
 
-PIN = "4821"
+PIN = "482193"
 # The same argon2id as the kiosk's, at a low cost so the tests stay quick (verify reads
 # the cost from the hash itself).
 CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PIN)

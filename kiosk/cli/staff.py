@@ -109,13 +109,16 @@ staff.add_command(_action_command("resume", None))
 @staff.command("set-pin")
 @command_with_settings
 def set_pin(settings: Settings) -> None:
-    """Set the staff PIN (at least 4 digits): asked twice on a terminal, or read once
-    from standard input. Only its argon2id hash is stored, in [staff] pin_hash."""
-    from kiosk.core.pin import PinError, check_pin_format, hash_pin, write_pin_hash
+    """Set the staff PIN (6+ digits): asked twice on a terminal, or read once from
+    standard input. Only its argon2id hash is stored, in [staff] pin_hash; the config
+    is then readable by its owner only (0600)."""
+    from kiosk.core.pin import MIN_DIGITS, PinError, check_pin_format, hash_pin, write_pin_hash
 
     try:
         if sys.stdin.isatty():
-            pin = click.prompt("New staff PIN", hide_input=True, confirmation_prompt=True)
+            pin = click.prompt(
+                f"New staff PIN ({MIN_DIGITS}+ digits)", hide_input=True, confirmation_prompt=True
+            )
         else:
             pin = sys.stdin.readline()
         write_pin_hash(settings.source, hash_pin(check_pin_format(pin)))

@@ -26,6 +26,32 @@ BLANK_SYMBOLS = frozenset("\u2800")
 """The braille pattern blank: a symbol that draws nothing."""
 BLANKS = BLANK_LETTERS | BLANK_SYMBOLS
 
+DEFAULT_IGNORABLE: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD),  # soft hyphen
+    (0x034F, 0x034F),  # combining grapheme joiner
+    (0x061C, 0x061C),  # Arabic letter mark
+    (0x115F, 0x1160),  # Hangul fillers (BLANK_LETTERS)
+    (0x17B4, 0x17B5),  # Khmer inherent vowels
+    (0x180B, 0x180F),  # Mongolian variation selectors and vowel separator
+    (0x200B, 0x200F),  # zero width space, joiners, directional marks
+    (0x202A, 0x202E),  # directional embeddings and overrides
+    (0x2060, 0x206F),  # word joiner, invisible operators, isolates
+    (0x3164, 0x3164),  # Hangul filler (BLANK_LETTERS)
+    (0xFE00, 0xFE0F),  # variation selectors
+    (0xFEFF, 0xFEFF),  # zero width no-break space
+    (0xFFA0, 0xFFA0),  # halfwidth Hangul filler (BLANK_LETTERS)
+    (0xFFF0, 0xFFF8),  # reserved
+    (0x1BCA0, 0x1BCA3),  # shorthand format controls
+    (0x1D173, 0x1D17A),  # musical symbol format controls
+    (0xE0000, 0xE0FFF),  # tags, variation selectors supplement, reserved
+)
+"""Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt, Unicode 16.0):
+code points a renderer shows as nothing. Python's unicodedata has no lookup for the
+property; a test checks this table against the `regex` module's."""
+INVISIBLE = frozenset(chr(cp) for lo, hi in DEFAULT_IGNORABLE for cp in range(lo, hi + 1)) - BLANKS
+"""Default-ignorable characters but the blank letters (those show as spaces): "ana" with a
+variation selector or a grapheme joiner looks like "ana", so they are dropped."""
+
 
 def player_key(nickname: str) -> str:
     """Identity of a player: nicknames that differ only by case, width or lookalike
@@ -36,7 +62,7 @@ def player_key(nickname: str) -> str:
     after casefolding (Cyrillic "Т" looks like "T" but its lowercase "т" does not look
     like "t"). ASCII stays as typed, so "l"/"1" and "O"/"0" stay apart; Hangul and
     other scripts without ASCII lookalikes are kept; blank-looking characters count
-    as spaces.
+    as spaces and invisible ones (INVISIBLE) as nothing.
     """
     fold = _fold_table()
     # Fold before NFKC too: NFKC turns some lookalikes into others ("ϲ", a lunate sigma
@@ -48,8 +74,9 @@ def player_key(nickname: str) -> str:
 
 
 @functools.cache
-def _fold_table() -> dict[int, str]:
-    """The `str.translate` table: lookalikes to lowercase ASCII, blanks to spaces."""
+def _fold_table() -> dict[int, str | None]:
+    """The `str.translate` table: lookalikes to lowercase ASCII, blanks to spaces,
+    invisible characters to nothing."""
     from confusable_homoglyphs.confusables import confusables_data  # loads a JSON once
 
     prototypes = _ascii_prototypes(confusables_data)
@@ -59,10 +86,11 @@ def _fold_table() -> dict[int, str]:
         members.setdefault(proto, {proto})
         if ch in _ASCII_ALNUM:
             members[proto].add(ch)
-    table: dict[int, str] = {ord(ch): " " for ch in BLANKS}
+    table: dict[int, str | None] = {ord(ch): " " for ch in BLANKS}
     for ch, proto in prototypes.items():
         if ch not in _ASCII_ALNUM:
             table[ord(ch)] = _pick(ch, proto, members[proto]).lower()
+    table.update(dict.fromkeys(map(ord, INVISIBLE)))
     return table
 
 

@@ -11,11 +11,13 @@ import math
 import os
 import re
 import tempfile
+import threading
 import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import tomlkit
 from argon2 import PasswordHasher
@@ -23,7 +25,11 @@ from argon2.exceptions import Argon2Error
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import Table
 
-MIN_DIGITS = 4
+MIN_DIGITS = 6
+"""A million PINs: at a quarter of a second a guess, a stolen hash takes days of CPU
+(4 digits fell in half an hour), and the booth's lockout stops guessing at the keyboard."""
+CONFIG_MODE = 0o600
+"""The config file holds the PIN hash: only its owner may read it."""
 MAX_LOCK_S = 3600.0
 """The doubling lock never grows past an hour: long enough against guessing at the
 booth keyboard, short enough that a visitor mashing keys cannot shut staff out all day."""
@@ -65,11 +71,17 @@ def verify_pin(pin_hash: str, pin: str) -> bool:
         return False
 
 
+Outcome = Literal["ok", "wrong", "locked", "unset"]
+"""What became of one try, as audited: the right PIN, a wrong one, refused unchecked
+while the gate was locked, or refused because no PIN is set."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Attempt:
     """The outcome of one PIN attempt at the staff gate."""
 
     ok: bool
+    outcome: Outcome
     locked_for_s: float = 0.0
     """Seconds the gate stays locked from now; 0 when it is not locked."""
     message: str = ""
@@ -83,6 +95,9 @@ class PinGate:
     lasts twice the one before (up to MAX_LOCK_S). While locked every attempt is refused
     without checking the PIN. A right PIN resets both the count and the doubling: the
     person who knows the PIN is back, so the next visitor's typos start from scratch.
+
+    Attempts from several threads are checked one at a time: each one sees the count and
+    the lock that the one before it left, so a burst of tries cannot slip past the limit.
     """
 
     def __init__(
@@ -106,6 +121,7 @@ class PinGate:
         self._wrong = 0  # wrong PINs since the last lock or success
         self._locks = 0  # locks since the last success: the doubling exponent
         self._locked_until = -math.inf
+        self._checking = threading.Lock()  # held for a whole attempt, the verify included
 
     @classmethod
     def from_config(
@@ -131,26 +147,36 @@ class PinGate:
         return max(0.0, self._locked_until - self._clock())
 
     def attempt(self, pin: str) -> Attempt:
-        """Check one PIN, counting it towards a lock when it is wrong."""
+        """Check one PIN, counting it towards a lock when it is wrong. Thread-safe: a
+        caller waits while another's attempt is checked."""
+        with self._checking:
+            return self._attempt(pin)
+
+    def _attempt(self, pin: str) -> Attempt:
         pin_hash = self.current_hash()
         if not pin_hash:
-            return Attempt(ok=False, message="No staff PIN is set, so staff mode stays closed.")
+            message = "No staff PIN is set, so staff mode stays closed."
+            return Attempt(ok=False, outcome="unset", message=message)
         if (left := self.locked_for()) > 0:
-            return Attempt(ok=False, locked_for_s=left, message=_locked_message(left))
+            return Attempt(
+                ok=False, outcome="locked", locked_for_s=left, message=_locked_message(left)
+            )
         if verify_pin(pin_hash, pin):
             self._wrong = 0
             self._locks = 0
-            return Attempt(ok=True, message="PIN accepted: staff mode is open.")
+            return Attempt(ok=True, outcome="ok", message="PIN accepted: staff mode is open.")
         self._wrong += 1
         if self._wrong < self._max_tries:
             tries = self._max_tries - self._wrong
             word = "try" if tries == 1 else "tries"
-            return Attempt(ok=False, message=f"Wrong PIN. {tries} more {word} before a lock.")
+            message = f"Wrong PIN. {tries} more {word} before a lock."
+            return Attempt(ok=False, outcome="wrong", message=message)
         lock = min(self._lock_s * 2**self._locks, MAX_LOCK_S)
         self._wrong = 0
         self._locks += 1
         self._locked_until = self._clock() + lock
-        return Attempt(ok=False, locked_for_s=lock, message=f"Wrong PIN. {_locked_message(lock)}")
+        message = f"Wrong PIN. {_locked_message(lock)}"
+        return Attempt(ok=False, outcome="wrong", locked_for_s=lock, message=message)
 
 
 def _locked_message(seconds: float) -> str:
@@ -173,7 +199,8 @@ def write_pin_hash(config_path: Path, pin_hash: str) -> None:
     """Set `[staff] pin_hash` in a TOML config, keeping its comments and layout.
 
     An empty hash clears the PIN (staff mode closed). The file is replaced atomically,
-    so a crash leaves either the old config or the new one, never half of one.
+    so a crash leaves either the old config or the new one, never half of one; the new
+    one is readable by its owner only (CONFIG_MODE) and keeps the old one's owner.
     """
     if pin_hash and not pin_hash.startswith("$argon2"):
         raise PinError("That is not a PIN hash: make one with the staff PIN tool.")
@@ -200,16 +227,34 @@ def write_pin_hash(config_path: Path, pin_hash: str) -> None:
 
 def _replace_atomically(path: Path, text: str) -> None:
     """Write to a temp file beside `path`, flush it to disk, then rename it over `path`."""
-    mode = path.stat().st_mode & 0o7777
+    old = path.stat()
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            os.fchmod(f.fileno(), CONFIG_MODE)  # before the hash is in it
+            _keep_owner(f.fileno(), old, path)
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)  # mkstemp makes 0600; keep the config's own permissions
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _keep_owner(fd: int, old: os.stat_result, path: Path) -> None:
+    """Give the new file the old one's owner and group (root setting the PIN of a booth
+    that runs as its own user must not take the config away from that user)."""
+    new = os.fstat(fd)
+    if (new.st_uid, new.st_gid) == (old.st_uid, old.st_gid):
+        return
+    try:
+        os.fchown(fd, old.st_uid, old.st_gid)
+    except PermissionError:
+        if new.st_uid != old.st_uid:
+            raise PinError(
+                f"{path}: belongs to another user; set the PIN as that user (or root),"
+                " so the booth can still read its config. The file is unchanged."
+            ) from None
+        # Only the group differs and cannot be kept: at 0600 the group reads nothing.

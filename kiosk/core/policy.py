@@ -74,12 +74,15 @@ class Limits:
 
 
 def _drop_char(ch: str) -> bool:
-    # Cc: controls (incl. NUL, C1), Cf: format (bidi overrides, zero-width), Cs/Co/Cn: junk.
-    return unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"}
+    # Cc: controls (incl. NUL, C1), Cf: format (bidi overrides, zero-width), Cs/Co/Cn: junk;
+    # and the invisible marks that are none of these (variation selectors, the grapheme
+    # joiner: category Mn), which would make "ana" + U+FE0F a second "ana".
+    return ch in identity.INVISIBLE or unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"}
 
 
 def sanitise(text: str) -> str:
-    """Remove escape sequences, control and format characters; collapse whitespace."""
+    """Remove escape sequences, control, format and default-ignorable characters (blank
+    letters stay, for `clean_nickname` to show as spaces); collapse whitespace."""
     text = _ESCAPES.sub("", text)
     text = "".join(" " if ch in "\t\n\r\v\f" else ch for ch in text)
     text = "".join(ch for ch in text if not _drop_char(ch))

@@ -336,7 +336,8 @@ def check_clock(now: float, newest: float | None = None) -> CheckResult:
     return passed("clock", _when(now))
 
 
-def check_staff_pin(pin_hash: str) -> CheckResult:
+def check_staff_pin(pin_hash: str, config: Path | None = None) -> CheckResult:
+    """The hash is set and argon2; `config`, the file holding it, is its owner's alone."""
     from argon2 import extract_parameters
     from argon2.exceptions import InvalidHashError
 
@@ -353,7 +354,17 @@ def check_staff_pin(pin_hash: str) -> CheckResult:
     except (InvalidHashError, ValueError):
         return warned("staff pin", "[staff] pin_hash is not an argon2 hash: no PIN opens it", fix)
     kind = f"argon2{params.type.name.lower()}"
+    if config is not None and _others_read(config):
+        told = f"{config} holds the PIN hash and other users can read it"
+        return warned("staff pin", told, f"chmod 600 {config}")
     return passed("staff pin", f"set ({kind}, t={params.time_cost}, m={params.memory_cost} KiB)")
+
+
+def _others_read(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & 0o044)
+    except OSError:
+        return False
 
 
 def check_terminal(
@@ -416,7 +427,7 @@ def site_checks(
         check_disk(data, disk_usage),
         check_data_dir(data),
         check_lock(data, beside=beside),
-        check_staff_pin(settings.staff.pin_hash),
+        check_staff_pin(settings.staff.pin_hash, settings.source),
         check_clock(now, newest_row_time(data)),
         check_words(settings),
     ]

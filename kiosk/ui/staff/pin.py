@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -18,7 +20,8 @@ from kiosk.core.pin import Attempt, PinGate
 
 class PinScreen(ModalScreen[bool]):
     """Asks for the staff PIN; dismissed with True for the right one, False on Escape.
-    Checking a PIN takes a quarter of a second (argon2id): it runs in a thread."""
+    Checking a PIN takes a quarter of a second (argon2id): it runs in a thread, and the
+    tries typed meanwhile wait their turn, so each one counts and is audited, in order."""
 
     DEFAULT_CSS = """
     PinScreen { align: center middle; }
@@ -35,6 +38,10 @@ class PinScreen(ModalScreen[bool]):
         super().__init__()
         self._gate = gate
         self._note = note
+        self._tries: deque[str] = deque()  # typed, not checked yet
+        self._turns = threading.Lock()  # guards _tries and _checking
+        self._checking = False  # a worker is taking tries off _tries
+        self._answered = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -46,18 +53,40 @@ class PinScreen(ModalScreen[bool]):
         event.stop()
         pin = event.value
         event.input.clear()
-        self._check(pin)
+        with self._turns:
+            self._tries.append(pin)
+            if self._checking:  # the running worker takes it in its turn
+                return
+            self._checking = True
+        self._check_tries(self.app)
 
-    @work(thread=True, exclusive=True, group="pin", exit_on_error=False)
-    def _check(self, pin: str) -> None:
-        was_locked = self._gate.locked_for() > 0  # then the PIN is not even checked
-        attempt = self._gate.attempt(pin)
-        outcome = "ok" if attempt.ok else "locked" if was_locked else "wrong"
-        self._note(outcome)  # audited: the outcome, never the PIN
-        self.app.call_from_thread(self._answer, attempt)
+    @work(thread=True, group="pin", exit_on_error=False)
+    def _check_tries(self, app: App[object]) -> None:
+        """Check the tries one at a time, oldest first, until none is left: one worker,
+        never cancelled by the next try, so no try goes unchecked or unaudited. `app` is
+        taken on the event loop: once staff mode opens, this screen has none to ask."""
+        try:
+            while (pin := self._next_try()) is not None:
+                attempt = self._gate.attempt(pin)
+                self._note(attempt.outcome)  # audited: the outcome, never the PIN
+                app.call_from_thread(self._answer, attempt)
+        except BaseException:
+            with self._turns:
+                self._checking = False  # the next try starts a worker again
+            raise
+
+    def _next_try(self) -> str | None:
+        with self._turns:
+            if self._tries:
+                return self._tries.popleft()
+            self._checking = False
+            return None
 
     def _answer(self, attempt: Attempt) -> None:
+        if self._answered:  # staff mode opened, or Escape: later answers show nowhere
+            return
         if attempt.ok:
+            self._answered = True
             self.dismiss(True)
             return
         message = self.query_one("#pin-message", Static)
@@ -65,4 +94,6 @@ class PinScreen(ModalScreen[bool]):
         message.update(Text(attempt.message))
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        if not self._answered:
+            self._answered = True
+            self.dismiss(False)
