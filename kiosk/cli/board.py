@@ -46,12 +46,17 @@ EMPTY = Stats(
 )
 
 
-def pick_target(settings: Settings, target: str | None) -> str:
-    """The target asked for (it must be configured), else the active one."""
+def pick_target(settings: Settings, target: str | None, store: Store | None) -> str:
+    """The target asked for (it must be configured), else the active one: the one staff
+    switched to (kept in the database), else the config's."""
+    from kiosk.core.staff import active_target
+
     ids = [t.id for t in settings.targets]
     if target is not None and target not in ids:
         raise KioskExit(f"unknown target {target!r}; configured targets: {', '.join(ids)}")
-    return target or settings.active_target.id
+    if target is not None:
+        return target
+    return active_target(store, settings) if store else settings.active_target.id
 
 
 def stats_data(s: Stats, target: str, on_board: int) -> dict[str, object]:
@@ -100,8 +105,8 @@ def stats_lines(d: dict[str, object]) -> list[tuple[str, str]]:
 @command_with_settings
 def stats(settings: Settings, as_json: bool, target: str | None) -> None:
     """Players on the board and in all, prompts played and drawn, jobs waiting, top submitter."""
-    target = pick_target(settings, target)
     store = open_store(settings)
+    target = pick_target(settings, target, store)
     s = store.stats() if store else EMPTY
     on_board = store.ranked_count(target) if store else 0
     data = stats_data(s, target, on_board)
@@ -123,8 +128,8 @@ def leaderboard(settings: Settings, as_json: bool, target: str | None, limit: in
 
     from kiosk.ops.report import board_rows, board_table
 
-    target = pick_target(settings, target)
     store = open_store(settings)
+    target = pick_target(settings, target, store)
     rows = store.leaderboard(target, limit) if store else []
     if as_json:
         click.echo(json.dumps(board_rows(rows), ensure_ascii=False))

@@ -20,6 +20,7 @@ from kiosk.core.config import Settings
 if TYPE_CHECKING:
     from kiosk.ops.eventdays import EventList
     from kiosk.storage.archive import EventCounts
+    from kiosk.storage.carry import StaffState
 
 
 @click.group()
@@ -55,6 +56,21 @@ def _counts_text(counts: EventCounts | None, *, archived: bool = True) -> str:
     return text
 
 
+def carried_lines(state: StaffState) -> list[str]:
+    """What `event new` carried into the fresh event, one line per kind."""
+    kinds = [
+        ("blocked words", state.words_blocked(True)),
+        ("unblocked words", state.words_blocked(False)),
+        ("bans", state.with_flag("banned")),
+        ("staff tags", state.with_flag("staff")),
+        ("hidden players", state.with_flag("hidden")),
+    ]
+    lines = [f"  {what} ({len(names)}): {', '.join(names)}" for what, names in kinds if names]
+    if not lines:
+        return ["Nothing to carry over: no staff word changes, bans, staff tags or hidden players."]
+    return ["Carried into the fresh event (they hold for the whole event):", *lines]
+
+
 @event.command("new")
 @click.option(
     "--name", default=None, help="The archived event's name (default: event name + date)."
@@ -69,8 +85,9 @@ def new(settings: Settings, name: str | None, force: bool) -> None:
     """Archive this event and start a fresh one.
 
     Moves the database and images into <data dir>/events/DATE-NAME/ (renamed, never
-    copied or deleted) and creates the new, empty database. Refused while a kiosk runs
-    on the data dir, or while prompts wait to be drawn (see --force)."""
+    copied or deleted) and creates the new, empty database, with staff's word changes,
+    bans, staff tags and hidden players carried into it (listed). Refused while a kiosk
+    runs on the data dir, or while prompts wait to be drawn (see --force)."""
     from kiosk.core.api import StoreError
     from kiosk.ops.eventdays import EventError, archive_event
     from kiosk.storage.lock import DataDirBusy
@@ -91,6 +108,8 @@ def new(settings: Settings, name: str | None, force: bool) -> None:
     click.echo(f"Archived {done.name!r}: {_counts_text(done.counts)}")
     click.echo(f"  into {done.path}")
     click.echo(f"A fresh event starts now in {data} (an empty board).")
+    for line in carried_lines(done.carried):
+        click.echo(line)
     if done.readers_left:
         click.echo(
             "A reader still had the old database open: a `kiosk wall` moves to the new event"

@@ -50,7 +50,10 @@ def desk_for(settings: Settings, *, write: bool) -> Iterator[StaffDesk]:
             store.sync_targets(
                 [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
             )
-        yield StaffDesk(store, settings)
+        desk = StaffDesk(store, settings)
+        if write:  # a name added to [staff] nicknames never wins a raffle drawn here
+            desk.apply_staff_nicknames()
+        yield desk
     finally:
         store.close()
         lock.release()
@@ -77,7 +80,7 @@ def _action_command(action: str, argument: str | None) -> click.Command:
     helps = {
         "hide": "Hide a player's drawings (and later ones) from every public screen.",
         "unhide": "Show a hidden player's drawings again.",
-        "ban": "Refuse a nickname's next prompts (its drawings stay).",
+        "ban": "Refuse a nickname's next prompts (its drawings stay); works before it plays.",
         "unban": "Let a banned nickname play again.",
         "tag-staff": "Mark a nickname as staff: plays, never ranks, never wins.",
         "untag-staff": "Remove the staff mark from a nickname.",
@@ -145,7 +148,9 @@ def _raffle_json(result: RaffleResult, **extra: Any) -> dict[str, Any]:
 @click.option("--winners", type=click.IntRange(1, 1000), default=None, help="How many win.")
 @click.option("--among", type=click.IntRange(1), default=None, help="Among the top K players.")
 @click.option("--above", type=click.FloatRange(0, 100), default=None, help="Best >= PERCENT.")
-@click.option("--seed", type=int, default=None, help="Seed (default: chosen now, recorded).")
+@click.option(
+    "--seed", type=int, default=None, help="Seed, of a draw or a redraw (default: chosen now)."
+)
 @click.option("--replay", type=int, default=None, help="Draw a recorded raffle again by id.")
 @click.option("--redraw", type=int, default=None, help="Raffle id: replace a winner not there.")
 @click.option("--absent", default=None, help="With --redraw: the winner who is not there.")
@@ -169,7 +174,7 @@ def raffle(
             if not absent:
                 raise StaffError("say who is not there: --absent NICKNAME")
             with desk_for(settings, write=True) as desk:
-                result = desk.redraw(redraw, absent)
+                result = desk.redraw(redraw, absent, seed=seed)
             extra: dict[str, Any] = {"redraw": True, "absent": absent}
         elif replay is not None:
             with desk_for(settings, write=False) as desk:

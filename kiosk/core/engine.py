@@ -80,6 +80,7 @@ class Engine(EngineWorker):
         self.generator = generator
         self.judge = judge
         self.desk = StaffDesk(self.store, settings)
+        self.desk.apply_staff_nicknames()  # a name added to the config after it played
         self.limits = policy.Limits(
             prompt_max=settings.limits.prompt_max, nickname_max=settings.limits.nickname_max
         )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import random
 import shlex
+from typing import Any
 
 from kiosk.core import codes, policy
 from kiosk.core.api import Entrant, RaffleResult, StaffCommand, StaffOutcome, StoreError
 from kiosk.core.blocklist import canonical
 from kiosk.core.config import Settings
+from kiosk.core.raffle import draw_winners, redraw_candidates, replace_winner, replay_record
 from kiosk.storage.store import Store
 
 PLAYER_ACTIONS = (
@@ -60,10 +62,17 @@ def parse_command(text: str) -> StaffCommand:
     return StaffCommand(action=action, subject=args[0] if args else "", reason=reason)
 
 
-def draw_winners(eligible: list[Entrant], wanted: int, seed: int) -> list[Entrant]:
-    """`wanted` distinct winners from the eligible list (in its order), by the seed: the
-    same list and seed always give the same winners."""
-    return random.Random(seed).sample(eligible, min(wanted, len(eligible)))
+def active_target(store: Store, settings: Settings) -> str:
+    """The target staff switched to (if still configured), else the config's: what every
+    surface shows unless told another."""
+    return chosen_target(store.meta(TARGET_KEY), settings)
+
+
+def chosen_target(chosen: str | None, settings: Settings) -> str:
+    """`chosen` (what staff switched to, kept in meta) if still configured, else the
+    config's target."""
+    ids = [t.id for t in settings.targets]
+    return chosen if chosen in ids else settings.active_target.id
 
 
 class StaffDesk:
@@ -78,9 +87,7 @@ class StaffDesk:
 
     def active_target(self) -> str:
         """The target staff switched to (if still configured), else the config's."""
-        chosen = self.store.meta(TARGET_KEY)
-        ids = [t.id for t in self.settings.targets]
-        return chosen if chosen in ids else self.settings.active_target.id
+        return active_target(self.store, self.settings)
 
     def paused(self) -> bool:
         return self.store.meta(PAUSED_KEY) == "1"
@@ -124,21 +131,18 @@ class StaffDesk:
             self.store.approve_submission(int(who), reason=why, actor=actor)
             return f"approved {who}: it ranks now, unblurred"
         if a in PLAYER_ACTIONS:
-            key = policy.player_key(who)
-            if a in ("hide", "unhide"):
-                self.store.hide_player(key, a == "hide", reason=why, actor=actor)
-            elif a in ("ban", "unban"):
-                self.store.set_banned(key, a == "ban", reason=why, actor=actor)
-            else:
-                self.store.set_staff(key, a == "tag-staff", reason=why, actor=actor)
-            return f"{a} {who}: done"
+            return self._player_action(a, who, why, actor)
         if a in SUBMISSION_ACTIONS:
             if not who.isdigit():
                 raise StaffError(f"`{a}` takes a submission id (a number), got {who!r}")
-            n = self.store.hide_submission(
+            hid = self.store.hide_submission(
                 int(who), a == "hide-submission", reason=why, actor=actor
             )
-            return f"{a} {who}: {n} drawing{'s' if n != 1 else ''} (with its dedup copies)"
+            n, still = hid.drawings, hid.hidden
+            said = f"{a} {who}: {n} drawing{'s' if n != 1 else ''} (with its dedup copies)"
+            if a == "unhide-submission" and still:
+                said += f"; {still} stay hidden (with their player, or hidden on their own)"
+            return said
         if a == "target":
             ids = [t.id for t in self.settings.targets]
             if who not in ids:
@@ -149,6 +153,22 @@ class StaffDesk:
         self.store.swap_meta(PAUSED_KEY, "1" if a == "pause" else "0")
         self.store.record(a, "", why, actor)
         return "drawing paused: prompts are saved" if a == "pause" else "drawing resumed"
+
+    def _player_action(self, a: str, who: str, why: str, actor: str) -> str:
+        """hide, unhide, ban, unban, tag-staff, untag-staff. A ban holds for a nickname
+        that has not played yet: folded like every nickname, refused at its first prompt."""
+        try:
+            nick = policy.clean_nickname(who, self.settings.limits.nickname_max)
+        except policy.PolicyError as exc:
+            raise StaffError(f"{who!r} cannot be a nickname: {exc}") from None
+        key = policy.player_key(nick)
+        if a in ("hide", "unhide"):
+            self.store.hide_player(key, a == "hide", reason=why, actor=actor)
+        elif a in ("ban", "unban"):
+            self.store.set_banned(key, a == "ban", nickname=nick, reason=why, actor=actor)
+        else:
+            self.store.set_staff(key, a == "tag-staff", reason=why, actor=actor)
+        return f"{a} {who}: done"
 
     def _reset_code(self, key: str, who: str, why: str, actor: str) -> str:
         """A player forgot their code: a new one, shown to staff once, the old one gone.
@@ -163,12 +183,22 @@ class StaffDesk:
     def mark_known_staff(self, key: str, nickname: str) -> None:
         """A nickname in `[staff] nicknames` is tagged staff when it first plays."""
         if key in self.staff_keys:
-            flags = self.store.player_flags(key)
-            if flags is None:
+            if self.store.player_flags(key) is None:
                 self.store.ensure_player(key, nickname)
-                flags = self.store.player_flags(key)
-            if flags is not None and not flags.staff:
-                self.store.set_staff(key, True, reason="[staff] nicknames", actor="config")
+            self._tag_config_staff(key)
+
+    def apply_staff_nicknames(self) -> list[str]:
+        """Tag staff every player `[staff] nicknames` names who is not tagged yet (a name
+        added to the config after it played stops ranking now, not at its next prompt);
+        audited once, by "config". Returns the nicknames tagged."""
+        return [nick for key in sorted(self.staff_keys) if (nick := self._tag_config_staff(key))]
+
+    def _tag_config_staff(self, key: str) -> str | None:
+        flags = self.store.player_flags(key)
+        if flags is None or flags.staff:
+            return None
+        self.store.set_staff(key, True, reason="[staff] nicknames", actor="config")
+        return flags.nickname
 
     # -- raffles ---------------------------------------------------------------------------
 
@@ -213,59 +243,49 @@ class StaffDesk:
         )
 
     def replay(self, rid: int) -> tuple[RaffleResult, bool]:
-        """A recorded raffle drawn again from its seed and eligible list; True when the
-        winners are the ones recorded."""
+        """A recorded raffle drawn again from its seeds, eligible list and each redraw's
+        candidates; True when every winner is the one recorded."""
+        record = self._record(rid)
+        winners, same = replay_record(record)
+        return self._result(record, winners), same
+
+    def redraw(
+        self, rid: int, absent: str, actor: str = "staff", *, seed: int | None = None
+    ) -> RaffleResult:
+        """A winner who is not there is replaced by one drawn from the raffle's eligible
+        players who may still win now, are not winners and were never declared absent.
+        The seed (fresh unless given) and those candidates are recorded: a replay agrees."""
+        record = self._record(rid)
+        current, _ = replay_record(record)
+        key = policy.player_key(absent)
+        gone = next((w for w in current if policy.player_key(w.nickname) == key), None)
+        if gone is None:
+            raise StaffError(f"{absent!r} is not a winner of raffle {rid}")
+        absentees = [*(r["replaced"] for r in record["redraws"]), gone.nickname]
+        now = {e.player_id for e in self.store.entrants(record["target"])}
+        pool = redraw_candidates(record["eligible"], current, absentees, now)
+        seed = random.SystemRandom().randrange(2**53) if seed is None else seed
+        winners, picked = replace_winner(current, gone.nickname, pool, seed)
+        replacement = picked.nickname if picked else None
+        self.store.add_redraw(rid, gone.nickname, replacement, seed, actor, candidates=pool)
+        return self._result(record, winners)
+
+    def _record(self, rid: int) -> dict[str, Any]:
         record = self.store.raffle_record(rid)
         if record is None:
             raise StaffError(f"no raffle {rid}")
-        again = draw_winners(record["eligible"], record["wanted"], record["seed"])
-        same = again == record["winners"]
-        for redraw in record["redraws"]:  # winners who were not there, in order
-            again = replace_winner(record["eligible"], again, redraw["replaced"], redraw["seed"])
-        result = RaffleResult(
-            raffle_id=rid,
+        return record
+
+    @staticmethod
+    def _result(record: dict[str, Any], winners: list[Entrant]) -> RaffleResult:
+        return RaffleResult(
+            raffle_id=record["id"],
             target=record["target"],
             rule=record["rule"],
             seed=record["seed"],
             eligible=record["eligible"],
-            winners=again,
-        )
-        return result, same
-
-    def redraw(self, rid: int, absent: str, actor: str = "staff") -> RaffleResult:
-        """A winner who is not there is replaced by another eligible player, drawn with a
-        fresh seed that is recorded, so the replay gives the same final winners."""
-        current, _ = self.replay(rid)
-        key = policy.player_key(absent)
-        if not any(policy.player_key(w.nickname) == key for w in current.winners):
-            raise StaffError(f"{absent!r} is not a winner of raffle {rid}")
-        seed = random.SystemRandom().randrange(2**53)
-        winners = replace_winner(current.eligible, current.winners, absent, seed)
-        added = [w for w in winners if w not in current.winners]
-        self.store.add_redraw(rid, absent, added[0].nickname if added else None, seed, actor)
-        return RaffleResult(
-            raffle_id=rid,
-            target=current.target,
-            rule=current.rule,
-            seed=current.seed,
-            eligible=current.eligible,
             winners=winners,
         )
-
-
-def replace_winner(
-    eligible: list[Entrant], winners: list[Entrant], absent: str, seed: int
-) -> list[Entrant]:
-    """The winners with `absent` replaced by a player drawn (by the seed) from the
-    eligible ones who have not won; without anyone left, `absent` is just removed."""
-    key = policy.player_key(absent)
-    kept = [w for w in winners if policy.player_key(w.nickname) != key]
-    gone = {policy.player_key(w.nickname) for w in winners}
-    left = [e for e in eligible if policy.player_key(e.nickname) not in gone]
-    if not left:
-        return kept
-    at = next(i for i, w in enumerate(winners) if policy.player_key(w.nickname) == key)
-    return [*kept[:at], random.Random(seed).choice(left), *kept[at:]]
 
 
 __all__ = [
@@ -277,6 +297,8 @@ __all__ = [
     "StaffDesk",
     "StaffError",
     "StaffOutcome",
+    "active_target",
+    "chosen_target",
     "draw_winners",
     "parse_command",
     "replace_winner",

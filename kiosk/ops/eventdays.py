@@ -3,8 +3,10 @@
 `archive_event` moves (never copies, never deletes) the database and its images into
 `<data_dir>/events/<YYYY-MM-DD>-<slug>/` with an `event.json` manifest, so the archive
 is itself a data dir that `kiosk --data-dir ARCHIVE leaderboard|stats|wall|export`
-opens; then it creates the fresh, empty database. Continuing the same board on day two
-is doing nothing: the data dir keeps its database until someone archives it.
+opens; then it creates the fresh, empty database, with the staff settings that hold for
+the whole event carried into it (kiosk.storage.carry: word changes, bans, staff tags,
+hidden players). Continuing the same board on day two is doing nothing: the data dir
+keeps its database until someone archives it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from kiosk.core.api import StoreError
 from kiosk.core.config import Settings
+from kiosk.core.staff import chosen_target
 from kiosk.storage.archive import (
     DB_FILES,
     DB_NAME,
@@ -28,6 +31,7 @@ from kiosk.storage.archive import (
     count_event,
     schema_version,
 )
+from kiosk.storage.carry import StaffState, read_staff_state
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.store import Store
 
@@ -48,6 +52,7 @@ class Archived:
     name: str
     counts: EventCounts
     readers_left: bool  # a reader still had the old database open (it keeps showing it)
+    carried: StaffState  # staff settings carried into the fresh event
 
 
 @dataclass(frozen=True)
@@ -102,16 +107,20 @@ def archive_event(
         if counts.queued_prompts and not force:
             raise EventError(_pending_message(data, counts))
         readers_done = checkpoint(data / DB_NAME)
+        carried = read_staff_state(data / DB_NAME)
         given = (name or "").strip()
         label = given or f"{settings.event.name} {when:%Y-%m-%d}"
         dest = _claim_folder(
             data / EVENTS_DIR, f"{when:%Y-%m-%d}-{slug(given or settings.event.name)}"
         )
-        _write_json(dest / MANIFEST, _manifest(settings, label, when, counts, data / DB_NAME))
+        target = chosen_target(carried.target, settings)  # staff's switch, not the config's
+        _write_json(dest / MANIFEST, _manifest(settings, label, when, counts, target, data))
         _move_event(data, dest)
-        _fresh_database(settings)
+        _fresh_database(settings, carried, label)
         _fsync_dir(data)
-    return Archived(path=dest, name=label, counts=counts, readers_left=not readers_done)
+    return Archived(
+        path=dest, name=label, counts=counts, readers_left=not readers_done, carried=carried
+    )
 
 
 def _pending_message(data: Path, counts: EventCounts) -> str:
@@ -142,7 +151,7 @@ def _claim_folder(events: Path, base: str) -> Path:
 
 
 def _manifest(
-    settings: Settings, name: str, when: datetime, counts: EventCounts, db: Path
+    settings: Settings, name: str, when: datetime, counts: EventCounts, target: str, data: Path
 ) -> dict[str, object]:
     return {
         "name": name,
@@ -153,12 +162,12 @@ def _manifest(
         "submissions": counts.submissions,
         "pending_jobs": counts.pending_jobs,
         "waiting": counts.waiting,
-        "active_target": settings.active_target.id,
+        "active_target": target,
         "targets": [
             {"id": t.id, "title": t.title, "image": str(settings.target_image(t))}
             for t in settings.targets
         ],
-        "schema_version": schema_version(db),
+        "schema_version": schema_version(data / DB_NAME),
     }
 
 
@@ -183,13 +192,15 @@ def _move_event(data: Path, dest: Path) -> None:
     _fsync_dir(dest)
 
 
-def _fresh_database(settings: Settings) -> None:
-    """The new event's empty database, created now: the data dir is a valid event at once."""
+def _fresh_database(settings: Settings, carried: StaffState, source: str) -> None:
+    """The new event's empty database, created now: the data dir is a valid event at once.
+    Staff's settings for the whole event come with it (no player, no score)."""
     store = Store(settings.data_path / DB_NAME)
     try:
         store.sync_targets(
             [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
         )
+        store.carry_in(carried, source=source)
     finally:
         store.close()
 

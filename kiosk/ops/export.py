@@ -233,6 +233,7 @@ def _raffle_row(r: dict[str, Any]) -> tuple[Any, ...]:
         r["seed"],
         len(r["eligible"]),
         "; ".join(_names(r["winners"])),
+        "; ".join(str(d["replaced"]) for d in r["redraws"]),
         "; ".join(redraws),
         "; ".join(_final_winners(r)),
         "; ".join(_names(r["eligible"])),
@@ -240,9 +241,10 @@ def _raffle_row(r: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _raffle_table(records: list[dict[str, Any]]) -> Table:
-    """One row per raffle: rule, seed, eligible, winners, redraws, final winners."""
+    """One row per raffle: rule, seed, eligible, winners, who was absent (redrawn, in
+    order), each redraw (absent -> replacement), final winners."""
     columns = ["id", "at", "target_id", "rule", "wanted", "seed", "eligible_count"]
-    columns += ["winners", "redraws", "final_winners", "eligible"]
+    columns += ["winners", "absent", "redraws", "final_winners", "eligible"]
     return Table(columns=columns, rows=iter(_raffle_row(r) for r in records))
 
 

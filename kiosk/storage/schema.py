@@ -188,6 +188,22 @@ MIGRATIONS: list[str] = [
     # 9: lookalike letters fold to one player (kiosk.core.identity): every players.key is
     # recomputed from the nickname as first typed, by the Python step below.
     "",
+    # 10: moderation that holds. submissions.hidden becomes a set of reasons (bits, see
+    # kiosk.storage.staff: 1 hidden on its own, 2 with its player, 4 with its original),
+    # so showing a drawing again never shows what was hidden for another reason. A copy
+    # hidden (1) while its original is hidden (1) was hidden with it: it becomes 4 (and 2
+    # as well when its player is hidden, a mark the old hide overwrote). A player row
+    # staff made before the nickname played (a ban) has played = 0 and is not counted.
+    # A redraw keeps the candidates it drew from, so a replay draws from the same ones.
+    """
+    UPDATE submissions SET hidden = 4 | CASE WHEN (
+            SELECT p.hidden FROM players p WHERE p.id = submissions.player_id
+        ) = 1 THEN 2 ELSE 0 END
+        WHERE dedup_of IS NOT NULL AND hidden = 1
+        AND (SELECT o.hidden FROM submissions o WHERE o.id = submissions.dedup_of) = 1;
+    ALTER TABLE players ADD COLUMN played INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE raffle_redraws ADD COLUMN candidates TEXT;
+    """,
 ]
 
 PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {

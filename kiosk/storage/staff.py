@@ -2,19 +2,19 @@
 
 Every action runs in one transaction with its audit row (time, actor, action,
 subject, reason). Hiding an original drawing hides its dedup copies too; a hidden
-player's later drawings are stored hidden; staff players never rank.
+player's later drawings are stored hidden; staff players never rank. A submission's
+`hidden` is a set of reasons (the bits below): each hide sets its own and each unhide
+clears only its own, so showing a drawing again never shows one hidden for another reason.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
-from typing import Any
+from dataclasses import dataclass
 
 from kiosk.core.api import (
     AuditRow,
-    Entrant,
     EventStats,
     PlayerFlags,
     Recent,
@@ -24,9 +24,25 @@ from kiosk.core.api import (
 )
 from kiosk.storage.mixin import StoreMixin
 
+HIDDEN_ALONE = 1
+"""Staff hid this drawing itself (hide-submission)."""
+HIDDEN_WITH_PLAYER = 2
+"""Its player is hidden (hide): set on their drawings, and on what they submit later."""
+HIDDEN_WITH_ORIGINAL = 4
+"""Staff hid the original drawing this dedup copy shows."""
+
+
+@dataclass(frozen=True)
+class Hid:
+    """What a hide or unhide of one drawing did: how many drawings it touched (the one,
+    with its dedup copies), and how many of them are hidden after it."""
+
+    drawings: int
+    hidden: int
+
 
 class StaffActions(StoreMixin):
-    """Mixin for Store: staff flags, the audit log and raffle records."""
+    """Mixin for Store: staff flags on players and drawings, and the audit log."""
 
     # -- players ------------------------------------------------------------------------
 
@@ -61,11 +77,22 @@ class StaffActions(StoreMixin):
             self._audit(c, actor, "tag-staff" if staff else "untag-staff", player_key, reason)
 
     def set_banned(
-        self, player_key: str, banned: bool, *, reason: str = "", actor: str = "staff"
+        self,
+        player_key: str,
+        banned: bool,
+        *,
+        nickname: str = "",
+        reason: str = "",
+        actor: str = "staff",
     ) -> None:
-        """Ban a player (their next prompts are refused) or lift it; their rows stay."""
+        """Ban a player (their next prompts are refused) or lift it; their rows stay. A
+        nickname that has not played yet is banned too: its row waits, uncounted, and
+        its first prompt is refused."""
         with self.transaction() as c:
-            pid = self._known_player(c, player_key)
+            if banned:
+                pid = self._reserve_player(c, player_key, nickname or player_key)
+            else:
+                pid = self._known_player(c, player_key)
             c.execute("UPDATE players SET banned = ? WHERE id = ?", (int(banned), pid))
             self._audit(c, actor, "ban" if banned else "unban", player_key, reason)
 
@@ -76,18 +103,25 @@ class StaffActions(StoreMixin):
         with self.transaction() as c:
             pid = self._known_player(c, player_key)
             c.execute("UPDATE players SET hidden = ? WHERE id = ?", (int(hidden), pid))
-            # Rows hidden with the player are marked 2, so unhiding the player shows them
-            # again but keeps the drawings staff hid one by one (1) hidden.
-            if hidden:
-                c.execute(
-                    "UPDATE submissions SET hidden = 2 WHERE player_id = ? AND hidden = 0", (pid,)
-                )
-            else:
-                c.execute(
-                    "UPDATE submissions SET hidden = 0 WHERE player_id = ? AND hidden = 2", (pid,)
-                )
+            change = "hidden | ?" if hidden else "hidden & ~?"
+            c.execute(
+                f"UPDATE submissions SET hidden = {change} WHERE player_id = ?",
+                (HIDDEN_WITH_PLAYER, pid),
+            )
             self._recompute_player(c, pid)
             self._audit(c, actor, "hide" if hidden else "unhide", player_key, reason)
+
+    def _reserve_player(self, c: sqlite3.Connection, key: str, nickname: str) -> int:
+        """The id of a player, made for staff when the nickname has not played yet: not
+        counted among the players (played = 0) until its first prompt is accepted."""
+        row = c.execute("SELECT id FROM players WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        cur = c.execute(
+            "INSERT INTO players(key, nickname, created_at, played) VALUES (?, ?, ?, 0)",
+            (key, nickname, time.time()),
+        )
+        return int(cur.lastrowid or 0)
 
     def _known_player(self, c: sqlite3.Connection, key: str) -> int:
         row = c.execute("SELECT id FROM players WHERE key = ?", (key,)).fetchone()
@@ -99,39 +133,42 @@ class StaffActions(StoreMixin):
 
     def hide_submission(
         self, sid: int, hidden: bool = True, *, reason: str = "", actor: str = "staff"
-    ) -> int:
+    ) -> Hid:
         """Hide (or show again) one drawing; an original takes its dedup copies with it.
-        Returns how many submissions changed."""
+        Showing it again clears only what this hid: a copy hidden with its player, or
+        hidden on its own, stays hidden."""
         with self.transaction() as c:
             row = c.execute("SELECT dedup_of FROM submissions WHERE id = ?", (sid,)).fetchone()
             if row is None:
                 raise StoreError(f"no submission {sid}")
-            ids = [sid]
+            marks = [(HIDDEN_ALONE, sid)]
             if row[0] is None:  # an original: its copies show the same picture
-                ids += [
-                    r[0] for r in c.execute("SELECT id FROM submissions WHERE dedup_of = ?", (sid,))
-                ]
-            marks = ",".join("?" * len(ids))
-            c.execute(
-                f"UPDATE submissions SET hidden = ? WHERE id IN ({marks})", (int(hidden), *ids)
-            )
+                copies = c.execute("SELECT id FROM submissions WHERE dedup_of = ?", (sid,))
+                marks += [(HIDDEN_WITH_ORIGINAL, int(r[0])) for r in copies]
+            change = "hidden | ?" if hidden else "hidden & ~?"
+            c.executemany(f"UPDATE submissions SET hidden = {change} WHERE id = ?", marks)
+            ids = [i for _, i in marks]
+            where = f"id IN ({','.join('?' * len(ids))})"
             touched = c.execute(
-                f"SELECT DISTINCT player_id, target_id FROM submissions WHERE id IN ({marks})", ids
+                f"SELECT DISTINCT player_id, target_id FROM submissions WHERE {where}", ids
             ).fetchall()
             for pid, target_id in touched:
                 self._recompute_best(c, int(pid), str(target_id))
+            still = c.execute(
+                f"SELECT COUNT(*) FROM submissions WHERE {where} AND hidden != 0", ids
+            ).fetchone()[0]
             action = "hide-submission" if hidden else "unhide-submission"
             self._audit(c, actor, action, str(sid), reason)
-        return len(ids)
+        return Hid(drawings=len(ids), hidden=int(still))
 
     def hidden_original(self, key: str) -> bool:
         """Whether staff hid the drawing of this dedup key (it is not drawn again)."""
         row = (
             self._conn()
             .execute(
-                "SELECT 1 FROM submissions WHERE dedup_key = ? AND dedup_of IS NULL AND hidden = 1"
-                " LIMIT 1",
-                (key,),
+                "SELECT 1 FROM submissions WHERE dedup_key = ? AND dedup_of IS NULL"
+                " AND hidden & ? LIMIT 1",
+                (key, HIDDEN_ALONE),
             )
             .fetchone()
         )
@@ -309,85 +346,6 @@ class StaffActions(StoreMixin):
             (time.time(), actor, action, f"{subject} {reason}".strip(), subject, reason),
         )
 
-    # -- raffles ------------------------------------------------------------------------
-
-    def entrants(self, target_id: str) -> list[Entrant]:
-        """Players who may win on a target, best first: ranked (not hidden, not staff),
-        not banned, not hidden."""
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT p.id, p.nickname, s.percent FROM best b"
-                " JOIN players p ON p.id = b.player_id JOIN submissions s ON s.id = b.submission_id"
-                " WHERE b.target_id = ? AND p.banned = 0 AND p.hidden = 0 AND p.staff = 0"
-                " ORDER BY b.cosine DESC, b.submission_id",
-                (target_id,),
-            )
-            .fetchall()
-        )
-        return [from_row(Entrant, r) for r in rows]
-
-    def add_raffle(
-        self,
-        *,
-        target_id: str,
-        wanted: int,
-        rule: str,
-        seed: int,
-        eligible: list[Entrant],
-        winners: list[Entrant],
-        actor: str = "staff",
-    ) -> int:
-        """Record a raffle with everything needed to replay it; returns its id."""
-        with self.transaction() as c:
-            cur = c.execute(
-                "INSERT INTO raffles(at, target_id, wanted, rule, seed, eligible, winners)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), target_id, wanted, rule, seed, _dump(eligible), _dump(winners)),
-            )
-            rid = int(cur.lastrowid or 0)
-            names = ", ".join(w.nickname for w in winners)
-            self._audit(c, actor, "raffle", f"{rid} {target_id}", f"{rule} seed {seed}: {names}")
-        return rid
-
-    def raffle_record(self, rid: int) -> dict[str, Any] | None:
-        """A stored raffle: target, wanted, rule, seed, eligible, winners, redraws."""
-        c = self._conn()
-        row = c.execute(
-            "SELECT id, at, target_id, wanted, rule, seed, eligible, winners FROM raffles"
-            " WHERE id = ?",
-            (rid,),
-        ).fetchone()
-        if row is None:
-            return None
-        redraws = c.execute(
-            "SELECT replaced, replacement, seed FROM raffle_redraws WHERE raffle_id = ?"
-            " ORDER BY id",
-            (rid,),
-        ).fetchall()
-        return {
-            "id": row[0],
-            "at": row[1],
-            "target": row[2],
-            "wanted": row[3],
-            "rule": row[4],
-            "seed": row[5],
-            "eligible": _load(row[6]),
-            "winners": _load(row[7]),
-            "redraws": [{"replaced": r[0], "replacement": r[1], "seed": r[2]} for r in redraws],
-        }
-
-    def add_redraw(
-        self, rid: int, replaced: str, replacement: str | None, seed: int, actor: str = "staff"
-    ) -> None:
-        with self.transaction() as c:
-            c.execute(
-                "INSERT INTO raffle_redraws(raffle_id, at, replaced, replacement, seed)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (rid, time.time(), replaced, replacement, seed),
-            )
-            self._audit(c, actor, "redraw", str(rid), f"{replaced} -> {replacement}")
-
     def ranked_count(self, target_id: str) -> int:
         """How many players rank on a target (its whole board's length): one index count."""
         row = (
@@ -402,11 +360,3 @@ def _like(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, its own % and _ taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def _dump(entrants: list[Entrant]) -> str:
-    return json.dumps([[e.player_id, e.nickname, e.percent] for e in entrants], ensure_ascii=False)
-
-
-def _load(text: str) -> list[Entrant]:
-    return [Entrant(player_id=p, nickname=n, percent=s) for p, n, s in json.loads(text)]

@@ -28,9 +28,11 @@ from kiosk.core.api import (
     from_row,
 )
 from kiosk.storage import schema
+from kiosk.storage.carry import CarryIn
 from kiosk.storage.players import PlayerCodes
 from kiosk.storage.queries import Queries
-from kiosk.storage.staff import StaffActions
+from kiosk.storage.raffles import Raffles
+from kiosk.storage.staff import HIDDEN_WITH_PLAYER, StaffActions
 from kiosk.storage.waiters import JOB_COLS, Waiters
 from kiosk.storage.words import BlockedWords
 
@@ -70,7 +72,7 @@ def _reused(original: Submission) -> Result:
     )
 
 
-class Store(Waiters, StaffActions, PlayerCodes, BlockedWords, Queries):
+class Store(Waiters, StaffActions, Raffles, PlayerCodes, BlockedWords, CarryIn, Queries):
     """The kiosk's database; safe to share between threads (one connection each)."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
@@ -171,8 +173,13 @@ class Store(Waiters, StaffActions, PlayerCodes, BlockedWords, Queries):
             )
 
     def _player_id(self, c: sqlite3.Connection, key: str, nickname: str) -> int:
-        row = c.execute("SELECT id FROM players WHERE key = ?", (key,)).fetchone()
+        row = c.execute("SELECT id, played FROM players WHERE key = ?", (key,)).fetchone()
         if row:
+            if not row[1]:  # staff named them before they played (a ban): they play now
+                c.execute(
+                    "UPDATE players SET played = 1, nickname = ? WHERE id = ?", (nickname, row[0])
+                )
+                c.execute("UPDATE counters SET players = players + 1")
             return int(row[0])
         cur = c.execute(
             "INSERT INTO players(key, nickname, created_at) VALUES (?, ?, ?)",
@@ -364,7 +371,7 @@ class Store(Waiters, StaffActions, PlayerCodes, BlockedWords, Queries):
                 dedup_of,
                 staff,
                 job.id or None,
-                2 if hidden else 0,  # 2: hidden with its player (see staff.hide_player)
+                HIDDEN_WITH_PLAYER if hidden else 0,
                 result.flags,
                 result.review,
             ),
