@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kiosk.cli.common import KioskExit, command_with_settings
+from kiosk.cli.common import KioskExit, WholeNumber, command_with_settings
 from kiosk.core.api import Stats, StoreError
 from kiosk.core.config import Settings
 
@@ -120,7 +120,7 @@ def stats(settings: Settings, as_json: bool, target: str | None) -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.option("--target", default=None, help="Target id (default: the active target).")
-@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--limit", type=WholeNumber(1, 10000), default=20, show_default=True)
 @command_with_settings
 def leaderboard(settings: Settings, as_json: bool, target: str | None, limit: int) -> None:
     """Each player's best score, best first; ties go to who reached it first."""

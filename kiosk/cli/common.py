@@ -1,5 +1,5 @@
 """What every `kiosk` command shares: --config, --data-dir and --profile in click's
-context object, the settings they make, and errors as one clear line."""
+context object, the settings they make, numbers as typed, and errors as one clear line."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ from typing import Any, Literal, TypeVar, cast
 
 import click
 
+from kiosk.core.api import StoreError
 from kiosk.core.config import ConfigError, Settings, load_settings
+from kiosk.core.numbers import INTEGER_MAX, decimal_number, whole_number
+from kiosk.storage.lock import DataDirBusy
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USAGE = 2
+CLEAR_ERRORS = (ConfigError, StoreError, DataDirBusy)
+"""What a command may meet that says itself in a sentence (a config or word list that
+cannot be read, a database or data dir that cannot be used, another kiosk on the data
+dir): said as a KioskExit by every command, whichever forgot to catch it."""
 
 
 class KioskExit(click.ClickException):
@@ -23,6 +30,41 @@ class KioskExit(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"kiosk: {self.message}", err=True)
+
+
+class WholeNumber(click.IntRange):
+    """An integer option or argument in ASCII digits from `low` to `high` (default: the
+    largest SQLite stores), so '²', '1_000' or a 20-digit id is a usage error (exit 2)
+    and never reaches the database as an OverflowError."""
+
+    def __init__(self, low: int, high: int | None = None) -> None:
+        super().__init__(low, high)  # help shows the range: "x>=1" or "1<=x<=1000"
+        self.low, self.high = low, INTEGER_MAX if high is None else high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            try:
+                value = whole_number(value, self.low, self.high)
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class DecimalNumber(click.FloatRange):
+    """A number option in ASCII digits from `low` to `high`: 'nan', '1e999' or '٣' is a
+    usage error (exit 2)."""
+
+    def __init__(self, low: float, high: float) -> None:
+        super().__init__(low, high)
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            try:
+                value = decimal_number(value, self.low, self.high)
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        return super().convert(value, param, ctx)
 
 
 @dataclass
@@ -81,12 +123,16 @@ def common_options(fn: F) -> F:
 
 
 def pass_settings(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Call the command with the Settings its shared options name, as first argument."""
+    """Call the command with the Settings its shared options name, as first argument; the
+    errors that say themselves (CLEAR_ERRORS) end it as a KioskExit."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         common = click.get_current_context().ensure_object(Common)
-        return fn(common.settings(), *args, **kwargs)
+        try:
+            return fn(common.settings(), *args, **kwargs)
+        except CLEAR_ERRORS as exc:
+            raise KioskExit(str(exc)) from None
 
     return wrapper
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kiosk.cli.common import KioskExit, command_with_settings
+from kiosk.cli.common import KioskExit, WholeNumber, command_with_settings
 from kiosk.core.config import Settings
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def _as_json(result: ExportResult) -> dict[str, Any]:
 @click.option("--target", default=None, help="Only this target's board (default: every one).")
 @click.option(
     "--top",
-    type=click.IntRange(1, 200),
+    type=WholeNumber(1, 200),
     default=12,
     show_default=True,
     help="Drawings on each contact sheet.",

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from kiosk.cli.common import KioskExit, command_with_settings
+from kiosk.cli.common import DecimalNumber, KioskExit, WholeNumber, command_with_settings
 from kiosk.core.config import Settings
 from kiosk.core.staff import (
     PLAYER_ACTIONS,
@@ -76,7 +76,8 @@ def _action_command(action: str, argument: str | None) -> click.Command:
     fn: Callable[..., Any] = command_with_settings(body)
     fn = click.option("--reason", default="", help="Why (recorded in the audit).")(fn)
     if argument is not None:
-        fn = click.argument(argument)(fn)
+        number = argument == "submission_id"  # an id SQLite can hold, in ASCII digits
+        fn = click.argument(argument, type=WholeNumber(1) if number else None)(fn)
     helps = {
         "hide": "Hide a player's drawings (and later ones) from every public screen.",
         "unhide": "Show a hidden player's drawings again.",
@@ -145,14 +146,21 @@ def _raffle_json(result: RaffleResult, **extra: Any) -> dict[str, Any]:
 
 @click.command()
 @click.option("--target", default=None, help="Target id (default: the active target).")
-@click.option("--winners", type=click.IntRange(1, 1000), default=None, help="How many win.")
-@click.option("--among", type=click.IntRange(1), default=None, help="Among the top K players.")
-@click.option("--above", type=click.FloatRange(0, 100), default=None, help="Best >= PERCENT.")
+@click.option("--winners", type=WholeNumber(1, 1000), default=None, help="How many win.")
+@click.option("--among", type=WholeNumber(1), default=None, help="Among the top K players.")
+@click.option("--above", type=DecimalNumber(0, 100), default=None, help="Best >= PERCENT.")
 @click.option(
-    "--seed", type=int, default=None, help="Seed, of a draw or a redraw (default: chosen now)."
+    "--seed",
+    type=WholeNumber(0),
+    default=None,
+    help="Seed, of a draw or a redraw (default: chosen now).",
 )
-@click.option("--replay", type=int, default=None, help="Draw a recorded raffle again by id.")
-@click.option("--redraw", type=int, default=None, help="Raffle id: replace a winner not there.")
+@click.option(
+    "--replay", type=WholeNumber(1), default=None, help="Draw a recorded raffle again by id."
+)
+@click.option(
+    "--redraw", type=WholeNumber(1), default=None, help="Raffle id: replace a winner not there."
+)
 @click.option("--absent", default=None, help="With --redraw: the winner who is not there.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @command_with_settings
@@ -203,7 +211,7 @@ def raffle(
 
 
 @click.command()
-@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--limit", type=WholeNumber(1, 100000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @command_with_settings
 def audit(settings: Settings, limit: int, as_json: bool) -> None:

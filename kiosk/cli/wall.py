@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from kiosk.cli.common import KioskExit, command_with_settings
+from kiosk.cli.common import KioskExit, WholeNumber, command_with_settings
 from kiosk.core.config import Settings
 
 
@@ -27,11 +27,11 @@ from kiosk.core.config import Settings
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: address.")
 @click.option(
-    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="With --serve."
+    "--port", type=WholeNumber(1, 65535), default=8000, show_default=True, help="With --serve."
 )
 @click.option(
     "--max-viewers",
-    type=click.IntRange(1, 64),
+    type=WholeNumber(1, 64),
     default=4,
     show_default=True,
     help="With --serve: at most this many browser tabs (each one a wall process); one"

@@ -73,14 +73,19 @@ class Engine(EngineWorker):
     ) -> None:
         self.settings = settings
         self.data_dir = settings.data_path
-        self.store = store or Store(self.data_dir / "kiosk.db")
-        self.store.sync_targets(
-            [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
-        )
+        self._lock = DataDirLock(self.data_dir)
+        # The data dir is taken before any write (migrations, targets, staff names), so a
+        # second kiosk is refused (DataDirBusy) having written nothing; start() or claim()
+        # take it again for the run.
+        with self._lock:
+            self.store = store or Store(self.data_dir / "kiosk.db")
+            self.store.sync_targets(
+                [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
+            )
+            self.desk = StaffDesk(self.store, settings)
+            self.desk.apply_staff_nicknames()  # a name added to the config after it played
         self.generator = generator
         self.judge = judge
-        self.desk = StaffDesk(self.store, settings)
-        self.desk.apply_staff_nicknames()  # a name added to the config after it played
         self.limits = policy.Limits(
             prompt_max=settings.limits.prompt_max, nickname_max=settings.limits.nickname_max
         )
@@ -115,7 +120,6 @@ class Engine(EngineWorker):
         self._ready = threading.Event()
         self._runner: BatchRunner | None = None
         self._thread: threading.Thread | None = None
-        self._lock = DataDirLock(self.data_dir)
 
     # -- events --------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from kiosk.core import codes, policy
 from kiosk.core.api import Entrant, RaffleResult, StaffCommand, StaffOutcome, StoreError
 from kiosk.core.blocklist import canonical
 from kiosk.core.config import Settings
+from kiosk.core.numbers import whole_number
 from kiosk.core.raffle import draw_winners, redraw_candidates, replace_winner, replay_record
 from kiosk.storage.store import Store
 
@@ -36,6 +37,15 @@ TARGET_KEY, PAUSED_KEY, WORDS_KEY = "event.target", "engine.paused", "words.vers
 
 class StaffError(ValueError):
     """A staff command that cannot be understood or carried out; the message says why."""
+
+
+def submission_id(action: str, text: str) -> int:
+    """A submission id as staff typed it: ASCII digits SQLite can hold ('²', '١' or 20
+    digits is a StaffError that says so, never a crash)."""
+    try:
+        return whole_number(text, 1)
+    except ValueError:
+        raise StaffError(f"`{action}` takes a submission id (a number), got {text!r}") from None
 
 
 def parse_command(text: str) -> StaffCommand:
@@ -126,17 +136,13 @@ class StaffDesk:
             self.store.swap_meta(WORDS_KEY, str(version))
             return f"{a} {who!r}: done (kept across restarts)"
         if a == "approve":
-            if not who.isdigit():
-                raise StaffError(f"`{a}` takes a submission id (a number), got {who!r}")
-            self.store.approve_submission(int(who), reason=why, actor=actor)
+            self.store.approve_submission(submission_id(a, who), reason=why, actor=actor)
             return f"approved {who}: it ranks now, unblurred"
         if a in PLAYER_ACTIONS:
             return self._player_action(a, who, why, actor)
         if a in SUBMISSION_ACTIONS:
-            if not who.isdigit():
-                raise StaffError(f"`{a}` takes a submission id (a number), got {who!r}")
             hid = self.store.hide_submission(
-                int(who), a == "hide-submission", reason=why, actor=actor
+                submission_id(a, who), a == "hide-submission", reason=why, actor=actor
             )
             n, still = hid.drawings, hid.hidden
             said = f"{a} {who}: {n} drawing{'s' if n != 1 else ''} (with its dedup copies)"

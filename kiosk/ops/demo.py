@@ -11,6 +11,7 @@ import json
 import shlex
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,6 +29,7 @@ from rich.progress import (
 from rich.text import Text
 
 from kiosk.core.api import BoardRow, StoreError
+from kiosk.core.blocklist import Blocklist
 from kiosk.core.config import Settings
 from kiosk.core.engine import Engine
 from kiosk.core.events import (
@@ -46,6 +48,7 @@ from kiosk.core.events import (
     StaffActed,
     Started,
 )
+from kiosk.core.numbers import decimal_number, whole_number
 from kiosk.core.policy import PolicyError, QueueFullError, format_percent
 from kiosk.core.staff import StaffError, parse_command
 from kiosk.ops.report import board_rows, board_table
@@ -292,14 +295,29 @@ class Demo:
         self.console.print(board_table(rows, title))
 
 
+def _number(parse: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type from a kiosk.core.numbers rule: its sentence, when refused."""
+
+    def number(text: str) -> float:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return number
+
+
 def raffle_options(text: str) -> dict[str, Any]:
-    """`raffle --winners 2 --among 10 [--above P] [--target ID] [--seed S]` as keywords."""
+    """`raffle --winners 2 --among 10 [--above P] [--target ID] [--seed S]` as keywords;
+    numbers as the CLI takes them (ASCII digits, within what SQLite stores)."""
     parser = argparse.ArgumentParser(prog="!raffle", add_help=False, exit_on_error=False)
-    parser.add_argument("--winners", type=int, required=True)
-    parser.add_argument("--among", type=int)
-    parser.add_argument("--above", type=float)
+    parser.add_argument(
+        "--winners", type=_number(lambda t: whole_number(t, 1, 1000)), required=True
+    )
+    parser.add_argument("--among", type=_number(lambda t: whole_number(t, 1)))
+    parser.add_argument("--above", type=_number(lambda t: decimal_number(t, 0, 100)))
     parser.add_argument("--target")
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=_number(whole_number))
     try:
         args = parser.parse_args(shlex.split(text)[1:])
     except (argparse.ArgumentError, ValueError) as exc:
@@ -308,8 +326,11 @@ def raffle_options(text: str) -> dict[str, Any]:
 
 
 def run_demo(settings: Settings, script: Path, *, as_json: bool, out: TextIO = sys.stdout) -> int:
-    """Exit status: 0 when every job is done, 1 if some failed, 2 if models did not load."""
+    """Exit status: 0 when every job is done, 1 if some failed, 2 if models did not load.
+    A word list that cannot be read is a BlocklistError (a ConfigError) that names it."""
     lines = read_script(script)
+    # As `kiosk run`'s preflight: checked before the engine opens the data dir.
+    Blocklist.load(settings.blocklist_path, profanity=settings.words.profanity)
     return Demo(settings, as_json=as_json, out=out).run(lines)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from kiosk.core.api import BoardRow
 from kiosk.core.config import Settings
-from kiosk.core.policy import player_key
+from kiosk.core.policy import player_key, sanitise
 from kiosk.ops.sheet import Fonts, contact_sheet, find_fonts
 from kiosk.storage.export import Snapshot, Table, snapshot
 
@@ -168,9 +168,12 @@ def _safe(name: str) -> str:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """A CSV cell: text without escape sequences or control characters (prompts are stored
+    as typed; a `cat` of the file must run nothing), then guarded against formulas."""
+    if not isinstance(value, str):
+        return value
+    text = sanitise(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _iso(value: Any) -> str:
