@@ -117,7 +117,12 @@ async def test_a_redraw_names_the_winner_and_n_or_escape_keep_them(engine: Engin
             labels = [str(w.render()) for w in app.screen.query(".raffle-label").results(Label)]
             assert labels == [label for _, label, _, _ in RaffleDialog.FIELDS]
             assert labels[0] == "Winners (how many)"
+            # A number beyond what can be stored is said, not a crash (issue 18 item 10).
             app.screen.query_one("#raffle-winners", Input).value = "2"
+            app.screen.query_one("#raffle-among", Input).value = "9" * 20
+            await pilot.press("enter")
+            said = str(app.screen.query_one("#raffle-message", Static).render())
+            assert "Cannot draw:" in said and "is not a whole number" in said
             app.screen.query_one("#raffle-among", Input).value = "5"
             await pilot.press("enter")
             await wait_for(pilot, lambda: showing(app, RaffleReveal), what="the reveal")

@@ -22,6 +22,7 @@ from textual.widgets import Input, Label, Static
 
 from kiosk.core.api import RaffleResult
 from kiosk.core.i18n import N_
+from kiosk.core.numbers import decimal_number, whole_number
 from kiosk.core.policy import format_percent
 from kiosk.core.staff import StaffError
 from kiosk.ui.lang import tr
@@ -86,10 +87,11 @@ class RaffleDialog(ModalScreen[RaffleResult | None]):
         among = self.query_one("#raffle-among", Input).value
         above = self.query_one("#raffle-above", Input).value.strip()
         try:
+            n = whole_number(winners or "0", 1, 1000)  # the CLI's bounds: one rule
             if above:
-                result = app.engine.raffle(winners=int(winners or 0), above=float(above))
+                result = app.engine.raffle(winners=n, above=decimal_number(above, 0, 100))
             else:
-                result = app.engine.raffle(winners=int(winners or 0), among=int(among or 0))
+                result = app.engine.raffle(winners=n, among=whole_number(among or "0", 1))
         except (StaffError, ValueError) as exc:
             message = self.query_one("#raffle-message", Static)
             message.set_class(True, "-error")
