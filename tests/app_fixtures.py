@@ -358,3 +358,13 @@ async def booth(app: Any) -> AsyncIterator[Pilot[Any]]:
             yield pilot
     finally:
         app.stop_engine(10)
+
+
+def svg_text(svg: str) -> str:
+    """The words of a Textual SVG screenshot: its <text> runs, without the markup (a
+    nickname like "cy" must not be found in an attribute such as cy="0")."""
+    import html
+    import re
+
+    body = re.sub(r"<style.*?</style>", "", svg, flags=re.DOTALL)
+    return html.unescape(re.sub(r"<[^>]*>", "", body)).replace("\xa0", " ")

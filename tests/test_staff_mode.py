@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, FakeEngine, showing, tiny_settings_in, wait_for
+from app_fixtures import REPO, SIZE, FakeEngine, showing, svg_text, tiny_settings_in, wait_for
 from argon2 import PasswordHasher
 from engine_fixtures import drawn
 from textual.pilot import Pilot
@@ -42,7 +41,7 @@ def settings(tmp_path: Path) -> Settings:
 
 def screen_text(app: KioskApp) -> str:
     """What the screen shows, from Textual's own SVG screenshot."""
-    return html.unescape(app.export_screenshot()).replace("\xa0", " ")
+    return svg_text(app.export_screenshot())
 
 
 def in_staff_mode(app: KioskApp) -> bool:

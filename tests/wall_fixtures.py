@@ -5,11 +5,11 @@ the tests read off the real wall app (its text, its pictures)."""
 from __future__ import annotations
 
 import hashlib
-import html
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from app_fixtures import svg_text
 from PIL import Image
 from textual.widget import Widget
 
@@ -86,7 +86,7 @@ def images_of(path: Path) -> list[Path]:
 
 def screen_text(app: WallApp) -> str:
     """The screen's text, from Textual's own SVG screenshot."""
-    return html.unescape(app.export_screenshot()).replace("\xa0", " ")
+    return svg_text(app.export_screenshot())
 
 
 def pictures_drawn(app: WallApp) -> bool:
