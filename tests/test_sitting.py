@@ -23,7 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationW
 
 
 def test_a_sitting_keeps_the_code_of_its_player_only() -> None:
-    s = Sitting(lang="en")
+    s = Sitting()
     assert s.begin("ana", now=0.0)
     s.keep_code("ana", "4821")
     assert s.code_for("ＡＮＡ") == "4821"  # lookalike letters fold to the same player
@@ -33,7 +33,7 @@ def test_a_sitting_keeps_the_code_of_its_player_only() -> None:
 
 
 def test_a_sitting_ends_on_idle_but_not_while_a_drawing_is_on_its_way() -> None:
-    s = Sitting(lang="en")
+    s = Sitting()
     assert not s.idle(100.0, 45)  # nobody sat down
     assert s.idle(100.0, 45, typed=True)  # a half-typed form left behind
     s.begin("ana", now=0.0)

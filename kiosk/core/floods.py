@@ -19,7 +19,6 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.core import i18n
 from kiosk.core.config import LimitSettings
 from kiosk.core.i18n import N_
 from kiosk.core.policy import PolicyError
@@ -33,11 +32,6 @@ SWEEP_S = 60.0
 MAX_CHOICES = 9
 """Pictures in one check: one digit key each."""
 _EPS = 1e-9  # float slack, so a bucket refilled to 0.999999999 counts as one token
-
-
-def wait_words(seconds: float) -> str:
-    """A wait for a visitor, rounded up: "12 s", "4 min 5 s", "1 h 3 min"."""
-    return i18n.duration(i18n.DEFAULT, seconds)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import gettext
 import io
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -110,8 +110,3 @@ class _Lenient(dict[str, object]):
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
-
-
-def render(lang: str, msgid: str, params: Mapping[str, object]) -> str:
-    """`translate` with the placeholders as a mapping (a refusal carries them so)."""
-    return translate(lang, msgid, **dict(params))

@@ -37,7 +37,7 @@ the lines around it."""
 
 class PolicyError(ValueError):
     """Input refused; the message is written for the visitor: `msgid` (English, in the
-    catalogs) with its `params`, translated where it is shown (`i18n.render`)."""
+    catalogs) with its `params`, translated where it is shown (`said`)."""
 
     def __init__(self, msgid: str, **params: object) -> None:
         self.msgid = msgid
@@ -46,7 +46,7 @@ class PolicyError(ValueError):
 
     def said(self, lang: str) -> str:
         """The refusal in `lang`."""
-        return i18n.render(lang, self.msgid, self.params)
+        return i18n.translate(lang, self.msgid, **self.params)
 
 
 class Banned(PolicyError):

@@ -21,8 +21,6 @@ from kiosk.core.policy import player_key
 class Sitting:
     """Who is at the keyboard now, in which language, and what they are waiting for."""
 
-    lang: str
-    """The visitor's language for this sitting (the booth's default until they switch)."""
     nickname: str | None = None
     """The nickname accepted in this sitting (sanitised), None before one is."""
     code: str | None = None
@@ -51,8 +49,7 @@ class Sitting:
 
     def begin(self, nickname: str, now: float) -> bool:
         """A nickname was accepted; True when it is another player than before (their
-        jobs, code and result are forgotten; the language stays: it is the same person
-        at the keyboard)."""
+        jobs, code and result are forgotten)."""
         self.last_key = now
         if self.is_me(nickname):
             self.nickname = nickname

@@ -7,8 +7,6 @@ widget class serves every app. A language switch calls `relabel()` on what is sh
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from textual.dom import DOMNode
 
 from kiosk.core import i18n
@@ -26,9 +24,3 @@ def lang_of(node: DOMNode) -> str:
 def tr(node: DOMNode, msgid: str, **params: object) -> str:
     """`msgid` in the language of `node`'s app, placeholders filled."""
     return i18n.translate(lang_of(node), msgid, **params)
-
-
-class Relabels(Protocol):
-    """A widget or screen whose words follow a language switch."""
-
-    def relabel(self) -> None: ...

@@ -80,7 +80,7 @@ class BoothScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sitting = Sitting(lang=i18n.DEFAULT)
+        self.sitting = Sitting()
         self._drawing: dict[int, DrawingNow] = {}
 
     @property
@@ -120,7 +120,6 @@ class BoothScreen(Screen[None]):
         yield Static(id="keys")
 
     def on_mount(self) -> None:
-        self.sitting = Sitting(lang=self.kiosk.lang)
         self.relabel()
 
     def relabel(self) -> None:
@@ -221,7 +220,6 @@ class BoothScreen(Screen[None]):
         """Switch the visitor's language for this sitting (the key names the next one)."""
         languages: list[str] = list(self.kiosk.settings.event.languages)
         self.kiosk.lang = i18n.next_language(self.kiosk.lang, languages)
-        self.sitting.lang = self.kiosk.lang
         self.relabel()
 
     def replay(self, keys: list[tuple[str, str | None]]) -> None:
@@ -237,7 +235,7 @@ class BoothScreen(Screen[None]):
         while self.app.screen is not self and isinstance(self.app.screen, VISITOR_MODALS):
             self.app.pop_screen()
         self.kiosk.lang = self.kiosk.settings.event.languages[0]
-        self.sitting = Sitting(lang=self.kiosk.lang, last_key=time.monotonic())
+        self.sitting = Sitting(last_key=time.monotonic())
         self.query_one(ResultPane).clear()
         self.query_one(LeaderboardPane).highlight(None)
         self.query_one(EntryForm).clear()

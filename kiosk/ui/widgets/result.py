@@ -23,8 +23,6 @@ DEDUP_THEIRS = N_(
 HELD_NOTE = N_("This drawing is waiting for a quick check by the staff.")
 DONE_NOTE = N_("Done! {nick} scored {score}")
 
-Said = tuple[str, dict[str, object]]
-
 
 class ResultPane(Vertical):
     """Where the player's drawing and score appear, with the state of their request.
