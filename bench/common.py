@@ -7,6 +7,7 @@ import statistics
 from pathlib import Path
 
 from kiosk.core.config import Settings, load_settings, without_flood_limits
+from kiosk.ml.tiny import with_tiny_models
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -23,7 +24,7 @@ def tiny_settings(data_dir: Path, batch: int | None = None, size: int | None = N
     from kiosk.ml.models import quiet_libraries
 
     quiet_libraries()
-    settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny")
+    settings = with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data_dir))
     update: dict[str, int] = {}
     if batch is not None:
         update["batch"] = batch

@@ -21,8 +21,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import pct, summary, tiny_settings
 
-from kiosk.core.engine import Engine
 from kiosk.core.events import Done
+from kiosk.engine.engine import Engine
 from kiosk.ml.generate import Generator
 
 

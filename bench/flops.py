@@ -186,9 +186,12 @@ def main() -> int:
     args = ap.parse_args()
     from kiosk.core.config import load_settings
     from kiosk.ml.models import quiet_libraries
+    from kiosk.ml.tiny import with_tiny_models
 
     quiet_libraries()
-    settings = load_settings(args.config, data_dir=args.data_dir, profile=args.profile)
+    settings = load_settings(args.config, data_dir=args.data_dir)
+    if args.profile == "tiny":
+        settings = with_tiny_models(settings)
     if settings.tiny:
         from kiosk.ml import tiny
 

@@ -397,7 +397,7 @@ def engine_figures(
     """submit -> Done one job at a time (p50/p95), then a burst of jobs from many players.
 
     Prompts carry `label`, so a second run on the same store draws rather than dedups."""
-    from kiosk.core.engine import Engine
+    from kiosk.engine.engine import Engine
 
     engine = Engine(settings, generator=Preloaded(gen), judge=Preloaded(judge))
     events: queue.Queue[Any] = queue.Queue()

@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import summary, tiny_settings
 
 from kiosk.core import policy
-from kiosk.core.engine import Engine
 from kiosk.core.events import Done, Failed
+from kiosk.engine.engine import Engine
 
 
 def via_engine(engine: Engine, finished: threading.Event, prompt: str) -> float:

@@ -199,7 +199,7 @@ def bench_settings(
     """The repo's config with a benchmark's pipeline, decoder, size, device and precision."""
     from kiosk.core.config import JudgeSettings, load_settings
 
-    settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="real")
+    settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir)
     generator = settings.generator.model_copy(
         update={
             "model": str(model),

@@ -91,8 +91,9 @@ def build_mid_pipeline(out: Path) -> Path:
 def settings_for(root: Path, steps: int) -> Any:
     """The repo's config, tiny profile (tiny judge), generator swapped for the mid-size one."""
     from kiosk.core.config import load_settings
+    from kiosk.ml.tiny import with_tiny_models
 
-    settings = load_settings(REPO / "kiosk.toml", data_dir=root / "data", profile="tiny")
+    settings = with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=root / "data"))
     generator = settings.generator.model_copy(
         update={
             "model": str(build_mid_pipeline(root / "mid-sd")),

@@ -1,7 +1,7 @@
 """The wall's freshness: from a commit in another process to the wall's feed having it.
 
 A writer process commits drawings through the real Store (job row, then submission, each
-synchronous=FULL) at a booth's pace; this process polls a `kiosk.core.wall.Feed` as the
+synchronous=FULL) at a booth's pace; this process polls a `kiosk.engine.feed.Feed` as the
 wall app does (every POLL_S) and notes when each new submission first shows in a view.
 Also times one poll when nothing changed (PRAGMA data_version) and one full view read on a
 large board. Prints figures and a SUMMARY line. Not a test.
@@ -24,7 +24,7 @@ from store_scale import fill
 from kiosk.core import policy
 from kiosk.core.api import Result
 from kiosk.core.config import Settings
-from kiosk.core.wall import Feed
+from kiosk.engine.feed import Feed
 from kiosk.storage.store import Store
 from kiosk.ui.wall.app import POLL_S
 

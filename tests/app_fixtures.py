@@ -26,10 +26,12 @@ from kiosk.core.api import (
     EngineAPI,
     EventStats,
     QueueEntry,
+    RaffleResult,
     Recent,
     Stats,
     Submission,
 )
+from kiosk.core.commands import StaffCommand, StaffError, StaffOutcome
 from kiosk.core.config import Settings, load_settings
 from kiosk.core.events import (
     Done,
@@ -43,7 +45,7 @@ from kiosk.core.events import (
     Started,
 )
 from kiosk.core.policy import PolicyError, clean_field, normalise_prompt, player_key
-from kiosk.core.staff import RaffleResult, StaffCommand, StaffError, StaffOutcome
+from kiosk.ml.tiny import with_tiny_models
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (120, 40)
@@ -56,7 +58,7 @@ def tiny_settings_in(data_dir: Path, tiny_models: Path) -> Settings:
     link = data_dir / "tiny-models"
     if not link.exists():
         link.symlink_to(tiny_models, target_is_directory=True)
-    return relaxed(load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny"))
+    return relaxed(with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data_dir)))
 
 
 async def wait_for(
@@ -106,6 +108,7 @@ class FakeEngine:
         self._next_id = 1
         self.paused = False
         self.staff_log: list[StaffCommand] = []
+        self.notes: list[tuple[str, str]] = []
 
     def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
         self._subscribers.append(fn)
@@ -316,7 +319,7 @@ class FakeEngine:
         )
 
     def note_staff(self, action: str, subject: str = "") -> None:
-        self.staff_log.append(StaffCommand(action=action, subject=subject))
+        self.notes.append((action, subject))
 
     def queue_snapshot(self) -> list[QueueEntry]:
         return list(self.waiting)

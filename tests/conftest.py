@@ -12,7 +12,8 @@ from engine_fixtures import CountingGenerator, Recorder, relaxed
 from tmux_fixtures import Tmux
 
 from kiosk.core.config import Settings, load_settings
-from kiosk.core.engine import Engine
+from kiosk.engine.engine import Engine
+from kiosk.ml.tiny import with_tiny_models
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ["HF_HUB_OFFLINE"] = "1"  # tests never touch the network
@@ -44,7 +45,7 @@ def data_dir(tmp_path: Path, tiny_models: Path) -> Path:
 def tiny_settings(data_dir: Path) -> Settings:
     """Repo config, tiny profile, a fresh data dir; no flood limits or player codes in the
     way (see engine_fixtures.relaxed)."""
-    return relaxed(load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny"))
+    return relaxed(with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data_dir)))
 
 
 @pytest.fixture

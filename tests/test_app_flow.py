@@ -15,8 +15,9 @@ from textual.pilot import Pilot
 from textual.widgets import Digits, Input, Static
 
 from kiosk.core.config import Settings, load_settings
-from kiosk.core.engine import Engine
 from kiosk.core.policy import format_percent
+from kiosk.engine.engine import Engine
+from kiosk.ml.tiny import tiny_demo_settings
 from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.booth import BoothScreen
 from kiosk.ui.screens.missing import MissingModelsScreen
@@ -211,7 +212,7 @@ async def test_missing_models_screen_offers_tiny_models(tmp_path: Path, tiny_mod
     settings = load_settings(missing_models_config(tmp_path))
     # Where "continue with tiny models" looks: link the session's models there.
     tiny_settings_in(settings.data_path / "tiny-demo", tiny_models)
-    app = make_app(settings)
+    app = make_app(settings, tiny_settings=tiny_demo_settings)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input
 from kiosk.core.api import Entrant, RaffleResult
 from kiosk.core.config import Settings, load_settings
 from kiosk.ml.generate import missing_message
+from kiosk.ml.tiny import with_tiny_models
 from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.attract import AttractScreen
 from kiosk.ui.screens.booth import BoothScreen
@@ -37,7 +38,9 @@ PIN_HASH = "$argon2id$v=19$m=8,t=1,p=1$c25hcHNob3RzYWx0$ZZtn2RxVqM1aA1M6e3tBsUju
 
 
 def settings_for(tmp_path: Path, profile: Literal["real", "tiny"] = "real") -> Settings:
-    settings = load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data", profile=profile)
+    settings = load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data")
+    if profile == "tiny":
+        settings = with_tiny_models(settings)
     staff = settings.staff.model_copy(update={"pin_hash": PIN_HASH})
     return settings.model_copy(update={"staff": staff})
 

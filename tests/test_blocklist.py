@@ -14,11 +14,11 @@ from engine_fixtures import Recorder
 from kiosk.core import policy
 from kiosk.core import wordfold as wf
 from kiosk.core.blocklist import Blocklist, BlocklistError, canonical, parse
+from kiosk.core.commands import parse_command
 from kiosk.core.config import ConfigError, Settings
-from kiosk.core.engine import Engine
 from kiosk.core.events import Queued
-from kiosk.core.staff import parse_command
 from kiosk.core.wordfold import fold_words
+from kiosk.engine.engine import Engine
 from kiosk.storage.store import Store
 
 REPO = Path(__file__).resolve().parent.parent

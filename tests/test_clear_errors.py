@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from kiosk_cmd import kiosk
 
+from kiosk.core.commands import StaffError, parse_command
 from kiosk.core.config import Settings
-from kiosk.core.engine import Engine
 from kiosk.core.events import Event
-from kiosk.core.staff import StaffDesk, StaffError, parse_command
+from kiosk.engine.desk import StaffDesk
+from kiosk.engine.engine import Engine
 from kiosk.ops.demo import raffle_options
 from kiosk.storage.lock import DataDirBusy
 from kiosk.storage.store import Store

@@ -141,10 +141,11 @@ import sys
 from kiosk.cli import main
 from kiosk.cli.doctor import preflight
 from kiosk.core.config import load_settings
+from kiosk.ml.tiny import with_tiny_models
 from kiosk.ml.models import apply_offline
 from kiosk.ui.app import make_app
 
-settings = load_settings(sys.argv[1], data_dir=sys.argv[2], profile="tiny")
+settings = with_tiny_models(load_settings(sys.argv[1], data_dir=sys.argv[2]))
 preflight(settings)
 apply_offline(settings)
 app = make_app(settings)

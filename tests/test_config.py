@@ -9,6 +9,7 @@ import pytest
 from kiosk_cmd import kiosk
 
 from kiosk.core.config import ConfigError, load_settings
+from kiosk.ml.tiny import with_tiny_models
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,7 +55,7 @@ def test_env_var_and_data_dir_override(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_tiny_profile_points_at_tiny_models(tmp_path: Path) -> None:
-    s = load_settings(write(tmp_path, MINIMAL), profile="tiny")
+    s = with_tiny_models(load_settings(write(tmp_path, MINIMAL)))
     assert s.tiny
     assert s.generator.model == str(tmp_path / "data" / "tiny-models" / "sd")
     assert s.judge.model.startswith("local-dir:")

@@ -15,7 +15,7 @@ import pytest
 from kiosk_cmd import kiosk
 
 from kiosk.core.config import Settings
-from kiosk.core.engine import Engine
+from kiosk.engine.engine import Engine
 from kiosk.storage.lock import DataDirBusy, DataDirLock
 
 REPO = Path(__file__).resolve().parent.parent

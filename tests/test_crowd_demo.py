@@ -8,21 +8,25 @@ import json
 from pathlib import Path
 
 from conftest import REPO
+from engine_fixtures import demo_engine
 
 from kiosk.core.config import load_settings
+from kiosk.ml.tiny import with_tiny_models
 from kiosk.ops.demo import run_demo
 
 
 def test_the_crowd_rehearsal_plays_headless(data_dir: Path) -> None:
     out = io.StringIO()
-    settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny")
+    settings = with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data_dir))
     # As in the tmux rehearsal: a script plays at machine speed, so a visitor's bursts
     # would ask a human check (tested on its own); the rate limit still applies.
     limits = settings.limits.model_copy(
         update={"burst_prompts": 20, "rate_per_minute": 30.0, "rate_burst": 10}
     )
     settings = settings.model_copy(update={"limits": limits})
-    assert run_demo(settings, REPO / "examples" / "crowd.tsv", as_json=True, out=out) == 0
+    assert (
+        run_demo(settings, REPO / "examples" / "crowd.tsv", demo_engine, as_json=True, out=out) == 0
+    )
     events = [json.loads(line) for line in out.getvalue().splitlines()]
     drawn = [(e["nickname"], e["prompt"], e["dedup"]) for e in events if e["event"] == "done"]
     refused = [(e["nickname"], e["kind"]) for e in events if e["event"] == "refused"]

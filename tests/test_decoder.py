@@ -10,8 +10,8 @@ import pytest
 from kiosk_cmd import kiosk
 
 from kiosk.core.config import Settings, load_settings
-from kiosk.core.engine import Engine
 from kiosk.core.events import Done, Event, ModelsLoading, ModelsReady, Notice
+from kiosk.engine.engine import Engine
 from kiosk.ml.generate import (
     TAESD,
     Generator,
@@ -19,7 +19,7 @@ from kiosk.ml.generate import (
     decoder_source,
     describe_decoder,
 )
-from kiosk.ml.tiny import TINY_SIZE, taesd_dir
+from kiosk.ml.tiny import TINY_SIZE, taesd_dir, with_tiny_models
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ def tiny_decoder_settings(data_dir: Path) -> Settings:
         ),
         encoding="utf-8",
     )
-    return load_settings(config, data_dir=data_dir, profile="tiny")
+    return with_tiny_models(load_settings(config, data_dir=data_dir))
 
 
 def test_decoder_setting_in_words() -> None:

@@ -11,9 +11,9 @@ from engine_fixtures import CountingGenerator, Recorder
 from PIL import Image
 
 from kiosk.core.config import Settings
-from kiosk.core.engine import Engine
 from kiosk.core.events import Done, Failed, LeaderboardChanged, ModelsReady, Queued, Started
 from kiosk.core.policy import PolicyError, QueueFullError
+from kiosk.engine.engine import Engine
 from kiosk.ml.generate import Generator
 
 

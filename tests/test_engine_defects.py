@@ -14,10 +14,10 @@ import pytest
 from engine_fixtures import CountingGenerator, Recorder, drawn
 
 from kiosk.core.config import ConfigError, Settings, load_settings
-from kiosk.core.engine import Engine
 from kiosk.core.eta import CallTimes, queue_etas
 from kiosk.core.events import Done, Event, Failed, Queued, Started
-from kiosk.ml.tiny import TINY_SIZE
+from kiosk.engine.engine import Engine
+from kiosk.ml.tiny import TINY_SIZE, with_tiny_models
 from kiosk.storage.lock import DataDirBusy
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ def test_dedup_is_not_hit_when_the_target_picture_was_replaced(
     target = tiny_settings.active_target
     # The same target id, a different picture (the swan's).
     shutil.copy(REPO / "assets" / "swan.png", tmp_path / target.image)
-    replaced = load_settings(config, data_dir=tiny_settings.data_path, profile="tiny")
+    replaced = with_tiny_models(load_settings(config, data_dir=tiny_settings.data_path))
     assert replaced.active_target.id == target.id
     assert isinstance(Engine(replaced).submit("bob", "a duck"), Queued)
 

@@ -18,8 +18,8 @@ from kiosk_cmd import kiosk
 from kiosk.cli import main
 from kiosk.core.api import BoardRow, Stats
 from kiosk.core.config import Settings, load_settings
-from kiosk.core.engine import Engine
 from kiosk.core.events import Queued
+from kiosk.engine.engine import Engine
 from kiosk.ops.eventdays import MANIFEST, EventError, archive_event, list_events, slug
 from kiosk.storage.images import clean_temp_files
 from kiosk.storage.lock import DataDirLock

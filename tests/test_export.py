@@ -24,7 +24,7 @@ import kiosk.ops.export as ops_export
 from kiosk.cli import main
 from kiosk.core.api import BoardRow, Job
 from kiosk.core.api import Result as Drawn
-from kiosk.core.staff import draw_winners
+from kiosk.core.raffle import draw_winners
 from kiosk.ops.sheet import (
     HEADER,
     PAD,

@@ -14,18 +14,19 @@ from typing import Any
 
 import pytest
 from app_fixtures import REPO, SIZE, showing, tiny_settings_in, wait_for
-from engine_fixtures import Recorder, drawn
+from engine_fixtures import Recorder, demo_engine, drawn
 from textual.widgets import DataTable, Input, Static
 
 from kiosk.core.api import HELD
-from kiosk.core.batch import BatchRunner
+from kiosk.core.commands import parse_command
 from kiosk.core.config import Settings, load_settings
-from kiosk.core.engine import Engine
 from kiosk.core.events import CheckAsked, Done, Flagged, Queued, Refused
 from kiosk.core.floods import CheckPaused, CheckRequired, CodesPaused, RateLimited
 from kiosk.core.policy import CodeRequired, PolicyError
-from kiosk.core.staff import parse_command
-from kiosk.core.wall import Feed
+from kiosk.engine.batch import BatchRunner
+from kiosk.engine.engine import Engine
+from kiosk.engine.feed import Feed
+from kiosk.ml.tiny import with_tiny_models
 from kiosk.ui.app import make_app
 from kiosk.ui.screens.booth import BoothScreen
 from kiosk.ui.screens.check import CheckScreen, CodeNotice
@@ -38,7 +39,7 @@ Factory = Callable[..., tuple[Engine, Recorder]]
 
 def booth_settings(data_dir: Path, *, codes: bool = True, **safety: Any) -> Settings:
     """The repo's config as a booth runs it (default limits, player codes on), tiny."""
-    settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny")
+    settings = with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data_dir))
     players = settings.players.model_copy(update={"codes": codes})
     settings = settings.model_copy(update={"players": players})
     if safety:
@@ -233,8 +234,8 @@ def test_the_demo_rehearses_fair_play_as_events(data_dir: Path, tmp_path: Path) 
         encoding="utf-8",
     )
     out = io.StringIO()  # the real demo, in this process (no second torch import)
-    settings = load_settings(config, data_dir=data_dir, profile="tiny")
-    assert run_demo(settings, script, as_json=True, out=out) == 0
+    settings = with_tiny_models(load_settings(config, data_dir=data_dir))
+    assert run_demo(settings, script, demo_engine, as_json=True, out=out) == 0
     events = [json.loads(line) for line in out.getvalue().splitlines()]
     refused = [(e["nickname"], e["kind"]) for e in events if e["event"] == "refused"]
     assert refused == [("\u0430na", "check"), ("bo", "words"), ("cy", "code")]

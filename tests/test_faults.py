@@ -17,8 +17,8 @@ import pytest
 from kiosk_cmd import kiosk
 
 from kiosk.core.config import ConfigError, Settings, load_settings
-from kiosk.core.engine import Engine
 from kiosk.core.events import Done, Event, Failed, ModelsFailed, Retrying
+from kiosk.engine.engine import Engine
 from kiosk.ml.generate import Generator, Rendered
 from kiosk.storage.schema import sqlite_warning
 from scoring.judge import Judge, Verdict
@@ -175,8 +175,8 @@ DISK_FULL = textwrap.dedent("""
     import json, resource, sys
     from pathlib import Path
     from kiosk.core.config import load_settings
-    from kiosk.core.engine import Engine
-    settings = load_settings(sys.argv[1], data_dir=sys.argv[2], profile="tiny")
+    from kiosk.engine.engine import Engine
+    settings = with_tiny_models(load_settings(sys.argv[1], data_dir=sys.argv[2]))
     events = []
     engine = Engine(settings)
     engine.subscribe(lambda e: events.append(e.to_dict()))

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from kiosk.core.config import Settings
-from kiosk.core.engine import Engine
 from kiosk.core.events import Done, ModelsLoading, ModelsReady, Notice, Queued
+from kiosk.engine.engine import Engine
 from kiosk.ml.generate import Generator, compiled_sizes, padded_size, wants_channels_last
 
 

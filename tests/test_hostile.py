@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.cli import main
+from kiosk.core.commands import parse_command
 from kiosk.core.config import ConfigError, Settings, load_settings
-from kiosk.core.engine import Engine
 from kiosk.core.events import Done, Queued
 from kiosk.core.policy import PolicyError
-from kiosk.core.staff import parse_command
+from kiosk.engine.engine import Engine
 
 NASTY = [
     "\x1b[31m",

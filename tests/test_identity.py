@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from kiosk.core import codes, identity, policy
 from kiosk.core.api import StoreError
 from kiosk.core.config import Settings
-from kiosk.core.engine import Engine
 from kiosk.core.policy import CodeRequired, PolicyError
+from kiosk.engine.engine import Engine
 from kiosk.storage import schema
 from kiosk.storage.store import Store
 

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from engine_fixtures import drawn
+from engine_fixtures import demo_engine, drawn
 
 from kiosk.cli import main
+from kiosk.core.commands import parse_command
 from kiosk.core.config import Settings
-from kiosk.core.engine import Engine
 from kiosk.core.events import Done
 from kiosk.core.policy import Banned, PolicyError
-from kiosk.core.staff import parse_command
+from kiosk.engine.engine import Engine
 from kiosk.ops.demo import run_demo
 from kiosk.ops.eventdays import MANIFEST
 from kiosk.ops.export import export_event
@@ -207,12 +207,13 @@ def test_a_nickname_banned_before_it_plays_is_refused_at_its_first_prompt(
 
 def test_a_ban_line_in_a_script_holds_for_a_nickname_that_never_played(data_dir: Path) -> None:
     from kiosk.core.config import load_settings
+    from kiosk.ml.tiny import with_tiny_models
 
     script = data_dir / "ban.tsv"
     script.write_text("!ban mallory --reason spam\nmallory\ta duck\nada\ta swan\n")
-    settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny")
+    settings = with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data_dir))
     out = io.StringIO()
-    assert run_demo(settings, script, as_json=True, out=out) == 0
+    assert run_demo(settings, script, demo_engine, as_json=True, out=out) == 0
     events = [json.loads(line) for line in out.getvalue().splitlines()]
     assert ("ban", "mallory", True) in [
         (e["action"], e["subject"], e["ok"]) for e in events if e["event"] == "staff"

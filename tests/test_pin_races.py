@@ -16,8 +16,8 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from kiosk.core.engine import Engine
 from kiosk.core.pin import hash_pin
+from kiosk.engine.engine import Engine
 from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.staff.pin import PinScreen
 from kiosk.ui.staff.screen import StaffScreen

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from kiosk.core.config import SafetySettings, load_settings
 from kiosk.ml.blur import blurred
+from kiosk.ml.tiny import with_tiny_models
 from kiosk.storage.images import write_png
 from scoring.judge import Judge, Verdict
 from scoring.probes import ProbeResult, Probes
@@ -32,7 +33,7 @@ def loaded_judge(tiny_models: Path, tmp_path_factory: pytest.TempPathFactory) ->
     data = tmp_path_factory.mktemp("probes") / "data"
     data.mkdir()
     (data / "tiny-models").symlink_to(tiny_models, target_is_directory=True)
-    settings = load_settings(REPO / "kiosk.toml", data_dir=data, profile="tiny")
+    settings = with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data))
     judge = Judge(settings.judge.model, settings.judge.pretrained)
     judge.load()
     target = next(t for t in settings.targets if t.id == TARGET)

@@ -8,14 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
-from engine_fixtures import drawn
+from engine_fixtures import demo_engine, drawn
 from kiosk_cmd import kiosk
 
+from kiosk.core.commands import StaffCommand, StaffError, parse_command
 from kiosk.core.config import Settings, load_settings
-from kiosk.core.engine import Engine
 from kiosk.core.events import Event, Queued, StaffActed, TargetChanged
 from kiosk.core.policy import PolicyError
-from kiosk.core.staff import StaffCommand, StaffError, parse_command
+from kiosk.engine.engine import Engine
+from kiosk.ml.tiny import with_tiny_models
 from kiosk.ops.demo import run_demo
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.store import Store
@@ -205,9 +206,9 @@ def test_rehearsal_script_with_staff_lines(data_dir: Path) -> None:
     `kiosk demo` itself): staff tag, hide, ban, pause/resume, raffle, target switch, each
     as an event in the timeline."""
     out = io.StringIO()
-    settings = load_settings(REPO / "kiosk.toml", data_dir=data_dir, profile="tiny")
+    settings = with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data_dir))
     script = REPO / "examples" / "rehearsal.tsv"
-    assert run_demo(settings, script, as_json=True, out=out) == 0
+    assert run_demo(settings, script, demo_engine, as_json=True, out=out) == 0
     events = [json.loads(line) for line in out.getvalue().splitlines()]
     staff = [(e["action"], e["subject"], e["ok"]) for e in events if e["event"] == "staff"]
     assert staff == [

@@ -25,7 +25,8 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from kiosk.core.api import Entrant, RaffleResult
 from kiosk.core.config import Settings, load_settings
-from kiosk.core.engine import Engine
+from kiosk.engine.engine import Engine
+from kiosk.ml.tiny import with_tiny_models
 from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.booth import BoothScreen
 from kiosk.ui.staff.bigtext import big_lines
@@ -251,7 +252,7 @@ async def test_a_pin_set_while_the_kiosk_runs_opens_staff_mode_at_the_next_f12(
     shutil.copy(REPO / "kiosk.toml", config)
     shutil.copytree(REPO / "assets", tmp_path / "assets")
     tiny_settings_in(tmp_path / "data", tiny_models)  # the tiny models, linked
-    settings = relaxed(load_settings(config, data_dir=tmp_path / "data", profile="tiny"))
+    settings = relaxed(with_tiny_models(load_settings(config, data_dir=tmp_path / "data")))
     app = make_app(settings, engine=Engine(settings))
     try:
         async with app.run_test(size=SIZE) as pilot:

@@ -12,9 +12,9 @@ from engine_fixtures import drawn
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
+from kiosk.core.commands import parse_command
 from kiosk.core.config import Settings, load_settings
-from kiosk.core.engine import Engine
-from kiosk.core.staff import parse_command
+from kiosk.engine.engine import Engine
 from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.booth import BoothScreen
 from kiosk.ui.staff.pin import PinScreen
@@ -88,9 +88,9 @@ async def test_five_wrong_pins_lock_the_prompt_and_every_try_is_audited(
         await enter_pin(pilot, PIN)  # the right PIN, but locked now
         await wait_for(pilot, lambda: "try again in" in str(message.render()), what="lock")
         assert not in_staff_mode(app)
-        outcomes = [c.subject for c in engine.staff_log if c.action == "pin"]
+        outcomes = [subject for action, subject in engine.notes if action == "pin"]
         assert outcomes == ["wrong"] * 5 + ["locked"]
-        assert PIN not in str(engine.staff_log)
+        assert PIN not in str(engine.notes)
 
 
 async def test_without_a_pin_staff_mode_stays_closed_with_a_neutral_word(

@@ -21,8 +21,10 @@ from textual.widgets import Static
 from tmux_fixtures import STARTUP_S, Tmux
 from wall_fixtures import Booth, FixedClockFeed, pictures_drawn, screen_text
 
+from kiosk.core.api import Redraw
 from kiosk.core.config import Settings, load_settings
-from kiosk.core.wall import Feed, FeedView, Redraw, WallRaffle
+from kiosk.engine.feed import Feed
+from kiosk.ml.tiny import with_tiny_models
 from kiosk.storage.lock import DataDirLock
 from kiosk.ui.wall.app import WallApp
 from kiosk.ui.wall.cards import LatestCard, PodiumCard, WallReveal
@@ -34,7 +36,7 @@ KIOSK = Path(sys.executable).parent / "kiosk"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data", profile="tiny")
+    return with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data"))
 
 
 @pytest.fixture
@@ -95,7 +97,7 @@ def test_feed_shows_only_what_a_public_screen_may_and_counts_both_ways(
     assert names(view.board) == ["ana"]
     assert names(view.latest) == ["ana"]
     assert view.drawings == 4  # the counts are the event's
-    assert isinstance(view, FeedView) and (view.on_board, view.players) == (1, 4)
+    assert (view.on_board, view.players) == (1, 4)
 
 
 def test_feed_follows_raffles_redraws_and_target_switches(settings: Settings, booth: Booth) -> None:
@@ -109,11 +111,11 @@ def test_feed_follows_raffles_redraws_and_target_switches(settings: Settings, bo
     assert view is not None and view.raffle is not None
     assert view.raffle.raffle_id == drawn.raffle_id
     assert view.raffle.winners == drawn.winners
-    assert isinstance(view.raffle, WallRaffle) and view.raffle.redraws == ()
+    assert view.raffle is not None and view.raffle.redraws == ()
     absent = drawn.winners[0].nickname
     redrawn = booth.desk.redraw(drawn.raffle_id, absent)
     view = feed.poll()
-    assert view is not None and isinstance(view.raffle, WallRaffle)
+    assert view is not None and view.raffle is not None
     assert absent not in names(view.raffle.winners)
     assert view.raffle.winners == redrawn.winners
     new = redrawn.winners[0].nickname

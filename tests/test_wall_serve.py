@@ -22,6 +22,7 @@ from app_fixtures import REPO
 from wall_fixtures import Booth
 
 from kiosk.core.config import Settings, load_settings
+from kiosk.ml.tiny import with_tiny_models
 
 pytestmark = [
     pytest.mark.xdist_group("e2e"),  # the end-to-end tests never race each other
@@ -41,7 +42,7 @@ def free_port() -> int:
 @pytest.fixture
 def settings(tmp_path: Path) -> Iterator[Settings]:
     """A data dir with two players on the board."""
-    settings = load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data", profile="tiny")
+    settings = with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data"))
     booth = Booth(settings)
     booth.draw("ana", "a duck on a pond", 0.31)
     booth.draw("지민", "호수 위의 오리와 백조", 0.36)

@@ -14,10 +14,11 @@ from PIL import Image
 from textual.widget import Widget
 
 from kiosk.core import policy
-from kiosk.core.api import RaffleResult, Result, StaffCommand, WallView
+from kiosk.core.api import RaffleResult, Result, WallView
+from kiosk.core.commands import StaffAction, StaffCommand
 from kiosk.core.config import Settings
-from kiosk.core.staff import StaffDesk
-from kiosk.core.wall import Feed
+from kiosk.engine.desk import StaffDesk
+from kiosk.engine.feed import Feed
 from kiosk.storage.images import image_relpath, write_png
 from kiosk.storage.store import Store
 from kiosk.ui.wall.app import WallApp
@@ -69,7 +70,7 @@ class Booth:
         sub, *_ = self.store.complete_job(job, result)
         return sub.id
 
-    def staff(self, action: str, subject: str) -> None:
+    def staff(self, action: StaffAction, subject: str) -> None:
         outcome = self.desk.run(StaffCommand(action=action, subject=subject))
         assert outcome.ok, outcome.message
 

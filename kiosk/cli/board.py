@@ -49,7 +49,7 @@ EMPTY = Stats(
 def pick_target(settings: Settings, target: str | None, store: Store | None) -> str:
     """The target asked for (it must be configured), else the active one: the one staff
     switched to (kept in the database), else the config's."""
-    from kiosk.core.staff import active_target
+    from kiosk.engine.desk import active_target
 
     ids = [t.id for t in settings.targets]
     if target is not None and target not in ids:

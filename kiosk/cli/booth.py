@@ -43,10 +43,11 @@ def run(settings: Settings, graphics: str = "auto", unlocked: bool = False) -> N
         os.environ.pop(name, None)
     mode = detect(graphics)  # probes the terminal: must happen before Textual owns stdin
     preflight_terminal(mode)
+    from kiosk.ml.tiny import tiny_demo_settings
     from kiosk.ui.app import make_app
 
     try:
-        app = make_app(settings, graphics=mode, unlocked=unlocked)
+        app = make_app(settings, graphics=mode, unlocked=unlocked, tiny_settings=tiny_demo_settings)
         # Say so here, not in a full-screen app a visitor cannot leave.
         app.engine.claim()
     except (StoreError, DataDirBusy) as exc:
@@ -123,6 +124,7 @@ def _say(line: str) -> None:
 def demo(settings: Settings, script: str | None, as_json: bool) -> None:
     """Headless: finish pending jobs, play a script, print the leaderboard."""
     from kiosk.core.api import StoreError
+    from kiosk.engine.engine import Engine
     from kiosk.ml.models import apply_offline
     from kiosk.ops.demo import ScriptError, run_demo
     from kiosk.storage.lock import DataDirBusy, DataDirLock
@@ -131,7 +133,7 @@ def demo(settings: Settings, script: str | None, as_json: bool) -> None:
     path = Path(script) if script else settings.resolve(settings.event.demo_script)
     try:
         DataDirLock(settings.data_path).probe()  # a permission problem, said with its fix
-        code = run_demo(settings, path, as_json=as_json)
+        code = run_demo(settings, path, lambda s: Engine(s, codes=False), as_json=as_json)
     except (ScriptError, StoreError, DataDirBusy) as exc:
         raise KioskExit(str(exc)) from None
     sys.exit(code)

@@ -78,9 +78,18 @@ class Common:
     def settings(self) -> Settings:
         """Read and validate the config these options name; a bad one is a KioskExit."""
         try:
-            return load_settings(self.config, data_dir=self.data_dir, profile=self.profile)
+            return self.load()
         except ConfigError as exc:
             raise KioskExit(str(exc)) from None
+
+    def load(self) -> Settings:
+        """The settings with the profile applied (raises ConfigError)."""
+        settings = load_settings(self.config, data_dir=self.data_dir)
+        if self.profile == "tiny":
+            from kiosk.ml.tiny import with_tiny_models
+
+            return with_tiny_models(settings)
+        return settings
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:

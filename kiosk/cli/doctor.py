@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import click
 
 from kiosk.cli.common import Common, KioskExit, common_options
-from kiosk.core.config import Settings, load_settings
+from kiosk.core.config import Settings
 from kiosk.ops.doctor import (
     CheckResult,
     check_config,
@@ -63,7 +63,7 @@ def terminal_check(mode: str | None) -> CheckResult:
 def gather(common: Common, graphics: str) -> list[CheckResult]:
     """Every check, in the order an operator fixes things; a broken config is a line."""
     config, settings = check_config(
-        lambda: load_settings(common.config, data_dir=common.data_dir, profile=common.profile),
+        common.load,
         lambda: read_config_unchecked(common.config, common.data_dir, common.profile),
     )
     results = [*machine_checks(), config, *model_checks(settings)]

@@ -2,7 +2,7 @@
 
 Actions that write take the data dir's lock, so while a kiosk runs on it they say so
 and name it (staff then use the booth's staff mode); reads (the audit, a replay) work
-alongside. The rules are the engine's own (kiosk.core.staff).
+alongside. The rules are the engine's own (kiosk.engine.desk).
 """
 
 from __future__ import annotations
@@ -16,16 +16,10 @@ from typing import Any
 import click
 
 from kiosk.cli.common import DecimalNumber, KioskExit, WholeNumber, command_with_settings
+from kiosk.core.api import RaffleResult
+from kiosk.core.commands import ACTIONS, StaffAction, StaffCommand, StaffError
 from kiosk.core.config import Settings
-from kiosk.core.staff import (
-    PLAYER_ACTIONS,
-    SUBMISSION_ACTIONS,
-    WORD_ACTIONS,
-    RaffleResult,
-    StaffCommand,
-    StaffDesk,
-    StaffError,
-)
+from kiosk.engine.desk import StaffDesk
 
 
 @contextmanager
@@ -64,9 +58,11 @@ def staff() -> None:
     """Staff actions: hide, ban, tag staff, switch target, pause; set the PIN."""
 
 
-def _action_command(action: str, argument: str | None) -> click.Command:
+def _action_command(action: StaffAction) -> click.Command:
+    argument = ACTIONS[action].subject
+
     def body(settings: Settings, reason: str, **args: Any) -> None:
-        subject = str(args.get(argument or "", "") or "")
+        subject = str(args.get(argument, "") or "")
         with desk_for(settings, write=True) as desk:
             outcome = desk.run(StaffCommand(action=action, subject=subject, reason=reason))
         click.echo(("ok: " if outcome.ok else "refused: ") + outcome.message)
@@ -75,39 +71,14 @@ def _action_command(action: str, argument: str | None) -> click.Command:
 
     fn: Callable[..., Any] = command_with_settings(body)
     fn = click.option("--reason", default="", help="Why (recorded in the audit).")(fn)
-    if argument is not None:
+    if argument:
         number = argument == "submission_id"  # an id SQLite can hold, in ASCII digits
         fn = click.argument(argument, type=WholeNumber(1) if number else None)(fn)
-    helps = {
-        "hide": "Hide a player's drawings (and later ones) from every public screen.",
-        "unhide": "Show a hidden player's drawings again.",
-        "ban": "Refuse a nickname's next prompts (its drawings stay); works before it plays.",
-        "unban": "Let a banned nickname play again.",
-        "tag-staff": "Mark a nickname as staff: plays, never ranks, never wins.",
-        "untag-staff": "Remove the staff mark from a nickname.",
-        "hide-submission": "Hide one drawing (and its dedup copies).",
-        "unhide-submission": "Show a hidden drawing again.",
-        "target": "Switch the active target (each target keeps its board).",
-        "pause": "Pause drawing: prompts are still saved, drawn on resume.",
-        "resume": "Resume drawing.",
-        "reset-code": "Give a player a new player code (they forgot theirs); prints it.",
-        "unpause": "Let a player paused after failed human checks or wrong codes play again.",
-        "approve": "Approve a drawing the safety probes held: it ranks, unblurred.",
-        "block-word": "Refuse prompts and nicknames with this word (kept across restarts).",
-        "unblock-word": "Stop refusing a word (one of the shipped list too).",
-    }
-    return click.command(name=action, help=helps[action])(fn)
+    return click.command(name=action, help=ACTIONS[action].help)(fn)
 
 
-for _action in PLAYER_ACTIONS:
-    staff.add_command(_action_command(_action, "nickname"))
-for _action in SUBMISSION_ACTIONS:
-    staff.add_command(_action_command(_action, "submission_id"))
-for _action in WORD_ACTIONS:
-    staff.add_command(_action_command(_action, "word"))
-staff.add_command(_action_command("target", "target_id"))
-staff.add_command(_action_command("pause", None))
-staff.add_command(_action_command("resume", None))
+for _action in ACTIONS:
+    staff.add_command(_action_command(_action))
 
 
 @staff.command("set-pin")

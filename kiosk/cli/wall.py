@@ -46,7 +46,7 @@ def wall(
     if serve:
         _serve(settings, host, port, max_viewers)
         return
-    from kiosk.core.wall import Feed
+    from kiosk.engine.feed import Feed
     from kiosk.ui.graphics import detect
     from kiosk.ui.wall.app import WallApp
 

@@ -1,1 +1,1 @@
-"""The game without a screen: config, policy, fair queue, engine, batch runner, events, api."""
+"""The ground floor, pure: domain types, events, config, policy, identity, the Protocols."""

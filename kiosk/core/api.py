@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
+from kiosk.core.commands import StaffCommand, StaffOutcome
 from kiosk.core.events import Done, Event, Queued
 
 T = TypeVar("T")
@@ -197,22 +198,11 @@ class Recent:
 
 
 @dataclass(frozen=True, kw_only=True)
-class StaffCommand:
-    """One staff action: what, on whom (a nickname, a submission id, a target id), why."""
+class Redraw:
+    """A raffle winner who was not there, and who won in their place (None: nobody left)."""
 
-    action: str
-    subject: str = ""
-    reason: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class StaffOutcome:
-    """What a staff action did, in words for the operator."""
-
-    action: str
-    subject: str
-    ok: bool
-    message: str
+    absent: str
+    winner: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,6 +215,9 @@ class RaffleResult:
     seed: int
     eligible: list[Entrant]
     winners: list[Entrant]
+    """The winners now: each redraw applied."""
+    redraws: tuple[Redraw, ...] = ()
+    """The winners who were not there, and who won in their place."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -265,7 +258,7 @@ Subscriber = Callable[[Event], None]
 
 
 class EngineAPI(Protocol):
-    """What the booth app needs from an engine; `kiosk.core.engine.Engine` is the real one."""
+    """What the booth app needs from an engine; `kiosk.engine.engine.Engine` is the real one."""
 
     @property
     def target_id(self) -> str:
@@ -376,6 +369,18 @@ class EngineAPI(Protocol):
         ...
 
 
+class HeadlessEngine(EngineAPI, Protocol):
+    """An engine driven from a script (the demo): one can wait for it."""
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """True once the models are loaded; False on timeout or when loading failed."""
+        ...
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no job waits or runs (or loading failed)."""
+        ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class WallView:
     """What the crowd's screen shows, read in one consistent snapshot of the database."""
@@ -386,6 +391,8 @@ class WallView:
     target_image: Path
     board: list[BoardRow]
     """The top of the active target's board (hidden and staff rows never appear)."""
+    on_board: int | None = None
+    """How many players rank on it (the board shows only its top); None: not counted."""
     latest: list[Recent]
     """The newest drawings a public screen may show, newest first."""
     players: int

@@ -361,7 +361,6 @@ def load_settings(
     path: str | os.PathLike[str] | None = None,
     *,
     data_dir: str | os.PathLike[str] | None = None,
-    profile: Literal["real", "tiny"] = "real",
 ) -> Settings:
     """Read, validate and resolve the config; raise ConfigError with a readable message."""
     source = find_config(path).expanduser().resolve()
@@ -378,11 +377,11 @@ def load_settings(
         if isinstance(event, dict):
             event["data_dir"] = str(Path(data_dir).expanduser().resolve())
     try:
-        settings = Settings.model_validate({**data, "source": source, "profile": profile})
+        settings = Settings.model_validate({**data, "source": source})
     except ValidationError as exc:
         raise ConfigError(_format_errors(source, exc, data)) from None
     _check_images(settings)
-    return with_tiny_models(settings) if profile == "tiny" else settings
+    return settings
 
 
 def with_target(settings: Settings, target_id: str) -> Settings:
@@ -405,26 +404,6 @@ def without_flood_limits(settings: Settings) -> Settings:
     )
     players = settings.players.model_copy(update={"codes": False})
     return settings.model_copy(update={"limits": limits, "players": players})
-
-
-def with_tiny_models(settings: Settings) -> Settings:
-    """The same settings with the tiny random-weight models (built in the data dir)."""
-    from kiosk.ml import tiny
-
-    root = settings.data_path / "tiny-models"
-    generator = settings.generator.model_copy(
-        update={
-            "model": str(tiny.sd_dir(root)),
-            "steps": 1,
-            "guidance": 0.0,
-            "width": tiny.TINY_SIZE,
-            "height": tiny.TINY_SIZE,
-            # the tiny decoder of the same shapes when a tiny one is asked for
-            "vae": "full" if settings.generator.vae == "full" else str(tiny.taesd_dir(root)),
-        }
-    )
-    judge = JudgeSettings(model=tiny.judge_name(root), pretrained="")
-    return settings.model_copy(update={"generator": generator, "judge": judge, "profile": "tiny"})
 
 
 def _check_images(settings: Settings) -> None:

@@ -1,6 +1,6 @@
 """Raffle draws, pure: the winners a seed picks, who may replace a winner who is not
 there, and a recorded raffle replayed. The store records them (kiosk.storage.raffles);
-the staff desk (kiosk.core.staff) decides when.
+the staff desk (kiosk.engine.desk) decides when.
 """
 
 from __future__ import annotations

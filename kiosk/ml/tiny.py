@@ -21,6 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from kiosk.core.config import JudgeSettings, Settings
+
 TINY_SIZE = 64
 READY = "READY"
 
@@ -238,3 +240,29 @@ def _build_clip(out: Path) -> None:
         },
     }
     (out / "open_clip_config.json").write_text(json.dumps(config, indent=2))
+
+
+def with_tiny_models(settings: Settings) -> Settings:
+    """The same settings with the tiny random-weight models (built in the data dir)."""
+    root = settings.data_path / "tiny-models"
+    generator = settings.generator.model_copy(
+        update={
+            "model": str(sd_dir(root)),
+            "steps": 1,
+            "guidance": 0.0,
+            "width": TINY_SIZE,
+            "height": TINY_SIZE,
+            # the tiny decoder of the same shapes when a tiny one is asked for
+            "vae": "full" if settings.generator.vae == "full" else str(taesd_dir(root)),
+        }
+    )
+    judge = JudgeSettings(model=judge_name(root), pretrained="")
+    return settings.model_copy(update={"generator": generator, "judge": judge, "profile": "tiny"})
+
+
+def tiny_demo_settings(settings: Settings) -> Settings:
+    """The tiny demo models, in their own data folder so noise never reaches the real board."""
+    if settings.tiny:
+        return settings
+    event = settings.event.model_copy(update={"data_dir": str(settings.data_path / "tiny-demo")})
+    return with_tiny_models(settings.model_copy(update={"event": event}))

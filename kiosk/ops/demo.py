@@ -28,10 +28,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from kiosk.core.api import BoardRow, StoreError
+from kiosk.core.api import BoardRow, HeadlessEngine, StoreError
 from kiosk.core.blocklist import Blocklist
+from kiosk.core.commands import StaffError, parse_command
 from kiosk.core.config import Settings
-from kiosk.core.engine import Engine
 from kiosk.core.events import (
     CheckAsked,
     Done,
@@ -50,7 +50,6 @@ from kiosk.core.events import (
 )
 from kiosk.core.numbers import decimal_number, whole_number
 from kiosk.core.policy import PolicyError, QueueFullError, format_percent
-from kiosk.core.staff import StaffError, parse_command
 from kiosk.ops.report import board_rows, board_table
 
 
@@ -96,10 +95,21 @@ def read_script(path: Path) -> list[Line]:
     return lines
 
 
+EngineFactory = Callable[[Settings], HeadlessEngine]
+
+
 class Demo:
     """One headless run over a script."""
 
-    def __init__(self, settings: Settings, *, as_json: bool, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        make_engine: EngineFactory,
+        *,
+        as_json: bool,
+        out: TextIO = sys.stdout,
+    ) -> None:
+        self.make_engine = make_engine
         self.settings = settings
         self.as_json = as_json
         self.out = out
@@ -237,7 +247,7 @@ class Demo:
                 self.progress.stop()
 
     def _run(self, lines: list[Line]) -> int:
-        engine = Engine(self.settings, codes=False)
+        engine = self.make_engine(self.settings)
         engine.subscribe(self.on_event)
         engine.start()
         try:
@@ -259,7 +269,7 @@ class Demo:
         self._board(board, engine.target_id)
         return 1 if self.failed else 0
 
-    def _submit(self, engine: Engine, line: Line) -> None:
+    def _submit(self, engine: HeadlessEngine, line: Line) -> None:
         for attempt in (1, 2):
             try:
                 engine.submit(line.nickname, line.prompt, code=line.code)
@@ -275,7 +285,7 @@ class Demo:
                 self.notice(f"line {line.number}: {exc}", "rejected")
                 return
 
-    def _staff(self, engine: Engine, line: Line) -> None:
+    def _staff(self, engine: HeadlessEngine, line: Line) -> None:
         """A `!` line: a staff action as the words after `kiosk staff`, or a raffle."""
         try:
             if line.staff.split()[:1] == ["raffle"]:
@@ -325,13 +335,22 @@ def raffle_options(text: str) -> dict[str, Any]:
     return vars(args)
 
 
-def run_demo(settings: Settings, script: Path, *, as_json: bool, out: TextIO = sys.stdout) -> int:
+def run_demo(
+    settings: Settings,
+    script: Path,
+    make_engine: EngineFactory,
+    *,
+    as_json: bool,
+    out: TextIO = sys.stdout,
+) -> int:
     """Exit status: 0 when every job is done, 1 if some failed, 2 if models did not load.
-    A word list that cannot be read is a BlocklistError (a ConfigError) that names it."""
+    A word list that cannot be read is a BlocklistError (a ConfigError) that names it.
+    `make_engine` builds the engine (the CLI passes the real one, checking only the
+    player codes the script gives)."""
     lines = read_script(script)
     # As `kiosk run`'s preflight: checked before the engine opens the data dir.
     Blocklist.load(settings.blocklist_path, profanity=settings.words.profanity)
-    return Demo(settings, as_json=as_json, out=out).run(lines)
+    return Demo(settings, make_engine, as_json=as_json, out=out).run(lines)
 
 
 def _said(mark: tuple[str, str], nickname: str, *rest: str | tuple[str, str]) -> Text:

@@ -21,7 +21,8 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from kiosk.core.config import ConfigError, Settings, find_config, with_tiny_models
+from kiosk.core.config import ConfigError, Settings, find_config
+from kiosk.ml.tiny import with_tiny_models
 from kiosk.ops.checks import (
     CheckResult,
     Status,
@@ -137,7 +138,7 @@ def read_config_unchecked(
     if data_dir is not None and isinstance(event, dict):
         event["data_dir"] = str(Path(data_dir).expanduser().resolve())
     try:
-        settings = Settings.model_validate({**data, "source": source, "profile": profile})
+        settings = Settings.model_validate({**data, "source": source})
     except ValidationError:
         return None
     return with_tiny_models(settings) if profile == "tiny" else settings

@@ -21,8 +21,8 @@ from datetime import datetime
 from pathlib import Path
 
 from kiosk.core.api import StoreError
+from kiosk.core.commands import chosen_target
 from kiosk.core.config import Settings
-from kiosk.core.staff import chosen_target
 from kiosk.storage.archive import (
     DB_FILES,
     DB_NAME,

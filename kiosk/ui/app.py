@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from kiosk.core.api import EngineAPI
-from kiosk.core.config import TINY_NOTICE, Settings, with_target, with_tiny_models
+from kiosk.core.config import TINY_NOTICE, Settings, with_target
 from kiosk.core.events import (
     Event,
     LeaderboardChanged,
@@ -49,14 +49,6 @@ SHOWCASE_SIZE = 5
 LOCKED_ACTIONS = frozenset({"quit", "help_quit", "suspend_process", "command_palette"})
 
 
-def tiny_demo_settings(settings: Settings) -> Settings:
-    """The tiny demo models, in their own data folder so noise never reaches the real board."""
-    if settings.tiny:
-        return settings
-    event = settings.event.model_copy(update={"data_dir": str(settings.data_path / "tiny-demo")})
-    return with_tiny_models(settings.model_copy(update={"event": event}))
-
-
 class KioskApp(App[None]):
     """The booth. Visitors cannot quit, suspend or open the palette unless unlocked."""
 
@@ -77,6 +69,7 @@ class KioskApp(App[None]):
         unlocked: bool = False,
         idle_timeout: float = 120.0,
         engine_factory: Callable[[Settings], EngineAPI] | None = None,
+        tiny_settings: Callable[[Settings], Settings] | None = None,
     ) -> None:
         super().__init__()
         if engine.target_id != settings.active_target.id:  # staff switched it earlier
@@ -84,6 +77,8 @@ class KioskApp(App[None]):
         self.settings = settings
         self.engine = engine
         self._engine_factory = engine_factory or real_engine
+        self._tiny_settings = tiny_settings
+        """The tiny demo models' settings (None: not offered when the real ones fail)."""
         self.gate = PinGate.from_config(settings.source, settings.staff.pin_hash)
         self.graphics: Mode = graphics
         self.image_class = image_class(graphics)
@@ -240,7 +235,8 @@ class KioskApp(App[None]):
 
     def _models_failed(self, reason: str) -> None:
         self._close_loading()
-        screen = MissingModelsScreen(reason, offer_tiny=not self.settings.tiny)
+        offer = self._tiny_settings is not None and not self.settings.tiny
+        screen = MissingModelsScreen(reason, offer_tiny=offer)
         self.push_screen(screen, self._after_missing)
 
     def _after_missing(self, use_tiny: bool | None) -> None:
@@ -250,7 +246,8 @@ class KioskApp(App[None]):
     def use_tiny_models(self) -> None:
         """Carry on with the tiny demo models (their own data folder, a banner on screen)."""
         self._stop_in_thread(self.engine)  # releases its data-dir lock; its loader is done
-        self.settings = tiny_demo_settings(self.settings)
+        assert self._tiny_settings is not None
+        self.settings = self._tiny_settings(self.settings)
         self.booth.reconfigure()
         self._run_engine(self._engine_factory(self.settings))
 
@@ -309,7 +306,7 @@ class KioskApp(App[None]):
 
 def real_engine(settings: Settings) -> EngineAPI:
     """The engine the booth runs on (imported here, when an app needs one)."""
-    from kiosk.core.engine import Engine
+    from kiosk.engine.engine import Engine
 
     return Engine(settings)
 
@@ -320,6 +317,7 @@ def make_app(
     graphics: Mode = "halfcell",
     unlocked: bool = False,
     idle_timeout: float | None = None,
+    tiny_settings: Callable[[Settings], Settings] | None = None,
 ) -> KioskApp:
     """The booth app, shared by `kiosk run` and the tests. The app starts the engine."""
     return KioskApp(
@@ -328,4 +326,5 @@ def make_app(
         graphics=graphics,
         unlocked=unlocked,
         idle_timeout=settings.event.idle_timeout_s if idle_timeout is None else idle_timeout,
+        tiny_settings=tiny_settings,
     )

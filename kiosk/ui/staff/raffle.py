@@ -21,10 +21,10 @@ from textual.timer import Timer
 from textual.widgets import Input, Label, Static
 
 from kiosk.core.api import RaffleResult
+from kiosk.core.commands import StaffError
 from kiosk.core.i18n import N_
 from kiosk.core.numbers import decimal_number, whole_number
 from kiosk.core.policy import format_percent
-from kiosk.core.staff import StaffError
 from kiosk.ui.lang import tr
 from kiosk.ui.staff.bigtext import BigText
 from kiosk.ui.staff.dialogs import ConfirmDialog, light_field

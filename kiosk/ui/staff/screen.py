@@ -25,8 +25,8 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import get_current_worker
 
 from kiosk.core.api import RaffleResult, Recent
+from kiosk.core.commands import StaffAction, StaffCommand
 from kiosk.core.policy import format_percent
-from kiosk.core.staff import StaffCommand
 from kiosk.ui.staff.dialogs import (
     ConfirmDialog,
     KeysHelp,
@@ -258,7 +258,7 @@ class StaffScreen(Screen[None]):
 
     # -- actions -------------------------------------------------------------------------
 
-    def _do(self, action: str, subject: str) -> None:
+    def _do(self, action: StaffAction, subject: str) -> None:
         reason_box = self.query_one("#staff-reason", Input)
         cmd = StaffCommand(action=action, subject=subject, reason=reason_box.value.strip())
         outcome = self.kiosk.engine.staff(cmd)

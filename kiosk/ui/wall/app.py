@@ -1,6 +1,6 @@
 """`kiosk wall`: the crowd's screen, a read-only Textual app beside the booth.
 
-It never talks to the engine: a `WallFeed` (kiosk.core.wall) reads the data dir's
+It never talks to the engine: a `WallFeed` (kiosk.engine.feed) reads the data dir's
 database read-only in one thread of its own, and hands the app a new `WallView` when
 something was committed. The app shows the event and its target, the top 3 with their
 drawings, the top 10, the latest drawings as they arrive and the counts, and reveals a
@@ -30,7 +30,6 @@ from kiosk.core import i18n
 from kiosk.core.api import BoardRow, RaffleResult, Recent, WallFeed, WallView
 from kiosk.core.i18n import N_
 from kiosk.core.policy import format_percent
-from kiosk.core.wall import FeedView
 from kiosk.ui.graphics import Mode, image_class
 from kiosk.ui.lang import tr
 from kiosk.ui.wall.cards import LatestCard, PodiumCard, WallReveal
@@ -225,7 +224,7 @@ def counts(view: WallView, lang: str = i18n.DEFAULT) -> str:
     n = view.drawings
     one = N_("{n} prompt scored")
     prompts = i18n.translate(lang, one if n == 1 else N_("{n} prompts scored"), n=n)
-    if not isinstance(view, FeedView):  # a feed that does not count the board
+    if view.on_board is None:  # a feed that does not count the board
         n = view.players
         players = i18n.translate(lang, N_("{n} player") if n == 1 else N_("{n} players"), n=n)
         return f"{players} · {prompts}"

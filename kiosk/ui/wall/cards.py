@@ -16,10 +16,9 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from kiosk.core import i18n
-from kiosk.core.api import BoardRow, RaffleResult, Recent
+from kiosk.core.api import BoardRow, RaffleResult, Recent, Redraw
 from kiosk.core.i18n import N_
 from kiosk.core.policy import format_percent
-from kiosk.core.wall import Redraw, WallRaffle
 from kiosk.ui.lang import lang_of, tr
 from kiosk.ui.staff.raffle import RaffleReveal
 from kiosk.ui.widgets.picture import Picture
@@ -104,7 +103,7 @@ class WallReveal(RaffleReveal):
     def __init__(self, result: RaffleResult) -> None:
         super().__init__(result)
         self._redraws = Static(classes="reveal-redraws")
-        if _redraws(result):
+        if result.redraws:
             self._shown = len(result.winners)
 
     def on_mount(self) -> None:
@@ -127,7 +126,7 @@ class WallReveal(RaffleReveal):
         self._say_redraws()
 
     def _say_redraws(self) -> None:
-        lines = [redraw_line(r, lang_of(self)) for r in _redraws(self.result)]
+        lines = [redraw_line(r, lang_of(self)) for r in self.result.redraws]
         self._redraws.update(Text("\n".join(lines), style="bold"))
         self._redraws.display = bool(lines)
 
@@ -139,7 +138,3 @@ def redraw_line(redraw: Redraw, lang: str = i18n.DEFAULT) -> str:
         return i18n.translate(lang, said, absent=redraw.absent)
     said = N_("Redrawn: {absent} was not here; the prize goes to {winner}.")
     return i18n.translate(lang, said, absent=redraw.absent, winner=redraw.winner)
-
-
-def _redraws(result: RaffleResult) -> tuple[Redraw, ...]:
-    return result.redraws if isinstance(result, WallRaffle) else ()

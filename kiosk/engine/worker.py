@@ -1,7 +1,7 @@
 """The engine's worker side: taking the data dir, resuming what a previous run left,
 loading the models, and the one thread that draws batch after batch (a mixin for Engine).
 
-The caller's side (submit, staff, reads) is in kiosk.core.engine; both meet under the
+The caller's side (submit, staff, reads) is in kiosk.engine.engine; both meet under the
 engine's one condition (`_cond`), which guards the queue and orders publication.
 """
 
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from kiosk.core.api import Job, QueueEntry, Submission, Waiter
-from kiosk.core.batch import BatchRunner, GeneratorLike, JudgeLike
 from kiosk.core.config import TINY_NOTICE, Settings
 from kiosk.core.eta import CallTimes, queue_etas
 from kiosk.core.events import (
@@ -29,6 +28,7 @@ from kiosk.core.events import (
     Queued,
 )
 from kiosk.core.fairqueue import FairQueue
+from kiosk.engine.batch import BatchRunner, GeneratorLike, JudgeLike
 from kiosk.storage.images import clean_temp_files
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.schema import sqlite_warning

@@ -1,88 +1,40 @@
-"""Staff actions: the rules in one place for the booth's staff mode, the CLI and the demo.
+"""The staff desk: staff actions carried out on a store, for the booth's staff mode,
+the CLI and the demo (the commands themselves are kiosk.core.commands).
 
-Everything is soft (flags and audit rows, never deletes). Commands are written as the
-words after `kiosk staff` (`hide bo --reason spam`, `target swan`, `pause`), so a demo
-script's `!` lines, the command line and the booth mean the same thing.
+Everything is soft (flags and audit rows, never deletes); each action has one handler,
+found in one table.
 """
 
 from __future__ import annotations
 
 import random
-import shlex
+from collections.abc import Callable
 from typing import Any
 
 from kiosk.core import codes, policy
-from kiosk.core.api import Entrant, RaffleResult, StaffCommand, StaffOutcome, StoreError
+from kiosk.core.api import Entrant, RaffleResult, Redraw, StoreError
 from kiosk.core.blocklist import canonical
+from kiosk.core.commands import (
+    ACTIONS,
+    PAUSED_KEY,
+    TARGET_KEY,
+    WORDS_KEY,
+    StaffAction,
+    StaffCommand,
+    StaffError,
+    StaffOutcome,
+    chosen_target,
+    submission_id,
+)
 from kiosk.core.config import Settings
-from kiosk.core.numbers import whole_number
 from kiosk.core.raffle import draw_winners, redraw_candidates, replace_winner, replay_record
 from kiosk.storage.store import Store
-
-PLAYER_ACTIONS = (
-    "hide",
-    "unhide",
-    "ban",
-    "unban",
-    "tag-staff",
-    "untag-staff",
-    "reset-code",
-    "unpause",
-)
-SUBMISSION_ACTIONS = ("hide-submission", "unhide-submission", "approve")
-WORD_ACTIONS = ("block-word", "unblock-word")
-ACTIONS = (*PLAYER_ACTIONS, *SUBMISSION_ACTIONS, *WORD_ACTIONS, "target", "pause", "resume")
-TARGET_KEY, PAUSED_KEY, WORDS_KEY = "event.target", "engine.paused", "words.version"
-
-
-class StaffError(ValueError):
-    """A staff command that cannot be understood or carried out; the message says why."""
-
-
-def submission_id(action: str, text: str) -> int:
-    """A submission id as staff typed it: ASCII digits SQLite can hold ('²', '١' or 20
-    digits is a StaffError that says so, never a crash)."""
-    try:
-        return whole_number(text, 1)
-    except ValueError:
-        raise StaffError(f"`{action}` takes a submission id (a number), got {text!r}") from None
-
-
-def parse_command(text: str) -> StaffCommand:
-    """`hide bo --reason spam` -> StaffCommand; raises StaffError with the usage."""
-    try:
-        words = shlex.split(text)
-    except ValueError as exc:
-        raise StaffError(f"cannot read {text!r}: {exc}") from None
-    reason = ""
-    if "--reason" in words:
-        at = words.index("--reason")
-        reason = " ".join(words[at + 1 :])
-        words = words[:at]
-    if not words or words[0] not in ACTIONS:
-        raise StaffError(f"unknown staff action {text!r}; one of: {', '.join(ACTIONS)}")
-    action, args = words[0], words[1:]
-    needs = action in (*PLAYER_ACTIONS, *SUBMISSION_ACTIONS, *WORD_ACTIONS, "target")
-    if len(args) != (1 if needs else 0):
-        what = {
-            **dict.fromkeys(PLAYER_ACTIONS, "a nickname"),
-            **dict.fromkeys(WORD_ACTIONS, "a word"),
-        }.get(action, "an id")
-        raise StaffError(f"`{action}` takes {what if needs else 'nothing'}: got {args}")
-    return StaffCommand(action=action, subject=args[0] if args else "", reason=reason)
 
 
 def active_target(store: Store, settings: Settings) -> str:
     """The target staff switched to (if still configured), else the config's: what every
     surface shows unless told another."""
     return chosen_target(store.meta(TARGET_KEY), settings)
-
-
-def chosen_target(chosen: str | None, settings: Settings) -> str:
-    """`chosen` (what staff switched to, kept in meta) if still configured, else the
-    config's target."""
-    ids = [t.id for t in settings.targets]
-    return chosen if chosen in ids else settings.active_target.id
 
 
 class StaffDesk:
@@ -109,14 +61,30 @@ class StaffDesk:
 
     def run(self, cmd: StaffCommand, actor: str = "staff") -> StaffOutcome:
         """Carry out one action (with its audit row); a refusal is an outcome, not a crash."""
+        handler: Callable[[StaffAction, str, str, str], str] = self._handlers[
+            ACTIONS[cmd.action].subject
+        ]
         try:
-            message = self._run(cmd, actor)
+            message = handler(cmd.action, cmd.subject, cmd.reason, actor)
         except (StoreError, StaffError) as exc:
             return StaffOutcome(action=cmd.action, subject=cmd.subject, ok=False, message=str(exc))
         return StaffOutcome(action=cmd.action, subject=cmd.subject, ok=True, message=message)
 
-    def _run(self, cmd: StaffCommand, actor: str) -> str:
-        a, who, why = cmd.action, cmd.subject, cmd.reason
+    @property
+    def _handlers(self) -> dict[str, Callable[[StaffAction, str, str, str], str]]:
+        """One handler for each kind of subject (see kiosk.core.commands.ACTIONS)."""
+        return {
+            "nickname": self._player_action,
+            "submission_id": self._drawing_action,
+            "word": self._word_action,
+            "target_id": self._target,
+            "": self._pause,
+        }
+
+    def _player_action(self, a: StaffAction, who: str, why: str, actor: str) -> str:
+        """hide, unhide, ban, unban, tag-staff, untag-staff, reset-code, unpause. A ban
+        holds for a nickname that has not played yet: folded like every nickname,
+        refused at its first prompt."""
         if a == "reset-code":
             return self._reset_code(policy.player_key(who), who, why, actor)
         if a == "unpause":
@@ -126,43 +94,6 @@ class StaffDesk:
             self.store.set_paused_until(key, 0.0)
             self.store.record("unpause", key, why, actor)
             return f"{who} may play again (no more waiting after failed checks or codes)"
-        if a in WORD_ACTIONS:
-            try:
-                word = canonical(who)
-            except ValueError:
-                raise StaffError(f"{who!r} is not a word (it has no letters)") from None
-            self.store.set_word(word, a == "block-word", actor=actor, reason=why)
-            version = int(self.store.meta(WORDS_KEY) or 0) + 1
-            self.store.swap_meta(WORDS_KEY, str(version))
-            return f"{a} {who!r}: done (kept across restarts)"
-        if a == "approve":
-            self.store.approve_submission(submission_id(a, who), reason=why, actor=actor)
-            return f"approved {who}: it ranks now, unblurred"
-        if a in PLAYER_ACTIONS:
-            return self._player_action(a, who, why, actor)
-        if a in SUBMISSION_ACTIONS:
-            hid = self.store.hide_submission(
-                submission_id(a, who), a == "hide-submission", reason=why, actor=actor
-            )
-            n, still = hid.drawings, hid.hidden
-            said = f"{a} {who}: {n} drawing{'s' if n != 1 else ''} (with its dedup copies)"
-            if a == "unhide-submission" and still:
-                said += f"; {still} stay hidden (with their player, or hidden on their own)"
-            return said
-        if a == "target":
-            ids = [t.id for t in self.settings.targets]
-            if who not in ids:
-                raise StaffError(f"unknown target {who!r}; configured: {', '.join(ids)}")
-            self.store.swap_meta(TARGET_KEY, who)
-            self.store.record("target", who, why, actor)
-            return f"active target: {who} ({self.title(who)})"
-        self.store.swap_meta(PAUSED_KEY, "1" if a == "pause" else "0")
-        self.store.record(a, "", why, actor)
-        return "drawing paused: prompts are saved" if a == "pause" else "drawing resumed"
-
-    def _player_action(self, a: str, who: str, why: str, actor: str) -> str:
-        """hide, unhide, ban, unban, tag-staff, untag-staff. A ban holds for a nickname
-        that has not played yet: folded like every nickname, refused at its first prompt."""
         try:
             nick = policy.clean_nickname(who, self.settings.limits.nickname_max)
         except policy.PolicyError as exc:
@@ -175,6 +106,43 @@ class StaffDesk:
         else:
             self.store.set_staff(key, a == "tag-staff", reason=why, actor=actor)
         return f"{a} {who}: done"
+
+    def _drawing_action(self, a: StaffAction, who: str, why: str, actor: str) -> str:
+        """hide-submission, unhide-submission, approve."""
+        sid = submission_id(a, who)
+        if a == "approve":
+            self.store.approve_submission(sid, reason=why, actor=actor)
+            return f"approved {who}: it ranks now, unblurred"
+        hid = self.store.hide_submission(sid, a == "hide-submission", reason=why, actor=actor)
+        n, still = hid.drawings, hid.hidden
+        said = f"{a} {who}: {n} drawing{'s' if n != 1 else ''} (with its dedup copies)"
+        if a == "unhide-submission" and still:
+            said += f"; {still} stay hidden (with their player, or hidden on their own)"
+        return said
+
+    def _word_action(self, a: StaffAction, who: str, why: str, actor: str) -> str:
+        """block-word, unblock-word: the words' version is bumped, so every gate reloads."""
+        try:
+            word = canonical(who)
+        except ValueError:
+            raise StaffError(f"{who!r} is not a word (it has no letters)") from None
+        self.store.set_word(word, a == "block-word", actor=actor, reason=why)
+        version = int(self.store.meta(WORDS_KEY) or 0) + 1
+        self.store.swap_meta(WORDS_KEY, str(version))
+        return f"{a} {who!r}: done (kept across restarts)"
+
+    def _target(self, a: StaffAction, who: str, why: str, actor: str) -> str:
+        ids = [t.id for t in self.settings.targets]
+        if who not in ids:
+            raise StaffError(f"unknown target {who!r}; configured: {', '.join(ids)}")
+        self.store.swap_meta(TARGET_KEY, who)
+        self.store.record("target", who, why, actor)
+        return f"active target: {who} ({self.title(who)})"
+
+    def _pause(self, a: StaffAction, _: str, why: str, actor: str) -> str:
+        self.store.swap_meta(PAUSED_KEY, "1" if a == "pause" else "0")
+        self.store.record(a, "", why, actor)
+        return "drawing paused: prompts are saved" if a == "pause" else "drawing resumed"
 
     def _reset_code(self, key: str, who: str, why: str, actor: str) -> str:
         """A player forgot their code: a new one, shown to staff once, the old one gone.
@@ -291,21 +259,8 @@ class StaffDesk:
             seed=record["seed"],
             eligible=record["eligible"],
             winners=winners,
+            redraws=tuple(
+                Redraw(absent=str(r["replaced"]), winner=r["replacement"])
+                for r in record["redraws"]
+            ),
         )
-
-
-__all__ = [
-    "ACTIONS",
-    "PLAYER_ACTIONS",
-    "SUBMISSION_ACTIONS",
-    "RaffleResult",
-    "StaffCommand",
-    "StaffDesk",
-    "StaffError",
-    "StaffOutcome",
-    "active_target",
-    "chosen_target",
-    "draw_winners",
-    "parse_command",
-    "replace_winner",
-]

@@ -3,7 +3,7 @@
 One worker thread owns the models. `submit` runs in the caller's thread and is
 fast: policy, dedup lookup, and a persisted job (or waiter) row. Events go to
 subscribers in the order they happened, each with a sequence number. The lifecycle
-(start, stop, the waits) and the worker thread are in kiosk.core.worker.
+(start, stop, the waits) and the worker thread are in kiosk.engine.worker.
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ from kiosk.core.api import (
     Job,
     PlayerFlags,
     QueueEntry,
+    RaffleResult,
     Recent,
     Stats,
     Submission,
     Subscriber,
     Waiter,
 )
-from kiosk.core.batch import BatchRunner, GeneratorLike, JudgeLike
+from kiosk.core.commands import StaffCommand, StaffOutcome
 from kiosk.core.config import Settings
 from kiosk.core.eta import CallTimes
 from kiosk.core.events import (
@@ -44,10 +45,11 @@ from kiosk.core.events import (
     TargetChanged,
 )
 from kiosk.core.fairqueue import FairQueue
-from kiosk.core.gate import Gate
 from kiosk.core.i18n import N_
-from kiosk.core.staff import RaffleResult, StaffCommand, StaffDesk, StaffOutcome
-from kiosk.core.worker import EngineWorker
+from kiosk.engine.batch import BatchRunner, GeneratorLike, JudgeLike
+from kiosk.engine.desk import StaffDesk
+from kiosk.engine.gate import Gate
+from kiosk.engine.worker import EngineWorker
 from kiosk.storage.images import blurred_relpath
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.store import Store

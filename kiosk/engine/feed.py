@@ -6,8 +6,6 @@ timer it asks SQLite whether anyone committed (`PRAGMA data_version`, a few micr
 and reads a new view only then. It keeps going when the database is missing (no kiosk
 yet), busy, replaced (a new event day) or points at a missing image file.
 
-Its views say a little more than a `WallView`: how many players are on the board (the
-board shows only its top), and which raffle winners were redrawn, as the store records it.
 """
 
 from __future__ import annotations
@@ -16,11 +14,12 @@ import logging
 import os
 import sqlite3
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from kiosk.core.api import RaffleResult, StoreError, WallView
+from kiosk.core.commands import StaffError
 from kiosk.core.config import Settings
-from kiosk.core.staff import StaffDesk, StaffError
+from kiosk.engine.desk import StaffDesk
 from kiosk.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -28,28 +27,6 @@ log = logging.getLogger(__name__)
 BOARD_SIZE = 10
 LATEST_SIZE = 12
 DB_NAME = "kiosk.db"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Redraw:
-    """A raffle winner who was not there, and who won in their place (None: nobody left)."""
-
-    absent: str
-    winner: str | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class WallRaffle(RaffleResult):
-    """A raffle as the wall shows it: the winners now, and the redraws that made them."""
-
-    redraws: tuple[Redraw, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeedView(WallView):
-    """A `WallView` that also counts the players on the board, not only its top."""
-
-    on_board: int = 0
 
 
 class Feed:
@@ -111,9 +88,9 @@ class Feed:
             on_board = store.ranked_count(target_id)
             latest = store.visible_recent(self.latest_size)
             stats = store.stats()
-            raffle = self._raffle(desk, store, store.latest_raffle_id())
+            raffle = self._raffle(desk, store.latest_raffle_id())
         target = next(t for t in self.settings.targets if t.id == target_id)
-        return FeedView(
+        return WallView(
             event=self.settings.event.name,
             target_id=target_id,
             target_title=target.title,
@@ -129,28 +106,14 @@ class Feed:
         )
 
     @staticmethod
-    def _raffle(desk: StaffDesk, store: Store, rid: int | None) -> WallRaffle | None:
-        """The raffle replayed (redraws applied), with the redraws the store recorded."""
+    def _raffle(desk: StaffDesk, rid: int | None) -> RaffleResult | None:
+        """The newest raffle replayed (redraws applied, and listed)."""
         if rid is None:
             return None
         try:
-            result, _ = desk.replay(rid)
+            return desk.replay(rid)[0]
         except StaffError:
             return None
-        record = store.raffle_record(rid) or {}
-        redraws = tuple(
-            Redraw(absent=str(r["replaced"]), winner=r["replacement"])
-            for r in record.get("redraws", [])
-        )
-        return WallRaffle(
-            raffle_id=result.raffle_id,
-            target=result.target,
-            rule=result.rule,
-            seed=result.seed,
-            eligible=result.eligible,
-            winners=result.winners,
-            redraws=redraws,
-        )
 
     def _as_of(self) -> str:
         if self._last is None:
@@ -163,7 +126,7 @@ class Feed:
             return None
         settings = self.settings
         target = settings.active_target
-        base = self._last or FeedView(
+        base = self._last or WallView(
             event=settings.event.name,
             target_id=target.id,
             target_title=target.title,

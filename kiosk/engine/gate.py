@@ -17,11 +17,11 @@ import time
 from kiosk.core import codes as player_codes
 from kiosk.core import policy
 from kiosk.core.blocklist import Blocklist
+from kiosk.core.commands import WORDS_KEY
 from kiosk.core.config import Settings
 from kiosk.core.events import CheckAsked, Event, Refused
 from kiosk.core.floods import CheckPaused, CheckRequired, CodesPaused, FloodGuard, RateLimited
 from kiosk.core.i18n import N_
-from kiosk.core.staff import WORDS_KEY
 from kiosk.storage.store import Store
 
 log = logging.getLogger(__name__)
