@@ -20,9 +20,10 @@ T = TypeVar("T")
 
 def from_row(cls: type[T], row: Sequence[Any], **extra: Any) -> T:
     """A dataclass from a database row whose columns follow the class's field order
-    (fields given in `extra` are not in the row)."""
+    (fields given in `extra` are not in the row; trailing fields with defaults may be
+    left out of it)."""
     names = [f.name for f in fields(cast(Any, cls)) if f.name not in extra]
-    return cls(**dict(zip(names, row, strict=True)), **extra)
+    return cls(**dict(zip(names[: len(row)], row, strict=True)), **extra)
 
 
 class StoreError(Exception):
@@ -81,6 +82,10 @@ class Submission:
     """What the safety probes found ("" nothing)."""
     review: int = 0
     """0: nothing to review; 1: held for staff (blurred, not ranked); 2: approved."""
+    rank: int | None = None
+    """The player's place on the target's board once this was committed (None: not on it)."""
+    best: float | None = None
+    """The player's best score on the target as it counts then (None: none counts)."""
 
     @property
     def held(self) -> bool:

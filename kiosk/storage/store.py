@@ -308,7 +308,7 @@ class Store(Waiters, StaffActions, Raffles, PlayerCodes, BlockedWords, CarryIn, 
             sub = self._insert(c, job.player_id, job, result, None)
             followers = self._finish_waiters(c, job, sub)
             c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
-        return [sub, *followers]
+            return self._placed([sub, *followers])
 
     def complete_job_as_dedup(self, job: Job, original: Submission) -> list[Submission]:
         """A queued job whose drawing appeared meanwhile: record it (and its waiters) as
@@ -317,7 +317,7 @@ class Store(Waiters, StaffActions, Raffles, PlayerCodes, BlockedWords, CarryIn, 
             sub = self._insert(c, job.player_id, job, _reused(original), original.id)
             followers = self._finish_waiters(c, job, original)
             c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
-        return [sub, *followers]
+            return self._placed([sub, *followers])
 
     def add_dedup(
         self, *, player_key: str, nickname: str, job_like: Job, original: Submission
@@ -325,7 +325,19 @@ class Store(Waiters, StaffActions, Raffles, PlayerCodes, BlockedWords, CarryIn, 
         """Record an immediate dedup hit as a submission (no job, no model work)."""
         with self.transaction() as c:
             pid = self._player_id(c, player_key, nickname)
-            return self._insert(c, pid, job_like, _reused(original), original.id)
+            return self._placed([self._insert(c, pid, job_like, _reused(original), original.id)])[0]
+
+    def _placed(self, subs: list[Submission]) -> list[Submission]:
+        """The submissions with their players' rank and best as this transaction leaves
+        them (read on its own connection, before it commits)."""
+        return [
+            replace(
+                s,
+                rank=self.rank(s.player_id, s.target_id),
+                best=self.best_percent(s.player_id, s.target_id),
+            )
+            for s in subs
+        ]
 
     def _insert(
         self,
