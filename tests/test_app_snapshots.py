@@ -139,7 +139,7 @@ class TestBooth:
 def test_missing_models_screen(snap_compare: Snap, tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     reason = missing_message("generator", "stabilityai/sd-turbo", "not in the Hugging Face cache")
-    app = make_app(settings, engine=FakeEngine(settings, fail=reason))
+    app = make_app(settings, FakeEngine(settings, fail=reason), tiny_settings=with_tiny_models)
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot, lambda: isinstance(app.screen, MissingModelsScreen))
