@@ -21,39 +21,9 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from kiosk.core.config import ConfigError, Settings, find_config, with_tiny_models
-from kiosk.ops.checks import (
-    CheckResult,
-    Status,
-    exit_code,
-    failed,
-    first_line,
-    human_bytes,
-    passed,
-    report,
-    warned,
-)
-from kiosk.ops.doctor_models import (
-    GIB,
-    GPU_FAIL_FREE,
-    GPU_WARN_FREE,
-    CudaFacts,
-    ModelCheck,
-    check_cuda,
-    check_torch,
-    check_weights,
-    cuda_facts,
-    load_torch,
-    model_checks,
-    weight_bytes,
-)
-from kiosk.storage.lock import (
-    DataDirBusy,
-    DataDirLock,
-    DataDirUnusable,
-    Holder,
-    os_error_advice,
-)
+from kiosk.core.config import ConfigError, Settings, find_config, load_settings, with_tiny_models
+from kiosk.ops.checks import CheckResult, failed, human_bytes, passed, warned
+from kiosk.storage.lock import DataDirBusy, DataDirLock, DataDirUnusable, Holder, os_error_advice
 from kiosk.storage.schema import sqlite_warning
 
 DiskUsage = Callable[[Path], tuple[int, int, int]]
@@ -127,7 +97,8 @@ def read_config_unchecked(
     profile: Literal["real", "tiny"],
 ) -> Settings | None:
     """The settings as `load_settings` reads them minus its picture check, or None when the
-    file is unreadable or invalid: so a missing picture is its own line, not the config's."""
+    file is unreadable or invalid: so a missing picture is its own line, not the config's.
+    (A copy of load_settings' first steps until config offers a read without the check.)"""
     source = find_config(path).expanduser().resolve()
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
@@ -144,53 +115,29 @@ def read_config_unchecked(
 
 
 def check_config(
-    load: Callable[[], Settings], unchecked: Callable[[], Settings | None]
-) -> tuple[CheckResult, Settings | None]:
-    """The config line, and the settings the other checks read (None: they cannot run)."""
+    path: str | os.PathLike[str] | None,
+    data_dir: str | os.PathLike[str] | None,
+    profile: Literal["real", "tiny"],
+) -> tuple[list[CheckResult], Settings | None]:
+    """The config line and the target pictures line, by `load_settings` (whose last check is
+    the pictures), and the settings the other checks read (None: they cannot run)."""
+    pictures_fix = "put the picture there, or point that [[targets]] image at one"
     try:
-        settings = load()
+        settings = load_settings(path, data_dir=data_dir, profile=profile)
     except ConfigError as exc:
-        rough = unchecked()
-        if rough is not None:  # only the pictures are wrong: `check_targets` says which
-            return passed("config", f"{rough.source} (its pictures: see below)"), rough
         lines = [line.strip() for line in str(exc).splitlines()]
-        return failed(
-            "config",
-            "; ".join(lines),
-            "edit the file as the message says (`--config` picks another one)",
-        ), None
-    targets = len(settings.targets)
-    return passed("config", f"{settings.source} ({targets} targets, {settings.profile})"), settings
-
-
-def picture_problem(path: Path) -> str | None:
-    """Why a target picture cannot be read, or None when it can."""
-    if not path.is_file():
-        return "file not found"
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            im.verify()
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
-        return f"not a picture ({first_line(exc)})"
-    return None
-
-
-def check_targets(settings: Settings) -> CheckResult:
-    problems = []
-    for target in settings.targets:
-        path = settings.target_image(target)
-        if reason := picture_problem(path):
-            problems.append(f"{target.id}: {reason}: {path}")
-    if problems:
-        return failed(
-            "target pictures",
-            "; ".join(problems),
-            "put the picture there, or point that [[targets]] image at one",
-        )
-    ids = ", ".join(t.id for t in settings.targets)
-    return passed("target pictures", f"{len(settings.targets)} readable ({ids})")
+        rough = read_config_unchecked(path, data_dir, profile)
+        if rough is None:
+            fix = "edit the file as the message says (`--config` picks another one)"
+            return [failed("config", "; ".join(lines), fix)], None
+        # the file is fine but for its pictures: the rest of the checks can run
+        config = passed("config", f"{rough.source} (its pictures: see below)")
+        return [config, failed("target pictures", "; ".join(lines[1:]), pictures_fix)], rough
+    count, ids = len(settings.targets), ", ".join(t.id for t in settings.targets)
+    return [
+        passed("config", f"{settings.source} ({count} targets, {settings.profile})"),
+        passed("target pictures", f"{count} readable ({ids})"),
+    ], settings
 
 
 # -- the data dir, the staff, the clock -------------------------------------------------
@@ -439,28 +386,3 @@ def quick_checks(
     """What `kiosk run` checks before the booth starts: no torch, no weights, well under a
     second (the terminal comes later, once the screen side has picked the graphics)."""
     return [*machine_checks(), *site_checks(settings, now=now, disk_usage=disk_usage)]
-
-
-__all__ = [
-    "GIB",
-    "GPU_FAIL_FREE",
-    "GPU_WARN_FREE",
-    "CheckResult",
-    "CudaFacts",
-    "ModelCheck",
-    "Status",
-    "check_cuda",
-    "check_torch",
-    "check_weights",
-    "cuda_facts",
-    "exit_code",
-    "failed",
-    "first_line",
-    "human_bytes",
-    "load_torch",
-    "model_checks",
-    "passed",
-    "report",
-    "warned",
-    "weight_bytes",
-]
