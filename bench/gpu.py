@@ -276,7 +276,6 @@ def engine_figures(settings: Any, gen: Any, judge: Any, args: argparse.Namespace
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--tiny", action="store_true", help="tiny architecture, 64 px: a CPU check")
-    p.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
     p.add_argument("--iters", type=int, help="timed calls per figure (20; --tiny 3)")
     p.add_argument("--warmup", type=int, help="untimed calls before each figure (2; --tiny 1)")
     p.add_argument("--batches", help="batch sizes, comma-separated (1,4,8; --tiny 1,2)")
@@ -297,19 +296,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def pick_device(args: argparse.Namespace) -> str | None:
-    """'cuda' or 'cpu', or None (after saying why) when this machine cannot run this."""
+def pick_device(tiny: bool) -> str | None:
+    """'cuda' when there is one, 'cpu' with --tiny, else None (after saying why)."""
     import torch
 
-    cuda = torch.cuda.is_available()
-    if args.device == "cuda" and not cuda:
-        say("bench/gpu.py: --device cuda, but torch sees no CUDA GPU here")
-        return None
-    device = "cuda" if cuda and args.device != "cpu" else "cpu"
-    if device == "cpu" and not args.tiny:
-        say("bench/gpu.py: no CUDA GPU here; run it on a CUDA machine, or use --tiny on CPU")
-        return None
-    return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if tiny:
+        return "cpu"
+    say("bench/gpu.py: no CUDA GPU here; run it on a CUDA machine, or use --tiny on CPU")
+    return None
 
 
 def device_name(device: str) -> str:
@@ -393,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk.ml.models import quiet_libraries
 
     quiet_libraries()
-    device = pick_device(args)
+    device = pick_device(args.tiny)
     if device is None:
         return 2
     report = Report(args.out_json)
