@@ -47,7 +47,6 @@ bench: $(STAMP)
 	$(BIN)/python bench/store_scale.py
 	$(BIN)/python bench/tui_latency.py
 	$(BIN)/python bench/gpu.py --tiny
-	$(BIN)/python bench/flops.py
 	$(BIN)/python bench/wall_latency.py
 	$(BIN)/python bench/fairness.py
 	$(BIN)/python bench/probes.py

@@ -161,10 +161,7 @@ def register_tiny_judge(folder: Path) -> None:
     open_clip.add_model_config(cfg)
 
 
-# -- measuring -------------------------------------------------------------------------------
-
-
-# -- shared by the benchmarks ----------------------------------------------------------------
+# -- what bench/gpu.py measures with ------------------------------------------------------
 
 
 @contextmanager

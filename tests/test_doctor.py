@@ -21,12 +21,13 @@ from kiosk.cli.doctor import PreflightFailed, preflight
 from kiosk.core.config import JudgeSettings, Settings, load_settings
 from kiosk.core.pin import hash_pin
 from kiosk.ops import doctor as d
+from kiosk.ops import doctor_models as m
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.schema import sqlite_warning
 from kiosk.storage.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
-GIB = d.GIB
+GIB = m.GIB
 
 
 @pytest.fixture
@@ -78,10 +79,10 @@ def test_sqlite_line_agrees_with_the_engine_warning() -> None:
 
 def test_torch_line_names_the_build() -> None:
     cuda_build = SimpleNamespace(__version__="2.14.1+cu130", version=SimpleNamespace(cuda="13.0"))
-    assert d.check_torch(cuda_build).status == "pass"
+    assert m.check_torch(cuda_build).status == "pass"
     cpu_build = SimpleNamespace(__version__="2.14.1+cpu", version=SimpleNamespace(cuda=None))
-    assert d.check_torch(cpu_build).status == "warn"
-    broken = d.check_torch(None, "libtorch_cuda.so: cannot open shared object file")
+    assert m.check_torch(cpu_build).status == "warn"
+    broken = m.check_torch(None, "libtorch_cuda.so: cannot open shared object file")
     assert broken.status == "fail" and "libtorch_cuda.so" in broken.detail
 
 
@@ -121,23 +122,23 @@ def gpu_torch(free: int = 100 * GIB, fp16: str = "", device: str = "") -> Any:
 
 
 def test_no_gpu_here_the_cuda_line_says_so_cleanly() -> None:
-    torch, error = d.load_torch()
+    torch, error = m.load_torch()
     assert torch is not None, error
-    facts = d.cuda_facts(torch)
+    facts = m.cuda_facts(torch)
     if facts.available:
         pytest.skip("this machine has a CUDA device")
-    line = d.check_cuda(facts)
+    line = m.check_cuda(facts)
     assert line.status == "warn", line
     assert line.detail.startswith(
         "no CUDA device: drawings run on the CPU, far too slow for a booth"
     )
     assert "NVIDIA GPU" in line.fix
-    assert d.check_cuda(facts, device="cuda").status == "fail"  # asked for, not there
-    assert d.check_cuda(d.cuda_facts(None)).status == "warn"
+    assert m.check_cuda(facts, device="cuda").status == "fail"  # asked for, not there
+    assert m.check_cuda(m.cuda_facts(None)).status == "warn"
 
 
 def test_a_cuda_device_with_room_and_working_fp16_passes() -> None:
-    line = d.check_cuda(d.cuda_facts(gpu_torch()))
+    line = m.check_cuda(m.cuda_facts(gpu_torch()))
     assert line.status == "pass", line
     assert "NVIDIA H200, 100.0 GiB free of 140.0 GiB" in line.detail
     assert "float16 works" in line.detail
@@ -145,41 +146,36 @@ def test_a_cuda_device_with_room_and_working_fp16_passes() -> None:
 
 def test_a_cuda_device_that_fails_fp16_or_memory_or_answers_fails() -> None:
     kernel = "CUDA error: no kernel image is available for execution on the device"
-    fp16 = d.check_cuda(d.cuda_facts(gpu_torch(fp16=kernel)))
+    fp16 = m.check_cuda(m.cuda_facts(gpu_torch(fp16=kernel)))
     assert fp16.status == "fail" and kernel in fp16.detail and "float32" in fp16.fix
-    assert d.check_cuda(d.cuda_facts(gpu_torch(free=2 * GIB))).status == "fail"
-    assert d.check_cuda(d.cuda_facts(gpu_torch(free=5 * GIB))).status == "warn"
-    lost = d.check_cuda(d.cuda_facts(gpu_torch(device="CUDA error: unknown error")))
+    assert m.check_cuda(m.cuda_facts(gpu_torch(free=2 * GIB))).status == "fail"
+    assert m.check_cuda(m.cuda_facts(gpu_torch(free=5 * GIB))).status == "warn"
+    lost = m.check_cuda(m.cuda_facts(gpu_torch(device="CUDA error: unknown error")))
     assert lost.status == "fail" and "unknown error" in lost.detail
 
 
 # -- the config and what it names ----------------------------------------------------------
 
 
-def config_line(path: Path) -> tuple[d.CheckResult, Settings | None]:
-    return d.check_config(
-        lambda: load_settings(path), lambda: d.read_config_unchecked(path, None, "real")
-    )
-
-
 def test_config_passes_and_a_broken_one_is_a_failed_line(booth: Path) -> None:
-    line, settings = config_line(booth)
-    assert line.status == "pass" and settings is not None
+    (line, pictures), settings = d.check_config(booth, None, "real")
+    assert line.status == pictures.status == "pass" and settings is not None
+    assert pictures.detail == "3 readable (duck-and-swan, duck, swan)"
     booth.write_text(booth.read_text().replace("[limits]", "[limits]\nprompt_maxx = 3"))
-    line, settings = config_line(booth)
-    assert line.status == "fail" and settings is None
-    assert "limits.prompt_maxx: unknown key" in line.detail
+    lines, settings = d.check_config(booth, None, "real")
+    assert [line.status for line in lines] == ["fail"] and settings is None
+    assert "limits.prompt_maxx: unknown key" in lines[0].detail
 
 
 def test_a_missing_or_broken_picture_is_its_own_line(booth: Path) -> None:
-    assert d.check_targets(load_settings(booth)).status == "pass"
+    """The config's own picture check, said by the key to edit; the other checks still run."""
     (booth.parent / "assets" / "duck.png").unlink()
     (booth.parent / "assets" / "swan.png").write_text("not a png")
-    line, settings = config_line(booth)
+    (line, pictures), settings = d.check_config(booth, None, "real")
     assert line.status == "pass" and settings is not None  # the rest of the file is fine
-    pictures = d.check_targets(settings)
-    assert pictures.status == "fail"
-    assert "duck: file not found" in pictures.detail and "swan: not a picture" in pictures.detail
+    assert pictures.status == "fail" and "[[targets]] image" in pictures.fix
+    assert "targets[1].image: file not found" in pictures.detail
+    assert "targets[2].image: not a picture" in pictures.detail
 
 
 def local_models(settings: Settings, root: Path) -> Settings:
@@ -198,7 +194,7 @@ def local_models(settings: Settings, root: Path) -> Settings:
 
 
 def test_weights_present_offline_pass_with_their_size(settings: Settings, tmp_path: Path) -> None:
-    line = d.check_weights(local_models(settings, tmp_path / "models"))
+    line = m.check_weights(local_models(settings, tmp_path / "models"))
     assert line.status == "pass", line
     assert "present offline, 4.0 MB" in line.detail and "generator" in line.detail
 
@@ -206,15 +202,15 @@ def test_weights_present_offline_pass_with_their_size(settings: Settings, tmp_pa
 def test_missing_weights_fail_and_say_how_to_pull(settings: Settings) -> None:
     generator = settings.generator.model_copy(update={"model": "nobody/not-pulled-here"})
     judge = JudgeSettings(model="local-dir:/nonexistent/clip", pretrained="")
-    line = d.check_weights(settings.model_copy(update={"generator": generator, "judge": judge}))
+    line = m.check_weights(settings.model_copy(update={"generator": generator, "judge": judge}))
     assert line.status == "fail" and "nobody/not-pulled-here" in line.detail
     assert "kiosk models pull" in line.fix
 
-    def broken(_: Settings) -> list[d.ModelCheck]:
+    def broken(_: Settings) -> list[m.ModelCheck]:
         raise RuntimeError("cache in a strange state")
 
-    assert d.check_weights(settings, models=broken).status == "fail"
-    tiny = d.check_weights(settings.model_copy(update={"profile": "tiny"}))
+    assert m.check_weights(settings, models=broken).status == "fail"
+    tiny = m.check_weights(settings.model_copy(update={"profile": "tiny"}))
     assert tiny.status == "warn" and "scores mean nothing" in tiny.detail
 
 

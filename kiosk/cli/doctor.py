@@ -17,19 +17,9 @@ import click
 
 from kiosk.cli.common import Common, KioskExit, common_options
 from kiosk.core.config import Settings
-from kiosk.ops.doctor import (
-    CheckResult,
-    check_config,
-    check_targets,
-    check_terminal,
-    exit_code,
-    machine_checks,
-    model_checks,
-    quick_checks,
-    read_config_unchecked,
-    report,
-    site_checks,
-)
+from kiosk.ops.checks import CheckResult, exit_code, report
+from kiosk.ops.doctor import check_config, check_terminal, machine_checks, quick_checks, site_checks
+from kiosk.ops.doctor_models import model_checks
 
 MARKS = {"pass": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "red")}
 GRAPHICS = ("auto", "kitty", "sixel", "halfcell")
@@ -62,14 +52,10 @@ def terminal_check(mode: str | None) -> CheckResult:
 
 def gather(common: Common, graphics: str) -> list[CheckResult]:
     """Every check, in the order an operator fixes things; a broken config is a line."""
-    config, settings = check_config(
-        common.load,
-        lambda: read_config_unchecked(common.config, common.data_dir, common.profile),
-    )
-    results = [*machine_checks(), config, *model_checks(settings)]
-    if settings is not None:
-        site = site_checks(settings, now=time.time(), beside=True)  # beside a running booth
-        results += [check_targets(settings), *site]
+    (config, *pictures), settings = check_config(common.config, common.data_dir, common.profile)
+    results = [*machine_checks(), config, *model_checks(settings), *pictures]
+    if settings is not None:  # beside a running booth: its data-dir lock is expected
+        results += site_checks(settings, now=time.time(), beside=True)
     mode = None
     if terminal_size() is not None:
         from kiosk.ui.graphics import detect

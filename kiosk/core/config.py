@@ -362,7 +362,22 @@ def load_settings(
     *,
     data_dir: str | os.PathLike[str] | None = None,
 ) -> Settings:
-    """Read, validate and resolve the config; raise ConfigError with a readable message."""
+    """Read, validate and resolve the config, its target pictures too; raise ConfigError
+    with a readable message."""
+    settings = read_settings(path, data_dir=data_dir)
+    problems = picture_problems(settings)
+    if problems:
+        raise ConfigError("\n".join([f"{settings.source}: invalid configuration", *problems]))
+    return settings
+
+
+def read_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> Settings:
+    """The config read and validated, without looking at its target pictures (doctor
+    reports those on their own line); raise ConfigError with a readable message."""
     source = find_config(path).expanduser().resolve()
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
@@ -380,7 +395,6 @@ def load_settings(
         settings = Settings.model_validate({**data, "source": source})
     except ValidationError as exc:
         raise ConfigError(_format_errors(source, exc, data)) from None
-    _check_images(settings)
     return settings
 
 
@@ -406,7 +420,8 @@ def without_flood_limits(settings: Settings) -> Settings:
     return settings.model_copy(update={"limits": limits, "players": players})
 
 
-def _check_images(settings: Settings) -> None:
+def picture_problems(settings: Settings) -> list[str]:
+    """What is wrong with the target pictures, one line each (empty: all readable)."""
     problems = []
     for i, target in enumerate(settings.targets):
         image = settings.target_image(target)
@@ -414,8 +429,7 @@ def _check_images(settings: Settings) -> None:
             problems.append(f"  targets[{i}].image: file not found: {image}")
         elif reason := _not_an_image(image):
             problems.append(f"  targets[{i}].image: not a picture ({reason}): {image}")
-    if problems:
-        raise ConfigError("\n".join([f"{settings.source}: invalid configuration", *problems]))
+    return problems
 
 
 def _not_an_image(path: Path) -> str | None:

@@ -13,48 +13,15 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-import tomllib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
-
-from kiosk.core.config import ConfigError, Settings, find_config
+from kiosk.core.config import ConfigError, Settings, picture_problems, read_settings
 from kiosk.ml.tiny import with_tiny_models
-from kiosk.ops.checks import (
-    CheckResult,
-    Status,
-    exit_code,
-    failed,
-    first_line,
-    human_bytes,
-    passed,
-    report,
-    warned,
-)
-from kiosk.ops.doctor_models import (
-    GIB,
-    GPU_FAIL_FREE,
-    GPU_WARN_FREE,
-    CudaFacts,
-    ModelCheck,
-    check_cuda,
-    check_torch,
-    check_weights,
-    cuda_facts,
-    load_torch,
-    model_checks,
-    weight_bytes,
-)
-from kiosk.storage.lock import (
-    DataDirBusy,
-    DataDirLock,
-    DataDirUnusable,
-    Holder,
-    os_error_advice,
-)
+from kiosk.ops.checks import CheckResult, failed, human_bytes, passed, warned
+from kiosk.storage.lock import DataDirBusy, DataDirLock, DataDirUnusable, Holder, os_error_advice
 from kiosk.storage.schema import sqlite_warning
 
 DiskUsage = Callable[[Path], tuple[int, int, int]]
@@ -122,76 +89,28 @@ def check_sqlite(version: str = sqlite3.sqlite_version) -> CheckResult:
 # -- the config and what it names ---------------------------------------------------------
 
 
-def read_config_unchecked(
+def check_config(
     path: str | os.PathLike[str] | None,
     data_dir: str | os.PathLike[str] | None,
     profile: Literal["real", "tiny"],
-) -> Settings | None:
-    """The settings as `load_settings` reads them minus its picture check, or None when the
-    file is unreadable or invalid: so a missing picture is its own line, not the config's."""
-    source = find_config(path).expanduser().resolve()
+) -> tuple[list[CheckResult], Settings | None]:
+    """The config line and the target pictures line (the config's own checks), and the
+    settings the other checks read (None: they cannot run)."""
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    event = data.setdefault("event", {})
-    if data_dir is not None and isinstance(event, dict):
-        event["data_dir"] = str(Path(data_dir).expanduser().resolve())
-    try:
-        settings = Settings.model_validate({**data, "source": source})
-    except ValidationError:
-        return None
-    return with_tiny_models(settings) if profile == "tiny" else settings
-
-
-def check_config(
-    load: Callable[[], Settings], unchecked: Callable[[], Settings | None]
-) -> tuple[CheckResult, Settings | None]:
-    """The config line, and the settings the other checks read (None: they cannot run)."""
-    try:
-        settings = load()
+        settings = read_settings(path, data_dir=data_dir)
     except ConfigError as exc:
-        rough = unchecked()
-        if rough is not None:  # only the pictures are wrong: `check_targets` says which
-            return passed("config", f"{rough.source} (its pictures: see below)"), rough
         lines = [line.strip() for line in str(exc).splitlines()]
-        return failed(
-            "config",
-            "; ".join(lines),
-            "edit the file as the message says (`--config` picks another one)",
-        ), None
-    targets = len(settings.targets)
-    return passed("config", f"{settings.source} ({targets} targets, {settings.profile})"), settings
-
-
-def picture_problem(path: Path) -> str | None:
-    """Why a target picture cannot be read, or None when it can."""
-    if not path.is_file():
-        return "file not found"
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            im.verify()
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
-        return f"not a picture ({first_line(exc)})"
-    return None
-
-
-def check_targets(settings: Settings) -> CheckResult:
-    problems = []
-    for target in settings.targets:
-        path = settings.target_image(target)
-        if reason := picture_problem(path):
-            problems.append(f"{target.id}: {reason}: {path}")
+        fix = "edit the file as the message says (`--config` picks another one)"
+        return [failed("config", "; ".join(lines), fix)], None
+    if profile == "tiny":
+        settings = with_tiny_models(settings)
+    count, ids = len(settings.targets), ", ".join(t.id for t in settings.targets)
+    config = passed("config", f"{settings.source} ({count} targets, {settings.profile})")
+    problems = [line.strip() for line in picture_problems(settings)]
     if problems:
-        return failed(
-            "target pictures",
-            "; ".join(problems),
-            "put the picture there, or point that [[targets]] image at one",
-        )
-    ids = ", ".join(t.id for t in settings.targets)
-    return passed("target pictures", f"{len(settings.targets)} readable ({ids})")
+        fix = "put the picture there, or point that [[targets]] image at one"
+        return [config, failed("target pictures", "; ".join(problems), fix)], settings
+    return [config, passed("target pictures", f"{count} readable ({ids})")], settings
 
 
 # -- the data dir, the staff, the clock -------------------------------------------------
@@ -440,28 +359,3 @@ def quick_checks(
     """What `kiosk run` checks before the booth starts: no torch, no weights, well under a
     second (the terminal comes later, once the screen side has picked the graphics)."""
     return [*machine_checks(), *site_checks(settings, now=now, disk_usage=disk_usage)]
-
-
-__all__ = [
-    "GIB",
-    "GPU_FAIL_FREE",
-    "GPU_WARN_FREE",
-    "CheckResult",
-    "CudaFacts",
-    "ModelCheck",
-    "Status",
-    "check_cuda",
-    "check_torch",
-    "check_weights",
-    "cuda_facts",
-    "exit_code",
-    "failed",
-    "first_line",
-    "human_bytes",
-    "load_torch",
-    "model_checks",
-    "passed",
-    "report",
-    "warned",
-    "weight_bytes",
-]
