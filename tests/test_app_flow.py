@@ -53,7 +53,7 @@ async def board_has(pilot: Pilot[Any], count: int) -> Sequence[Any]:
 
 
 async def test_nickname_prompt_result_and_board_row(settings: Settings) -> None:
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     async with booth(app) as pilot:
         assert app.focused is not None and app.focused.id == "nickname"
         await pilot.press(*"ann", "enter")
@@ -73,7 +73,7 @@ async def test_nickname_prompt_result_and_board_row(settings: Settings) -> None:
 
 
 async def test_repeated_prompt_shows_the_original_drawing(settings: Settings) -> None:
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     async with booth(app) as pilot:
         await play(pilot, "ann", "a swan")
         await wait_for(pilot, lambda: status(app).state == "done", 20, "the first drawing")
@@ -109,7 +109,7 @@ async def test_same_prompt_in_flight_each_player_sees_their_own_result(
 
 
 async def test_bad_input_shows_the_policy_message(settings: Settings) -> None:
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     async with booth(app) as pilot:
         entry = app.query_one(EntryForm)
         hint = entry.query_one("#hint", Static)
@@ -128,7 +128,7 @@ async def test_bad_input_shows_the_policy_message(settings: Settings) -> None:
 
 
 async def test_escapes_and_markup_stay_plain_text(settings: Settings) -> None:
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     async with booth(app) as pilot:
         app.query_one("#nickname", Input).value = "[b]mal[/b]\x1b[2J\x1b]0;pwned\x07"
         await pilot.press("enter")
@@ -141,7 +141,7 @@ async def test_escapes_and_markup_stay_plain_text(settings: Settings) -> None:
 
 
 async def test_korean_cjk_and_emoji(settings: Settings) -> None:
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     async with booth(app) as pilot:
         await play(pilot, "김철수", "오리와 백조 연못")
         await wait_for(pilot, lambda: status(app).state == "done", 20, "the drawing")
@@ -211,7 +211,7 @@ async def test_missing_models_screen_offers_tiny_models(tmp_path: Path, tiny_mod
     settings = load_settings(missing_models_config(tmp_path))
     # Where "continue with tiny models" looks: link the session's models there.
     tiny_settings_in(settings.data_path / "tiny-demo", tiny_models)
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(

@@ -136,7 +136,7 @@ class TestBooth:
 def test_missing_models_screen(snap_compare: Snap, tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     reason = missing_message("generator", "stabilityai/sd-turbo", "not in the Hugging Face cache")
-    app = make_app(settings, engine=FakeEngine(settings, fail=reason))
+    app = make_app(settings, engine=FakeEngine(settings, fail=reason), engine_factory=FakeEngine)
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot, lambda: isinstance(app.screen, MissingModelsScreen))
@@ -204,10 +204,10 @@ def test_raffle_reveal(snap_compare: Snap, tmp_path: Path) -> None:
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot, lambda: isinstance(app.screen, BoothScreen) and app.models_ready)
-        reveal = RaffleReveal(result, "A duck and a swan on a pond")
+        reveal = RaffleReveal(result, "A duck and a swan on a pond", app.engine)
         await app.push_screen(reveal)
-        await settle(pilot, lambda: reveal.is_mounted and reveal._shown >= 1)
+        await settle(pilot, lambda: reveal.is_mounted and reveal.board.shown >= 1)
         await pilot.press("space")  # the next winner now, not after the timer
-        await settle(pilot, lambda: reveal._shown == 2)
+        await settle(pilot, lambda: reveal.board.shown == 2)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -28,12 +28,12 @@ from kiosk.core.config import Settings, load_settings
 from kiosk.core.engine import Engine
 from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.booth import BoothScreen
-from kiosk.ui.staff.bigtext import big_lines
 from kiosk.ui.staff.dialogs import ConfirmDialog, KeysHelp, binding_rows
 from kiosk.ui.staff.pin import PinScreen
 from kiosk.ui.staff.raffle import RaffleDialog, RaffleReveal
 from kiosk.ui.staff.screen import StaffScreen
 from kiosk.ui.staff.stats import BarChart, StatsScreen
+from kiosk.ui.widgets.bigtext import big_lines
 
 pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
 Snap = Callable[..., bool]
@@ -48,7 +48,7 @@ def settings(tmp_path: Path, tiny_models: Path) -> Settings:
 @pytest.fixture
 def reveal_by_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """The next winner comes only with Space (its timer would race a slow test)."""
-    import kiosk.ui.staff.raffle as raffle
+    import kiosk.ui.widgets.raffle as raffle
 
     monkeypatch.setattr(raffle, "REVEAL_STEP_S", 3600.0)
 
@@ -361,7 +361,7 @@ class TestSnapshots:
         self, snap_compare: Snap, tmp_path: Path
     ) -> None:
         """Both winners revealed with Space; the second one big; no seed anywhere."""
-        app, _ = snapshot_app(tmp_path)
+        app, engine = snapshot_app(tmp_path)
         entrants = [
             Entrant(player_id=i, nickname=n, percent=p)
             for i, (n, p) in enumerate([("ann", 91.25), ("지민", 88.5), ("Margaret", 84.0)])
@@ -377,11 +377,11 @@ class TestSnapshots:
 
         async def run_before(pilot: Pilot[Any]) -> None:
             await settle(pilot, lambda: app.models_ready)
-            reveal = RaffleReveal(result, "A duck and a swan on a pond")
+            reveal = RaffleReveal(result, "A duck and a swan on a pond", engine)
             await app.push_screen(reveal)
             await settle(pilot, lambda: reveal.is_mounted)
             await pilot.press("space")
-            await settle(pilot, lambda: reveal._shown == 2)
+            await settle(pilot, lambda: reveal.board.shown == 2)
 
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 

@@ -43,10 +43,11 @@ def run(settings: Settings, graphics: str = "auto", unlocked: bool = False) -> N
         os.environ.pop(name, None)
     mode = detect(graphics)  # probes the terminal: must happen before Textual owns stdin
     preflight_terminal(mode)
+    from kiosk.core.engine import Engine
     from kiosk.ui.app import make_app
 
     try:
-        app = make_app(settings, graphics=mode, unlocked=unlocked)
+        app = make_app(settings, engine_factory=Engine, graphics=mode, unlocked=unlocked)
         # Say so here, not in a full-screen app a visitor cannot leave.
         app.engine.claim()
     except (StoreError, DataDirBusy) as exc:
