@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, booth, showing, tiny_settings_in, wait_for
+from app_fixtures import REPO, SIZE, booth, engine_events, showing, tiny_settings_in, wait_for
 from engine_fixtures import CountingGenerator
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Digits, Input, Static
 
 from kiosk.core.config import Settings, load_settings
 from kiosk.core.engine import Engine
+from kiosk.core.events import Done
 from kiosk.core.policy import format_percent
 from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.booth import BoothScreen
@@ -54,12 +56,20 @@ async def board_has(pilot: Pilot[Any], count: int) -> Sequence[Any]:
 
 async def test_nickname_prompt_result_and_board_row(settings: Settings) -> None:
     app = make_app(settings, engine_factory=Engine)
-    async with booth(app) as pilot:
+    seen: list[Message] = []
+    async with booth(app, seen.append) as pilot:
         assert app.focused is not None and app.focused.id == "nickname"
         await pilot.press(*"ann", "enter")
         assert app.focused is not None and app.focused.id == "prompt"
         await pilot.press(*"a duck on a pond", "enter")
         await wait_for(pilot, lambda: status(app).state == "done", 20, "the drawing")
+        # Each is seen by every node it bubbles through: the first is the form's.
+        accepted = next(m for m in seen if isinstance(m, EntryForm.NicknameAccepted))
+        sent = next(m for m in seen if isinstance(m, EntryForm.Submitted))
+        assert accepted.nickname == "ann" and sent.typing_cps is not None
+        assert (sent.nickname, sent.prompt, sent.code) == ("ann", "a duck on a pond", None)
+        [done] = engine_events(seen, Done)
+        assert (done.nickname, done.prompt, done.dedup) == ("ann", "a duck on a pond", False)
         score = app.query_one("#score", Digits).value
         assert TWO_DECIMALS.fullmatch(score), score
         assert score in status(app).message
