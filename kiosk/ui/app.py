@@ -47,8 +47,7 @@ log = logging.getLogger(__name__)
 SHOWCASE_SIZE = 5
 # What a visitor could use to leave the kiosk: quit, "press ^q to quit", suspend, palette.
 LOCKED_ACTIONS = frozenset({"quit", "help_quit", "suspend_process", "command_palette"})
-EngineFactory = Callable[[Settings], EngineAPI]
-"""How the CLI builds the engine: the app never imports the engine's class."""
+EngineFactory = Callable[[Settings], EngineAPI]  # the CLI's: kiosk.ui never imports the engine
 
 
 def tiny_demo_settings(settings: Settings) -> Settings:
@@ -88,7 +87,6 @@ class KioskApp(App[None]):
         self._engine_factory = engine_factory
         """Builds the tiny models' engine (None: the tiny models are not offered)."""
         self.gate = PinGate.from_config(settings.source, settings.staff.pin_hash)
-        self.graphics: Mode = graphics
         self.image_class = image_class(graphics)
         self.unlocked = unlocked
         self.idle_timeout = idle_timeout

@@ -11,16 +11,13 @@ from kiosk.core.config import Settings
 
 
 class Booth(Protocol):
-    """The booth app as its screens see it (kiosk.ui.app.KioskApp is one). The engine and
-    settings are read each time: a target switch or the tiny models replace them."""
+    """The booth app as its screens see it (KioskApp is one). Read the engine and settings
+    each time: a target switch or the tiny models replace them."""
 
     settings: Settings
     engine: EngineAPI
-    lang: str
-    """The visitor's language: the booth's sitting sets it; `kiosk.ui.lang.tr` reads it."""
+    lang: str  # the sitting's language, set by the booth; what kiosk.ui.lang.tr reads
     image_class: type[Widget]
-    operator_notes: list[str]
-    """Warnings for the operator, shown in staff mode, never over a visitor."""
+    operator_notes: list[str]  # shown in staff mode, never over a visitor
 
-    def note_activity(self) -> None:
-        """Someone is at the booth."""
+    def note_activity(self) -> None: ...

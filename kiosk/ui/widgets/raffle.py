@@ -1,9 +1,5 @@
-"""A raffle's winners for the crowd, display only: the staff reveal and the wall show it.
-
-The target's title, then one winner at a time in big letters (by itself every few
-seconds, or `step()` at once), the winners so far below, and who was redrawn. Keys are
-the screen's business: the staff reveal adds its own, the wall none.
-"""
+"""A raffle's winners for the crowd, display only (keys are the screen's business): the
+staff reveal and the wall show it."""
 
 from __future__ import annotations
 
