@@ -311,6 +311,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from kiosk.engine.engine import Engine
     from kiosk.ml.models import quiet_libraries
     from kiosk.ui.app import make_app
 
@@ -319,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         settings = settings_for(Path(td), args.steps)
         build_s = time.perf_counter() - start
-        app = make_app(settings, idle_timeout=0)
+        app = make_app(settings, engine_factory=Engine, idle_timeout=0)
         try:
             out = asyncio.run(session(app, args))
         finally:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine_fixtures import relaxed
 from textual.app import App
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.screen import Screen
 
@@ -46,8 +47,10 @@ from kiosk.core.events import (
 )
 from kiosk.core.policy import PolicyError, clean_field, normalise_prompt, player_key
 from kiosk.ml.tiny import with_tiny_models
+from kiosk.ui.messages import EngineEvent
 
 REPO = Path(__file__).resolve().parent.parent
+E = TypeVar("E", bound=Event)
 SIZE = (120, 40)
 
 
@@ -352,11 +355,18 @@ def _fake_engine_is_an_engine(fake: FakeEngine) -> EngineAPI:
     return fake
 
 
+def engine_events(seen: Sequence[Message], kind: type[E]) -> list[E]:
+    """The engine events of one kind among the messages an app delivered (message_hook)."""
+    return [m.event for m in seen if isinstance(m, EngineEvent) and isinstance(m.event, kind)]
+
+
 @asynccontextmanager
-async def booth(app: Any) -> AsyncIterator[Pilot[Any]]:
+async def booth(
+    app: Any, message_hook: Callable[[Message], None] | None = None
+) -> AsyncIterator[Pilot[Any]]:
     """Run the booth app until its models are ready; stop its engine afterwards."""
     try:
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, message_hook=message_hook) as pilot:
             await wait_for(pilot, lambda: app.models_ready, 30, "models to load")
             yield pilot
     finally:

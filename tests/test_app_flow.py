@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, booth, showing, tiny_settings_in, wait_for
+from app_fixtures import REPO, SIZE, booth, engine_events, showing, tiny_settings_in, wait_for
 from engine_fixtures import CountingGenerator
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Digits, Input, Static
 
 from kiosk.core.config import Settings, load_settings
+from kiosk.core.events import Done
 from kiosk.core.policy import format_percent
 from kiosk.engine.engine import Engine
 from kiosk.ml.tiny import tiny_demo_settings
@@ -54,13 +56,21 @@ async def board_has(pilot: Pilot[Any], count: int) -> Sequence[Any]:
 
 
 async def test_nickname_prompt_result_and_board_row(settings: Settings) -> None:
-    app = make_app(settings)
-    async with booth(app) as pilot:
+    app = make_app(settings, engine_factory=Engine)
+    seen: list[Message] = []
+    async with booth(app, seen.append) as pilot:
         assert app.focused is not None and app.focused.id == "nickname"
         await pilot.press(*"ann", "enter")
         assert app.focused is not None and app.focused.id == "prompt"
         await pilot.press(*"a duck on a pond", "enter")
         await wait_for(pilot, lambda: status(app).state == "done", 20, "the drawing")
+        # Each is seen by every node it bubbles through: the first is the form's.
+        accepted = next(m for m in seen if isinstance(m, EntryForm.NicknameAccepted))
+        sent = next(m for m in seen if isinstance(m, EntryForm.Submitted))
+        assert accepted.nickname == "ann" and sent.typing_cps is not None
+        assert (sent.nickname, sent.prompt, sent.code) == ("ann", "a duck on a pond", None)
+        [done] = engine_events(seen, Done)
+        assert (done.nickname, done.prompt, done.dedup) == ("ann", "a duck on a pond", False)
         score = app.query_one("#score", Digits).value
         assert TWO_DECIMALS.fullmatch(score), score
         assert score in status(app).message
@@ -74,7 +84,7 @@ async def test_nickname_prompt_result_and_board_row(settings: Settings) -> None:
 
 
 async def test_repeated_prompt_shows_the_original_drawing(settings: Settings) -> None:
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     async with booth(app) as pilot:
         await play(pilot, "ann", "a swan")
         await wait_for(pilot, lambda: status(app).state == "done", 20, "the first drawing")
@@ -110,7 +120,7 @@ async def test_same_prompt_in_flight_each_player_sees_their_own_result(
 
 
 async def test_bad_input_shows_the_policy_message(settings: Settings) -> None:
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     async with booth(app) as pilot:
         entry = app.query_one(EntryForm)
         hint = entry.query_one("#hint", Static)
@@ -129,7 +139,7 @@ async def test_bad_input_shows_the_policy_message(settings: Settings) -> None:
 
 
 async def test_escapes_and_markup_stay_plain_text(settings: Settings) -> None:
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     async with booth(app) as pilot:
         app.query_one("#nickname", Input).value = "[b]mal[/b]\x1b[2J\x1b]0;pwned\x07"
         await pilot.press("enter")
@@ -142,7 +152,7 @@ async def test_escapes_and_markup_stay_plain_text(settings: Settings) -> None:
 
 
 async def test_korean_cjk_and_emoji(settings: Settings) -> None:
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     async with booth(app) as pilot:
         await play(pilot, "김철수", "오리와 백조 연못")
         await wait_for(pilot, lambda: status(app).state == "done", 20, "the drawing")
@@ -212,7 +222,7 @@ async def test_missing_models_screen_offers_tiny_models(tmp_path: Path, tiny_mod
     settings = load_settings(missing_models_config(tmp_path))
     # Where "continue with tiny models" looks: link the session's models there.
     tiny_settings_in(settings.data_path / "tiny-demo", tiny_models)
-    app = make_app(settings, tiny_settings=tiny_demo_settings)
+    app = make_app(settings, engine_factory=Engine, tiny_settings=tiny_demo_settings)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(

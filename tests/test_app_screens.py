@@ -7,22 +7,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, FakeEngine, showing, wait_for
+from app_fixtures import REPO, SIZE, FakeEngine, engine_events, showing, wait_for
 from textual import events
 from textual.app import ComposeResult
 from textual.command import CommandPalette
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from kiosk.core.config import Settings, load_settings
+from kiosk.core.events import Done, Queued
 from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.attract import AttractScreen
 from kiosk.ui.screens.booth import BoothScreen
 from kiosk.ui.screens.loading import LoadingScreen
 from kiosk.ui.screens.too_small import TooSmallScreen
 from kiosk.ui.widgets.board import LeaderboardPane
+from kiosk.ui.widgets.entry import EntryForm
 from kiosk.ui.widgets.picture import Picture
-from kiosk.ui.widgets.queue import QueuePane
 from kiosk.ui.widgets.status import StatusLine
 
 
@@ -91,7 +93,8 @@ async def test_loading_screen_until_models_are_ready(settings: Settings) -> None
 
 async def test_queue_positions_then_results(settings: Settings) -> None:
     app, engine = fake_app(settings)
-    async with app.run_test(size=SIZE) as pilot:
+    seen: list[Message] = []
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
         await wait_for(pilot, lambda: app.models_ready)
         engine.submit("bob", "a swan")
         engine.submit("cy", "a pond")
@@ -99,13 +102,14 @@ async def test_queue_positions_then_results(settings: Settings) -> None:
         status = app.query_one(StatusLine)
         await wait_for(pilot, lambda: status.state == "queued")
         assert "position 3" in status.message and "~9 s" in status.message
-        queue = app.query_one(QueuePane)
-        assert [e.nickname for e in queue._waiting] == ["bob", "cy", "ann"]
+        assert [e.nickname for e in engine_events(seen, Queued)] == ["bob", "cy", "ann"]
+        sent = next(m for m in seen if isinstance(m, EntryForm.Submitted))  # as it bubbles
+        assert (sent.nickname, sent.prompt, sent.code) == ("ann", "a duck", None)
         engine.finish_all()
         await wait_for(pilot, lambda: status.state == "done")
         board = app.query_one(LeaderboardPane)
         await wait_for(pilot, lambda: len(board.rows) == 3)
-        assert not queue._waiting
+        assert [e.nickname for e in engine_events(seen, Done)] == ["bob", "cy", "ann"]
 
 
 def burst(app: KioskApp, *parts: str) -> None:

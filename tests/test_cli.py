@@ -143,12 +143,13 @@ from kiosk.cli.doctor import preflight
 from kiosk.core.config import load_settings
 from kiosk.ml.tiny import with_tiny_models
 from kiosk.ml.models import apply_offline
+from kiosk.engine.engine import Engine
 from kiosk.ui.app import make_app
 
 settings = with_tiny_models(load_settings(sys.argv[1], data_dir=sys.argv[2]))
 preflight(settings)
 apply_offline(settings)
-app = make_app(settings)
+app = make_app(settings, engine_factory=Engine)
 app.engine.claim()
 heavy = ("torch", "torchvision", "diffusers", "transformers", "open_clip")
 print(",".join(name for name in heavy if name in sys.modules))

@@ -345,7 +345,7 @@ async def test_booth_asks_a_human_check_when_typing_is_too_fast(
     settings = booth_settings(tiny_settings_in(tmp_path / "data", tiny_models).data_path)
     limits = settings.limits.model_copy(update={"typing_cps_max": 1.0})
     settings = settings.model_copy(update={"limits": limits})
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: app.models_ready, 60, "models")

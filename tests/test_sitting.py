@@ -14,6 +14,7 @@ from textual.widgets import Input, Static
 from kiosk.core.config import Settings
 from kiosk.core.events import ModelsReady
 from kiosk.core.sitting import Sitting
+from kiosk.engine.engine import Engine
 from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.check import CodeNotice
 from kiosk.ui.widgets.result import ResultPane
@@ -78,7 +79,7 @@ async def drawn(pilot: Pilot[Any], prompt: str) -> None:
 async def test_three_prompts_in_a_sitting_ask_the_code_never_and_show_it_once(
     settings: Settings,
 ) -> None:
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     async with booth(app) as pilot:
         await pilot.press(*"mina", "enter")
         await pilot.press(*"a duck on a pond", "enter")
@@ -103,7 +104,7 @@ async def test_three_prompts_in_a_sitting_ask_the_code_never_and_show_it_once(
 
 
 async def test_a_visitor_who_walks_away_leaves_an_empty_form(settings: Settings) -> None:
-    app = make_app(idle_after(settings, 2.0))
+    app = make_app(idle_after(settings, 2.0), engine_factory=Engine)
     async with booth(app) as pilot:
         await pilot.press(*"ola", "enter")
         await pilot.press(*"a duck", "enter")
@@ -118,7 +119,7 @@ async def test_a_visitor_who_walks_away_leaves_an_empty_form(settings: Settings)
 async def test_f3_thanks_the_visitor_and_f2_switches_their_language(
     settings: Settings,
 ) -> None:
-    app = make_app(settings)
+    app = make_app(settings, engine_factory=Engine)
     async with booth(app) as pilot:
         await pilot.press("f2")
         assert app.lang == "ko" and "닉네임을 입력하고" in said(app)

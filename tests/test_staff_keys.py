@@ -1,7 +1,7 @@
 """Staff keys that cannot misfire: y/n before quitting and redrawing, every key on F1,
 labelled fields, no editing key that acts, a PIN set while the booth runs, a raffle
-reveal for the crowd. The real app on the real tiny engine and SQLite; the snapshots
-use the scripted engine (as the others do) so the staff list's times stay fixed."""
+reveal for the crowd. The real app on the real tiny engine and SQLite (the snapshots
+are in test_app_snapshots.TestStaff)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, FakeEngine, showing, tiny_settings_in, wait_for
+from app_fixtures import REPO, SIZE, showing, tiny_settings_in, wait_for
 from engine_fixtures import drawn, relaxed
 from kiosk_cmd import kiosk
 from test_staff_mode import PIN, enter_pin, in_staff_mode, screen_text, with_pin
@@ -23,18 +23,17 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Label, Static
 
-from kiosk.core.api import Entrant, RaffleResult
 from kiosk.core.config import Settings, load_settings
 from kiosk.engine.engine import Engine
 from kiosk.ml.tiny import with_tiny_models
 from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.booth import BoothScreen
-from kiosk.ui.staff.bigtext import big_lines
 from kiosk.ui.staff.dialogs import ConfirmDialog, KeysHelp, binding_rows
 from kiosk.ui.staff.pin import PinScreen
 from kiosk.ui.staff.raffle import RaffleDialog, RaffleReveal
 from kiosk.ui.staff.screen import StaffScreen
 from kiosk.ui.staff.stats import BarChart, StatsScreen
+from kiosk.ui.widgets.bigtext import big_lines
 
 pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
 Snap = Callable[..., bool]
@@ -49,7 +48,7 @@ def settings(tmp_path: Path, tiny_models: Path) -> Settings:
 @pytest.fixture
 def reveal_by_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """The next winner comes only with Space (its timer would race a slow test)."""
-    import kiosk.ui.staff.raffle as raffle
+    import kiosk.ui.widgets.raffle as raffle
 
     monkeypatch.setattr(raffle, "REVEAL_STEP_S", 3600.0)
 
@@ -337,67 +336,3 @@ def test_charts_label_the_top_of_the_y_axis_zero_and_the_x_axis() -> None:
     assert lines[4].lstrip().startswith("└")
     assert lines[5].split() == ["0%", "50%", "100%"]
     assert BarChart([0, 0], ("a", "", "b")).lines(60) == ["(nothing yet)"]
-
-
-# -- 6. snapshots ------------------------------------------------------------------------
-
-
-def snapshot_app(tmp_path: Path) -> tuple[KioskApp, FakeEngine]:
-    settings = with_pin(load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data"))
-    engine = FakeEngine(settings)
-    return make_app(settings, engine=engine), engine
-
-
-async def settle(pilot: Pilot[Any], done: Callable[[], bool]) -> None:
-    await wait_for(pilot, done, what="the screen")
-    for widget in pilot.app.query(Input):
-        widget.cursor_blink = False
-    await pilot.pause()
-
-
-class TestSnapshots:
-    """What staff and the crowd see, at 120x40 (the scripted engine keeps it fixed)."""
-
-    def test_raffle_reveal_shows_the_last_winner_big_and_all_winners_below(
-        self, snap_compare: Snap, tmp_path: Path
-    ) -> None:
-        """Both winners revealed with Space; the second one big; no seed anywhere."""
-        app, _ = snapshot_app(tmp_path)
-        entrants = [
-            Entrant(player_id=i, nickname=n, percent=p)
-            for i, (n, p) in enumerate([("ann", 91.25), ("지민", 88.5), ("Margaret", 84.0)])
-        ]
-        result = RaffleResult(
-            raffle_id=3,
-            target="duck-and-swan",
-            rule="among the top 3",
-            seed=7,
-            eligible=entrants,
-            winners=[entrants[1], entrants[2]],
-        )
-
-        async def run_before(pilot: Pilot[Any]) -> None:
-            await settle(pilot, lambda: app.models_ready)
-            reveal = RaffleReveal(result, "A duck and a swan on a pond")
-            await app.push_screen(reveal)
-            await settle(pilot, lambda: reveal.is_mounted)
-            await pilot.press("space")
-            await settle(pilot, lambda: reveal._shown == 2)
-
-        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
-
-    def test_staff_keys_help_lists_every_key(self, snap_compare: Snap, tmp_path: Path) -> None:
-        """F1 in staff mode over a booth with three visitors."""
-        app, engine = snapshot_app(tmp_path)
-
-        async def run_before(pilot: Pilot[Any]) -> None:
-            await settle(pilot, lambda: app.models_ready)
-            for nick in ("ann", "bob", "cy"):
-                engine.submit(nick, f"a duck and a swan, by {nick}")
-            engine.finish_all()
-            app._after_pin(True)
-            await settle(pilot, lambda: showing(app, StaffScreen))
-            await pilot.press("f1")
-            await settle(pilot, lambda: showing(app, KeysHelp))
-
-        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -9,6 +9,8 @@ import pytest
 from app_fixtures import REPO, SIZE, FakeEngine, showing, svg_text, tiny_settings_in, wait_for
 from argon2 import PasswordHasher
 from engine_fixtures import drawn
+from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
@@ -98,12 +100,13 @@ async def test_without_a_pin_staff_mode_stays_closed_with_a_neutral_word(
 ) -> None:
     settings = load_settings(REPO / "kiosk.toml", data_dir=tmp_path / "data")
     app = make_app(settings, engine=FakeEngine(settings))
-    async with app.run_test(size=SIZE) as pilot:
+    said: list[Message] = []
+    async with app.run_test(size=SIZE, message_hook=said.append) as pilot:
         await wait_for(pilot, lambda: app.models_ready)
         await pilot.press("f12")
-        await wait_for(pilot, lambda: len(app._notifications) > 0, what="the word")
+        await wait_for(pilot, lambda: any(isinstance(m, Notify) for m in said), what="the word")
         assert not showing(app, PinScreen) and not in_staff_mode(app)
-        notes = [n.message for n in app._notifications]
+        notes = [m.notification.message for m in said if isinstance(m, Notify)]
         assert notes == ["Staff mode is not set up on this booth."]
 
 

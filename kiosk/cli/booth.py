@@ -43,11 +43,18 @@ def run(settings: Settings, graphics: str = "auto", unlocked: bool = False) -> N
         os.environ.pop(name, None)
     mode = detect(graphics)  # probes the terminal: must happen before Textual owns stdin
     preflight_terminal(mode)
+    from kiosk.engine.engine import Engine
     from kiosk.ml.tiny import tiny_demo_settings
     from kiosk.ui.app import make_app
 
     try:
-        app = make_app(settings, graphics=mode, unlocked=unlocked, tiny_settings=tiny_demo_settings)
+        app = make_app(
+            settings,
+            engine_factory=Engine,
+            tiny_settings=tiny_demo_settings,
+            graphics=mode,
+            unlocked=unlocked,
+        )
         # Say so here, not in a full-screen app a visitor cannot leave.
         app.engine.claim()
     except (StoreError, DataDirBusy) as exc:

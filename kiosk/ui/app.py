@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 SHOWCASE_SIZE = 5
 # What a visitor could use to leave the kiosk: quit, "press ^q to quit", suspend, palette.
 LOCKED_ACTIONS = frozenset({"quit", "help_quit", "suspend_process", "command_palette"})
+EngineFactory = Callable[[Settings], EngineAPI]  # the CLI's: kiosk.ui never imports the engine
 
 
 class KioskApp(App[None]):
@@ -65,10 +66,10 @@ class KioskApp(App[None]):
         settings: Settings,
         engine: EngineAPI,
         *,
+        engine_factory: EngineFactory | None = None,
         graphics: Mode = "halfcell",
         unlocked: bool = False,
         idle_timeout: float = 120.0,
-        engine_factory: Callable[[Settings], EngineAPI] | None = None,
         tiny_settings: Callable[[Settings], Settings] | None = None,
     ) -> None:
         super().__init__()
@@ -76,11 +77,11 @@ class KioskApp(App[None]):
             settings = with_target(settings, engine.target_id)
         self.settings = settings
         self.engine = engine
-        self._engine_factory = engine_factory or real_engine
+        self._engine_factory = engine_factory
+        """Builds the tiny models' engine (None: the tiny models are not offered)."""
         self._tiny_settings = tiny_settings
-        """The tiny demo models' settings (None: not offered when the real ones fail)."""
+        """The tiny demo models' settings (None: the tiny models are not offered)."""
         self.gate = PinGate.from_config(settings.source, settings.staff.pin_hash)
-        self.graphics: Mode = graphics
         self.image_class = image_class(graphics)
         self.unlocked = unlocked
         self.idle_timeout = idle_timeout
@@ -91,7 +92,7 @@ class KioskApp(App[None]):
         """The visitor's language: the booth's sitting sets it (screens read it)."""
         self.operator_notes: list[str] = []
         """Warnings for the operator (logged; shown in staff mode), never over a visitor."""
-        self.booth = BoothScreen()
+        self.booth = BoothScreen(self)
         self.loading: LoadingScreen | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._last_activity = time.monotonic()
@@ -144,7 +145,7 @@ class KioskApp(App[None]):
 
     def _after_pin(self, ok: bool | None) -> None:
         if ok:
-            self.push_screen(StaffScreen(), lambda _: self.note_activity())
+            self.push_screen(StaffScreen(self), lambda _: self.note_activity())
 
     # -- the engine ----------------------------------------------------------------------
 
@@ -235,8 +236,8 @@ class KioskApp(App[None]):
 
     def _models_failed(self, reason: str) -> None:
         self._close_loading()
-        offer = self._tiny_settings is not None and not self.settings.tiny
-        screen = MissingModelsScreen(reason, offer_tiny=offer)
+        offer = self._engine_factory is not None and self._tiny_settings is not None
+        screen = MissingModelsScreen(reason, offer_tiny=offer and not self.settings.tiny)
         self.push_screen(screen, self._after_missing)
 
     def _after_missing(self, use_tiny: bool | None) -> None:
@@ -245,8 +246,8 @@ class KioskApp(App[None]):
 
     def use_tiny_models(self) -> None:
         """Carry on with the tiny demo models (their own data folder, a banner on screen)."""
+        assert self._engine_factory is not None and self._tiny_settings is not None
         self._stop_in_thread(self.engine)  # releases its data-dir lock; its loader is done
-        assert self._tiny_settings is not None
         self.settings = self._tiny_settings(self.settings)
         self.booth.reconfigure()
         self._run_engine(self._engine_factory(self.settings))
@@ -304,27 +305,28 @@ class KioskApp(App[None]):
         self.booth.action_new_player()
 
 
-def real_engine(settings: Settings) -> EngineAPI:
-    """The engine the booth runs on (imported here, when an app needs one)."""
-    from kiosk.engine.engine import Engine
-
-    return Engine(settings)
-
-
 def make_app(
     settings: Settings,
     engine: EngineAPI | None = None,
+    *,
+    engine_factory: EngineFactory | None = None,
     graphics: Mode = "halfcell",
     unlocked: bool = False,
     idle_timeout: float | None = None,
     tiny_settings: Callable[[Settings], Settings] | None = None,
 ) -> KioskApp:
-    """The booth app, shared by `kiosk run` and the tests. The app starts the engine."""
+    """The booth app, shared by `kiosk run` and the tests. The caller hands in the engine
+    (a test's fake) or how to build one (`kiosk run`); the app starts it."""
+    if engine is None:
+        if engine_factory is None:
+            raise TypeError("make_app needs an engine or an engine_factory")
+        engine = engine_factory(settings)
     return KioskApp(
         settings,
-        engine if engine is not None else real_engine(settings),
+        engine,
+        engine_factory=engine_factory,
+        tiny_settings=tiny_settings,
         graphics=graphics,
         unlocked=unlocked,
         idle_timeout=settings.event.idle_timeout_s if idle_timeout is None else idle_timeout,
-        tiny_settings=tiny_settings,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events
@@ -36,6 +36,7 @@ from kiosk.core.floods import Challenge, CheckRequired
 from kiosk.core.i18n import N_
 from kiosk.core.policy import CodeRequired, PolicyError, sanitise
 from kiosk.core.sitting import Sitting
+from kiosk.ui.host import Booth
 from kiosk.ui.lang import tr
 from kiosk.ui.screens.check import CheckScreen, CodeNotice
 from kiosk.ui.screens.too_small import TooSmallScreen, too_small
@@ -46,9 +47,6 @@ from kiosk.ui.widgets.picture import Picture
 from kiosk.ui.widgets.queue import DrawingNow, QueuePane, format_eta
 from kiosk.ui.widgets.result import ResultPane
 from kiosk.ui.widgets.target import TargetPane
-
-if TYPE_CHECKING:
-    from kiosk.ui.app import KioskApp
 
 log = logging.getLogger(__name__)
 BOARD_SIZE = 15
@@ -78,14 +76,11 @@ class BoothScreen(Screen[None]):
         Binding("f3", "done", "I'm done", show=False, priority=True),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, kiosk: Booth) -> None:
         super().__init__()
+        self.kiosk = kiosk
         self.sitting = Sitting()
         self._drawing: dict[int, DrawingNow] = {}
-
-    @property
-    def kiosk(self) -> KioskApp:
-        return cast("KioskApp", self.app)
 
     @property
     def _me(self) -> str | None:
@@ -246,8 +241,11 @@ class BoothScreen(Screen[None]):
         `idle_s`, nothing of theirs on its way). True when it ended."""
         if self.app.screen is not self and not isinstance(self.app.screen, VISITOR_MODALS):
             return False  # staff mode, attract mode, a notice for the operator
+        forms = self.query(EntryForm)
+        if not forms:
+            return False  # the app is closing: the screen's widgets are gone
         self.sitting.touch(max(self.sitting.last_key, last_key))
-        typed = self.query_one(EntryForm).has_text
+        typed = forms.first().has_text
         if not self.sitting.idle(time.monotonic(), idle_s, typed=typed):
             return False
         self.end_sitting()

@@ -13,7 +13,7 @@ reason field, never to the filter first.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events, work
@@ -27,6 +27,7 @@ from textual.worker import get_current_worker
 from kiosk.core.api import RaffleResult, Recent
 from kiosk.core.commands import StaffAction, StaffCommand
 from kiosk.core.policy import format_percent
+from kiosk.ui.host import Booth
 from kiosk.ui.staff.dialogs import (
     ConfirmDialog,
     KeysHelp,
@@ -37,9 +38,6 @@ from kiosk.ui.staff.dialogs import (
 from kiosk.ui.staff.raffle import RaffleDialog, RaffleReveal
 from kiosk.ui.staff.stats import StatsScreen
 from kiosk.ui.widgets.picture import Picture
-
-if TYPE_CHECKING:
-    from kiosk.ui.app import KioskApp
 
 IDLE_CLOSE_S = 120.0
 LIST_SIZE = 200
@@ -114,17 +112,14 @@ class StaffScreen(Screen[None]):
         ("Tab", "From the list to the reason field, then the filter, then back"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, kiosk: Booth) -> None:
         super().__init__()
+        self.kiosk = kiosk
         self._rows: list[Recent] = []
         self._last_key = time.monotonic()
         self._review = False
         """Showing only the drawings the safety probes held (ctrl+r)."""
         self._peek = False
-
-    @property
-    def kiosk(self) -> KioskApp:
-        return cast("KioskApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(id="staff-state")
@@ -296,7 +291,9 @@ class StaffScreen(Screen[None]):
 
     def action_raffle(self) -> None:
         """Choose how, draw, then reveal the winners full screen."""
-        self.app.push_screen(RaffleDialog(), self._reveal)
+        self.app.push_screen(
+            RaffleDialog(self.kiosk.engine, self.kiosk.settings.active_target.title), self._reveal
+        )
 
     def _reveal(self, result: RaffleResult | None) -> None:
         if result is None:
@@ -304,7 +301,9 @@ class StaffScreen(Screen[None]):
         names = ", ".join(w.nickname for w in result.winners)
         self._say(f"Raffle {result.raffle_id} ({result.rule}; seed {result.seed}): {names}")
         titles = {t.id: t.title for t in self.kiosk.settings.targets}
-        self.app.push_screen(RaffleReveal(result, titles.get(result.target, result.target)))
+        self.app.push_screen(
+            RaffleReveal(result, titles.get(result.target, result.target), self.kiosk.engine)
+        )
 
     def action_audit(self) -> None:
         rows = self.kiosk.engine.audit(12)
@@ -356,7 +355,7 @@ class StaffScreen(Screen[None]):
             self._do("block-word", text.strip())
 
     def action_stats(self) -> None:
-        self.app.push_screen(StatsScreen())
+        self.app.push_screen(StatsScreen(self.kiosk.engine))
 
     def action_close(self) -> None:
         if self.app.screen is self:

@@ -7,7 +7,7 @@ at its foot, what each bar is, and where the x axis starts and ends.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
@@ -20,11 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 from textual.worker import get_current_worker
 
-from kiosk.core.api import EventStats
-
-if TYPE_CHECKING:
-    from kiosk.ui.app import KioskApp
-
+from kiosk.core.api import EngineAPI, EventStats
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
 
@@ -94,8 +90,9 @@ class StatsScreen(Screen[None]):
         Binding("f5", "reload", "Refresh", priority=True),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, engine: EngineAPI) -> None:
         super().__init__()
+        self.engine = engine
         self.shown: EventStats | None = None
         """The figures on screen (None until read)."""
 
@@ -118,11 +115,10 @@ class StatsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="stats", exit_on_error=False)
     def action_reload(self) -> None:
-        app = cast("KioskApp", self.app)
-        stats = app.engine.event_stats()
-        waiting = len(app.engine.queue_snapshot())
+        stats = self.engine.event_stats()
+        waiting = len(self.engine.queue_snapshot())
         if not get_current_worker().is_cancelled:
-            app.call_from_thread(self._show, stats, waiting)
+            self.app.call_from_thread(self._show, stats, waiting)
 
     def _show(self, s: EventStats, waiting: int) -> None:
         self.shown = s

@@ -66,7 +66,6 @@ class WallApp(App[None]):
         self.lang = lang
         """The crowd's language: the event's first (`[event] languages`)."""
         self.feed = feed
-        self.graphics: Mode = graphics
         self.image_cls = image_class(graphics)
         self.view: WallView | None = None
         self._board: list[BoardRow] = []

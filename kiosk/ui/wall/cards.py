@@ -9,19 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Center, Horizontal, Vertical
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
-from kiosk.core import i18n
-from kiosk.core.api import BoardRow, RaffleResult, Recent, Redraw
+from kiosk.core.api import BoardRow, RaffleResult, Recent
 from kiosk.core.i18n import N_
 from kiosk.core.policy import format_percent
-from kiosk.ui.lang import lang_of, tr
-from kiosk.ui.staff.raffle import RaffleReveal
+from kiosk.ui.lang import tr
 from kiosk.ui.widgets.picture import Picture
+from kiosk.ui.widgets.raffle import RaffleBoard
 
 RAFFLE_SHOW_S = 120.0
 """How long a raffle reveal stays on the wall (Esc closes it sooner)."""
@@ -94,47 +93,28 @@ class LatestCard(Horizontal):
         )
 
 
-class WallReveal(RaffleReveal):
-    """A raffle, revealed full screen for the crowd; it closes by itself. Under the
-    winners it says who was redrawn; a reveal opened for a redraw shows every winner."""
+class WallReveal(Screen[None]):
+    """A raffle, revealed full screen for the crowd; it closes by itself. A reveal
+    opened for a redraw shows every winner, and who was redrawn."""
 
+    DEFAULT_CSS = "WallReveal { align: center middle; }"
     HELP = N_("The winners: congratulations! Come to the booth to collect your prize.")
 
     def __init__(self, result: RaffleResult) -> None:
-        super().__init__(result)
-        self._redraws = Static(classes="reveal-redraws")
-        if result.redraws:
-            self._shown = len(result.winners)
+        super().__init__()
+        self.result = result
+
+    def compose(self) -> ComposeResult:
+        with Center():
+            yield RaffleBoard(self.result, self.result.target, tr(self, self.HELP))
 
     def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#reveal-help", Static).update(Text(tr(self, self.HELP)))
-        self.query_one("#reveal-box").mount(self._redraws, before="#reveal-help")
-        self._say_redraws()
         self.set_timer(RAFFLE_SHOW_S, self.action_close)
-
-    def on_key(self, event: events.Key) -> None:
-        """The crowd's screen redraws nobody: that is staff's job at the booth (Textual
-        would go on to the booth reveal's handler without prevent_default)."""
-        event.prevent_default()
 
     def update_result(self, result: RaffleResult) -> None:
         """Staff redrew a winner at the booth: show the new winners and say so."""
         self.result = result
-        self._shown = len(result.winners)
-        self._show()
-        self._say_redraws()
+        self.query_one(RaffleBoard).redrawn(result)
 
-    def _say_redraws(self) -> None:
-        lines = [redraw_line(r, lang_of(self)) for r in self.result.redraws]
-        self._redraws.update(Text("\n".join(lines), style="bold"))
-        self._redraws.display = bool(lines)
-
-
-def redraw_line(redraw: Redraw, lang: str = i18n.DEFAULT) -> str:
-    """What the crowd reads about one redraw."""
-    if redraw.winner is None:
-        said = N_("Redrawn: {absent} was not here; nobody else could win it.")
-        return i18n.translate(lang, said, absent=redraw.absent)
-    said = N_("Redrawn: {absent} was not here; the prize goes to {winner}.")
-    return i18n.translate(lang, said, absent=redraw.absent, winner=redraw.winner)
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -29,6 +29,15 @@ PROMPT_MIN = 8  # the prompt column shows only when it gets at least this many c
 class LeaderboardPane(Static):
     """Top N rows; reloads off the event loop whenever the engine says the board changed."""
 
+    DEFAULT_CSS = """
+    LeaderboardPane {
+        height: 1fr; padding: 0 1;
+        border: round $primary; border-title-color: $accent; border-title-style: bold;
+    }
+    LeaderboardPane > .board--header { color: $accent; text-style: bold; }
+    LeaderboardPane > .board--me { background: $accent 30%; text-style: bold; }
+    LeaderboardPane > .board--dim { color: $text-muted; }
+    """
     COMPONENT_CLASSES: ClassVar[set[str]] = {"board--me", "board--header", "board--dim"}
 
     @dataclass

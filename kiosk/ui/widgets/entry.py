@@ -78,23 +78,25 @@ class FormField(Input):
         span = keys[-1] - keys[0]
         return float("inf") if span <= 0 else (len(keys) - 1) / span
 
-    def _on_paste(self, event: events.Paste) -> None:
-        if self.max_length and event.text:
-            line = event.text.splitlines()[0] if event.text.splitlines() else ""
-            start, end = sorted(self.selection)
-            room = max(self.max_length - len(self.value) + (end - start), 0)
-            if len(line) > room:
-                event.stop()
-                event = events.Paste(line[:room])
-                self.post_message(self.Full(self))
-        super()._on_paste(event)
+    def on_paste(self, event: events.Paste) -> None:
+        """A line longer than the room left keeps what fits (Input would drop all of it)."""
+        lines = event.text.splitlines()
+        if not (self.max_length and lines):
+            return  # Input's own handler pastes it
+        start, end = sorted(self.selection)
+        room = max(self.max_length - len(self.value) + (end - start), 0)
+        if len(lines[0]) > room:
+            event.stop()
+            event.prevent_default()
+            self.replace(lines[0][:room], start, end)
+            self.post_message(self.Full(self))
 
     def restricted(self) -> None:
         """A key beyond the maximum length: say so instead of ringing the bell."""
         if self.max_length and len(self.value) >= self.max_length:
             self.post_message(self.Full(self))
 
-    async def _on_key(self, event: events.Key) -> None:
+    def on_key(self, event: events.Key) -> None:
         focused = self.screen.focused
         if focused is not self and isinstance(focused, FormField):
             # Typed after an Enter that moved the focus on: it belongs to that field.
@@ -107,7 +109,7 @@ class FormField(Input):
             self._enter_pressed(self)
         elif event.is_printable:
             self.typed.append(time.monotonic())
-        # anything else: Input._on_key, next in the MRO, types it
+        # anything else: Input's own key handler, run after this one, types it
 
 
 class EntryForm(Vertical):

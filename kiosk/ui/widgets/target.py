@@ -18,6 +18,14 @@ from kiosk.ui.widgets.picture import Picture
 class TargetPane(Vertical):
     """The active target: its picture and its title."""
 
+    DEFAULT_CSS = """
+    TargetPane {
+        height: auto; padding: 0 1;
+        border: round $primary; border-title-color: $accent; border-title-style: bold;
+    }
+    TargetPane #target-title { color: $text-muted; text-style: italic; }
+    """
+
     def __init__(
         self, image_class: type[Widget], title: str, path: Path, *, id: str | None = None
     ) -> None:
