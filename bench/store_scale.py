@@ -25,7 +25,7 @@ from kiosk.storage.store import Store
 def fill(store: Store, n_subs: int, n_players: int, targets: list[str]) -> None:
     rng = random.Random(7)
     now = time.time()
-    with store.transaction() as c:
+    with store.db.transaction() as c:
         c.executemany(
             "INSERT INTO players(id, key, nickname, created_at) VALUES (?, ?, ?, ?)",
             ((i, f"p{i}", f"player {i}", now) for i in range(1, n_players + 1)),
@@ -54,7 +54,7 @@ def fill(store: Store, n_subs: int, n_players: int, targets: list[str]) -> None:
                     now + sid,
                 )
             )
-        with store.transaction() as c:
+        with store.db.transaction() as c:
             c.executemany(
                 "INSERT INTO submissions(id, player_id, nickname, target_id, raw_prompt,"
                 " prompt, norm_prompt, dedup_key, image, cosine, percent, seed, created_at)"
@@ -76,7 +76,7 @@ def fill(store: Store, n_subs: int, n_players: int, targets: list[str]) -> None:
             "UPDATE counters SET players = (SELECT COUNT(*) FROM players),"
             " submissions = (SELECT COUNT(*) FROM submissions)"
         )
-    store._conn().execute("ANALYZE")
+    store.db.conn().execute("ANALYZE")
 
 
 def timeit(fn: Callable[[], object], n: int) -> tuple[float, float]:
@@ -98,7 +98,7 @@ def main() -> None:
     targets = ["duck-and-swan", "duck", "swan"]
     with tempfile.TemporaryDirectory() as td:
         store = Store(Path(td) / "kiosk.db")
-        store.sync_targets([(t, t, f"{t}.png") for t in targets])
+        store.meta.sync_targets([(t, t, f"{t}.png") for t in targets])
         t0 = time.perf_counter()
         fill(store, args.submissions, args.players, targets)
         print(
@@ -107,10 +107,12 @@ def main() -> None:
         )
         rng = random.Random(1)
         figures = {
-            "leaderboard top 20": lambda: store.leaderboard("duck-and-swan", 20),
-            "player rank": lambda: store.rank(rng.randint(1, args.players), "duck-and-swan"),
-            "stats": store.stats,
-            "dedup lookup": lambda: store.find_original(f"{rng.randint(1, args.submissions):064x}"),
+            "leaderboard top 20": lambda: store.board.leaderboard("duck-and-swan", 20),
+            "player rank": lambda: store.board.rank(rng.randint(1, args.players), "duck-and-swan"),
+            "stats": store.board.stats,
+            "dedup lookup": lambda: store.jobs.find_original(
+                f"{rng.randint(1, args.submissions):064x}"
+            ),
         }
         worst = 0.0
         for name, fn in figures.items():
@@ -122,7 +124,7 @@ def main() -> None:
         t0 = time.perf_counter()
         for i in range(args.inserts):
             key = policy.dedup_key(f"bench {i}", "duck", "g", "j")
-            job = store.add_job(
+            job = store.jobs.add(
                 player_key=f"p{rng.randint(1, args.players)}",
                 nickname="x",
                 target_id="duck",
@@ -132,7 +134,7 @@ def main() -> None:
                 dedup_key=key,
                 seed=1,
             )
-            store.complete_job(
+            store.jobs.complete(
                 job,
                 Result(
                     image=f"images/{key}.png",

@@ -30,7 +30,9 @@ from kiosk.ui.wall.app import POLL_S
 
 
 def sync(store: Store, settings: Settings) -> None:
-    store.sync_targets([(t.id, t.title, str(settings.target_image(t))) for t in settings.targets])
+    store.meta.sync_targets(
+        [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
+    )
 
 
 def writer(data_dir: str, n: int, every: float, out: mp.Queue[tuple[int, float]]) -> None:
@@ -40,7 +42,7 @@ def writer(data_dir: str, n: int, every: float, out: mp.Queue[tuple[int, float]]
     target = settings.active_target.id
     for i in range(n):
         key = f"{i:064x}"
-        job = store.add_job(
+        job = store.jobs.add(
             player_key=f"writer {i % 7}",
             nickname=f"writer {i % 7}",
             target_id=target,
@@ -60,7 +62,7 @@ def writer(data_dir: str, n: int, every: float, out: mp.Queue[tuple[int, float]]
             generator="bench",
             judge="bench",
         )
-        sub, *_ = store.complete_job(job, result)
+        sub, *_ = store.jobs.complete(job, result)
         out.put((sub.id, time.time()))
         time.sleep(every)
     store.close()

@@ -74,7 +74,7 @@ def drawn(engine: Engine, nickname: str, prompt: str, cosine: float) -> int:
     """Accept a prompt and commit a drawing with this score, as the worker would."""
     queued = engine.submit(nickname, prompt)
     assert isinstance(queued, Queued)
-    (job,) = [j for j in engine.store.pending_jobs() if j.id == queued.job_id]
+    (job,) = [j for j in engine.store.jobs.pending() if j.id == queued.job_id]
     result = Result(
         image=f"images/{job.dedup_key}.png",
         cosine=cosine,
@@ -84,7 +84,7 @@ def drawn(engine: Engine, nickname: str, prompt: str, cosine: float) -> int:
         generator="g",
         judge="j",
     )
-    sub, *_ = engine.store.complete_job(job, result)
+    sub, *_ = engine.store.jobs.complete(job, result)
     with engine._cond:  # the worker would have taken it off the queue
         engine._queue = type(engine._queue)()
     return sub.id

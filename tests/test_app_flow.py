@@ -245,7 +245,7 @@ async def test_database_that_cannot_be_written_says_so(settings: Settings) -> No
     app = make_app(settings, engine=engine)
     async with booth(app) as pilot:
         # The event loop's connection turns read-only, as on a read-only or failing disk.
-        engine.store._conn().execute("PRAGMA query_only = ON")
+        engine.store.db.conn().execute("PRAGMA query_only = ON")
         await play(pilot, "ann", "a duck on a broken disk")
         await pilot.pause()
         hint = app.query_one(EntryForm).query_one("#hint", Static)

@@ -421,21 +421,21 @@ def test_a_spared_word_only_hides_hits_it_does_not_contain() -> None:
 
 def test_staff_changes_persist_through_the_store(tmp_path: Path) -> None:
     store = Store(tmp_path / "kiosk.db")
-    store.set_word(canonical("Quack"), True, actor="staff", reason="spam")
-    store.set_word(canonical("porn"), False, actor="staff")
-    store.set_word(canonical("ugly"), True)
-    store.set_word(canonical("ugly"), False)  # the latest change wins
+    store.words.set(canonical("Quack"), True, actor="staff", reason="spam")
+    store.words.set(canonical("porn"), False, actor="staff")
+    store.words.set(canonical("ugly"), True)
+    store.words.set(canonical("ugly"), False)  # the latest change wins
     store.close()
 
     again = Store(tmp_path / "kiosk.db")
-    assert again.word_changes() == [("quack", True), ("porn", False), ("ugly", False)]
-    words = Blocklist.load(LIST, profanity=True, changes=again.word_changes())
+    assert again.words.changes() == [("quack", True), ("porn", False), ("ugly", False)]
+    words = Blocklist.load(LIST, profanity=True, changes=again.words.changes())
     assert words.match("quack quack") == "quack"
     assert words.match("porn") is None  # a shipped word staff removed
     assert words.match("p0rn") is None  # with its leetspeak spelling
     assert words.match("nude") == "nude"
     assert words.match("the ugly duckling") is None
-    actions = [(a.action, a.subject, a.reason) for a in again.audit_log()]
+    actions = [(a.action, a.subject, a.reason) for a in again.moderation.audit_log()]
     assert actions[-1] == ("block-word", "quack", "spam")
     assert actions[0] == ("unblock-word", "ugly", "")
     assert len(actions) == 4
@@ -445,8 +445,8 @@ def test_staff_changes_persist_through_the_store(tmp_path: Path) -> None:
 def test_set_word_refuses_an_empty_word(tmp_path: Path) -> None:
     store = Store(tmp_path / "kiosk.db")
     with pytest.raises(Exception, match="no word"):
-        store.set_word("  ", True)
-    assert store.word_changes() == []
+        store.words.set("  ", True)
+    assert store.words.changes() == []
     store.close()
 
 

@@ -182,6 +182,6 @@ def test_a_second_engine_on_a_held_data_dir_writes_nothing_and_names_the_holder(
         holder.stdin.close()
         holder.wait(10)
     again = Engine(tiny_settings)  # the other kiosk left: this one takes the data dir
-    titles = [t for _, t in again.store._conn().execute("SELECT id, title FROM targets")]
+    titles = [t for _, t in again.store.db.conn().execute("SELECT id, title FROM targets")]
     again.store.close()
     assert "as the booth left it" not in titles and "A duck on a pond" in titles

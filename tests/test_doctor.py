@@ -269,7 +269,7 @@ def test_clock_floor_and_the_newest_row(tmp_path: Path) -> None:
     assert behind.status == "fail" and "newest row" in behind.detail
     assert d.newest_row_time(tmp_path) is None
     store = Store(tmp_path / "kiosk.db")
-    store.record("pause")
+    store.moderation.record("pause")
     store.close()
     newest = d.newest_row_time(tmp_path)
     assert newest is not None and d.check_clock(newest + 1, newest).status == "pass"

@@ -55,7 +55,7 @@ def test_same_seed_same_drawing(engine_factory: Callable[..., tuple[Engine, Reco
     first = rec.of(Done)[0]
     with Image.open(first.image) as im:
         stored = im.convert("RGB").tobytes()
-    sub = engine.store.submission(first.submission_id)
+    sub = engine.store.jobs.submission(first.submission_id)
     assert sub is not None
     again = gen.generate(["a duck"], [sub.seed]).images[0]
     assert again.convert("RGB").tobytes() == stored
@@ -145,7 +145,7 @@ def test_generator_failure_fails_the_job_and_the_queue_goes_on(
     engine.submit("bob", "a swan")
     engine.wait_idle(120)
     assert [d.nickname for d in rec.of(Done)] == ["bob"]
-    row = engine.store._conn().execute("SELECT state, error FROM jobs").fetchall()
+    row = engine.store.db.conn().execute("SELECT state, error FROM jobs").fetchall()
     assert row == [("failed", failed[0].reason)]
 
 

@@ -74,7 +74,7 @@ def test_same_prompt_while_drawing_joins_the_job(
     bob = engine.submit("Bob", "A swan.")
     assert isinstance(ada, Queued) and isinstance(bob, Queued)
     assert bob.joined and bob.job_id == ada.job_id
-    jobs = engine.store._conn().execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+    jobs = engine.store.db.conn().execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
     assert jobs == 1  # no second job row
     gen.gate.set()
     assert engine.wait_idle(120)
@@ -114,7 +114,7 @@ def test_a_failed_job_fails_the_prompts_that_joined_it(
     gen.gate.set()
     assert engine.wait_idle(120)
     assert sorted(f.nickname for f in rec.of(Failed)) == ["ada", "bob"]
-    assert not engine.store.waiters()
+    assert not engine.store.jobs.waiters()
 
 
 def test_identical_jobs_in_one_batch_are_drawn_once(
@@ -125,7 +125,7 @@ def test_identical_jobs_in_one_batch_are_drawn_once(
     for nick, prompt in (("ada", "a swan"), ("bob", "A swan."), ("cy", "a duck")):
         norm = prompt.lower().strip(".")
         key = first.dedup_key(norm)
-        first.store.add_job(
+        first.store.jobs.add(
             player_key=nick,
             nickname=nick,
             target_id=first.target_id,
@@ -233,7 +233,7 @@ def test_resumed_job_of_a_removed_target_fails_without_model_work(
     (failed,) = rec.of(Failed)
     assert failed.nickname == "ada" and "'swan' is no longer configured" in failed.reason
     assert gen.prompts == [] and not rec.of(Started)
-    state = engine.store._conn().execute("SELECT state FROM jobs").fetchall()
+    state = engine.store.db.conn().execute("SELECT state FROM jobs").fetchall()
     assert state == [("failed",)]
 
 

@@ -48,7 +48,7 @@ def play(settings: Settings, scores: dict[str, float]) -> None:
     try:
         for nick, cosine in scores.items():
             sid = drawn(engine, nick, f"a duck and a swan by {nick}", cosine)
-            sub = engine.store.submission(sid)
+            sub = engine.store.jobs.submission(sid)
             assert sub is not None
             image = settings.data_path / sub.image
             image.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +79,7 @@ def table_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
 def snapshot(data_dir: Path, target: str) -> tuple[Stats, list[BoardRow]]:
     store = Store(data_dir / "kiosk.db", readonly=True)
     try:
-        return store.stats(), store.leaderboard(target, 100)
+        return store.board.stats(), store.board.leaderboard(target, 100)
     finally:
         store.close()
 

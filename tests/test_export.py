@@ -56,7 +56,7 @@ PLAYS = [
 def commit(store: Store, data: Path, nickname: str, prompt: str, cosine: float, target: str) -> int:
     """A drawing committed as the worker would: its PNG on disk, then the row."""
     key = hashlib.sha256(f"{nickname}|{prompt}|{target}".encode()).hexdigest()
-    job = store.add_job(
+    job = store.jobs.add(
         player_key=nickname.casefold(),
         nickname=nickname,
         target_id=target,
@@ -78,7 +78,7 @@ def commit(store: Store, data: Path, nickname: str, prompt: str, cosine: float, 
         generator="g",
         judge="j",
     )
-    sub, *_ = store.complete_job(job, drawn)
+    sub, *_ = store.jobs.complete(job, drawn)
     return sub.id
 
 
@@ -86,12 +86,12 @@ def build_event(data: Path) -> dict[str, int]:
     """An event with a Korean nickname, a hidden drawing, a staff player, a dedup hit, a
     raffle with a redraw and audit rows; returns ids of note."""
     store = Store(data / "kiosk.db")
-    store.sync_targets([(t, t.replace("-", " "), f"assets/{t}.png") for t in TARGET_IDS])
+    store.meta.sync_targets([(t, t.replace("-", " "), f"assets/{t}.png") for t in TARGET_IDS])
     ids = {nick: commit(store, data, nick, p, c, t) for nick, p, c, t in PLAYS}
     ids["hidden"] = commit(store, data, "bob", "a rude picture", 0.97, TARGET)
-    store.hide_submission(ids["hidden"], reason="rude")
-    store.set_staff("staffer", True, reason="works here")
-    original = store.submission(ids["ada"])
+    store.moderation.hide_submission(ids["hidden"], reason="rude")
+    store.moderation.set_staff("staffer", True, reason="works here")
+    original = store.jobs.submission(ids["ada"])
     assert original is not None
     like = Job(
         id=0,
@@ -105,12 +105,12 @@ def build_event(data: Path) -> dict[str, int]:
         seed=original.seed,
         created_at=0.0,
     )
-    ids["dedup"] = store.add_dedup(
+    ids["dedup"] = store.jobs.add_dedup(
         player_key="eve", nickname="eve", job_like=like, original=original
     ).id
-    eligible = store.entrants(TARGET)
+    eligible = store.raffles.entrants(TARGET)
     winners = draw_winners(eligible, 2, seed=7)
-    rid = store.add_raffle(
+    rid = store.raffles.add(
         target_id=TARGET,
         wanted=2,
         rule="among the top 9",
@@ -119,8 +119,8 @@ def build_event(data: Path) -> dict[str, int]:
         winners=winners,
     )
     spare = next(e for e in eligible if e not in winners)
-    store.add_redraw(rid, winners[0].nickname, spare.nickname, seed=8)
-    store.record("pause", reason="lunch")
+    store.raffles.add_redraw(rid, winners[0].nickname, spare.nickname, seed=8)
+    store.moderation.record("pause", reason="lunch")
     store.close()  # the last connection: the WAL is folded in and removed
     return ids
 

@@ -17,7 +17,7 @@ from app_fixtures import REPO, SIZE, showing, tiny_settings_in, wait_for
 from engine_fixtures import Recorder, demo_engine, drawn
 from textual.widgets import DataTable, Input, Static
 
-from kiosk.core.api import HELD
+from kiosk.core.api import Review
 from kiosk.core.commands import parse_command
 from kiosk.core.config import Settings, load_settings
 from kiosk.core.events import CheckAsked, Done, Flagged, Queued, Refused
@@ -160,7 +160,7 @@ def test_player_codes_claim_a_nickname(engine_factory: Factory, tiny_settings: S
         engine.submit("ana", "a swan", code=wrong)
     assert engine.submit("ana", "a swan", code=code).player_code is None
     # Stored hashed only; staff give a forgetful player a new one (audited).
-    stored = engine.store.code_hash("ana")
+    stored = engine.store.players.code_hash("ana")
     assert stored and code not in stored
     outcome = engine.staff(parse_command("reset-code ana --reason forgot it"))
     assert outcome.ok
@@ -326,7 +326,7 @@ def test_the_text_probe_flags_or_takes_a_penalty_as_configured(tiny_settings: Se
         )
         return runner._verdict(probe, 0.8)
 
-    assert verdict("flag") == (0.8, probe.flags, HELD)
+    assert verdict("flag") == (0.8, probe.flags, Review.HELD)
     cosine, flags, review = verdict("penalty")
     assert cosine == pytest.approx(0.4) and "text" in flags and review == 0
     assert verdict("off") == (0.8, "", 0)
@@ -393,7 +393,7 @@ async def test_staff_review_queue_approves_a_held_drawing(
     engine = Engine(settings)
     sid = drawn(engine, "ann", "a duck by ann", 0.9)
     drawn(engine, "bob", "a duck by bob", 0.5)
-    with engine.store.transaction() as c:  # as the worker holds one the probe flagged
+    with engine.store.db.transaction() as c:  # as the worker holds one the probe flagged
         c.execute("UPDATE submissions SET review = 1, flags = 'unsafe:test' WHERE id = ?", (sid,))
         c.execute("DELETE FROM best WHERE submission_id = ?", (sid,))
     app = make_app(settings, engine=engine)

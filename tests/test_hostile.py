@@ -92,7 +92,7 @@ def test_board_and_queue_hold_only_clean_text(engine: Engine) -> None:
     assert snapshot and all(clean(e.nickname) and clean(e.prompt) for e in snapshot)
     assert any(e.nickname == "Mallory" and e.prompt == "a duck" for e in snapshot)
     rows = (
-        engine.store._conn()
+        engine.store.db.conn()
         .execute(
             "SELECT p.nickname, j.prompt, j.norm_prompt FROM jobs j JOIN players p"
             " ON p.id = j.player_id"

@@ -177,7 +177,7 @@ def test_ana_with_an_invisible_mark_is_ana_and_needs_anas_code(
     with pytest.raises(CodeRequired, match="is taken"):
         engine.submit(f"ana{mark}", "a swan")
     assert engine.submit(f"a{mark}na", "a swan", code=code).player_code is None
-    jobs = engine.store.pending_jobs()
+    jobs = engine.store.jobs.pending()
     assert [(j.player_id, j.nickname) for j in jobs] == [(jobs[0].player_id, "ana")] * 2
 
 
@@ -268,7 +268,7 @@ def _schema_8_db(path: Path, players: list[tuple[int, str]]) -> None:
 
 
 def _keys(store: Store) -> dict[int, str]:
-    return dict(store._conn().execute("SELECT id, key FROM players").fetchall())
+    return dict(store.db.conn().execute("SELECT id, key FROM players").fetchall())
 
 
 def test_rekey_keeps_colliding_players_apart_and_loses_no_row(tmp_path: Path) -> None:
@@ -277,7 +277,7 @@ def test_rekey_keeps_colliding_players_apart_and_loses_no_row(tmp_path: Path) ->
     players = [(1, "Tom"), (2, "ТОМ"), (3, "Ada"), (4, "Ꭺda"), (5, "tom#2"), (6, "Тоm")]
     _schema_8_db(db, players)
     store = Store(db)
-    assert schema.version(store._conn()) == schema.VERSION
+    assert schema.version(store.db.conn()) == schema.VERSION
     assert _keys(store) == {
         1: "tom",
         2: "tom#2#2",
@@ -286,17 +286,17 @@ def test_rekey_keeps_colliding_players_apart_and_loses_no_row(tmp_path: Path) ->
         5: "tom#2",
         6: "tom#6",
     }
-    c = store._conn()
+    c = store.db.conn()
     assert c.execute("SELECT COUNT(*) FROM players").fetchone()[0] == len(players)
     assert c.execute("SELECT COUNT(DISTINCT player_id) FROM submissions").fetchone()[0] == 6
     assert [r[0] for r in c.execute("SELECT nickname FROM players ORDER BY id")] == [
         n for _, n in players
     ]
-    assert store.stats().players == len(players)
+    assert store.board.stats().players == len(players)
     # Typing any spelling now reaches the player who played first.
-    flags = store.player_flags(policy.player_key("ТОМ"))
+    flags = store.players.flags(policy.player_key("ТОМ"))
     assert flags is not None and flags.nickname == "Tom"
-    rekeyed = [r for r in store.audit_log() if r.action == "rekey"]
+    rekeyed = [r for r in store.moderation.audit_log() if r.action == "rekey"]
     assert sorted(r.subject for r in rekeyed) == ["ada#4", "tom#2#2", "tom#6"]
     assert all(r.actor == "migration" for r in rekeyed)
 
@@ -306,7 +306,7 @@ def test_rekey_without_collisions_writes_no_audit(tmp_path: Path) -> None:
     _schema_8_db(db, [(1, "ТОМ"), (2, "ada")])
     store = Store(db)
     assert _keys(store) == {1: "tom", 2: "ada"}
-    assert store.audit_log() == []
+    assert store.moderation.audit_log() == []
 
 
 def test_a_failing_python_step_rolls_back_the_whole_migration(
@@ -366,10 +366,10 @@ def test_verify_code_never_raises() -> None:
 
 def test_store_keeps_the_code_hash_and_audits_staff_resets(tmp_path: Path) -> None:
     store = Store(tmp_path / "kiosk.db")
-    store.sync_targets([("duck", "Duck", "duck.png")])
+    store.meta.sync_targets([("duck", "Duck", "duck.png")])
     key = policy.player_key("Ada")
-    assert store.code_hash(key) is None
-    store.add_job(
+    assert store.players.code_hash(key) is None
+    store.jobs.add(
         player_key=key,
         nickname="Ada",
         target_id="duck",
@@ -379,13 +379,13 @@ def test_store_keeps_the_code_hash_and_audits_staff_resets(tmp_path: Path) -> No
         dedup_key="k",
         seed=1,
     )
-    assert store.code_hash(key) == ""
+    assert store.players.code_hash(key) == ""
     hashed = codes.hash_code("0042")
-    store.set_code_hash(key, hashed)
-    assert store.code_hash(key) == hashed and store.audit_log() == []
-    store.set_code_hash(key, "", actor="staff", reason="forgot the code")
-    assert store.code_hash(key) == ""
-    (row,) = store.audit_log()
+    store.players.set_code_hash(key, hashed)
+    assert store.players.code_hash(key) == hashed and store.moderation.audit_log() == []
+    store.players.set_code_hash(key, "", actor="staff", reason="forgot the code")
+    assert store.players.code_hash(key) == ""
+    (row,) = store.moderation.audit_log()
     assert (row.actor, row.action, row.subject, row.reason) == (
         "staff",
         "clear-code",
@@ -393,6 +393,6 @@ def test_store_keeps_the_code_hash_and_audits_staff_resets(tmp_path: Path) -> No
         "forgot the code",
     )
     with pytest.raises(StoreError, match="no player"):
-        store.set_code_hash("nobody", hashed)
+        store.players.set_code_hash("nobody", hashed)
     with pytest.raises(ValueError):
-        store.set_code_hash(key, "0042")
+        store.players.set_code_hash(key, "0042")

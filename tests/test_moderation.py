@@ -36,7 +36,7 @@ def board(engine: Engine) -> list[str]:
 
 
 def entrants(engine: Engine) -> list[str]:
-    return [e.nickname for e in engine.store.entrants(engine.target_id)]
+    return [e.nickname for e in engine.store.raffles.entrants(engine.target_id)]
 
 
 def staff(engine: Engine, line: str) -> str:
@@ -77,7 +77,7 @@ def test_unhiding_a_drawing_keeps_a_hidden_players_copy_hidden(engine: Engine) -
     said = staff(engine, f"unhide-submission {original}")
     assert board(engine)[0] == "ada" and "troll" not in board(engine)
     assert "troll" not in entrants(engine)  # the board and the raffle agree
-    assert troll not in [r.id for r in engine.store.visible_recent(50)]  # nor the wall
+    assert troll not in [r.id for r in engine.store.board.visible_recent(50)]  # nor the wall
     assert [r.hidden for r in engine.recent(nickname="troll")] == [True]
     assert "2 drawings" in said and "1 stay hidden" in said
     staff(engine, "unhide troll")  # unhiding the player shows it again
@@ -116,7 +116,7 @@ def test_migration_keeps_copies_hidden_with_their_player_and_original(
     conn.execute("PRAGMA user_version = 9")
     conn.close()
     again = Engine(tiny_settings)
-    hidden = dict(again.store._conn().execute("SELECT id, hidden FROM submissions"))
+    hidden = dict(again.store.db.conn().execute("SELECT id, hidden FROM submissions"))
     assert (hidden[original], hidden[copy]) == (1, 2 | 4)
     staff(again, f"unhide-submission {original}")
     assert "ada" in board(again) and "troll" not in board(again)
@@ -238,7 +238,11 @@ def test_a_nickname_added_to_the_staff_list_after_it_played_stops_ranking_at_sta
     assert "ada" not in [w.nickname for w in result.winners]
     restarted.store.close()
     Engine(settings).store.close()  # a second start tags nobody again
-    tags = [a for a in Store(settings.data_path / "kiosk.db").audit_log() if a.actor == "config"]
+    tags = [
+        a
+        for a in Store(settings.data_path / "kiosk.db").moderation.audit_log()
+        if a.actor == "config"
+    ]
     assert [(a.action, a.subject) for a in tags] == [("tag-staff", "ada")]
 
 

@@ -54,7 +54,7 @@ def record(submitted: list[Input.Submitted]) -> Callable[[Message], None]:
 
 def pin_outcomes(engine: Engine) -> list[str]:
     """The audited PIN tries, oldest first."""
-    return [r.subject for r in reversed(engine.store.audit_log()) if r.action == "pin"]
+    return [r.subject for r in reversed(engine.store.moderation.audit_log()) if r.action == "pin"]
 
 
 async def fire(app: KioskApp, submitted: list[Input.Submitted], tries: list[str]) -> None:
@@ -104,7 +104,7 @@ async def test_a_burst_of_tries_locks_at_the_limit_and_audits_every_try(
         assert not any(isinstance(s, StaffScreen) for s in app.screen_stack)
         message = app.screen.query_one("#pin-message", Static)
         assert "try again in" in str(message.render())
-    assert PIN not in str(engine.store.audit_log())
+    assert PIN not in str(engine.store.moderation.audit_log())
 
 
 async def test_the_right_pin_in_a_burst_opens_staff_mode_and_later_tries_still_count(

@@ -64,7 +64,7 @@ def test_hide_a_player_and_what_they_submit_later(engine: Engine) -> None:
     engine.staff(parse_command("unhide bob"))
     assert [r.hidden for r in engine.recent(nickname="bob")] == [True, False]
     assert board(engine) == ["ada", "bob", "cy", "dee"]
-    row = [a for a in engine.store.audit_log() if a.action == "hide"][-1]  # the first
+    row = [a for a in engine.store.moderation.audit_log() if a.action == "hide"][-1]  # the first
     assert (row.action, row.subject, row.reason) == ("hide", "bob", "rude")
     assert engine.stats().submissions == 5  # nothing deleted
 
@@ -119,7 +119,7 @@ def test_raffle_records_its_seed_and_replays_to_the_same_winners(engine: Engine)
     assert sorted(w.nickname for w in above.winners) == ["ada", "bob"]
     with pytest.raises(StaffError, match="nobody is eligible"):
         engine.raffle(winners=1, above=99.0)
-    assert [r.action for r in engine.store.audit_log()][:2] == ["raffle", "raffle"]
+    assert [r.action for r in engine.store.moderation.audit_log()][:2] == ["raffle", "raffle"]
 
 
 def test_a_winner_who_is_not_there_is_redrawn_and_the_replay_agrees(engine: Engine) -> None:
@@ -133,7 +133,7 @@ def test_a_winner_who_is_not_there_is_redrawn_and_the_replay_agrees(engine: Engi
     assert same and replayed.winners == after.winners  # the redraw is recorded, replayed
     with pytest.raises(StaffError, match="is not a winner"):
         engine.redraw(first.raffle_id, absent)
-    assert engine.store.audit_log()[0].action == "redraw"
+    assert engine.store.moderation.audit_log()[0].action == "redraw"
 
 
 def test_pause_and_target_outlive_a_restart(tiny_settings: Settings) -> None:
@@ -229,7 +229,7 @@ def test_rehearsal_script_with_staff_lines(data_dir: Path) -> None:
     board_ = events[-1]
     assert board_["target"] == "swan"
     assert sorted(r["nickname"] for r in board_["rows"]) == ["grace", "linus"]
-    first = Store(data_dir / "kiosk.db", readonly=True).leaderboard("duck-and-swan")
+    first = Store(data_dir / "kiosk.db", readonly=True).board.leaderboard("duck-and-swan")
     assert not {"cloudshin", "bo"} & {r.nickname for r in first}
 
 

@@ -63,7 +63,7 @@ def engine(settings: Settings) -> Engine:
 
 def audited(engine: Engine) -> list[str]:
     """The staff actions in the audit, oldest first (PIN tries left out)."""
-    return [r.action for r in reversed(engine.store.audit_log()) if r.action != "pin"]
+    return [r.action for r in reversed(engine.store.moderation.audit_log()) if r.action != "pin"]
 
 
 async def open_staff(pilot: Pilot[Any], app: KioskApp) -> StaffScreen:
@@ -188,7 +188,7 @@ async def test_tab_from_the_list_reaches_the_reason_and_never_the_filter(
             assert reason.parent is not None and reason.parent.has_class("-active")  # lit
             await pilot.press("f3")  # the reason goes with the action on the selected row
             await wait_for(pilot, lambda: "hide" in audited(engine), what="the hide")
-        row = engine.store.audit_log()[0]
+        row = engine.store.moderation.audit_log()[0]
         assert (row.action, row.subject, row.reason) == ("hide", "eve", "spam")
     finally:
         app.stop_engine(10)
@@ -314,7 +314,7 @@ async def test_the_reveal_shows_the_target_title_and_keeps_the_seed_in_the_audit
             big = screen_text(app)
             assert big_lines(first, 100)[0].strip() in big  # in big letters, one at a time
             assert reveal.result.winners[1].nickname not in big
-        raffle = next(r for r in engine.store.audit_log() if r.action == "raffle")
+        raffle = next(r for r in engine.store.moderation.audit_log() if r.action == "raffle")
         assert f"seed {seed}" in raffle.reason
     finally:
         app.stop_engine(10)

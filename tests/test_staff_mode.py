@@ -151,9 +151,11 @@ async def test_staff_hide_a_player_and_the_board_drops_them(
             await pilot.press("f12")  # back to the booth as the visitor left it
             await wait_for(pilot, lambda: showing(app, BoothScreen))
             assert app.query_one("#nickname", Input).value == "half typed"
-        row = engine.store.audit_log()[0]
+        row = engine.store.moderation.audit_log()[0]
         assert (row.action, row.subject, row.reason) == ("hide", "bob", "spam")
-        assert [a.subject for a in engine.store.audit_log() if a.action == "pin"] == ["ok"]
+        assert [a.subject for a in engine.store.moderation.audit_log() if a.action == "pin"] == [
+            "ok"
+        ]
     finally:
         app.stop_engine(10)
 

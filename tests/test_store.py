@@ -15,7 +15,7 @@ from kiosk.storage.store import Store
 
 def make_store(tmp_path: Path) -> Store:
     store = Store(tmp_path / "kiosk.db")
-    store.sync_targets([("duck", "Duck", "duck.png"), ("swan", "Swan", "swan.png")])
+    store.meta.sync_targets([("duck", "Duck", "duck.png"), ("swan", "Swan", "swan.png")])
     return store
 
 
@@ -23,7 +23,7 @@ def play(store: Store, nick: str, prompt: str, cosine: float, target: str = "duc
     """Accept a job and complete it with a given cosine; return the submission id."""
     norm = policy.normalise_prompt(prompt)
     key = policy.dedup_key(norm, target, "g", "j")
-    job = store.add_job(
+    job = store.jobs.add(
         player_key=policy.player_key(nick),
         nickname=nick,
         target_id=target,
@@ -33,7 +33,7 @@ def play(store: Store, nick: str, prompt: str, cosine: float, target: str = "duc
         dedup_key=key,
         seed=policy.seed_for(key),
     )
-    sub, *_ = store.complete_job(
+    sub, *_ = store.jobs.complete(
         job,
         Result(
             image=f"images/{key}.png",
@@ -55,12 +55,12 @@ def test_migrates_empty_database(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"players", "targets", "submissions", "jobs", "audit", "best"} <= tables
-    assert store._conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert store.db.conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     # Opening again migrates nothing and keeps the data.
     play(store, "ada", "a duck", 0.5)
     store.close()
     again = Store(tmp_path / "kiosk.db")
-    assert again.stats().submissions == 1
+    assert again.board.stats().submissions == 1
 
 
 def test_refuses_newer_schema(tmp_path: Path) -> None:
@@ -80,23 +80,23 @@ def test_leaderboard_best_per_player_ties_to_first(tmp_path: Path) -> None:
     play(store, "cy", "duck again", 0.70)  # ties bob, but later: ranks after bob
     play(store, "ada", "a worse duck", 0.10)  # does not lower ada's best
     play(store, "dee", "swan", 0.99, target="swan")  # other target
-    board = store.leaderboard("duck", 10)
+    board = store.board.leaderboard("duck", 10)
     assert [(r.rank, r.nickname) for r in board] == [(1, "ada"), (2, "bob"), (3, "cy")]
     assert board[0].percent == pytest.approx(80.0)
     assert board[0].prompt == "a better duck"
-    ids = {nick: store.player(policy.player_key(nick)) for nick in ("ada", "bob", "cy")}
-    assert store.rank(ids["bob"][0], "duck") == 2  # type: ignore[index]
-    assert store.rank(ids["cy"][0], "duck") == 3  # type: ignore[index]
-    assert store.rank(ids["ada"][0], "swan") is None  # type: ignore[index]
-    assert [r.nickname for r in store.leaderboard("swan")] == ["dee"]
+    ids = {nick: store.players.get(policy.player_key(nick)) for nick in ("ada", "bob", "cy")}
+    assert store.board.rank(ids["bob"][0], "duck") == 2  # type: ignore[index]
+    assert store.board.rank(ids["cy"][0], "duck") == 3  # type: ignore[index]
+    assert store.board.rank(ids["ada"][0], "swan") is None  # type: ignore[index]
+    assert [r.nickname for r in store.board.leaderboard("swan")] == ["dee"]
 
 
 def test_full_precision_ranks_scores_equal_at_two_decimals(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     play(store, "ada", "a", 0.874201)
     play(store, "bob", "b", 0.874209)
-    assert [r.nickname for r in store.leaderboard("duck")] == ["bob", "ada"]
-    assert {policy.format_percent(r.percent) for r in store.leaderboard("duck")} == {"87.42%"}
+    assert [r.nickname for r in store.board.leaderboard("duck")] == ["bob", "ada"]
+    assert {policy.format_percent(r.percent) for r in store.board.leaderboard("duck")} == {"87.42%"}
 
 
 def test_hidden_and_staff_rows_leave_the_board(tmp_path: Path) -> None:
@@ -104,20 +104,20 @@ def test_hidden_and_staff_rows_leave_the_board(tmp_path: Path) -> None:
     best = play(store, "ada", "a duck", 0.9)
     play(store, "ada", "a duck 2", 0.6)
     play(store, "staffer", "staff duck", 0.95)
-    store.set_staff(policy.player_key("staffer"), True)
-    store.hide_submission(best, reason="rude")
-    board = store.leaderboard("duck")
+    store.moderation.set_staff(policy.player_key("staffer"), True)
+    store.moderation.hide_submission(best, reason="rude")
+    board = store.board.leaderboard("duck")
     assert [(r.nickname, round(r.cosine, 2)) for r in board] == [("ada", 0.6)]
-    audit = store.audit_log()
+    audit = store.moderation.audit_log()
     assert [(a.action, a.subject, a.reason) for a in audit] == [
         ("hide-submission", str(best), "rude"),
         ("tag-staff", "staffer", ""),
     ]
     # Soft: the hidden submission is still there.
-    assert store.submission(best) is not None
+    assert store.jobs.submission(best) is not None
     # New staff submissions never reach the board.
     play(store, "staffer", "another", 0.99)
-    assert [r.nickname for r in store.leaderboard("duck")] == ["ada"]
+    assert [r.nickname for r in store.board.leaderboard("duck")] == ["ada"]
 
 
 def test_stats_and_pending_jobs(tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_stats_and_pending_jobs(tmp_path: Path) -> None:
     play(store, "ada", "a", 0.5)
     play(store, "ada", "b", 0.5)
     play(store, "bob", "c", 0.5)
-    original = store.find_original(policy.dedup_key("c", "duck", "g", "j"))
+    original = store.jobs.find_original(policy.dedup_key("c", "duck", "g", "j"))
     assert original is not None
     like = Job(
         id=0,
@@ -139,8 +139,8 @@ def test_stats_and_pending_jobs(tmp_path: Path) -> None:
         seed=original.seed,
         created_at=0.0,
     )
-    store.add_dedup(player_key="cy", nickname="cy", job_like=like, original=original)
-    store.add_job(
+    store.jobs.add_dedup(player_key="cy", nickname="cy", job_like=like, original=original)
+    store.jobs.add(
         player_key="dee",
         nickname="dee",
         target_id="duck",
@@ -150,17 +150,17 @@ def test_stats_and_pending_jobs(tmp_path: Path) -> None:
         dedup_key="kd",
         seed=1,
     )
-    s = store.stats()
+    s = store.board.stats()
     assert (s.players, s.submissions, s.dedup_hits, s.pending_jobs) == (4, 4, 1, 1)
     assert (s.top_submitter, s.top_submitter_count) == ("ada", 2)
-    assert [j.nickname for j in store.pending_jobs()] == ["dee"]
+    assert [j.nickname for j in store.jobs.pending()] == ["dee"]
     # The dedup row points at the original and shares its image.
-    assert store.find_original(original.dedup_key).id == original.id  # type: ignore[union-attr]
+    assert store.jobs.find_original(original.dedup_key).id == original.id  # type: ignore[union-attr]
 
 
 def test_complete_job_is_one_transaction(tmp_path: Path) -> None:
     store = make_store(tmp_path)
-    job = store.add_job(
+    job = store.jobs.add(
         player_key="ada",
         nickname="ada",
         target_id="duck",
@@ -171,11 +171,11 @@ def test_complete_job_is_one_transaction(tmp_path: Path) -> None:
         seed=1,
     )
     # Make the last statement of the transaction (removing the job) fail.
-    store._conn().execute(
+    store.db.conn().execute(
         "CREATE TRIGGER boom BEFORE DELETE ON jobs BEGIN SELECT RAISE(ABORT, 'boom'); END"
     )
     with pytest.raises(sqlite3.IntegrityError, match="boom"):
-        store.complete_job(
+        store.jobs.complete(
             job,
             Result(
                 image="img.png",
@@ -188,9 +188,9 @@ def test_complete_job_is_one_transaction(tmp_path: Path) -> None:
             ),
         )
     # No half-written row: no submission, no best, no counter bump; the job still pending.
-    assert store.stats().submissions == 0
-    assert store.leaderboard("duck") == []
-    assert [j.id for j in store.pending_jobs()] == [job.id]
+    assert store.board.stats().submissions == 0
+    assert store.board.leaderboard("duck") == []
+    assert [j.id for j in store.jobs.pending()] == [job.id]
 
 
 SINGLE_ROW_TABLES = {"counters", "CONSTANT"}  # one row (CONSTANT ROW: no table at all)
@@ -198,7 +198,7 @@ SINGLE_ROW_TABLES = {"counters", "CONSTANT"}  # one row (CONSTANT ROW: no table 
 
 def _full_scans(store: Store, sql: str) -> list[str]:
     """Lines of a query's plan that read a whole table or sort in a temp b-tree."""
-    plan = [r[3] for r in store._conn().execute(f"EXPLAIN QUERY PLAN {sql}")]
+    plan = [r[3] for r in store.db.conn().execute(f"EXPLAIN QUERY PLAN {sql}")]
 
     def scans_a_table(line: str) -> bool:
         words = line.split()
@@ -214,20 +214,22 @@ def test_the_queries_the_product_runs_use_indexes(tmp_path: Path) -> None:
     for i, nick in enumerate(["ada", "bob", "cy"]):
         play(store, nick, f"a duck {i}", 0.1 * (i + 1))
     key = policy.dedup_key("a duck 0", "duck", "g", "j")
-    pid = store.player("ada")
+    pid = store.players.get("ada")
     assert pid is not None
     seen: list[str] = []
-    store._conn().set_trace_callback(seen.append)  # statements with their values bound
-    store.leaderboard("duck", 20)
-    store.rank(pid[0], "duck")
-    store.best_percent(pid[0], "duck")
-    store.stats()
-    store.find_original(key)
-    store.player("bob")
-    store.waiting_count(pid[0])
-    store.pending_jobs()
-    store.add_waiter(player_key="dan", nickname="dan", dedup_key=key, raw_prompt="x", prompt="x")
-    store._conn().set_trace_callback(None)
+    store.db.conn().set_trace_callback(seen.append)  # statements with their values bound
+    store.board.leaderboard("duck", 20)
+    store.board.rank(pid[0], "duck")
+    store.board.best(pid[0], "duck")
+    store.board.stats()
+    store.jobs.find_original(key)
+    store.players.get("bob")
+    store.jobs.waiting_count(pid[0])
+    store.jobs.pending()
+    store.jobs.add_waiter(
+        player_key="dan", nickname="dan", dedup_key=key, raw_prompt="x", prompt="x"
+    )
+    store.db.conn().set_trace_callback(None)
     selects = [q for q in seen if q.lstrip().upper().startswith("SELECT")]
     assert len(selects) >= 10
     for sql in selects:
@@ -252,17 +254,17 @@ def test_forward_migration_keeps_and_counts_existing_data(tmp_path: Path) -> Non
     )
     conn.close()
     store = Store(db)
-    assert schema.version(store._conn()) == schema.VERSION >= 2
-    s = store.stats()
+    assert schema.version(store.db.conn()) == schema.VERSION >= 2
+    s = store.board.stats()
     assert (s.players, s.submissions, s.dedup_hits, s.top_submitter) == (2, 6, 2, "Ada")
 
 
 def test_job_ids_are_never_reused(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     first = play(store, "ada", "a duck", 0.5)
-    sub = store.submission(first)
-    assert sub is not None and store.stats().pending_jobs == 0  # the job row is gone
-    job = store.add_job(
+    sub = store.jobs.submission(first)
+    assert sub is not None and store.board.stats().pending_jobs == 0  # the job row is gone
+    job = store.jobs.add(
         player_key="bob",
         nickname="bob",
         target_id="duck",
@@ -272,5 +274,5 @@ def test_job_ids_are_never_reused(tmp_path: Path) -> None:
         dedup_key="kb",
         seed=1,
     )
-    used = store._conn().execute("SELECT job_id FROM submissions").fetchall()
+    used = store.db.conn().execute("SELECT job_id FROM submissions").fetchall()
     assert job.id not in {u[0] for u in used}

@@ -32,7 +32,7 @@ class Booth:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings.data_path / "kiosk.db")
-        self.store.sync_targets(
+        self.store.meta.sync_targets(
             [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
         )
         self.desk = StaffDesk(self.store, settings)
@@ -44,7 +44,7 @@ class Booth:
         norm = policy.normalise_prompt(prompt)
         key = hashlib.sha256(f"{norm}|{self.n}".encode()).hexdigest()
         target = self.desk.active_target()
-        job = self.store.add_job(
+        job = self.store.jobs.add(
             player_key=policy.player_key(nickname),
             nickname=nickname,
             target_id=target,
@@ -67,7 +67,7 @@ class Booth:
             generator="test",
             judge="test",
         )
-        sub, *_ = self.store.complete_job(job, result)
+        sub, *_ = self.store.jobs.complete(job, result)
         return sub.id
 
     def staff(self, action: StaffAction, subject: str) -> None:

@@ -107,8 +107,8 @@ def stats(settings: Settings, as_json: bool, target: str | None) -> None:
     """Players on the board and in all, prompts played and drawn, jobs waiting, top submitter."""
     store = open_store(settings)
     target = pick_target(settings, target, store)
-    s = store.stats() if store else EMPTY
-    on_board = store.ranked_count(target) if store else 0
+    s = store.board.stats() if store else EMPTY
+    on_board = store.board.ranked_count(target) if store else 0
     data = stats_data(s, target, on_board)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
@@ -130,7 +130,7 @@ def leaderboard(settings: Settings, as_json: bool, target: str | None, limit: in
 
     store = open_store(settings)
     target = pick_target(settings, target, store)
-    rows = store.leaderboard(target, limit) if store else []
+    rows = store.board.leaderboard(target, limit) if store else []
     if as_json:
         click.echo(json.dumps(board_rows(rows), ensure_ascii=False))
         return

@@ -18,9 +18,9 @@ from kiosk.cli.common import Common, KioskExit, command_with_settings
 from kiosk.core.config import Settings
 
 if TYPE_CHECKING:
+    from kiosk.core.api import StaffState
     from kiosk.ops.eventdays import EventList
     from kiosk.storage.archive import EventCounts
-    from kiosk.storage.carry import StaffState
 
 
 @click.group()

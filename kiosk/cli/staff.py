@@ -41,7 +41,7 @@ def desk_for(settings: Settings, *, write: bool) -> Iterator[StaffDesk]:
         raise KioskExit(str(exc)) from None
     try:
         if write:
-            store.sync_targets(
+            store.meta.sync_targets(
                 [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
             )
         desk = StaffDesk(store, settings)
@@ -193,7 +193,7 @@ def audit(settings: Settings, limit: int, as_json: bool) -> None:
         rows = []
     else:
         with desk_for(settings, write=False) as desk:
-            rows = desk.store.audit_log(limit)
+            rows = desk.store.moderation.audit_log(limit)
     if as_json:
         data = [
             {

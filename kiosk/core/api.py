@@ -8,7 +8,8 @@ frozen keyword-only dataclasses shared by the engine, the store and the UI.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from enum import IntEnum, IntFlag
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
@@ -81,7 +82,7 @@ class Submission:
     flags: str = ""
     """What the safety probes found ("" nothing)."""
     review: int = 0
-    """0: nothing to review; 1: held for staff (blurred, not ranked); 2: approved."""
+    """A `Review` state."""
     rank: int | None = None
     """The player's place on the target's board once this was committed (None: not on it)."""
     best: float | None = None
@@ -89,11 +90,28 @@ class Submission:
 
     @property
     def held(self) -> bool:
-        return self.review == HELD
+        return self.review == Review.HELD
 
 
-HELD, APPROVED = 1, 2
-"""Submission.review states: held for staff review, approved by staff."""
+class Review(IntEnum):
+    """Submission.review: nothing to review, held for staff (blurred, not ranked), approved."""
+
+    NONE = 0
+    HELD = 1
+    APPROVED = 2
+
+
+class Hidden(IntFlag):
+    """Why a drawing is hidden, a set: each hide sets its own reason, each unhide clears only it."""
+
+    ALONE = 1  # staff hid this drawing itself (hide-submission)
+    WITH_PLAYER = 2  # its player is hidden: set on their drawings, and on what they submit later
+    WITH_ORIGINAL = 4  # staff hid the original drawing this dedup copy shows
+
+
+def ranks(*, hidden: int, staff: bool, review: int) -> bool:
+    """Who ranks: a drawing not hidden, not by staff, not held for review (see storage.board)."""
+    return not hidden and not staff and review != Review.HELD
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,7 +128,7 @@ class Result:
     flags: str = ""
     """What the safety probes found, when they held the drawing or took a penalty."""
     review: int = 0
-    """HELD: blurred and not ranked until staff approve it."""
+    """Review.HELD: blurred and not ranked until staff approve it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,6 +199,44 @@ class Entrant:
     player_id: int
     nickname: str
     percent: float
+
+
+@dataclass(frozen=True)
+class Hid:
+    """What a hide or unhide of one drawing did: how many drawings it touched (the one,
+    with its dedup copies), and how many of them are hidden after it."""
+
+    drawings: int
+    hidden: int
+
+
+@dataclass(frozen=True)
+class CarriedPlayer:
+    """A player staff flagged: the flags that go with them into the next event day."""
+
+    key: str
+    nickname: str
+    banned: bool
+    staff: bool
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class StaffState:
+    """Staff settings of one event day that outlive it, and the target staff switched to
+    (for the archive's manifest: a fresh event starts on the config's target)."""
+
+    words: list[tuple[str, bool, float, str]] = field(default_factory=list)
+    """(word, blocked, at, actor), oldest change first."""
+    players: list[CarriedPlayer] = field(default_factory=list)
+    target: str | None = None
+
+    def with_flag(self, flag: str) -> list[str]:
+        """Nicknames of the carried players with this flag ("banned", "staff", "hidden")."""
+        return [p.nickname for p in self.players if getattr(p, flag)]
+
+    def words_blocked(self, blocked: bool) -> list[str]:
+        return [w for w, b, _, _ in self.words if b == blocked]
 
 
 @dataclass(frozen=True, kw_only=True)

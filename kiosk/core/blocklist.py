@@ -170,7 +170,7 @@ class Blocklist:
     ) -> Blocklist:
         """The booth's list at `path`, better-profanity's English list when `profanity`,
         then staff's changes (word, blocked) in the order they were made
-        (`Store.word_changes()`). BlocklistError (a ConfigError) names a missing file."""
+        (`Store.words.changes()`). BlocklistError (a ConfigError) names a missing file."""
         entries, spared = parse(_read(Path(path), "words.blocklist"))
         if profanity:
             entries += parse(_read(_profanity_path(), "words.profanity"))[0]

@@ -48,7 +48,7 @@ def replace_winner(
 
 
 def replay_record(record: dict[str, Any]) -> tuple[list[Entrant], bool]:
-    """A recorded raffle (`Store.raffle_record`) drawn again from its seed and eligible
+    """A recorded raffle (`Store.raffles.get`) drawn again from its seed and eligible
     list, each redraw from its recorded seed and candidates: the final winners, and
     whether every pick is the one recorded."""
     winners = draw_winners(record["eligible"], record["wanted"], record["seed"])

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kiosk.core import policy
-from kiosk.core.api import HELD, Job, Result, Submission, Waiter
+from kiosk.core.api import Job, Result, Review, Submission, Waiter
 from kiosk.core.config import SafetySettings
 from kiosk.core.eta import CallTimes
 from kiosk.core.events import (
@@ -111,7 +111,7 @@ class BatchRunner:
         leads: dict[str, Job] = {}
         followers: list[Job] = []
         for job in batch:
-            original = self.store.find_original(job.dedup_key)
+            original = self.store.jobs.find_original(job.dedup_key)
             if original is not None:
                 self._finish_dedup(job, original)
             elif job.dedup_key in leads:
@@ -120,7 +120,7 @@ class BatchRunner:
                 leads[job.dedup_key] = job
         retry = self._draw(list(leads.values())) if leads else []
         for job in followers:
-            original = self.store.find_original(job.dedup_key)
+            original = self.store.jobs.find_original(job.dedup_key)
             if original is not None:
                 self._finish_dedup(job, original)
             else:  # its lead failed: it fails or retries the same way
@@ -162,7 +162,7 @@ class BatchRunner:
         penalised = bool(probe.text) and safety.text == "penalty"
         if penalised:
             cosine *= 1.0 - safety.text_penalty
-        return cosine, str(probe.flags) if held or penalised else "", HELD if held else 0
+        return cosine, str(probe.flags) if held or penalised else "", Review.HELD if held else 0
 
     def _save(
         self,
@@ -177,7 +177,7 @@ class BatchRunner:
         cosine, flags, review = self._verdict(probe, cosine)
         try:
             write_png(image, self.data_dir / rel)
-            if review == HELD:  # what every screen shows until staff approve it
+            if review == Review.HELD:  # what every screen shows until staff approve it
                 write_png(blurred(image), self.data_dir / blurred_relpath(rel))
             result = Result(
                 image=rel,
@@ -190,7 +190,7 @@ class BatchRunner:
                 flags=flags,
                 review=review,
             )
-            sub, *followers = self.store.complete_job(job, result)
+            sub, *followers = self.store.jobs.complete(job, result)
         except Exception as exc:
             log.debug("saving failed", exc_info=True)
             self._fail(job, f"could not save the drawing: {plain_reason(exc).split(': ', 1)[-1]}")
@@ -207,7 +207,7 @@ class BatchRunner:
     def _model_error(self, job: Job, reason: str) -> list[Job]:
         """Record the attempt; retry once, then fail."""
         try:
-            attempts = self.store.record_attempt(job.id, reason)
+            attempts = self.store.jobs.record_attempt(job.id, reason)
         except Exception:
             log.exception("could not record a failed attempt")
             attempts = MAX_ATTEMPTS
@@ -220,7 +220,7 @@ class BatchRunner:
         return []
 
     def _finish_dedup(self, job: Job, original: Submission) -> None:
-        subs = self.store.complete_job_as_dedup(job, original)
+        subs = self.store.jobs.complete_as_dedup(job, original)
         self._finished.add(job.id)
         for sub in subs:
             self.publish(self.done_event(job.id, sub, True))
@@ -229,7 +229,7 @@ class BatchRunner:
         self._finished.add(job.id)
         waiters: list[Waiter] = []
         try:
-            waiters = self.store.fail_job(job.id, reason)
+            waiters = self.store.jobs.fail(job.id, reason)
         except Exception:  # e.g. the disk is full: the job stays pending for next start
             log.exception("could not mark job %s failed", job.id)
         self.publish(Failed(job_id=job.id, nickname=job.nickname, prompt=job.prompt, reason=reason))

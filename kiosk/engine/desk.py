@@ -34,7 +34,7 @@ from kiosk.storage.store import Store
 def active_target(store: Store, settings: Settings) -> str:
     """The target staff switched to (if still configured), else the config's: what every
     surface shows unless told another."""
-    return chosen_target(store.meta(TARGET_KEY), settings)
+    return chosen_target(store.meta.get(TARGET_KEY), settings)
 
 
 class StaffDesk:
@@ -52,7 +52,7 @@ class StaffDesk:
         return active_target(self.store, self.settings)
 
     def paused(self) -> bool:
-        return self.store.meta(PAUSED_KEY) == "1"
+        return self.store.meta.get(PAUSED_KEY) == "1"
 
     def title(self, target_id: str) -> str:
         return next(t.title for t in self.settings.targets if t.id == target_id)
@@ -89,10 +89,10 @@ class StaffDesk:
             return self._reset_code(policy.player_key(who), who, why, actor)
         if a == "unpause":
             key = policy.player_key(who)
-            if self.store.player_flags(key) is None:
+            if self.store.players.flags(key) is None:
                 raise StaffError(f"no player {who!r} has played yet")
-            self.store.set_paused_until(key, 0.0)
-            self.store.record("unpause", key, why, actor)
+            self.store.players.pause(key, 0.0)
+            self.store.moderation.record("unpause", key, why, actor)
             return f"{who} may play again (no more waiting after failed checks or codes)"
         try:
             nick = policy.clean_nickname(who, self.settings.limits.nickname_max)
@@ -100,20 +100,24 @@ class StaffDesk:
             raise StaffError(f"{who!r} cannot be a nickname: {exc}") from None
         key = policy.player_key(nick)
         if a in ("hide", "unhide"):
-            self.store.hide_player(key, a == "hide", reason=why, actor=actor)
+            self.store.moderation.hide_player(key, a == "hide", reason=why, actor=actor)
         elif a in ("ban", "unban"):
-            self.store.set_banned(key, a == "ban", nickname=nick, reason=why, actor=actor)
+            self.store.moderation.set_banned(
+                key, a == "ban", nickname=nick, reason=why, actor=actor
+            )
         else:
-            self.store.set_staff(key, a == "tag-staff", reason=why, actor=actor)
+            self.store.moderation.set_staff(key, a == "tag-staff", reason=why, actor=actor)
         return f"{a} {who}: done"
 
     def _drawing_action(self, a: StaffAction, who: str, why: str, actor: str) -> str:
         """hide-submission, unhide-submission, approve."""
         sid = submission_id(a, who)
         if a == "approve":
-            self.store.approve_submission(sid, reason=why, actor=actor)
+            self.store.moderation.approve(sid, reason=why, actor=actor)
             return f"approved {who}: it ranks now, unblurred"
-        hid = self.store.hide_submission(sid, a == "hide-submission", reason=why, actor=actor)
+        hid = self.store.moderation.hide_submission(
+            sid, a == "hide-submission", reason=why, actor=actor
+        )
         n, still = hid.drawings, hid.hidden
         said = f"{a} {who}: {n} drawing{'s' if n != 1 else ''} (with its dedup copies)"
         if a == "unhide-submission" and still:
@@ -126,39 +130,39 @@ class StaffDesk:
             word = canonical(who)
         except ValueError:
             raise StaffError(f"{who!r} is not a word (it has no letters)") from None
-        self.store.set_word(word, a == "block-word", actor=actor, reason=why)
-        version = int(self.store.meta(WORDS_KEY) or 0) + 1
-        self.store.swap_meta(WORDS_KEY, str(version))
+        self.store.words.set(word, a == "block-word", actor=actor, reason=why)
+        version = int(self.store.meta.get(WORDS_KEY) or 0) + 1
+        self.store.meta.swap(WORDS_KEY, str(version))
         return f"{a} {who!r}: done (kept across restarts)"
 
     def _target(self, a: StaffAction, who: str, why: str, actor: str) -> str:
         ids = [t.id for t in self.settings.targets]
         if who not in ids:
             raise StaffError(f"unknown target {who!r}; configured: {', '.join(ids)}")
-        self.store.swap_meta(TARGET_KEY, who)
-        self.store.record("target", who, why, actor)
+        self.store.meta.swap(TARGET_KEY, who)
+        self.store.moderation.record("target", who, why, actor)
         return f"active target: {who} ({self.title(who)})"
 
     def _pause(self, a: StaffAction, _: str, why: str, actor: str) -> str:
-        self.store.swap_meta(PAUSED_KEY, "1" if a == "pause" else "0")
-        self.store.record(a, "", why, actor)
+        self.store.meta.swap(PAUSED_KEY, "1" if a == "pause" else "0")
+        self.store.moderation.record(a, "", why, actor)
         return "drawing paused: prompts are saved" if a == "pause" else "drawing resumed"
 
     def _reset_code(self, key: str, who: str, why: str, actor: str) -> str:
         """A player forgot their code: a new one, shown to staff once, the old one gone.
         A pause after wrong codes is lifted with it: staff are standing with the owner."""
-        if self.store.code_hash(key) is None:
+        if self.store.players.code_hash(key) is None:
             raise StaffError(f"no player {who!r} has played yet")
         code = codes.new_code(self.settings.players.code_digits)
-        self.store.set_code_hash(key, codes.hash_code(code), actor=actor, reason=why)
-        self.store.set_paused_until(key, 0.0)
+        self.store.players.set_code_hash(key, codes.hash_code(code), actor=actor, reason=why)
+        self.store.players.pause(key, 0.0)
         return f"new player code of {who}: {code} (tell them; the old one no longer works)"
 
     def mark_known_staff(self, key: str, nickname: str) -> None:
         """A nickname in `[staff] nicknames` is tagged staff when it first plays."""
         if key in self.staff_keys:
-            if self.store.player_flags(key) is None:
-                self.store.ensure_player(key, nickname)
+            if self.store.players.flags(key) is None:
+                self.store.players.ensure(key, nickname)
             self._tag_config_staff(key)
 
     def apply_staff_nicknames(self) -> list[str]:
@@ -168,10 +172,10 @@ class StaffDesk:
         return [nick for key in sorted(self.staff_keys) if (nick := self._tag_config_staff(key))]
 
     def _tag_config_staff(self, key: str) -> str | None:
-        flags = self.store.player_flags(key)
+        flags = self.store.players.flags(key)
         if flags is None or flags.staff:
             return None
-        self.store.set_staff(key, True, reason="[staff] nicknames", actor="config")
+        self.store.moderation.set_staff(key, True, reason="[staff] nicknames", actor="config")
         return flags.nickname
 
     # -- raffles ---------------------------------------------------------------------------
@@ -193,7 +197,7 @@ class StaffDesk:
             raise StaffError("a raffle needs one of --among K or --above PERCENT")
         if winners < 1:
             raise StaffError("a raffle needs at least one winner")
-        everyone = self.store.entrants(target)
+        everyone = self.store.raffles.entrants(target)
         if among is not None:
             eligible, rule = everyone[:among], f"among the top {among}"
         else:
@@ -203,7 +207,7 @@ class StaffDesk:
             raise StaffError(f"nobody is eligible on {target} ({rule})")
         seed = random.SystemRandom().randrange(2**53) if seed is None else seed
         won = draw_winners(eligible, winners, seed)
-        rid = self.store.add_raffle(
+        rid = self.store.raffles.add(
             target_id=target,
             wanted=winners,
             rule=rule,
@@ -236,16 +240,16 @@ class StaffDesk:
         if gone is None:
             raise StaffError(f"{absent!r} is not a winner of raffle {rid}")
         absentees = [*(r["replaced"] for r in record["redraws"]), gone.nickname]
-        now = {e.player_id for e in self.store.entrants(record["target"])}
+        now = {e.player_id for e in self.store.raffles.entrants(record["target"])}
         pool = redraw_candidates(record["eligible"], current, absentees, now)
         seed = random.SystemRandom().randrange(2**53) if seed is None else seed
         winners, picked = replace_winner(current, gone.nickname, pool, seed)
         replacement = picked.nickname if picked else None
-        self.store.add_redraw(rid, gone.nickname, replacement, seed, actor, candidates=pool)
+        self.store.raffles.add_redraw(rid, gone.nickname, replacement, seed, actor, candidates=pool)
         return self._result(record, winners)
 
     def _record(self, rid: int) -> dict[str, Any]:
-        record = self.store.raffle_record(rid)
+        record = self.store.raffles.get(rid)
         if record is None:
             raise StaffError(f"no raffle {rid}")
         return record

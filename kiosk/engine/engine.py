@@ -81,7 +81,7 @@ class Engine(EngineWorker):
         # take it again for the run.
         with self._lock:
             self.store = store or Store(self.data_dir / "kiosk.db")
-            self.store.sync_targets(
+            self.store.meta.sync_targets(
                 [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
             )
             self.desk = StaffDesk(self.store, settings)
@@ -191,11 +191,11 @@ class Engine(EngineWorker):
         self.gate.check_pace(pkey, typing_cps)
         self.gate.check_words(nick, text)
         key = self.dedup_key(norm)
-        flags = self.store.player_flags(pkey)
+        flags = self.store.players.flags(pkey)
         if flags is not None and flags.banned:
             raise policy.Banned(N_("Sorry, this nickname cannot play right now."))
         claim = self.gate.check_code(pkey, nick, code)
-        if self.store.hidden_original(key):
+        if self.store.jobs.hidden_original(key):
             raise policy.HiddenPrompt(N_("Sorry, that prompt cannot be drawn. Please try another."))
         self.desk.mark_known_staff(pkey, nick)
         accepted = self._accept(pkey, nick, prompt, text, norm, key, flags)
@@ -227,11 +227,11 @@ class Engine(EngineWorker):
     ) -> Done | Queued:
         with self._cond:
             self._load_queue()
-            original = self.store.find_original(key)
+            original = self.store.jobs.find_original(key)
             if original is not None:
                 return self._answer_dedup(pkey, nick, prompt, text, norm, original)
             self._check_cap(flags.id if flags else None)
-            joined = self.store.add_waiter(
+            joined = self.store.jobs.add_waiter(
                 player_key=pkey, nickname=nick, dedup_key=key, raw_prompt=prompt, prompt=text
             )
             if joined is not None:
@@ -239,7 +239,7 @@ class Engine(EngineWorker):
                 position, eta = self._place(job.id)
                 queued = self._queued(job, position, eta, waiter=waiter)
             else:
-                job = self.store.add_job(
+                job = self.store.jobs.add(
                     player_key=pkey,
                     nickname=nick,
                     target_id=self.target_id,
@@ -308,7 +308,9 @@ class Engine(EngineWorker):
             seed=original.seed,
             created_at=time.time(),
         )
-        sub = self.store.add_dedup(player_key=pkey, nickname=nick, job_like=like, original=original)
+        sub = self.store.jobs.add_dedup(
+            player_key=pkey, nickname=nick, job_like=like, original=original
+        )
         done = self._publish(replace(self._done_event(None, sub, True), first_by=original.nickname))
         self._publish(LeaderboardChanged(target=sub.target_id))
         return done
@@ -316,7 +318,7 @@ class Engine(EngineWorker):
     def _waiting(self, player_id: int) -> int:
         jobs = [*self._inflight, *self._retry]
         in_memory = self._queue.count(player_id) + sum(j.player_id == player_id for j in jobs)
-        return in_memory + self.store.waiting_count(player_id)
+        return in_memory + self.store.jobs.waiting_count(player_id)
 
     @property
     def _judge(self) -> str:
@@ -374,28 +376,28 @@ class Engine(EngineWorker):
 
     def held_for_review(self, limit: int = 100) -> list[Recent]:
         """Drawings the safety probes held, oldest first: staff approve or hide them."""
-        return self.store.held_for_review(limit)
+        return self.store.board.held(limit)
 
     def recent(self, limit: int = 100, nickname: str = "") -> list[Recent]:
         """The latest submissions for staff to moderate, newest first."""
-        return self.store.recent(limit, nickname)
+        return self.store.board.recent(limit, nickname)
 
     def audit(self, limit: int = 200) -> list[AuditRow]:
-        return self.store.audit_log(limit)
+        return self.store.moderation.audit_log(limit)
 
     def event_stats(self) -> EventStats:
-        return self.store.event_stats()
+        return self.store.moderation.event_stats()
 
     def note_staff(self, action: str, subject: str = "") -> None:
         """Audit a booth-side staff event: a PIN try (ok, wrong, locked: never the PIN),
         staff mode opened or closed, the kiosk quit."""
-        self.store.record(action, subject, actor="booth")
+        self.store.moderation.record(action, subject, actor="booth")
 
     def leaderboard(self, limit: int = 20, target_id: str | None = None) -> list[BoardRow]:
-        return self.store.leaderboard(target_id or self.target_id, limit)
+        return self.store.board.leaderboard(target_id or self.target_id, limit)
 
     def stats(self) -> Stats:
-        return self.store.stats()
+        return self.store.board.stats()
 
     def image_path(self, item: Submission | BoardRow | Recent) -> Path:
         """Absolute path of a drawing as screens may show it: a drawing held for review

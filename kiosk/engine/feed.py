@@ -84,11 +84,11 @@ class Feed:
         desk = StaffDesk(store, self.settings)
         with store.reading():
             target_id = desk.active_target()
-            board = store.leaderboard(target_id, self.board_size)
-            on_board = store.ranked_count(target_id)
-            latest = store.visible_recent(self.latest_size)
-            stats = store.stats()
-            raffle = self._raffle(desk, store.latest_raffle_id())
+            board = store.board.leaderboard(target_id, self.board_size)
+            on_board = store.board.ranked_count(target_id)
+            latest = store.board.visible_recent(self.latest_size)
+            stats = store.board.stats()
+            raffle = self._raffle(desk, store.board.latest_raffle())
         target = next(t for t in self.settings.targets if t.id == target_id)
         return WallView(
             event=self.settings.event.name,

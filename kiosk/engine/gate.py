@@ -49,7 +49,7 @@ class Gate:
             settings.limits, [(t.title, settings.target_image(t)) for t in settings.targets]
         )
         now = time.time()
-        for key, until in store.paused_players(now):
+        for key, until in store.players.paused(now):
             self.floods.restore_pause(key, until, now)
         self._words_version: str | None = None
         self.words = self._load_words()
@@ -63,13 +63,15 @@ class Gate:
 
     def check_words(self, nick: str, text: str) -> None:
         """Blocked words in the nickname or the prompt: a neutral refusal, audited."""
-        if self.store.meta(WORDS_KEY) != self._words_version:
+        if self.store.meta.get(WORDS_KEY) != self._words_version:
             self.words = self._load_words()
         for what, value in (("nickname", nick), ("prompt", text)):
             word = self.words.match(value)
             if word is not None:
                 try:
-                    self.store.record("blocked", nick, f"{what} matched {word!r}", actor="policy")
+                    self.store.moderation.record(
+                        "blocked", nick, f"{what} matched {word!r}", actor="policy"
+                    )
                 except Exception:
                     log.exception("could not audit a blocked word")
                 raise WordsRefused(_FRIENDLY[what])
@@ -79,7 +81,7 @@ class Gate:
         one they typed, in the demo) when it is theirs to claim, else None."""
         if not self.codes and code is None:
             return None
-        stored = self.store.code_hash(pkey)
+        stored = self.store.players.code_hash(pkey)
         if stored:
             if code is None or not code.strip():
                 raise policy.CodeRequired(
@@ -110,7 +112,9 @@ class Gate:
             return
         self._keep_pause(pkey, until)
         try:
-            self.store.record("paused", nick, "too many wrong player codes", actor="policy")
+            self.store.moderation.record(
+                "paused", nick, "too many wrong player codes", actor="policy"
+            )
         except Exception:
             log.exception("could not audit a pause")
         raise CodesPaused(nick, until, until - now)
@@ -119,7 +123,7 @@ class Gate:
         """Keep a new player's code (hashed); False when it could not be saved (the
         prompt is in; the code is simply asked for again next time)."""
         try:
-            self.store.set_code_hash(pkey, player_codes.hash_code(code))
+            self.store.players.set_code_hash(pkey, player_codes.hash_code(code))
         except Exception:
             log.exception("could not save a player code")
             return False
@@ -135,11 +139,11 @@ class Gate:
             nick = policy.clean_nickname(nickname, self.settings.limits.nickname_max)
         except policy.PolicyError:
             return False
-        return bool(self.store.code_hash(policy.player_key(nick)))
+        return bool(self.store.players.code_hash(policy.player_key(nick)))
 
     def is_code(self, nickname: str, code: str) -> bool:
         """Whether `code` is the player code of `nickname` (staff check a raffle winner)."""
-        stored = self.store.code_hash(policy.player_key(policy.sanitise(nickname)))
+        stored = self.store.players.code_hash(policy.player_key(policy.sanitise(nickname)))
         return bool(stored) and player_codes.verify_code(code, stored or "")
 
     def answer_check(self, nickname: str, challenge_id: str, answer: str) -> bool:
@@ -157,7 +161,7 @@ class Gate:
     def _keep_pause(self, pkey: str, until: float) -> None:
         """Store a pause, so that it outlives a restart."""
         try:
-            self.store.set_paused_until(pkey, until)
+            self.store.players.pause(pkey, until)
         except Exception:  # the pause holds in memory anyway
             log.exception("could not save a pause")
 
@@ -172,7 +176,7 @@ class Gate:
         nick = policy.sanitise(nickname)[:100] if isinstance(nickname, str) else ""
         text = policy.sanitise(prompt)[:400] if isinstance(prompt, str) else ""
         try:
-            self.store.count_refusal(policy.player_key(nick) if nick else None)
+            self.store.moderation.count_refusal(policy.player_key(nick) if nick else None)
         except Exception:  # counting must never turn a refusal into a crash
             log.exception("could not count a refusal")
         events: list[Event] = []
@@ -192,11 +196,11 @@ class Gate:
 
     def _load_words(self) -> Blocklist:
         """The booth's list, better-profanity's and staff's changes."""
-        self._words_version = self.store.meta(WORDS_KEY)
+        self._words_version = self.store.meta.get(WORDS_KEY)
         return Blocklist.load(
             self.settings.blocklist_path,
             profanity=self.settings.words.profanity,
-            changes=self.store.word_changes(),
+            changes=self.store.words.changes(),
         )
 
 

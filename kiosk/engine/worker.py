@@ -101,7 +101,7 @@ class EngineWorker:
                 position, eta = places[job.id]
                 self._publish(self._queued(job, position, eta, resumed=True))
             jobs = {job.id: job for job in self._resumed}
-            for waiter in self.store.waiters():  # those of failed jobs failed with them
+            for waiter in self.store.jobs.waiters():  # those of failed jobs failed with them
                 if waiter.job_id in jobs:
                     position, eta = places[waiter.job_id]
                     job = jobs[waiter.job_id]
@@ -113,7 +113,7 @@ class EngineWorker:
         """The decoder changes the pictures and can shift scores: say so when this run's
         differs from the last run's on the same data dir."""
         vae = self.settings.generator.vae
-        last = self.store.swap_meta("generator.vae", vae)
+        last = self.store.meta.swap("generator.vae", vae)
         if last is not None and last != vae:
             self._publish(
                 Notice(
@@ -131,7 +131,7 @@ class EngineWorker:
         if self._loaded:
             return
         self._loaded = True
-        for job in self.store.pending_jobs():
+        for job in self.store.jobs.pending():
             if job.target_id in self._targets:
                 self._queue.push(job)
                 self._resumed.append(job)
@@ -140,7 +140,7 @@ class EngineWorker:
 
     def _fail_unknown_target(self, job: Job) -> None:
         reason = f"the target {job.target_id!r} is no longer configured at this booth"
-        for w in self.store.fail_job(job.id, reason):
+        for w in self.store.jobs.fail(job.id, reason):
             self._publish(
                 Failed(job_id=job.id, nickname=w.nickname, prompt=w.prompt, reason=reason)
             )

@@ -231,7 +231,9 @@ def newest_row_time(data_dir: Path) -> float | None:
     try:
         store = Store(db, readonly=True)
         try:
-            times = [r.created_at for r in store.recent(1)] + [a.at for a in store.audit_log(1)]
+            times = [r.created_at for r in store.board.recent(1)] + [
+                a.at for a in store.moderation.audit_log(1)
+            ]
         finally:
             store.close()
     except (StoreError, sqlite3.Error):

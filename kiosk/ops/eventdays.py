@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from kiosk.core.api import StoreError
+from kiosk.core.api import StaffState, StoreError
 from kiosk.core.commands import chosen_target
 from kiosk.core.config import Settings
 from kiosk.storage.archive import (
@@ -31,7 +31,7 @@ from kiosk.storage.archive import (
     count_event,
     schema_version,
 )
-from kiosk.storage.carry import StaffState, read_staff_state
+from kiosk.storage.carry import read_staff_state
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.store import Store
 
@@ -197,10 +197,10 @@ def _fresh_database(settings: Settings, carried: StaffState, source: str) -> Non
     Staff's settings for the whole event come with it (no player, no score)."""
     store = Store(settings.data_path / DB_NAME)
     try:
-        store.sync_targets(
+        store.meta.sync_targets(
             [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
         )
-        store.carry_in(carried, source=source)
+        store.moderation.carry_in(carried, source=source)
     finally:
         store.close()
 

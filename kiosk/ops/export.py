@@ -142,10 +142,10 @@ def _write_all(
     boards = targets_of(settings, snap, target)
     result.files.append(_csv(work / "submissions.csv", snap.submissions()))
     for tid, _ in boards:
-        rows = snap.leaderboard(tid, max(1, snap.board_size(tid)))
+        rows = snap.board.leaderboard(tid, max(1, snap.board.ranked_count(tid)))
         result.files.append(_csv(work / f"leaderboard-{_safe(tid)}.csv", _board_table(rows)))
     result.files.append(_csv(work / "audit.csv", snap.audit()))
-    result.files.append(_csv(work / "raffles.csv", _raffle_table(snap.raffles())))
+    result.files.append(_csv(work / "raffles.csv", _raffle_table(snap.raffle_records())))
     _copy_images(settings.data_path, snap.images(), work, result, progress)
     fonts = find_fonts()
     result.font, result.hangul = fonts.regular, fonts.hangul
@@ -155,7 +155,7 @@ def _write_all(
             " not render on the contact sheets"
         )
     for tid, title in boards:
-        rows = snap.leaderboard(tid, top)
+        rows = snap.board.leaderboard(tid, top)
         result.files.append(_sheet(work, tid, title, rows, settings.event.name, fonts, now))
     if result.images_missing:
         result.warnings.append(f"{len(result.images_missing)} drawing file(s) missing")

@@ -106,7 +106,7 @@ class Snapshot(Store):
         self.close()
 
     def _table(self, sql: str) -> Table:
-        cur = self._conn().execute(sql)
+        cur = self.db.conn().execute(sql)
         return Table(columns=[d[0] for d in cur.description], rows=iter(cur))
 
     def submissions(self) -> Table:
@@ -117,15 +117,15 @@ class Snapshot(Store):
         """The whole audit log, oldest first."""
         return self._table(_AUDIT)
 
-    def raffles(self) -> list[dict[str, Any]]:
-        """Every raffle as `Store.raffle_record` gives it (winners, eligible, redraws)."""
-        ids = [int(r[0]) for r in self._conn().execute("SELECT id FROM raffles ORDER BY id")]
-        records = [self.raffle_record(rid) for rid in ids]
+    def raffle_records(self) -> list[dict[str, Any]]:
+        """Every raffle as `Store.raffles.get` gives it (winners, eligible, redraws)."""
+        ids = [int(r[0]) for r in self.db.conn().execute("SELECT id FROM raffles ORDER BY id")]
+        records = [self.raffles.get(rid) for rid in ids]
         return [r for r in records if r is not None]
 
     def targets(self) -> list[tuple[str, str]]:
         """(id, title) of the targets the event recorded, or played on."""
-        rows = self._conn().execute(
+        rows = self.db.conn().execute(
             "SELECT id, title FROM targets UNION SELECT DISTINCT target_id, target_id FROM best"
             " WHERE target_id NOT IN (SELECT id FROM targets) ORDER BY 1"
         )
@@ -133,17 +133,10 @@ class Snapshot(Store):
 
     def images(self) -> list[str]:
         """The image paths the submissions refer to, each once, in order of first use."""
-        rows = self._conn().execute("SELECT image FROM submissions GROUP BY image ORDER BY MIN(id)")
-        return [str(r[0]) for r in rows]
-
-    def board_size(self, target_id: str) -> int:
-        """How many players rank on a target (the length of its whole leaderboard)."""
-        row = (
-            self._conn()
-            .execute("SELECT COUNT(*) FROM best WHERE target_id = ?", (target_id,))
-            .fetchone()
+        rows = self.db.conn().execute(
+            "SELECT image FROM submissions GROUP BY image ORDER BY MIN(id)"
         )
-        return int(row[0])
+        return [str(r[0]) for r in rows]
 
 
 __all__ = ["Row", "Snapshot", "Table", "snapshot"]

@@ -1,29 +1,95 @@
-"""Players' identity in the store: player codes (stored hashed) and re-keying."""
+"""Players in the store: who they are, staff's flags on them, their codes and pauses.
+
+A player's code hash is "" until they pick a code; the hash is never logged, and only
+staff changes (actor other than "booth") leave an audit row.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from typing import TYPE_CHECKING
 
-from kiosk.core.api import StoreError
+from kiosk.core.api import PlayerFlags, StoreError
 from kiosk.core.identity import player_key
-from kiosk.storage.mixin import StoreMixin
+
+if TYPE_CHECKING:  # db migrates at open with rekey_players, below
+    from kiosk.storage.db import Db
 
 
-class PlayerCodes(StoreMixin):
-    """Mixin for Store: every query here reads through `self._conn()`.
+class Players:
+    """The players table."""
 
-    A player's code hash is "" until they pick a code; the hash is never logged, and
-    only staff changes (actor other than "booth") leave an audit row.
-    """
+    def __init__(self, db: Db) -> None:
+        self.db = db
+
+    def ensure(self, key: str, nickname: str) -> int:
+        """The id of a player, created with this nickname if new."""
+        with self.db.transaction() as c:
+            return self.id(c, key, nickname)
+
+    def id(self, c: sqlite3.Connection, key: str, nickname: str) -> int:
+        """The id of a player in a transaction, created (and counted) if new."""
+        row = c.execute("SELECT id, played FROM players WHERE key = ?", (key,)).fetchone()
+        if row:
+            if not row[1]:  # staff named them before they played (a ban): they play now
+                c.execute(
+                    "UPDATE players SET played = 1, nickname = ? WHERE id = ?", (nickname, row[0])
+                )
+                c.execute("UPDATE counters SET players = players + 1")
+            return int(row[0])
+        cur = c.execute(
+            "INSERT INTO players(key, nickname, created_at) VALUES (?, ?, ?)",
+            (key, nickname, time.time()),
+        )
+        c.execute("UPDATE counters SET players = players + 1")
+        return int(cur.lastrowid or 0)
+
+    @staticmethod
+    def reserve(c: sqlite3.Connection, key: str, nickname: str) -> int:
+        """The id of a player, made for staff when the nickname has not played yet: not
+        counted among the players (played = 0) until its first prompt is accepted."""
+        row = c.execute("SELECT id FROM players WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        cur = c.execute(
+            "INSERT INTO players(key, nickname, created_at, played) VALUES (?, ?, ?, 0)",
+            (key, nickname, time.time()),
+        )
+        return int(cur.lastrowid or 0)
+
+    @staticmethod
+    def known(c: sqlite3.Connection, key: str) -> int:
+        """The id of a player who has a row; StoreError when none."""
+        row = c.execute("SELECT id FROM players WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise StoreError(f"no player {key!r} has played yet")
+        return int(row[0])
+
+    def get(self, key: str) -> tuple[int, str, bool] | None:
+        """(id, nickname, staff) of a player by identity key."""
+        row = self.db.one("SELECT id, nickname, staff FROM players WHERE key = ?", key)
+        return (int(row[0]), str(row[1]), bool(row[2])) if row else None
+
+    def flags(self, key: str) -> PlayerFlags | None:
+        """A player by identity key, with their staff, banned and hidden flags."""
+        row = self.db.one(
+            "SELECT id, nickname, staff, banned, hidden FROM players WHERE key = ?", key
+        )
+        if row is None:
+            return None
+        i, nick, staff, banned, hidden = row
+        return PlayerFlags(
+            id=int(i),
+            nickname=str(nick),
+            staff=bool(staff),
+            banned=bool(banned),
+            hidden=bool(hidden),
+        )
 
     def code_hash(self, player_key: str) -> str | None:
         """The player's code hash: None when no such player, "" when they have no code."""
-        row = (
-            self._conn()
-            .execute("SELECT code_hash FROM players WHERE key = ?", (player_key,))
-            .fetchone()
-        )
+        row = self.db.one("SELECT code_hash FROM players WHERE key = ?", player_key)
         return None if row is None else str(row[0])
 
     def set_code_hash(
@@ -35,7 +101,7 @@ class PlayerCodes(StoreMixin):
         staff resetting a forgotten code, is written to the audit log."""
         if code_hash and not code_hash.startswith("$argon2"):
             raise ValueError("not a code hash: make one with kiosk.core.codes.hash_code")
-        with self.transaction() as c:
+        with self.db.transaction() as c:
             done = c.execute(
                 "UPDATE players SET code_hash = ? WHERE key = ?", (code_hash, player_key)
             )
@@ -43,20 +109,18 @@ class PlayerCodes(StoreMixin):
                 raise StoreError(f"no player {player_key!r} has played yet")
             if actor != "booth":
                 action = "set-code" if code_hash else "clear-code"
-                self._audit(c, actor, action, player_key, reason)
+                self.db.audit(c, actor, action, player_key, reason)
 
-    def set_paused_until(self, player_key: str, until: float) -> None:
+    def pause(self, player_key: str, until: float) -> None:
         """Pause a player (failed human checks) until a time, 0 to lift it; kept across a
         restart. Nothing happens for a nickname that has not played yet."""
-        with self.transaction() as c:
+        with self.db.transaction() as c:
             c.execute("UPDATE players SET paused_until = ? WHERE key = ?", (until, player_key))
 
-    def paused_players(self, now: float) -> list[tuple[str, float]]:
+    def paused(self, now: float) -> list[tuple[str, float]]:
         """(key, until) of the players paused beyond `now` (few: a full scan is fine)."""
-        rows = (
-            self._conn()
-            .execute("SELECT key, paused_until FROM players WHERE paused_until > ?", (now,))
-            .fetchall()
+        rows = self.db.conn().execute(
+            "SELECT key, paused_until FROM players WHERE paused_until > ?", (now,)
         )
         return [(str(k), float(u)) for k, u in rows]
 

@@ -12,29 +12,29 @@ import time
 from typing import Any
 
 from kiosk.core.api import Entrant, from_row
-from kiosk.storage.mixin import StoreMixin
+from kiosk.storage.db import Db
 
 
-class Raffles(StoreMixin):
-    """Mixin for Store: every query here reads through `self._conn()`."""
+class Raffles:
+    """The raffles and raffle_redraws tables."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
 
     def entrants(self, target_id: str) -> list[Entrant]:
-        """Players who may win on a target, best first: ranked (not hidden, not staff),
-        not banned, not hidden. The one home of "who is eligible" (draws and redraws)."""
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT p.id, p.nickname, s.percent FROM best b"
-                " JOIN players p ON p.id = b.player_id JOIN submissions s ON s.id = b.submission_id"
-                " WHERE b.target_id = ? AND p.banned = 0 AND p.hidden = 0 AND p.staff = 0"
-                " ORDER BY b.cosine DESC, b.submission_id",
-                (target_id,),
-            )
-            .fetchall()
+        """Players who may win on a target, best first: those on its board (`best`: who
+        ranks, kiosk.storage.board.ranking), not banned, not hidden. The one home of "who
+        is eligible" (draws and redraws)."""
+        rows = self.db.conn().execute(
+            "SELECT p.id, p.nickname, s.percent FROM best b"
+            " JOIN players p ON p.id = b.player_id JOIN submissions s ON s.id = b.submission_id"
+            " WHERE b.target_id = ? AND p.banned = 0 AND p.hidden = 0 AND p.staff = 0"
+            " ORDER BY b.cosine DESC, b.submission_id",
+            (target_id,),
         )
         return [from_row(Entrant, r) for r in rows]
 
-    def add_raffle(
+    def add(
         self,
         *,
         target_id: str,
@@ -46,7 +46,7 @@ class Raffles(StoreMixin):
         actor: str = "staff",
     ) -> int:
         """Record a raffle with everything needed to replay it; returns its id."""
-        with self.transaction() as c:
+        with self.db.transaction() as c:
             cur = c.execute(
                 "INSERT INTO raffles(at, target_id, wanted, rule, seed, eligible, winners)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -54,14 +54,14 @@ class Raffles(StoreMixin):
             )
             rid = int(cur.lastrowid or 0)
             names = ", ".join(w.nickname for w in winners)
-            self._audit(c, actor, "raffle", f"{rid} {target_id}", f"{rule} seed {seed}: {names}")
+            self.db.audit(c, actor, "raffle", f"{rid} {target_id}", f"{rule} seed {seed}: {names}")
         return rid
 
-    def raffle_record(self, rid: int) -> dict[str, Any] | None:
+    def get(self, rid: int) -> dict[str, Any] | None:
         """A stored raffle: target, wanted, rule, seed, eligible, winners, redraws (each
         with replaced, replacement, seed and candidates: None when drawn before the
         candidates were recorded)."""
-        c = self._conn()
+        c = self.db.conn()
         row = c.execute(
             "SELECT id, at, target_id, wanted, rule, seed, eligible, winners FROM raffles"
             " WHERE id = ?",
@@ -107,13 +107,13 @@ class Raffles(StoreMixin):
         """Record a redraw: who was not there, who replaced them (None: nobody was left),
         the seed and the candidates it drew from."""
         kept = None if candidates is None else _dump(candidates)
-        with self.transaction() as c:
+        with self.db.transaction() as c:
             c.execute(
                 "INSERT INTO raffle_redraws(raffle_id, at, replaced, replacement, seed,"
                 " candidates) VALUES (?, ?, ?, ?, ?, ?)",
                 (rid, time.time(), replaced, replacement, seed, kept),
             )
-            self._audit(c, actor, "redraw", str(rid), f"{replaced} -> {replacement}")
+            self.db.audit(c, actor, "redraw", str(rid), f"{replaced} -> {replacement}")
 
 
 def _dump(entrants: list[Entrant]) -> str:

@@ -189,7 +189,7 @@ MIGRATIONS: list[str] = [
     # recomputed from the nickname as first typed, by the Python step below.
     "",
     # 10: moderation that holds. submissions.hidden becomes a set of reasons (bits, see
-    # kiosk.storage.staff: 1 hidden on its own, 2 with its player, 4 with its original),
+    # kiosk.core.api.Hidden: 1 hidden on its own, 2 with its player, 4 with its original),
     # so showing a drawing again never shows what was hidden for another reason. A copy
     # hidden (1) while its original is hidden (1) was hidden with it: it becomes 4 (and 2
     # as well when its player is hidden, a mark the old hide overwrote). A player row

@@ -1,0 +1,358 @@
+"""Jobs: accepted work, the prompts waiting on it (in-flight dedup), and committing it.
+
+A job is written before it is queued, so a restart resumes it. A prompt whose drawing is
+already waiting or being drawn joins that job as a waiter instead of queueing a second
+one; committing the job turns each waiter into a dedup submission in the same
+transaction. A committed submission comes back with its player's rank and best.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import replace
+
+from kiosk.core.api import Hidden, Job, Result, Submission, Waiter, from_row, ranks
+from kiosk.storage.board import Board
+from kiosk.storage.db import Db
+from kiosk.storage.players import Players
+
+JOB_COLS = (
+    "j.id, j.player_id, p.nickname, j.target_id, j.raw_prompt, j.prompt, j.norm_prompt,"
+    " j.dedup_key, j.seed, j.created_at"
+)
+WAITER_COLS = "w.id, w.job_id, w.player_id, p.nickname, w.raw_prompt, w.prompt, w.created_at"
+SUB_COLS = (
+    "s.id, s.player_id, s.nickname, s.target_id, s.prompt, s.dedup_key, s.image, s.cosine,"
+    " s.percent, s.seed, s.gen_ms, s.judge_ms, s.created_at, s.dedup_of, s.flags, s.review"
+)
+
+
+def _reused(original: Submission) -> Result:
+    """A dedup hit's result: the original drawing and score, no model time."""
+    return Result(
+        image=original.image,
+        cosine=original.cosine,
+        percent=original.percent,
+        gen_ms=0.0,
+        judge_ms=0.0,
+        generator="",
+        judge="",
+        flags=original.flags,
+        review=original.review,  # a copy of a held drawing is held with it
+    )
+
+
+class Jobs:
+    """The jobs and waiters tables, and the submissions committed from them."""
+
+    def __init__(self, db: Db, players: Players, board: Board) -> None:
+        self.db, self.players, self.board = db, players, board
+
+    def add(
+        self,
+        *,
+        player_key: str,
+        nickname: str,
+        target_id: str,
+        raw_prompt: str,
+        prompt: str,
+        norm_prompt: str,
+        dedup_key: str,
+        seed: int,
+    ) -> Job:
+        """Persist accepted work before it is queued: a restart resumes it."""
+        now = time.time()
+        with self.db.transaction() as c:
+            pid = self.players.id(c, player_key, nickname)
+            cur = c.execute(
+                "INSERT INTO jobs(player_id, target_id, raw_prompt, prompt, norm_prompt,"
+                " dedup_key, seed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (pid, target_id, raw_prompt, prompt, norm_prompt, dedup_key, seed, now),
+            )
+            job_id = int(cur.lastrowid or 0)
+            nick = c.execute("SELECT nickname FROM players WHERE id = ?", (pid,)).fetchone()[0]
+        return Job(
+            id=job_id,
+            player_id=pid,
+            nickname=nick,
+            target_id=target_id,
+            raw_prompt=raw_prompt,
+            prompt=prompt,
+            norm_prompt=norm_prompt,
+            dedup_key=dedup_key,
+            seed=seed,
+            created_at=now,
+        )
+
+    def pending(self) -> list[Job]:
+        """Unfinished jobs in the order they were accepted."""
+        rows = (
+            self.db.conn()
+            .execute(
+                f"SELECT {JOB_COLS} FROM jobs j JOIN players p ON p.id = j.player_id"
+                " WHERE j.state = 'pending' ORDER BY j.id"
+            )
+            .fetchall()
+        )
+        return [from_row(Job, r) for r in rows]
+
+    def record_attempt(self, job_id: int, reason: str) -> int:
+        """Count a failed attempt (the job stays pending); return the attempts so far."""
+        with self.db.transaction() as c:
+            c.execute(
+                "UPDATE jobs SET attempts = attempts + 1, error = ? WHERE id = ?",
+                (reason, job_id),
+            )
+            row = c.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def fail(self, job_id: int, reason: str) -> list[Waiter]:
+        """Mark a job failed with its reason, and the waiters that joined it; they are kept
+        for staff, not retried. Returns those waiters."""
+        with self.db.transaction() as c:
+            c.execute(
+                "UPDATE jobs SET state = 'failed', error = ? WHERE id = ?",
+                (reason, job_id),
+            )
+            waiters = self._waiters(c, job_id)
+            c.execute(
+                "UPDATE waiters SET state = 'failed', error = ?"
+                " WHERE job_id = ? AND state = 'waiting'",
+                (reason, job_id),
+            )
+        return waiters
+
+    def _finish_waiters(
+        self, c: sqlite3.Connection, job: Job, original: Submission
+    ) -> list[Submission]:
+        """Each waiter of a job becomes a dedup submission of its drawing, after it (so it
+        ranks after the earlier prompt at the same score)."""
+        subs = []
+        for w in self._waiters(c, job.id):
+            like = replace(job, raw_prompt=w.raw_prompt, prompt=w.prompt)
+            subs.append(self._insert(c, w.player_id, like, _reused(original), original.id))
+        c.execute("DELETE FROM waiters WHERE job_id = ? AND state = 'waiting'", (job.id,))
+        return subs
+
+    def add_waiter(
+        self, *, player_key: str, nickname: str, dedup_key: str, raw_prompt: str, prompt: str
+    ) -> tuple[Waiter, Job] | None:
+        """Join the pending job that draws this dedup key, if there is one: the prompt gets
+        that job's drawing when it is done, with no job of its own. None: no such job."""
+        now = time.time()
+        pending = "SELECT 1 FROM jobs WHERE dedup_key = ? AND state = 'pending' LIMIT 1"
+        if self.db.conn().execute(pending, (dedup_key,)).fetchone() is None:
+            return None  # the usual case: no write transaction for it
+        with self.db.transaction() as c:  # checked again inside: the job may have finished
+            row = c.execute(
+                f"SELECT {JOB_COLS} FROM jobs j JOIN players p ON p.id = j.player_id"
+                " WHERE j.dedup_key = ? AND j.state = 'pending' ORDER BY j.id LIMIT 1",
+                (dedup_key,),
+            ).fetchone()
+            if row is None:
+                return None
+            job = from_row(Job, row)
+            pid = self.players.id(c, player_key, nickname)
+            cur = c.execute(
+                "INSERT INTO waiters(job_id, player_id, raw_prompt, prompt, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (job.id, pid, raw_prompt, prompt, now),
+            )
+            wid = int(cur.lastrowid or 0)
+            nick = c.execute("SELECT nickname FROM players WHERE id = ?", (pid,)).fetchone()[0]
+        waiter = Waiter(
+            id=wid,
+            job_id=job.id,
+            player_id=pid,
+            nickname=nick,
+            raw_prompt=raw_prompt,
+            prompt=prompt,
+            created_at=now,
+        )
+        return waiter, job
+
+    def waiters(self, job_id: int | None = None) -> list[Waiter]:
+        """Prompts waiting on a job (every job's when `job_id` is None), oldest first."""
+        return self._waiters(self.db.conn(), job_id)
+
+    def _waiters(self, c: sqlite3.Connection, job_id: int | None) -> list[Waiter]:
+        where = "w.state = 'waiting'" + ("" if job_id is None else " AND w.job_id = ?")
+        rows = c.execute(
+            f"SELECT {WAITER_COLS} FROM waiters w JOIN players p ON p.id = w.player_id"
+            f" WHERE {where} ORDER BY w.id",
+            () if job_id is None else (job_id,),
+        ).fetchall()
+        return [from_row(Waiter, r) for r in rows]
+
+    def waiting_count(self, player_id: int) -> int:
+        """How many prompts of a player wait on another job's drawing."""
+        row = (
+            self.db.conn()
+            .execute(
+                "SELECT COUNT(*) FROM waiters WHERE player_id = ? AND state = 'waiting'",
+                (player_id,),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    def find_original(self, key: str) -> Submission | None:
+        """The first generated (not deduplicated, not hidden) submission with this key."""
+        row = (
+            self.db.conn()
+            .execute(
+                f"SELECT {SUB_COLS} FROM submissions s"
+                " WHERE s.dedup_key = ? AND s.dedup_of IS NULL AND s.hidden = 0"
+                " ORDER BY s.id LIMIT 1",
+                (key,),
+            )
+            .fetchone()
+        )
+        return from_row(Submission, row) if row else None
+
+    def complete(self, job: Job, result: Result) -> list[Submission]:
+        """Commit the submission, one for each waiter, and remove the job, in one
+        transaction. The job's own submission comes first."""
+        with self.db.transaction() as c:
+            sub = self._insert(c, job.player_id, job, result, None)
+            followers = self._finish_waiters(c, job, sub)
+            c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
+            return self._placed([sub, *followers])
+
+    def complete_as_dedup(self, job: Job, original: Submission) -> list[Submission]:
+        """A queued job whose drawing appeared meanwhile: record it (and its waiters) as
+        dedup hits."""
+        with self.db.transaction() as c:
+            sub = self._insert(c, job.player_id, job, _reused(original), original.id)
+            followers = self._finish_waiters(c, job, original)
+            c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
+            return self._placed([sub, *followers])
+
+    def add_dedup(
+        self, *, player_key: str, nickname: str, job_like: Job, original: Submission
+    ) -> Submission:
+        """Record an immediate dedup hit as a submission (no job, no model work)."""
+        with self.db.transaction() as c:
+            pid = self.players.id(c, player_key, nickname)
+            return self._placed([self._insert(c, pid, job_like, _reused(original), original.id)])[0]
+
+    def _placed(self, subs: list[Submission]) -> list[Submission]:
+        """The submissions with their players' rank and best as this transaction leaves
+        them (read on its own connection, before it commits)."""
+        return [
+            replace(
+                s,
+                rank=self.board.rank(s.player_id, s.target_id),
+                best=self.board.best(s.player_id, s.target_id),
+            )
+            for s in subs
+        ]
+
+    def _insert(
+        self,
+        c: sqlite3.Connection,
+        pid: int,
+        job: Job,
+        result: Result,
+        dedup_of: int | None,
+    ) -> Submission:
+        now = time.time()
+        image, cosine, pct = result.image, result.cosine, result.percent
+        gen_ms, judge_ms, generator, judge = (
+            result.gen_ms,
+            result.judge_ms,
+            result.generator,
+            result.judge,
+        )
+        nick, staff, hidden = c.execute(
+            "SELECT nickname, staff, hidden FROM players WHERE id = ?", (pid,)
+        ).fetchone()
+        cur = c.execute(
+            "INSERT INTO submissions(player_id, nickname, target_id, raw_prompt, prompt,"
+            " norm_prompt, dedup_key, image, cosine, percent, seed, gen_ms, judge_ms,"
+            " generator, judge, created_at, dedup_of, staff, job_id, hidden, flags, review)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                pid,
+                nick,
+                job.target_id,
+                job.raw_prompt,
+                job.prompt,
+                job.norm_prompt,
+                job.dedup_key,
+                image,
+                cosine,
+                pct,
+                job.seed,
+                gen_ms,
+                judge_ms,
+                generator,
+                judge,
+                now,
+                dedup_of,
+                staff,
+                job.id or None,
+                Hidden.WITH_PLAYER if hidden else 0,
+                result.flags,
+                result.review,
+            ),
+        )
+        sid = int(cur.lastrowid or 0)
+        c.execute(
+            "UPDATE players SET submissions = submissions + 1,"
+            " dedup_hits = dedup_hits + ?, drawn = drawn + ? WHERE id = ?",
+            (1 if dedup_of is not None else 0, 1 if dedup_of is None else 0, pid),
+        )
+        c.execute(
+            "UPDATE counters SET submissions = submissions + 1, dedup_hits = dedup_hits + ?",
+            (1 if dedup_of is not None else 0,),
+        )
+        if ranks(hidden=hidden, staff=staff, review=result.review):
+            # Strictly greater: on a tie the earlier submission keeps the place.
+            c.execute(
+                "INSERT INTO best(target_id, player_id, submission_id, cosine, reached_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(target_id, player_id) DO UPDATE SET"
+                " submission_id = excluded.submission_id, cosine = excluded.cosine,"
+                " reached_at = excluded.reached_at WHERE excluded.cosine > best.cosine",
+                (job.target_id, pid, sid, cosine, now),
+            )
+        return Submission(
+            id=sid,
+            player_id=pid,
+            nickname=nick,
+            target_id=job.target_id,
+            prompt=job.prompt,
+            dedup_key=job.dedup_key,
+            image=image,
+            cosine=cosine,
+            percent=pct,
+            seed=job.seed,
+            gen_ms=gen_ms,
+            judge_ms=judge_ms,
+            created_at=now,
+            dedup_of=dedup_of,
+            flags=result.flags,
+            review=result.review,
+        )
+
+    def hidden_original(self, key: str) -> bool:
+        """Whether staff hid the drawing of this dedup key (it is not drawn again)."""
+        row = (
+            self.db.conn()
+            .execute(
+                "SELECT 1 FROM submissions WHERE dedup_key = ? AND dedup_of IS NULL"
+                " AND hidden & ? LIMIT 1",
+                (key, Hidden.ALONE),
+            )
+            .fetchone()
+        )
+        return row is not None
+
+    def submission(self, sid: int) -> Submission | None:
+        row = (
+            self.db.conn()
+            .execute(f"SELECT {SUB_COLS} FROM submissions s WHERE s.id = ?", (sid,))
+            .fetchone()
+        )
+        return from_row(Submission, row) if row else None
