@@ -187,8 +187,8 @@ def test_stop_keeps_the_data_dir_until_the_running_batch_ends(
     with pytest.raises(DataDirBusy):
         Engine(tiny_settings).claim()
     gen.gate.set()
-    assert engine._thread is not None
-    engine._thread.join(30)
+    assert engine.drawer._thread is not None
+    engine.drawer._thread.join(30)
     later = Engine(tiny_settings)
     later.claim()  # the worker let go when its batch ended
     later.stop()
