@@ -289,11 +289,11 @@ def test_pull_is_not_refused_when_offline_is_false(
     settings = tiny_settings.model_copy(
         update={"judge": tiny_settings.judge.model_copy(update={"model": "local-dir:/x"})}
     )
-    hub.pull_models(settings, echo=seen.append)
+    hub.pull_models(settings.generator, settings.judge, echo=seen.append)
     assert "nothing to download" in seen[0]
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE is set"):
-        hub.pull_models(settings, echo=seen.append)
+        hub.pull_models(settings.generator, settings.judge, echo=seen.append)
 
 
 # -- 9. events in order, numbered ---------------------------------------------------------

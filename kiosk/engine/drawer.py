@@ -278,14 +278,20 @@ class Drawer:
             return True
 
     def _load_models(self) -> None:
-        from kiosk.ml.models import load_models
+        from kiosk.ml.models import apply_offline, load_models
 
         start = time.perf_counter()
+        settings = self.settings
+        apply_offline(settings)
         self.generator, self.judge = load_models(
-            self.settings,
-            self.generator,
-            self.judge,
-            lambda stage, step, total: self.bus.publish(
+            settings.generator,
+            settings.judge,
+            [(t.id, settings.target_image(t)) for t in settings.targets],
+            safety=settings.safety,
+            tiny_root=settings.data_path / "tiny-models" if settings.tiny else None,
+            generator=self.generator,
+            judge=self.judge,
+            stage=lambda stage, step, total: self.bus.publish(
                 ModelsLoading(stage=stage, step=step, total=total)
             ),
         )
