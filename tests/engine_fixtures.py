@@ -85,6 +85,6 @@ def drawn(engine: Engine, nickname: str, prompt: str, cosine: float) -> int:
         judge="j",
     )
     sub, *_ = engine.store.jobs.complete(job, result)
-    with engine._cond:  # the worker would have taken it off the queue
-        engine._queue = type(engine._queue)()
+    with engine.bus.cond:  # the worker would have taken it off the queue
+        engine.drawer._queue = type(engine.drawer._queue)()
     return sub.id

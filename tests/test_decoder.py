@@ -102,7 +102,8 @@ def test_a_decoder_change_between_runs_is_told(tiny_settings: Settings) -> None:
     def run(settings: Settings) -> None:
         engine = Engine(settings)
         engine.subscribe(lambda e: notices.append(e.message) if isinstance(e, Notice) else None)
-        engine._check_decoder()
+        engine.drawer.check_decoder()
+        engine.stop()
         engine.store.close()
 
     run(tiny_settings)

@@ -121,6 +121,7 @@ def test_restart_resumes_pending_jobs(
     first, _ = engine_factory(start=False)  # accepts jobs, then "crashes" before drawing
     first.submit("ada", "a duck")
     first.submit("bob", "a swan")
+    first.stop()  # a crash lets the data dir go
     first.store.close()
     second, rec = engine_factory(start=True)
     resumed = [q for q in rec.of(Queued) if q.resumed]

@@ -187,8 +187,8 @@ def test_stop_keeps_the_data_dir_until_the_running_batch_ends(
     with pytest.raises(DataDirBusy):
         Engine(tiny_settings).claim()
     gen.gate.set()
-    assert engine._thread is not None
-    engine._thread.join(30)
+    assert engine.drawer._thread is not None
+    engine.drawer._thread.join(30)
     later = Engine(tiny_settings)
     later.claim()  # the worker let go when its batch ended
     later.stop()
@@ -289,11 +289,11 @@ def test_pull_is_not_refused_when_offline_is_false(
     settings = tiny_settings.model_copy(
         update={"judge": tiny_settings.judge.model_copy(update={"model": "local-dir:/x"})}
     )
-    hub.pull_models(settings, echo=seen.append)
+    hub.pull_models(settings.generator, settings.judge, echo=seen.append)
     assert "nothing to download" in seen[0]
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE is set"):
-        hub.pull_models(settings, echo=seen.append)
+        hub.pull_models(settings.generator, settings.judge, echo=seen.append)
 
 
 # -- 9. events in order, numbered ---------------------------------------------------------

@@ -321,7 +321,6 @@ def test_the_text_probe_flags_or_takes_a_penalty_as_configured(tiny_settings: Se
             generator=None,  # type: ignore[arg-type]
             judge=None,  # type: ignore[arg-type]
             publish=print,
-            done_event=None,  # type: ignore[arg-type]
             safety=safety,
         )
         return runner._verdict(probe, 0.8)

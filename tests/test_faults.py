@@ -176,6 +176,7 @@ DISK_FULL = textwrap.dedent("""
     from pathlib import Path
     from kiosk.core.config import load_settings
     from kiosk.engine.engine import Engine
+    from kiosk.ml.tiny import with_tiny_models
     settings = with_tiny_models(load_settings(sys.argv[1], data_dir=sys.argv[2]))
     events = []
     engine = Engine(settings)

@@ -82,8 +82,8 @@ def test_submit_never_crashes_and_never_passes_escapes(
         return
     assert isinstance(result, Queued | Done)
     assert clean(result.nickname) and clean(result.prompt)
-    assert 0 < len(result.nickname) <= engine.limits.nickname_max
-    assert 0 < len(result.prompt) <= engine.limits.prompt_max
+    assert 0 < len(result.nickname) <= engine.settings.limits.nickname_max
+    assert 0 < len(result.prompt) <= engine.settings.limits.prompt_max
 
 
 def test_board_and_queue_hold_only_clean_text(engine: Engine) -> None:

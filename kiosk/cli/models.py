@@ -23,7 +23,7 @@ def pull(settings: Settings) -> None:
     from kiosk.ml.hub import pull_models
 
     try:
-        pull_models(settings, echo=click.echo)
+        pull_models(settings.generator, settings.judge, echo=click.echo)
     except RuntimeError as exc:
         raise KioskExit(str(exc)) from None
 
@@ -34,7 +34,7 @@ def check(settings: Settings) -> None:
     """Say whether the configured weights are present for offline use."""
     from kiosk.ml.hub import check_models
 
-    results = check_models(settings)
+    results = check_models(settings.generator, settings.judge)
     for what, name, ok, hint in results:
         mark = "ok     " if ok else "MISSING"
         click.echo(f"{mark} {what}: {name}" + ("" if ok else f"  ({hint})"))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kiosk.core import policy
-from kiosk.core.api import Job, Result, Review, Submission, Waiter
+from kiosk.core.api import BoardRow, Job, Recent, Result, Review, Submission, Waiter
 from kiosk.core.config import SafetySettings
 from kiosk.core.eta import CallTimes
 from kiosk.core.events import (
@@ -73,6 +73,34 @@ def plain_reason(exc: BaseException) -> str:
     return f"drawing failed: {text[:200]}"
 
 
+def shown_path(data_dir: Path, item: Submission | BoardRow | Recent) -> Path:
+    """Absolute path of a drawing as screens may show it: a drawing held for review
+    shows as its blurred stand-in."""
+    held = isinstance(item, Submission | Recent) and item.held
+    return data_dir / (blurred_relpath(item.image) if held else item.image)
+
+
+def done_event(data_dir: Path, job_id: int | None, sub: Submission, dedup: bool) -> Done:
+    """The `done` event of a drawing (or a dedup hit): its rank and best as committed."""
+    return Done(
+        job_id=job_id,
+        submission_id=sub.id,
+        nickname=sub.nickname,
+        prompt=sub.prompt,
+        target=sub.target_id,
+        score=sub.percent,
+        cosine=sub.cosine,
+        rank=sub.rank,
+        best=sub.best,
+        dedup=dedup,
+        image=str(shown_path(data_dir, sub)),
+        gen_ms=sub.gen_ms,
+        judge_ms=sub.judge_ms,
+        flagged=sub.held,
+        text_penalty=bool(sub.flags) and not sub.held and "text" in sub.flags,
+    )
+
+
 @dataclass(kw_only=True)
 class BatchRunner:
     """Runs batches for one engine; returns the jobs that should be retried."""
@@ -82,7 +110,6 @@ class BatchRunner:
     generator: GeneratorLike
     judge: JudgeLike
     publish: Callable[[Event], object]
-    done_event: Callable[[int | None, Submission, bool], Done]
     times: CallTimes = field(default_factory=CallTimes)
     safety: SafetySettings | None = None
     """What to do with the judge's probe results (None: the probes are off)."""
@@ -200,9 +227,9 @@ class BatchRunner:
             self.publish(
                 Flagged(submission_id=sub.id, nickname=sub.nickname, prompt=sub.prompt, flags=flags)
             )
-        self.publish(self.done_event(job.id, sub, False))
+        self.publish(done_event(self.data_dir, job.id, sub, False))
         for follower in followers:
-            self.publish(self.done_event(job.id, follower, True))
+            self.publish(done_event(self.data_dir, job.id, follower, True))
 
     def _model_error(self, job: Job, reason: str) -> list[Job]:
         """Record the attempt; retry once, then fail."""
@@ -223,7 +250,7 @@ class BatchRunner:
         subs = self.store.jobs.complete_as_dedup(job, original)
         self._finished.add(job.id)
         for sub in subs:
-            self.publish(self.done_event(job.id, sub, True))
+            self.publish(done_event(self.data_dir, job.id, sub, True))
 
     def _fail(self, job: Job, reason: str) -> None:
         self._finished.add(job.id)

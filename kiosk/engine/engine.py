@@ -1,67 +1,53 @@
 """The engine: submit -> policy -> fair queue -> generate -> judge -> store -> events.
 
-One worker thread owns the models. `submit` runs in the caller's thread and is
-fast: policy, dedup lookup, and a persisted job (or waiter) row. Events go to
-subscribers in the order they happened, each with a sequence number. The lifecycle
-(start, stop, the waits) and the worker thread are in kiosk.engine.worker.
+A facade over its parts: the bus (events in order, the one condition), the intake
+(the caller's side: submit, gate, dedup) and the drawer (the worker thread that owns
+the models). Constructing one touches nothing on disk: the database, the targets
+table and the staff's state are opened by `claim()`, once the data dir is ours;
+`start()` claims, and so does an unclaimed engine's first use.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from kiosk.core import policy
 from kiosk.core.api import (
     AuditRow,
     BoardRow,
     EventStats,
-    Job,
-    PlayerFlags,
     QueueEntry,
     RaffleResult,
     Recent,
     Stats,
     Submission,
     Subscriber,
-    Waiter,
 )
-from kiosk.core.commands import StaffCommand, StaffOutcome
+from kiosk.core.commands import StaffAction, StaffCommand, StaffOutcome
 from kiosk.core.config import Settings
 from kiosk.core.eta import CallTimes
 from kiosk.core.events import (
     Done,
-    Event,
     LeaderboardChanged,
     Queued,
     RaffleDrawn,
     StaffActed,
     TargetChanged,
 )
-from kiosk.core.fairqueue import FairQueue
-from kiosk.core.i18n import N_
-from kiosk.engine.batch import BatchRunner, GeneratorLike, JudgeLike
+from kiosk.engine.batch import GeneratorLike, JudgeLike, shown_path
+from kiosk.engine.bus import Bus
 from kiosk.engine.desk import StaffDesk
+from kiosk.engine.drawer import Drawer
 from kiosk.engine.gate import Gate
-from kiosk.engine.worker import EngineWorker
-from kiosk.storage.images import blurred_relpath
+from kiosk.engine.intake import Intake
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.store import Store
-from scoring.judge import judge_identity
-
-log = logging.getLogger(__name__)
-E = TypeVar("E", bound=Event)
 
 __all__ = ["Engine", "GeneratorLike", "JudgeLike", "QueueEntry"]
 
 
-class Engine(EngineWorker):
+class Engine:
     """The kiosk's engine; the UI and the headless demo both drive it (see EngineAPI)."""
 
     def __init__(
@@ -75,80 +61,136 @@ class Engine(EngineWorker):
     ) -> None:
         self.settings = settings
         self.data_dir = settings.data_path
-        self._lock = DataDirLock(self.data_dir)
-        # The data dir is taken before any write (migrations, targets, staff names), so a
-        # second kiosk is refused (DataDirBusy) having written nothing; start() or claim()
-        # take it again for the run.
-        with self._lock:
-            self.store = store or Store(self.data_dir / "kiosk.db")
-            self.store.meta.sync_targets(
-                [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
-            )
-            self.desk = StaffDesk(self.store, settings)
-            self.desk.apply_staff_nicknames()  # a name added to the config after it played
-        self.generator = generator
-        self.judge = judge
-        self.limits = policy.Limits(
-            prompt_max=settings.limits.prompt_max, nickname_max=settings.limits.nickname_max
-        )
-        self.target_id = self.desk.active_target()
-        self.paused = self.desk.paused()
-        self.gate = Gate(
-            settings, self.store, codes=settings.players.codes if codes is None else codes
-        )
-        self.load_error: str | None = None
+        self.bus = Bus()
         self.times = CallTimes()
-        self._targets = {
-            t.id: policy.target_identity(t.id, settings.target_image(t).read_bytes())
-            for t in settings.targets
-        }
-        g = settings.generator
-        self._generation = policy.generation_identity(
-            g.model, g.steps, g.guidance, g.width, g.height, g.vae
-        )
-        self._subscribers: list[Subscriber] = []
-        # One re-entrant lock guards the queue and orders publication: an event is
-        # delivered to every subscriber before the next one, and no later than the state
-        # change it reports (a job's `queued` always comes before its `done`).
-        self._cond = threading.Condition(threading.RLock())
-        self._seq = 0
-        self._queue = FairQueue()
-        self._retry: deque[Job] = deque()
-        self._inflight: list[Job] = []
-        self._inflight_since = 0.0
-        self._loaded = False
-        self._resumed: list[Job] = []
-        self._stopping = False
-        self._ready = threading.Event()
-        self._runner: BatchRunner | None = None
-        self._thread: threading.Thread | None = None
+        self._lock = DataDirLock(self.data_dir)
+        self._given = (store, generator, judge)
+        self._codes = settings.players.codes if codes is None else codes
+        self._intake: Intake | None = None
 
-    # -- events --------------------------------------------------------------------------
+    # -- the data dir and the parts -----------------------------------------------------
+
+    def claim(self) -> None:
+        """Take the data dir and open the parts on it (idempotent); raises DataDirBusy
+        when another kiosk holds it, having written nothing. `start` claims it too;
+        callers may claim early to fail before showing a screen."""
+        if not self._lock.held:
+            self._lock.acquire()
+        if self._intake is None:
+            try:
+                self._intake = self._open()
+            except BaseException:
+                self._lock.release()
+                raise
+
+    def _open(self) -> Intake:
+        """The store migrated, the targets table synced, the staff's names, pause and
+        target read: what the parts start from."""
+        settings = self.settings
+        store, generator, judge = self._given
+        store = store or Store(self.data_dir / "kiosk.db")
+        store.meta.sync_targets(
+            [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
+        )
+        desk = StaffDesk(store, settings)
+        desk.apply_staff_nicknames()  # a name added to the config after it played
+        drawer = Drawer(
+            settings,
+            store,
+            self.bus,
+            self._lock,
+            times=self.times,
+            generator=generator,
+            judge=judge,
+            paused=desk.paused(),
+        )
+        target_id = desk.active_target()
+        gate = Gate(settings, store, codes=self._codes)
+        return Intake(
+            settings, store, self.bus, gate=gate, desk=desk, drawer=drawer, target_id=target_id
+        )
+
+    @property
+    def intake(self) -> Intake:
+        """The caller's side (opened on first use: see claim)."""
+        if self._intake is None:
+            self.claim()
+        assert self._intake is not None
+        return self._intake
+
+    @property
+    def drawer(self) -> Drawer:
+        return self.intake.drawer
+
+    @property
+    def store(self) -> Store:
+        return self.intake.store
+
+    @property
+    def gate(self) -> Gate:
+        return self.intake.gate
+
+    @property
+    def desk(self) -> StaffDesk:
+        return self.intake.desk
+
+    @property
+    def target_id(self) -> str:
+        return self.intake.target_id
+
+    @property
+    def paused(self) -> bool:
+        return self.drawer.paused
+
+    @property
+    def load_error(self) -> str | None:
+        return self.drawer.load_error
+
+    @property
+    def generator(self) -> GeneratorLike | None:
+        return self.drawer.generator
+
+    @property
+    def judge(self) -> JudgeLike | None:
+        return self.drawer.judge
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take the data dir, resume pending jobs, then load models in the worker thread.
+
+        Raises kiosk.storage.lock.DataDirBusy when another kiosk writes to the same data dir.
+        """
+        self.claim()
+        self.drawer.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the running batch, then stop the worker; queued jobs stay persisted.
+
+        The data-dir lock is released only once the worker has exited: if it is still
+        mid-batch after `timeout`, the worker releases it itself when the batch ends, so
+        no second engine can resume a job this one is drawing.
+        """
+        if self._intake is not None:
+            self._intake.drawer.stop(timeout)
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         """Receive every event; returns a function that unsubscribes."""
-        self._subscribers.append(fn)
-        return lambda: self._subscribers.remove(fn)
+        return self.bus.subscribe(fn)
 
-    def _publish(self, event: E) -> E:
-        """Number the event and hand it to every subscriber; returns the numbered event."""
-        with self._cond:
-            self._seq += 1
-            event = replace(event, seq=self._seq)
-            for fn in list(self._subscribers):
-                try:
-                    fn(event)
-                except Exception:  # a broken subscriber must not stop the engine
-                    log.exception("event subscriber failed on %s", event.name)
-        return event
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """True once models are loaded; False on timeout or when loading failed."""
+        return self.drawer.wait_ready(timeout)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no job waits or runs (or loading failed); see Drawer.wait_idle."""
+        return self.drawer.wait_idle(timeout)
+
+    def queue_snapshot(self) -> list[QueueEntry]:
+        """Waiting jobs in running order, with positions and ETAs from measured calls."""
+        return self.drawer.queue_snapshot()
 
     # -- the caller's side ------------------------------------------------------------
-
-    def dedup_key(self, norm_prompt: str, target_id: str | None = None) -> str:
-        """The dedup key of a normalised prompt on a target (default: the active one)."""
-        return policy.dedup_key(
-            norm_prompt, self._targets[target_id or self.target_id], self._generation, self._judge
-        )
 
     def submit(
         self,
@@ -158,50 +200,12 @@ class Engine(EngineWorker):
         code: str | None = None,
         typing_cps: float | None = None,
     ) -> Done | Queued:
-        """Accept one prompt (see _submit). A refusal is counted (for the event stats and
-        the player's own), and published as a `refused` event; a human check asked for is
-        published as a `challenge` event first."""
-        try:
-            return self._submit(nickname, prompt, code, typing_cps)
-        except policy.PolicyError as exc:
-            self._refused(nickname, prompt, exc)
-            raise
+        """Accept one prompt (see Intake.submit); raises PolicyError, StoreError."""
+        return self.intake.submit(nickname, prompt, code, typing_cps)
 
-    def _refused(self, nickname: object, prompt: object, exc: policy.PolicyError) -> None:
-        for event in self.gate.refusal(nickname, prompt, exc):
-            self._publish(event)
-
-    def _submit(
-        self, nickname: str, prompt: str, code: str | None, typing_cps: float | None
-    ) -> Done | Queued:
-        """Accept one prompt: a dedup hit is answered at once; a prompt already waiting or
-        being drawn joins that job; anything else is queued.
-
-        Raises policy.PolicyError with a message for the visitor when input is refused:
-        in this order, bad input, too fast (the rate limit and the human check count
-        every submission, dedup hits too), blocked words, a ban, a claimed nickname
-        without its code, a hidden prompt, too many waiting.
-        """
-        nick = policy.clean_nickname(nickname, self.limits.nickname_max)
-        text = policy.clean_field(prompt, what="prompt", max_len=self.limits.prompt_max)
-        norm = policy.normalise_prompt(text)
-        if not norm:
-            raise policy.PolicyError(N_("Please describe a picture in words."))
-        pkey = policy.player_key(nick)
-        self.gate.check_pace(pkey, typing_cps)
-        self.gate.check_words(nick, text)
-        key = self.dedup_key(norm)
-        flags = self.store.players.flags(pkey)
-        if flags is not None and flags.banned:
-            raise policy.Banned(N_("Sorry, this nickname cannot play right now."))
-        claim = self.gate.check_code(pkey, nick, code)
-        if self.store.jobs.hidden_original(key):
-            raise policy.HiddenPrompt(N_("Sorry, that prompt cannot be drawn. Please try another."))
-        self.desk.mark_known_staff(pkey, nick)
-        accepted = self._accept(pkey, nick, prompt, text, norm, key, flags)
-        if claim is None or not self.gate.claim(pkey, claim) or code is not None:
-            return accepted
-        return replace(accepted, player_code=claim)  # for this caller only, never published
+    def dedup_key(self, norm_prompt: str, target_id: str | None = None) -> str:
+        """The dedup key of a normalised prompt on a target (default: the active one)."""
+        return self.intake.dedup_key(norm_prompt, target_id)
 
     def needs_code(self, nickname: str) -> bool:
         """Whether this nickname is claimed (the booth asks for its code)."""
@@ -215,133 +219,17 @@ class Engine(EngineWorker):
         """The visitor's answer to a human check (see Gate.answer_check)."""
         return self.gate.answer_check(nickname, challenge_id, answer)
 
-    def _accept(
-        self,
-        pkey: str,
-        nick: str,
-        prompt: str,
-        text: str,
-        norm: str,
-        key: str,
-        flags: PlayerFlags | None,
-    ) -> Done | Queued:
-        with self._cond:
-            self._load_queue()
-            original = self.store.jobs.find_original(key)
-            if original is not None:
-                return self._answer_dedup(pkey, nick, prompt, text, norm, original)
-            self._check_cap(flags.id if flags else None)
-            joined = self.store.jobs.add_waiter(
-                player_key=pkey, nickname=nick, dedup_key=key, raw_prompt=prompt, prompt=text
-            )
-            if joined is not None:
-                waiter, job = joined
-                position, eta = self._place(job.id)
-                queued = self._queued(job, position, eta, waiter=waiter)
-            else:
-                job = self.store.jobs.add(
-                    player_key=pkey,
-                    nickname=nick,
-                    target_id=self.target_id,
-                    raw_prompt=prompt,
-                    prompt=text,
-                    norm_prompt=norm,
-                    dedup_key=key,
-                    seed=policy.seed_for(key),
-                )
-                self._queue.push(job)
-                self._cond.notify_all()
-                position, eta = self._place(job.id)
-                queued = self._queued(job, position, eta)
-            return self._publish(queued)
-
-    def _check_cap(self, player_id: int | None) -> None:
-        cap = self.settings.limits.queued_per_player
-        if player_id is not None and self._waiting(player_id) >= cap:
-            raise policy.QueueFullError(
-                N_("You already have {cap} drawings waiting; please wait for one to finish."),
-                cap=cap,
-            )
-
-    def _place(self, job_id: int) -> tuple[int, float | None]:
-        """(position, ETA) of a job: position 0 while it is being drawn."""
-        for entry in self.queue_snapshot():
-            if entry.job_id == job_id:
-                return entry.position, entry.eta_s
-        return 0, self._running_left_s()
-
-    def _queued(
-        self,
-        job: Job,
-        position: int,
-        eta: float | None,
-        *,
-        resumed: bool = False,
-        waiter: Waiter | None = None,
-    ) -> Queued:
-        """The `queued` event of a job, or of a waiter that joined it (`waiter` given)."""
-        who = waiter or job
-        return Queued(
-            job_id=job.id,
-            nickname=who.nickname,
-            prompt=who.prompt,
-            target=job.target_id,
-            position=position,
-            eta_s=eta,
-            resumed=resumed,
-            joined=waiter is not None,
-            paused=self.paused,
-        )
-
-    def _answer_dedup(
-        self, pkey: str, nick: str, raw: str, text: str, norm: str, original: Submission
-    ) -> Done:
-        like = Job(
-            id=0,
-            player_id=0,
-            nickname=nick,
-            target_id=self.target_id,
-            raw_prompt=raw,
-            prompt=text,
-            norm_prompt=norm,
-            dedup_key=original.dedup_key,
-            seed=original.seed,
-            created_at=time.time(),
-        )
-        sub = self.store.jobs.add_dedup(
-            player_key=pkey, nickname=nick, job_like=like, original=original
-        )
-        done = self._publish(replace(self._done_event(None, sub, True), first_by=original.nickname))
-        self._publish(LeaderboardChanged(target=sub.target_id))
-        return done
-
-    def _waiting(self, player_id: int) -> int:
-        jobs = [*self._inflight, *self._retry]
-        in_memory = self._queue.count(player_id) + sum(j.player_id == player_id for j in jobs)
-        return in_memory + self.store.jobs.waiting_count(player_id)
-
-    @property
-    def _judge(self) -> str:
-        if self.judge:
-            return self.judge.name
-        return judge_identity(self.settings.judge.model, self.settings.judge.pretrained)
-
     # -- staff ------------------------------------------------------------------------------
 
     def staff(self, cmd: StaffCommand, actor: str = "staff") -> StaffOutcome:
         """Carry out a staff action (audited) and let every screen follow at once."""
-        with self._cond:
+        publish = self.bus.publish
+        with self.bus.cond:
             outcome = self.desk.run(cmd, actor)
-            if outcome.ok and cmd.action == "target":
-                self.target_id = self.desk.active_target()
-                title = self.desk.title(self.target_id)
-                self._publish(TargetChanged(target=self.target_id, title=title))
-            if outcome.ok and cmd.action in ("pause", "resume"):
-                self.paused = cmd.action == "pause"
-                self._cond.notify_all()
-            if outcome.ok and cmd.action in ("unpause", "reset-code"):
-                self.gate.lift_pause(cmd.subject)
-            self._publish(
+            effect = _EFFECTS.get(cmd.action)
+            if outcome.ok and effect is not None:
+                effect(self, cmd)
+            publish(
                 StaffActed(
                     action=outcome.action,
                     subject=outcome.subject,
@@ -350,8 +238,19 @@ class Engine(EngineWorker):
                 )
             )
             if outcome.ok:
-                self._publish(LeaderboardChanged(target=self.target_id))
+                publish(LeaderboardChanged(target=self.target_id))
         return outcome
+
+    def _retarget(self, _: StaffCommand) -> None:
+        self.intake.target_id = target = self.desk.active_target()
+        self.bus.publish(TargetChanged(target=target, title=self.desk.title(target)))
+
+    def _pause(self, cmd: StaffCommand) -> None:
+        self.drawer.paused = cmd.action == "pause"
+        self.bus.cond.notify_all()
+
+    def _lift_pause(self, cmd: StaffCommand) -> None:
+        self.gate.lift_pause(cmd.subject)
 
     def raffle(self, *, actor: str = "staff", **options: Any) -> RaffleResult:
         """Draw a raffle (see StaffDesk.raffle) and announce it; raises StaffError."""
@@ -362,7 +261,7 @@ class Engine(EngineWorker):
         return self._announce(self.desk.redraw(raffle_id, absent, actor))
 
     def _announce(self, result: RaffleResult) -> RaffleResult:
-        self._publish(
+        self.bus.publish(
             RaffleDrawn(
                 raffle_id=result.raffle_id,
                 target=result.target,
@@ -373,6 +272,8 @@ class Engine(EngineWorker):
             )
         )
         return result
+
+    # -- reads ------------------------------------------------------------------------------
 
     def held_for_review(self, limit: int = 100) -> list[Recent]:
         """Drawings the safety probes held, oldest first: staff approve or hide them."""
@@ -402,9 +303,19 @@ class Engine(EngineWorker):
     def image_path(self, item: Submission | BoardRow | Recent) -> Path:
         """Absolute path of a drawing as screens may show it: a drawing held for review
         shows as its blurred stand-in."""
-        held = isinstance(item, Submission | Recent) and item.held
-        return self.data_dir / (blurred_relpath(item.image) if held else item.image)
+        return shown_path(self.data_dir, item)
 
     def original_path(self, item: Recent) -> Path:
         """The drawing itself, even when held: for staff deciding on it."""
         return self.data_dir / item.image
+
+
+_EFFECTS: dict[StaffAction, Callable[[Engine, StaffCommand], None]] = {
+    "target": Engine._retarget,
+    "pause": Engine._pause,
+    "resume": Engine._pause,
+    "unpause": Engine._lift_pause,
+    "reset-code": Engine._lift_pause,
+}
+"""What a staff action that succeeded changes in the running engine (the desk has
+already changed the store)."""

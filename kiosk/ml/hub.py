@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.core.config import Settings
+from kiosk.core.config import GeneratorSettings, JudgeSettings
 from kiosk.ml.generate import DECODER_FILES, decoder_source, is_local
 from kiosk.ml.offline import hub_offline
 from scoring.judge import judge_identity
@@ -20,11 +20,10 @@ CLIP_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 Check = tuple[str, str, bool, str]
 
 
-def _judge_source(settings: Settings) -> tuple[str, list[str]] | None:
+def _judge_source(j: JudgeSettings) -> tuple[str, list[str]] | None:
     """(Hub repo, candidate filenames) of the configured open_clip weights, if on the Hub."""
     from open_clip.pretrained import get_pretrained_cfg
 
-    j = settings.judge
     if j.model.startswith("hf-hub:"):
         return j.model.removeprefix("hf-hub:"), list(CLIP_FILES)
     cfg = get_pretrained_cfg(j.model, j.pretrained) if j.pretrained else {}
@@ -38,15 +37,15 @@ def _judge_source(settings: Settings) -> tuple[str, list[str]] | None:
     return repo, [f"{stem}.safetensors", filename]
 
 
-def check_models(settings: Settings) -> list[Check]:
+def check_models(gen: GeneratorSettings, judge: JudgeSettings) -> list[Check]:
     """(what, name, present offline, hint) for the generator, its decoder when it is not
     the pipeline's own, and the judge."""
-    decoder = _check_decoder(settings)
-    return [_check_generator(settings), *([decoder] if decoder else []), _check_judge(settings)]
+    decoder = _check_decoder(gen)
+    return [_check_generator(gen), *([decoder] if decoder else []), _check_judge(judge)]
 
 
-def _check_decoder(settings: Settings) -> Check | None:
-    source = decoder_source(settings.generator.vae)
+def _check_decoder(gen: GeneratorSettings) -> Check | None:
+    source = decoder_source(gen.vae)
     if source is None:
         return None
     if is_local(source):
@@ -61,8 +60,8 @@ def _check_decoder(settings: Settings) -> Check | None:
         return ("decoder", source, False, "not in the Hugging Face cache")
 
 
-def _check_generator(settings: Settings) -> Check:
-    model = settings.generator.model
+def _check_generator(gen: GeneratorSettings) -> Check:
+    model = gen.model
     if is_local(model):
         ok = (Path(model).expanduser() / "model_index.json").is_file()
         return ("generator", model, ok, "no model_index.json in that folder")
@@ -80,8 +79,7 @@ def _check_generator(settings: Settings) -> Check:
         return ("generator", model, False, "not in the Hugging Face cache")
 
 
-def _check_judge(settings: Settings) -> Check:
-    j = settings.judge
+def _check_judge(j: JudgeSettings) -> Check:
     name = judge_identity(j.model, j.pretrained)
     if j.model.startswith("local-dir:"):
         folder = Path(j.model.removeprefix("local-dir:"))
@@ -91,7 +89,7 @@ def _check_judge(settings: Settings) -> Check:
         return ("judge", name, ok, "open_clip_config.json or weights missing in that folder")
     if j.pretrained and Path(j.pretrained).expanduser().is_file():
         return ("judge", name, True, "")
-    source = _judge_source(settings)
+    source = _judge_source(j)
     if source is None:
         return ("judge", name, False, "open_clip knows no such model/pretrained tag")
     from huggingface_hub import try_to_load_from_cache
@@ -101,7 +99,9 @@ def _check_judge(settings: Settings) -> Check:
     return ("judge", name, ok, "not in the Hugging Face cache")
 
 
-def pull_models(settings: Settings, echo: Callable[[str], None] = print) -> None:
+def pull_models(
+    gen: GeneratorSettings, judge: JudgeSettings, echo: Callable[[str], None] = print
+) -> None:
     """Download the generator's, its decoder's and the judge's weights, with the Hub's
     progress bars."""
     if hub_offline():
@@ -110,7 +110,7 @@ def pull_models(settings: Settings, echo: Callable[[str], None] = print) -> None
     from huggingface_hub import snapshot_download
     from open_clip.pretrained import download_pretrained_from_hf
 
-    model = settings.generator.model
+    model = gen.model
     try:
         if is_local(model):
             echo(f"generator: local folder {model}, nothing to download")
@@ -120,15 +120,15 @@ def pull_models(settings: Settings, echo: Callable[[str], None] = print) -> None
                 model, allow_patterns=PIPELINE_FILES, ignore_patterns=PIPELINE_SKIP
             )
             echo(f"generator: {path}")
-        decoder = decoder_source(settings.generator.vae)
+        decoder = decoder_source(gen.vae)
         if decoder is not None and is_local(decoder):
             echo(f"decoder: local folder {decoder}, nothing to download")
         elif decoder is not None:
             echo(f"decoder: downloading {decoder} ...")
             echo(f"decoder: {snapshot_download(decoder, allow_patterns=DECODER_FILES)}")
-        source = _judge_source(settings)
+        source = _judge_source(judge)
         if source is None:
-            echo(f"judge: {settings.judge.model} needs no download (local or unknown)")
+            echo(f"judge: {judge.model} needs no download (local or unknown)")
         else:
             repo, files = source
             echo(f"judge: downloading {repo} ...")

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kiosk.core.config import Settings
+from kiosk.core.config import GeneratorSettings, JudgeSettings, SafetySettings, Settings
 from kiosk.ml.generate import (
     Generator,
     ModelsMissingError,
@@ -57,46 +57,52 @@ def apply_offline(settings: Settings) -> None:
         go_offline()
 
 
-def load_models(settings: Settings, generator: Any, judge: Any, stage: StageFn) -> tuple[Any, Any]:
-    """Build (or reuse) and load the generator and judge, then embed every target."""
+def load_models(
+    gen: GeneratorSettings,
+    judging: JudgeSettings,
+    targets: Sequence[tuple[str, Path]],
+    *,
+    safety: SafetySettings,
+    tiny_root: Path | None,
+    generator: Any,
+    judge: Any,
+    stage: StageFn,
+) -> tuple[Any, Any]:
+    """Build (or reuse) and load the generator and judge, then embed every target
+    ((id, picture) pairs). `tiny_root`: the tiny profile's models, built there first."""
     from kiosk.ml import tiny
     from scoring.judge import Judge, JudgeLoadError
 
-    apply_offline(settings)
     quiet_libraries()
     # building (0), the drawing model (1), each compiled batch size, the judge, the targets
-    compiles = 0
-    if generator is None and settings.generator.compile != "off":
-        compiles = len(compiled_sizes(settings.generator.batch))
-    safety = settings.safety
+    compiles = len(compiled_sizes(gen.batch)) if generator is None and gen.compile != "off" else 0
     probes = safety.probes and hasattr(judge or Judge, "load_probes")
     total = 4 + compiles + (1 if probes else 0)
-    if settings.tiny and not tiny.is_built(tiny_root(settings)):
+    if tiny_root is not None and not tiny.is_built(tiny_root):
         stage("building tiny demo models", 0, total)
-        tiny.build_tiny_models(tiny_root(settings))
+        tiny.build_tiny_models(tiny_root)
     if hub_offline() and generator is None and judge is None:
-        _refuse_missing(settings)
-    vae = settings.generator.vae
-    drawing = "the drawing model" + ("" if vae == "full" else f" with the {describe_decoder(vae)}")
-    stage(f"loading {drawing}", 1, total)
+        _refuse_missing(gen, judging)
+    decoder = "" if gen.vae == "full" else f" with the {describe_decoder(gen.vae)}"
+    stage(f"loading the drawing model{decoder}", 1, total)
     compiled = iter(range(2, 2 + compiles))
     generator = generator or Generator(
-        settings.generator, stage=lambda text: stage(text, next(compiled, 1 + compiles), total)
+        gen, stage=lambda text: stage(text, next(compiled, 1 + compiles), total)
     )
     quiet_torch()
     generator.load()
     stage("loading the judge", 2 + compiles, total)
     if judge is None:
-        judge = Judge(settings.judge.model, settings.judge.pretrained, generator.device)
+        judge = Judge(judging.model, judging.pretrained, generator.device)
     try:
         judge.load()
     except JudgeLoadError as exc:
-        if hub_offline() and not _judge_is_local(settings):
+        if hub_offline() and not _judge_is_local(judging):
             raise ModelsMissingError(missing_message("judge", judge.name, str(exc))) from exc
         raise
     stage("judging the target pictures", 3 + compiles, total)
-    for target in settings.targets:
-        judge.add_target(target.id, settings.target_image(target))
+    for target_id, picture in targets:
+        judge.add_target(target_id, picture)
     if probes:
         stage("learning what to hold for the staff (safety probes)", 4 + compiles, total)
         judge.load_probes(
@@ -110,22 +116,18 @@ def load_models(settings: Settings, generator: Any, judge: Any, stage: StageFn) 
     return generator, judge
 
 
-def _refuse_missing(settings: Settings) -> None:
+def _refuse_missing(gen: GeneratorSettings, judging: JudgeSettings) -> None:
     """Fail fast, before the slow imports, when weights are missing offline."""
     from kiosk.ml.hub import check_models
 
-    for what, name, ok, hint in check_models(settings):
+    for what, name, ok, hint in check_models(gen, judging):
         if not ok:
             raise ModelsMissingError(missing_message(what, name, hint))
 
 
-def tiny_root(settings: Settings) -> Path:
-    return settings.data_path / "tiny-models"
+def _judge_is_local(judging: JudgeSettings) -> bool:
+    model = judging.model
+    return model.startswith("local-dir:") or Path(judging.pretrained).expanduser().is_file()
 
 
-def _judge_is_local(settings: Settings) -> bool:
-    model = settings.judge.model
-    return model.startswith("local-dir:") or Path(settings.judge.pretrained).expanduser().is_file()
-
-
-__all__ = ["ModelsMissingError", "apply_offline", "load_models", "quiet_libraries", "tiny_root"]
+__all__ = ["ModelsMissingError", "apply_offline", "load_models", "quiet_libraries"]

@@ -151,7 +151,7 @@ def weight_bytes(settings: Settings, what: str) -> int:
     elif settings.judge.pretrained and Path(settings.judge.pretrained).expanduser().is_file():
         source = settings.judge.pretrained
     else:
-        repo = _judge_source(settings)
+        repo = _judge_source(settings.judge)
         source = repo[0] if repo else None
     if source is None:
         return 0
@@ -185,7 +185,7 @@ def check_weights(
             "for the event, run without --profile tiny",
         )
     try:
-        found = (models or check_models)(settings)
+        found = models(settings) if models else check_models(settings.generator, settings.judge)
     except Exception as exc:  # open_clip or the Hub cache in a state nobody expected
         return failed("weights", f"could not check: {first_line(exc)}", "kiosk models check")
     missing = [f"{what} {name} ({hint})" for what, name, ok, hint in found if not ok]

@@ -1,0 +1,184 @@
+"""The intake: a visitor's prompt, from the caller's thread to a queued job.
+
+Clean the input, ask the gate (in its order), answer a dedup hit at once, join a job
+already waiting or being drawn, or queue a new one: fast, and persisted before the
+`queued` event is published.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from kiosk.core import policy
+from kiosk.core.api import Job, PlayerFlags, Submission
+from kiosk.core.config import Settings
+from kiosk.core.events import Done, LeaderboardChanged, Queued
+from kiosk.core.i18n import N_
+from kiosk.engine.batch import done_event
+from kiosk.engine.bus import Bus
+from kiosk.engine.desk import StaffDesk
+from kiosk.engine.drawer import Drawer
+from kiosk.engine.gate import Gate
+from kiosk.storage.store import Store
+from scoring.judge import judge_identity
+
+
+class Intake:
+    """Takes prompts for one engine and hands new jobs to its drawer."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        bus: Bus,
+        *,
+        gate: Gate,
+        desk: StaffDesk,
+        drawer: Drawer,
+        target_id: str,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self.gate = gate
+        self.desk = desk
+        self.drawer = drawer
+        self.target_id = target_id
+        """The active target: new jobs are drawn for it."""
+        self._targets = {
+            t.id: policy.target_identity(t.id, settings.target_image(t).read_bytes())
+            for t in settings.targets
+        }
+        g = settings.generator
+        self._generation = policy.generation_identity(
+            g.model, g.steps, g.guidance, g.width, g.height, g.vae
+        )
+
+    def dedup_key(self, norm_prompt: str, target_id: str | None = None) -> str:
+        """The dedup key of a normalised prompt on a target (default: the active one)."""
+        judge = self.drawer.judge
+        j = self.settings.judge
+        name = judge.name if judge else judge_identity(j.model, j.pretrained)
+        return policy.dedup_key(
+            norm_prompt, self._targets[target_id or self.target_id], self._generation, name
+        )
+
+    def submit(
+        self, nickname: str, prompt: str, code: str | None, typing_cps: float | None
+    ) -> Done | Queued:
+        """Accept one prompt (see _submit). A refusal is counted (for the event stats and
+        the player's own), and published as a `refused` event; a human check asked for is
+        published as a `challenge` event first."""
+        try:
+            return self._submit(nickname, prompt, code, typing_cps)
+        except policy.PolicyError as exc:
+            for event in self.gate.refusal(nickname, prompt, exc):
+                self.bus.publish(event)
+            raise
+
+    def _submit(
+        self, nickname: str, prompt: str, code: str | None, typing_cps: float | None
+    ) -> Done | Queued:
+        """Accept one prompt: a dedup hit is answered at once; a prompt already waiting or
+        being drawn joins that job; anything else is queued.
+
+        Raises policy.PolicyError with a message for the visitor when input is refused:
+        in this order, bad input, too fast (the rate limit and the human check count
+        every submission, dedup hits too), blocked words, a ban, a claimed nickname
+        without its code, a hidden prompt, too many waiting.
+        """
+        nick = policy.clean_nickname(nickname, self.settings.limits.nickname_max)
+        text = policy.clean_field(prompt, what="prompt", max_len=self.settings.limits.prompt_max)
+        norm = policy.normalise_prompt(text)
+        if not norm:
+            raise policy.PolicyError(N_("Please describe a picture in words."))
+        pkey = policy.player_key(nick)
+        self.gate.check_pace(pkey, typing_cps)
+        self.gate.check_words(nick, text)
+        key = self.dedup_key(norm)
+        flags = self.store.players.flags(pkey)
+        if flags is not None and flags.banned:
+            raise policy.Banned(N_("Sorry, this nickname cannot play right now."))
+        claim = self.gate.check_code(pkey, nick, code)
+        if self.store.jobs.hidden_original(key):
+            raise policy.HiddenPrompt(N_("Sorry, that prompt cannot be drawn. Please try another."))
+        self.desk.mark_known_staff(pkey, nick)
+        accepted = self._accept(pkey, nick, prompt, text, norm, key, flags)
+        if claim is None or not self.gate.claim(pkey, claim) or code is not None:
+            return accepted
+        return replace(accepted, player_code=claim)  # for this caller only, never published
+
+    def _accept(
+        self,
+        pkey: str,
+        nick: str,
+        prompt: str,
+        text: str,
+        norm: str,
+        key: str,
+        flags: PlayerFlags | None,
+    ) -> Done | Queued:
+        drawer = self.drawer
+        with self.bus.cond:
+            drawer.load_queue()
+            original = self.store.jobs.find_original(key)
+            if original is not None:
+                return self._answer_dedup(pkey, nick, prompt, text, norm, original)
+            self._check_cap(flags.id if flags else None)
+            joined = self.store.jobs.add_waiter(
+                player_key=pkey, nickname=nick, dedup_key=key, raw_prompt=prompt, prompt=text
+            )
+            if joined is not None:
+                waiter, job = joined
+                position, eta = drawer.place(job.id)
+                queued = drawer.queued(job, position, eta, waiter=waiter)
+            else:
+                job = self.store.jobs.add(
+                    player_key=pkey,
+                    nickname=nick,
+                    target_id=self.target_id,
+                    raw_prompt=prompt,
+                    prompt=text,
+                    norm_prompt=norm,
+                    dedup_key=key,
+                    seed=policy.seed_for(key),
+                )
+                drawer.push(job)
+                position, eta = drawer.place(job.id)
+                queued = drawer.queued(job, position, eta)
+            return self.bus.publish(queued)
+
+    def _check_cap(self, player_id: int | None) -> None:
+        cap = self.settings.limits.queued_per_player
+        if player_id is not None and self._waiting(player_id) >= cap:
+            raise policy.QueueFullError(
+                N_("You already have {cap} drawings waiting; please wait for one to finish."),
+                cap=cap,
+            )
+
+    def _waiting(self, player_id: int) -> int:
+        return self.drawer.held_by(player_id) + self.store.jobs.waiting_count(player_id)
+
+    def _answer_dedup(
+        self, pkey: str, nick: str, raw: str, text: str, norm: str, original: Submission
+    ) -> Done:
+        like = Job(
+            id=0,
+            player_id=0,
+            nickname=nick,
+            target_id=self.target_id,
+            raw_prompt=raw,
+            prompt=text,
+            norm_prompt=norm,
+            dedup_key=original.dedup_key,
+            seed=original.seed,
+            created_at=time.time(),
+        )
+        sub = self.store.jobs.add_dedup(
+            player_key=pkey, nickname=nick, job_like=like, original=original
+        )
+        done = done_event(self.settings.data_path, None, sub, True)
+        done = self.bus.publish(replace(done, first_by=original.nickname))
+        self.bus.publish(LeaderboardChanged(target=sub.target_id))
+        return done
