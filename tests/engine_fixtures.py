@@ -13,6 +13,15 @@ from kiosk.core.events import Event, Queued
 from kiosk.core.policy import percent
 from kiosk.engine.engine import Engine
 from kiosk.ml.generate import Generator, Rendered
+from kiosk.storage.db import Db
+from kiosk.storage.store import Store
+
+
+def engine_db(engine: Engine) -> Db:
+    """The SQLite database under an engine: tests read and write its rows directly."""
+    store = engine.store
+    assert isinstance(store, Store)
+    return store.db
 
 
 def demo_engine(settings: Settings) -> Engine:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from app_fixtures import REPO, SIZE, booth, engine_events, showing, tiny_settings_in, wait_for
-from engine_fixtures import CountingGenerator
+from engine_fixtures import CountingGenerator, engine_db
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Digits, Input, Static
@@ -245,7 +245,7 @@ async def test_database_that_cannot_be_written_says_so(settings: Settings) -> No
     app = make_app(settings, engine=engine)
     async with booth(app) as pilot:
         # The event loop's connection turns read-only, as on a read-only or failing disk.
-        engine.store.db.conn().execute("PRAGMA query_only = ON")
+        engine_db(engine).conn().execute("PRAGMA query_only = ON")
         await play(pilot, "ann", "a duck on a broken disk")
         await pilot.pause()
         hint = app.query_one(EntryForm).query_one("#hint", Static)

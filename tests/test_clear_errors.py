@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from engine_fixtures import engine_db
 from kiosk_cmd import kiosk
 
 from kiosk.core.commands import StaffError, parse_command
@@ -170,7 +171,7 @@ def test_a_second_engine_on_a_held_data_dir_writes_nothing_and_names_the_holder(
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         with pytest.raises(DataDirBusy, match=f"already using the data dir.*process {holder.pid}"):
-            Engine(tiny_settings)
+            Engine(tiny_settings).claim()  # building one touches nothing; claiming is refused
         seen: list[Event] = []
         early.subscribe(seen.append)
         with pytest.raises(DataDirBusy, match=f"process {holder.pid}"):
@@ -182,6 +183,6 @@ def test_a_second_engine_on_a_held_data_dir_writes_nothing_and_names_the_holder(
         holder.stdin.close()
         holder.wait(10)
     again = Engine(tiny_settings)  # the other kiosk left: this one takes the data dir
-    titles = [t for _, t in again.store.db.conn().execute("SELECT id, title FROM targets")]
+    titles = [t for _, t in engine_db(again).conn().execute("SELECT id, title FROM targets")]
     again.store.close()
     assert "as the booth left it" not in titles and "A duck on a pond" in titles

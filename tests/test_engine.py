@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from engine_fixtures import CountingGenerator, Recorder
+from engine_fixtures import CountingGenerator, Recorder, engine_db
 from PIL import Image
 
 from kiosk.core.config import Settings
@@ -146,7 +146,7 @@ def test_generator_failure_fails_the_job_and_the_queue_goes_on(
     engine.submit("bob", "a swan")
     engine.wait_idle(120)
     assert [d.nickname for d in rec.of(Done)] == ["bob"]
-    row = engine.store.db.conn().execute("SELECT state, error FROM jobs").fetchall()
+    row = engine_db(engine).conn().execute("SELECT state, error FROM jobs").fetchall()
     assert row == [("failed", failed[0].reason)]
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from engine_fixtures import CountingGenerator, Recorder, drawn
+from engine_fixtures import CountingGenerator, Recorder, drawn, engine_db
 
 from kiosk.core.config import ConfigError, Settings, load_settings
 from kiosk.core.eta import CallTimes, queue_etas
@@ -74,7 +74,7 @@ def test_same_prompt_while_drawing_joins_the_job(
     bob = engine.submit("Bob", "A swan.")
     assert isinstance(ada, Queued) and isinstance(bob, Queued)
     assert bob.joined and bob.job_id == ada.job_id
-    jobs = engine.store.db.conn().execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+    jobs = engine_db(engine).conn().execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
     assert jobs == 1  # no second job row
     gen.gate.set()
     assert engine.wait_idle(120)
@@ -233,7 +233,7 @@ def test_resumed_job_of_a_removed_target_fails_without_model_work(
     (failed,) = rec.of(Failed)
     assert failed.nickname == "ada" and "'swan' is no longer configured" in failed.reason
     assert gen.prompts == [] and not rec.of(Started)
-    state = engine.store.db.conn().execute("SELECT state FROM jobs").fetchall()
+    state = engine_db(engine).conn().execute("SELECT state FROM jobs").fetchall()
     assert state == [("failed",)]
 
 

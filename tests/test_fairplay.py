@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from app_fixtures import REPO, SIZE, showing, tiny_settings_in, wait_for
-from engine_fixtures import Recorder, demo_engine, drawn
+from engine_fixtures import Recorder, demo_engine, drawn, engine_db
 from textual.widgets import DataTable, Input, Static
 
 from kiosk.core.api import Review
@@ -392,7 +392,7 @@ async def test_staff_review_queue_approves_a_held_drawing(
     engine = Engine(settings)
     sid = drawn(engine, "ann", "a duck by ann", 0.9)
     drawn(engine, "bob", "a duck by bob", 0.5)
-    with engine.store.db.transaction() as c:  # as the worker holds one the probe flagged
+    with engine_db(engine).transaction() as c:  # as the worker holds one the probe flagged
         c.execute("UPDATE submissions SET review = 1, flags = 'unsafe:test' WHERE id = ?", (sid,))
         c.execute("DELETE FROM best WHERE submission_id = ?", (sid,))
     app = make_app(settings, engine=engine)

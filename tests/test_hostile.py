@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from engine_fixtures import Recorder
+from engine_fixtures import Recorder, engine_db
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -92,7 +92,8 @@ def test_board_and_queue_hold_only_clean_text(engine: Engine) -> None:
     assert snapshot and all(clean(e.nickname) and clean(e.prompt) for e in snapshot)
     assert any(e.nickname == "Mallory" and e.prompt == "a duck" for e in snapshot)
     rows = (
-        engine.store.db.conn()
+        engine_db(engine)
+        .conn()
         .execute(
             "SELECT p.nickname, j.prompt, j.norm_prompt FROM jobs j JOIN players p"
             " ON p.id = j.player_id"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from engine_fixtures import demo_engine, drawn
+from engine_fixtures import demo_engine, drawn, engine_db
 
 from kiosk.cli import main
 from kiosk.core.commands import parse_command
@@ -116,7 +116,7 @@ def test_migration_keeps_copies_hidden_with_their_player_and_original(
     conn.execute("PRAGMA user_version = 9")
     conn.close()
     again = Engine(tiny_settings)
-    hidden = dict(again.store.db.conn().execute("SELECT id, hidden FROM submissions"))
+    hidden = dict(engine_db(again).conn().execute("SELECT id, hidden FROM submissions"))
     assert (hidden[original], hidden[copy]) == (1, 2 | 4)
     staff(again, f"unhide-submission {original}")
     assert "ada" in board(again) and "troll" not in board(again)

@@ -29,9 +29,9 @@ from kiosk.core.events import (
     Retrying,
     Started,
 )
+from kiosk.core.ports import StoreAPI
 from kiosk.ml.blur import blurred
 from kiosk.storage.images import blurred_relpath, image_relpath, write_png
-from kiosk.storage.store import Store
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2  # the first try and one retry
@@ -105,7 +105,7 @@ def done_event(data_dir: Path, job_id: int | None, sub: Submission, dedup: bool)
 class BatchRunner:
     """Runs batches for one engine; returns the jobs that should be retried."""
 
-    store: Store
+    store: StoreAPI
     data_dir: Path
     generator: GeneratorLike
     judge: JudgeLike

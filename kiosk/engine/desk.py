@@ -27,11 +27,11 @@ from kiosk.core.commands import (
     submission_id,
 )
 from kiosk.core.config import Settings
+from kiosk.core.ports import StoreAPI
 from kiosk.core.raffle import draw_winners, redraw_candidates, replace_winner, replay_record
-from kiosk.storage.store import Store
 
 
-def active_target(store: Store, settings: Settings) -> str:
+def active_target(store: StoreAPI, settings: Settings) -> str:
     """The target staff switched to (if still configured), else the config's: what every
     surface shows unless told another."""
     return chosen_target(store.meta.get(TARGET_KEY), settings)
@@ -40,7 +40,7 @@ def active_target(store: Store, settings: Settings) -> str:
 class StaffDesk:
     """Staff actions on a store for one booth's settings."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: StoreAPI, settings: Settings) -> None:
         self.store = store
         self.settings = settings
         self.staff_keys = {policy.player_key(n) for n in settings.staff.nicknames}

@@ -17,12 +17,12 @@ from kiosk.core.config import TINY_NOTICE, Settings
 from kiosk.core.eta import CallTimes, queue_etas
 from kiosk.core.events import Failed, ModelsFailed, ModelsLoading, ModelsReady, Notice, Queued
 from kiosk.core.fairqueue import FairQueue
+from kiosk.core.ports import StoreAPI
 from kiosk.engine.batch import BatchRunner, GeneratorLike, JudgeLike
 from kiosk.engine.bus import Bus
 from kiosk.storage.images import clean_temp_files
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.schema import sqlite_warning
-from kiosk.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class Drawer:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: StoreAPI,
         bus: Bus,
         lock: DataDirLock,
         *,

@@ -3,12 +3,13 @@
 A facade over its parts: the bus (events in order, the one condition), the intake
 (the caller's side: submit, gate, dedup) and the drawer (the worker thread that owns
 the models). Constructing one touches nothing on disk: the database, the targets
-table and the staff's state are opened by `claim()`, once the data dir is ours;
-`start()` claims, and so does an unclaimed engine's first use.
+table and the staff's state are opened under the data-dir lock: by `claim()`, which
+keeps it for the run (`start()` claims), or on first use, which takes it for the while.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from kiosk.core.events import (
     StaffActed,
     TargetChanged,
 )
+from kiosk.core.ports import StoreAPI
 from kiosk.engine.batch import GeneratorLike, JudgeLike, shown_path
 from kiosk.engine.bus import Bus
 from kiosk.engine.desk import StaffDesk
@@ -54,7 +56,7 @@ class Engine:
         self,
         settings: Settings,
         *,
-        store: Store | None = None,
+        store: StoreAPI | None = None,
         generator: GeneratorLike | None = None,
         judge: JudgeLike | None = None,
         codes: bool | None = None,
@@ -71,17 +73,21 @@ class Engine:
     # -- the data dir and the parts -----------------------------------------------------
 
     def claim(self) -> None:
-        """Take the data dir and open the parts on it (idempotent); raises DataDirBusy
-        when another kiosk holds it, having written nothing. `start` claims it too;
-        callers may claim early to fail before showing a screen."""
+        """Take the data dir for the run and open the parts on it (idempotent); raises
+        DataDirBusy when another kiosk holds it, having written nothing. `start` claims
+        it too; callers may claim early to fail before showing a screen."""
         if not self._lock.held:
             self._lock.acquire()
+        self._opened()
+
+    def _opened(self) -> Intake:
+        """The parts, opened on first use under the data-dir lock (taken for the while
+        when not claimed, as a staff command or a test's engine that is never started)."""
         if self._intake is None:
-            try:
+            held = self._lock.held
+            with self._lock if not held else contextlib.nullcontext():
                 self._intake = self._open()
-            except BaseException:
-                self._lock.release()
-                raise
+        return self._intake
 
     def _open(self) -> Intake:
         """The store migrated, the targets table synced, the staff's names, pause and
@@ -112,18 +118,15 @@ class Engine:
 
     @property
     def intake(self) -> Intake:
-        """The caller's side (opened on first use: see claim)."""
-        if self._intake is None:
-            self.claim()
-        assert self._intake is not None
-        return self._intake
+        """The caller's side (opened on first use: see _opened)."""
+        return self._opened()
 
     @property
     def drawer(self) -> Drawer:
         return self.intake.drawer
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreAPI:
         return self.intake.store
 
     @property

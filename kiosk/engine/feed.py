@@ -19,6 +19,7 @@ from dataclasses import replace
 from kiosk.core.api import RaffleResult, StoreError, WallView
 from kiosk.core.commands import StaffError
 from kiosk.core.config import Settings
+from kiosk.core.ports import StoreAPI
 from kiosk.engine.desk import StaffDesk
 from kiosk.storage.store import Store
 
@@ -80,7 +81,7 @@ class Feed:
         self._last = view
         return view
 
-    def _read(self, store: Store) -> WallView:
+    def _read(self, store: StoreAPI) -> WallView:
         desk = StaffDesk(store, self.settings)
         with store.reading():
             target_id = desk.active_target()

@@ -22,7 +22,7 @@ from kiosk.core.config import Settings
 from kiosk.core.events import CheckAsked, Event, Refused
 from kiosk.core.floods import CheckPaused, CheckRequired, CodesPaused, FloodGuard, RateLimited
 from kiosk.core.i18n import N_
-from kiosk.storage.store import Store
+from kiosk.core.ports import StoreAPI
 
 log = logging.getLogger(__name__)
 _FRIENDLY = {
@@ -38,7 +38,7 @@ class WordsRefused(policy.PolicyError):
 class Gate:
     """Who may submit what, for one engine."""
 
-    def __init__(self, settings: Settings, store: Store, *, codes: bool) -> None:
+    def __init__(self, settings: Settings, store: StoreAPI, *, codes: bool) -> None:
         self.settings = settings
         self.store = store
         self.codes = codes

@@ -15,12 +15,12 @@ from kiosk.core.api import Job, PlayerFlags, Submission
 from kiosk.core.config import Settings
 from kiosk.core.events import Done, LeaderboardChanged, Queued
 from kiosk.core.i18n import N_
+from kiosk.core.ports import StoreAPI
 from kiosk.engine.batch import done_event
 from kiosk.engine.bus import Bus
 from kiosk.engine.desk import StaffDesk
 from kiosk.engine.drawer import Drawer
 from kiosk.engine.gate import Gate
-from kiosk.storage.store import Store
 from scoring.judge import judge_identity
 
 
@@ -30,7 +30,7 @@ class Intake:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: StoreAPI,
         bus: Bus,
         *,
         gate: Gate,
