@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
 from typing import Literal
 
 from kiosk.core import i18n, identity
@@ -63,14 +62,6 @@ class CodeRequired(PolicyError):
 
 class QueueFullError(PolicyError):
     """The player already has as many drawings waiting as the limit allows."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Limits:
-    """The lengths policy enforces."""
-
-    prompt_max: int = 300
-    nickname_max: int = 24
 
 
 def _drop_char(ch: str) -> bool:

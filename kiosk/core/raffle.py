@@ -61,6 +61,3 @@ def replay_record(record: dict[str, Any]) -> tuple[list[Entrant], bool]:
         winners, picked = replace_winner(winners, redraw["replaced"], pool, redraw["seed"])
         same = same and (picked.nickname if picked else None) == redraw["replacement"]
     return winners, same
-
-
-__all__ = ["draw_winners", "redraw_candidates", "replace_winner", "replay_record"]

@@ -46,8 +46,6 @@ from kiosk.engine.intake import Intake
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.store import Store
 
-__all__ = ["Engine", "GeneratorLike", "JudgeLike", "QueueEntry"]
-
 
 class Engine:
     """The kiosk's engine; the UI and the headless demo both drive it (see EngineAPI)."""

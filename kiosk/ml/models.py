@@ -128,6 +128,3 @@ def _refuse_missing(gen: GeneratorSettings, judging: JudgeSettings) -> None:
 def _judge_is_local(judging: JudgeSettings) -> bool:
     model = judging.model
     return model.startswith("local-dir:") or Path(judging.pretrained).expanduser().is_file()
-
-
-__all__ = ["ModelsMissingError", "apply_offline", "load_models", "quiet_libraries"]

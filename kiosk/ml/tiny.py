@@ -114,13 +114,6 @@ def is_built(root: Path) -> bool:
     return (root / READY).is_file() and (taesd_dir(root) / "config.json").is_file()
 
 
-def ensure_tiny_models(root: Path) -> Path:
-    """Build the tiny models into root unless they are there already."""
-    if not is_built(root):
-        build_tiny_models(root)
-    return root
-
-
 def build_tiny_models(root: Path, seed: int = 0) -> Path:
     """Build both tiny models into root, atomically (a temp folder renamed into place)."""
     import torch

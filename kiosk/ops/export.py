@@ -305,13 +305,3 @@ def _zip(work: Path, path: Path, folder: str) -> Written:
             kind = zipfile.ZIP_STORED if file.suffix == ".png" else zipfile.ZIP_DEFLATED
             zf.write(file, f"{folder}/{rel}", compress_type=kind)
     return Written(path=path.name, bytes=path.stat().st_size)
-
-
-__all__ = [
-    "ExportError",
-    "ExportResult",
-    "Progress",
-    "Written",
-    "default_out",
-    "export_event",
-]

@@ -141,6 +141,3 @@ def contact_sheet(
         _text(draw, (x, y + TILE + 8), name, name_font, fill=(20, 20, 20))
         _text(draw, (x, y + TILE + 36), format_percent(row.percent), score_font, fill=(0, 90, 160))
     return sheet
-
-
-__all__ = ["Fonts", "contact_sheet", "find_fonts", "renders_hangul", "sheet_size"]

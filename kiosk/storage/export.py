@@ -137,6 +137,3 @@ class Snapshot(Store):
             "SELECT image FROM submissions GROUP BY image ORDER BY MIN(id)"
         )
         return [str(r[0]) for r in rows]
-
-
-__all__ = ["Row", "Snapshot", "Table", "snapshot"]
