@@ -176,19 +176,15 @@ class Engine:
             self._intake.drawer.stop(timeout)
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
-        """Receive every event; returns a function that unsubscribes."""
         return self.bus.subscribe(fn)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
-        """True once models are loaded; False on timeout or when loading failed."""
         return self.drawer.wait_ready(timeout)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until no job waits or runs (or loading failed); see Drawer.wait_idle."""
         return self.drawer.wait_idle(timeout)
 
     def queue_snapshot(self) -> list[QueueEntry]:
-        """Waiting jobs in running order, with positions and ETAs from measured calls."""
         return self.drawer.queue_snapshot()
 
     # -- the caller's side ------------------------------------------------------------
@@ -201,7 +197,6 @@ class Engine:
         code: str | None = None,
         typing_cps: float | None = None,
     ) -> Done | Queued:
-        """Accept one prompt (see Intake.submit); raises PolicyError, StoreError."""
         return self.intake.submit(nickname, prompt, code, typing_cps)
 
     def dedup_key(self, norm_prompt: str, target_id: str | None = None) -> str:
@@ -209,21 +204,17 @@ class Engine:
         return self.intake.dedup_key(norm_prompt, target_id)
 
     def needs_code(self, nickname: str) -> bool:
-        """Whether this nickname is claimed (the booth asks for its code)."""
         return self.gate.needs_code(nickname)
 
     def check_code(self, nickname: str, code: str) -> bool:
-        """Whether `code` is the player code of `nickname` (staff check a raffle winner)."""
         return self.gate.is_code(nickname, code)
 
     def answer_check(self, nickname: str, challenge_id: str, answer: str) -> bool:
-        """The visitor's answer to a human check (see Gate.answer_check)."""
         return self.gate.answer_check(nickname, challenge_id, answer)
 
     # -- staff ------------------------------------------------------------------------------
 
     def staff(self, cmd: StaffCommand, actor: str = "staff") -> StaffOutcome:
-        """Carry out a staff action (audited) and let every screen follow at once."""
         publish = self.bus.publish
         with self.bus.cond:
             outcome = self.desk.run(cmd, actor)
@@ -254,11 +245,9 @@ class Engine:
         self.gate.lift_pause(cmd.subject)
 
     def raffle(self, *, actor: str = "staff", **options: Any) -> RaffleResult:
-        """Draw a raffle (see StaffDesk.raffle) and announce it; raises StaffError."""
         return self._announce(self.desk.raffle(actor=actor, **options))
 
     def redraw(self, raffle_id: int, absent: str, actor: str = "staff") -> RaffleResult:
-        """Replace a raffle winner who is not there (recorded); raises StaffError."""
         return self._announce(self.desk.redraw(raffle_id, absent, actor))
 
     def _announce(self, result: RaffleResult) -> RaffleResult:
@@ -277,11 +266,9 @@ class Engine:
     # -- reads ------------------------------------------------------------------------------
 
     def held_for_review(self, limit: int = 100) -> list[Recent]:
-        """Drawings the safety probes held, oldest first: staff approve or hide them."""
         return self.store.board.held(limit)
 
     def recent(self, limit: int = 100, nickname: str = "") -> list[Recent]:
-        """The latest submissions for staff to moderate, newest first."""
         return self.store.board.recent(limit, nickname)
 
     def audit(self, limit: int = 200) -> list[AuditRow]:
@@ -307,7 +294,6 @@ class Engine:
         return shown_path(self.data_dir, item)
 
     def original_path(self, item: Recent) -> Path:
-        """The drawing itself, even when held: for staff deciding on it."""
         return self.data_dir / item.image
 
 
