@@ -33,10 +33,8 @@ def tiny_data_dir(path: Path, models: Path) -> Path:
 def tiny_settings_in(data_dir: Path, tiny_models: Path) -> Settings:
     """Repo config with the tiny profile in `data_dir` (linked to the session's tiny
     models); no flood limits or player codes in the way (`relaxed`)."""
-    config = REPO / "kiosk.toml"
-    return relaxed(
-        with_tiny_models(load_settings(config, data_dir=tiny_data_dir(data_dir, tiny_models)))
-    )
+    data = tiny_data_dir(data_dir, tiny_models)
+    return relaxed(with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data)))
 
 
 def complete(store: StoreAPI, job: Job, cosine: float) -> int:
