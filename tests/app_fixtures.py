@@ -1,4 +1,4 @@
-"""Helpers for the booth app tests: tiny-model settings, a scripted fake engine, polling.
+"""Helpers for the booth app tests: a scripted fake engine, polling, screens shown.
 
 The real tiny engine drives the behaviour tests; the fake engine makes the SVG
 snapshots deterministic (the real scores depend on the data dir's path, which

@@ -1,5 +1,5 @@
 """Helpers for engine tests: the real generator with a counter and a gate, an event recorder,
-and drawings committed by hand (no models)."""
+and prompts drawn through an engine by hand (builders.complete, no models)."""
 
 from __future__ import annotations
 
