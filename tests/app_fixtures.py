@@ -1,4 +1,4 @@
-"""Helpers for the booth app tests: tiny-model settings, a scripted fake engine, polling.
+"""Helpers for the booth app tests: a scripted fake engine, polling, screens shown.
 
 The real tiny engine drives the behaviour tests; the fake engine makes the SVG
 snapshots deterministic (the real scores depend on the data dir's path, which
@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine_fixtures import relaxed
+from builders import REPO
 from textual.app import App
 from textual.message import Message
 from textual.pilot import Pilot
@@ -33,7 +33,7 @@ from kiosk.core.api import (
     Submission,
 )
 from kiosk.core.commands import StaffCommand, StaffError, StaffOutcome
-from kiosk.core.config import Settings, load_settings
+from kiosk.core.config import Settings
 from kiosk.core.events import (
     Done,
     Event,
@@ -46,22 +46,10 @@ from kiosk.core.events import (
     Started,
 )
 from kiosk.core.policy import PolicyError, clean_field, normalise_prompt, player_key
-from kiosk.ml.tiny import with_tiny_models
 from kiosk.ui.messages import EngineEvent
 
-REPO = Path(__file__).resolve().parent.parent
 E = TypeVar("E", bound=Event)
 SIZE = (120, 40)
-
-
-def tiny_settings_in(data_dir: Path, tiny_models: Path) -> Settings:
-    """Repo config with the tiny profile in `data_dir`, reusing the session's tiny models;
-    no flood limits or player codes in the way (engine_fixtures.relaxed)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    link = data_dir / "tiny-models"
-    if not link.exists():
-        link.symlink_to(tiny_models, target_is_directory=True)
-    return relaxed(with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data_dir)))
 
 
 async def wait_for(

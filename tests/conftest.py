@@ -8,14 +8,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from engine_fixtures import CountingGenerator, Recorder, relaxed
+from builders import tiny_data_dir, tiny_settings_in
+from engine_fixtures import CountingGenerator, Recorder
 from tmux_fixtures import Tmux
 
-from kiosk.core.config import Settings, load_settings
+from kiosk.core.config import Settings
 from kiosk.engine.engine import Engine
-from kiosk.ml.tiny import with_tiny_models
 
-REPO = Path(__file__).resolve().parent.parent
 os.environ["HF_HUB_OFFLINE"] = "1"  # tests never touch the network
 
 
@@ -27,25 +26,15 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_models(tmp_path_factory.mktemp("tiny") / "tiny-models")
 
 
-def tiny_data_dir(path: Path, models: Path) -> Path:
-    """A data dir that reuses the session's tiny models instead of rebuilding them."""
-    path.mkdir(parents=True, exist_ok=True)
-    link = path / "tiny-models"
-    if not link.exists():
-        link.symlink_to(models, target_is_directory=True)
-    return path
-
-
 @pytest.fixture
 def data_dir(tmp_path: Path, tiny_models: Path) -> Path:
     return tiny_data_dir(tmp_path / "data", tiny_models)
 
 
 @pytest.fixture
-def tiny_settings(data_dir: Path) -> Settings:
-    """Repo config, tiny profile, a fresh data dir; no flood limits or player codes in the
-    way (see engine_fixtures.relaxed)."""
-    return relaxed(with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data_dir)))
+def tiny_settings(data_dir: Path, tiny_models: Path) -> Settings:
+    """Repo config, tiny profile, a fresh data dir (builders.tiny_settings_in)."""
+    return tiny_settings_in(data_dir, tiny_models)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Helpers for engine tests: the real generator with a counter and a gate, an event recorder,
-and drawings committed by hand (no models)."""
+and prompts drawn through an engine by hand (builders.complete, no models)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kiosk.core.api import Result
-from kiosk.core.config import GeneratorSettings, Settings, without_flood_limits
+from builders import complete
+
+from kiosk.core.config import GeneratorSettings, Settings
 from kiosk.core.events import Event, Queued
-from kiosk.core.policy import percent
 from kiosk.engine.engine import Engine
 from kiosk.ml.generate import Generator, Rendered
 from kiosk.storage.db import Db
@@ -27,12 +27,6 @@ def engine_db(engine: Engine) -> Db:
 def demo_engine(settings: Settings) -> Engine:
     """The engine `kiosk demo` runs: it checks only the player codes a script gives."""
     return Engine(settings, codes=False)
-
-
-def relaxed(settings: Settings) -> Settings:
-    """Settings for tests of everything but fair play: no rate limit or human check to
-    trip over, no player codes to type. The fair-play tests use the booth's defaults."""
-    return without_flood_limits(settings)
 
 
 class CountingGenerator(Generator):
@@ -84,16 +78,7 @@ def drawn(engine: Engine, nickname: str, prompt: str, cosine: float) -> int:
     queued = engine.submit(nickname, prompt)
     assert isinstance(queued, Queued)
     (job,) = [j for j in engine.store.jobs.pending() if j.id == queued.job_id]
-    result = Result(
-        image=f"images/{job.dedup_key}.png",
-        cosine=cosine,
-        percent=percent(cosine),
-        gen_ms=1.0,
-        judge_ms=1.0,
-        generator="g",
-        judge="j",
-    )
-    sub, *_ = engine.store.jobs.complete(job, result)
+    sid = complete(engine.store, job, cosine)
     with engine.bus.cond:  # the worker would have taken it off the queue
         engine.drawer._queue = type(engine.drawer._queue)()
-    return sub.id
+    return sid

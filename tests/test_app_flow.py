@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, booth, engine_events, showing, tiny_settings_in, wait_for
+from app_fixtures import SIZE, booth, engine_events, showing, wait_for
+from builders import REPO, tiny_settings_in
 from engine_fixtures import CountingGenerator, engine_db
 from textual.message import Message
 from textual.pilot import Pilot

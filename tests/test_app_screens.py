@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, FakeEngine, engine_events, showing, wait_for
+from app_fixtures import SIZE, FakeEngine, engine_events, showing, wait_for
+from builders import REPO
 from textual import events
 from textual.app import ComposeResult
 from textual.command import CommandPalette

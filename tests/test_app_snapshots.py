@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from app_fixtures import REPO, SIZE, FakeEngine
+from app_fixtures import SIZE, FakeEngine
+from builders import REPO
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from app_fixtures import tiny_settings_in
+from builders import REPO, tiny_settings_in
 from tmux_fixtures import STARTUP_S, Tmux, kiosk_run
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -30,9 +30,8 @@ def test_kiosk_run_in_tmux(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Non
     One kiosk start for all of it (a start imports torch and diffusers: the slow part)."""
     from kiosk.core.pin import hash_pin, write_pin_hash
 
-    repo = Path(__file__).resolve().parent.parent
-    shutil.copy(repo / "kiosk.toml", tmp_path / "kiosk.toml")
-    shutil.copytree(repo / "assets", tmp_path / "assets")
+    shutil.copy(REPO / "kiosk.toml", tmp_path / "kiosk.toml")
+    shutil.copytree(REPO / "assets", tmp_path / "assets")
     write_pin_hash(tmp_path / "kiosk.toml", hash_pin("482193"))
     data = tmp_path / "data"
     tiny_settings_in(data, tiny_models)

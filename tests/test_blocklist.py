@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from builders import REPO
 from engine_fixtures import Recorder
 
 from kiosk.core import policy
@@ -21,9 +22,8 @@ from kiosk.core.wordfold import fold_words
 from kiosk.engine.engine import Engine
 from kiosk.storage.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
 LIST = REPO / "assets" / "blocklist.txt"  # the one shipped (WordSettings().blocklist = "")
-CORPUS = Path(__file__).resolve().parent / "data" / "words"  # also read by bench/words.py
+CORPUS = REPO / "tests" / "data" / "words"  # also read by bench/words.py
 
 
 def corpus(name: str) -> list[str]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from builders import REPO
+
 ENGINE_PACKAGES = [
     "kiosk.core",
     "kiosk.engine",

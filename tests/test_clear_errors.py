@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from builders import REPO
 from engine_fixtures import engine_db
 from kiosk_cmd import kiosk
 
@@ -24,7 +25,6 @@ from kiosk.ops.demo import raffle_options
 from kiosk.storage.lock import DataDirBusy
 from kiosk.storage.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
 CONFIG = str(REPO / "kiosk.toml")
 HUGE = "99999999999999999999"  # past SQLite's largest INTEGER, 2**63 - 1
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from builders import REPO
 from kiosk_cmd import kiosk
 
-REPO = Path(__file__).resolve().parent.parent
 OLD_STATS_KEYS = (
     "players",
     "submissions",

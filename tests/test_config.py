@@ -6,12 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from builders import REPO
 from kiosk_cmd import kiosk
 
 from kiosk.core.config import ConfigError, load_settings
 from kiosk.ml.tiny import with_tiny_models
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def write(tmp_path: Path, text: str) -> Path:

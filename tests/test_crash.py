@@ -12,13 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+from builders import REPO
 from kiosk_cmd import kiosk
 
 from kiosk.core.config import Settings
 from kiosk.engine.engine import Engine
 from kiosk.storage.lock import DataDirBusy, DataDirLock
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def test_second_engine_on_same_data_dir_is_refused(tiny_settings: Settings) -> None:

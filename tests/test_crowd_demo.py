@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 
-from conftest import REPO
+from builders import REPO
 from engine_fixtures import demo_engine
 
 from kiosk.core.config import load_settings

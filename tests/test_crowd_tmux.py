@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from app_fixtures import tiny_settings_in
+from builders import REPO, tiny_settings_in
 from tmux_fixtures import STARTUP_S, Tmux, kiosk_run
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -78,9 +78,8 @@ def start_booth(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Path:
     """The repo's booth config with a real PIN, a short sitting and no attract mode."""
     from kiosk.core.pin import hash_pin, write_pin_hash
 
-    repo = Path(__file__).resolve().parent.parent
     config = tmp_path / "kiosk.toml"
-    doc = tomlkit.parse((repo / "kiosk.toml").read_text(encoding="utf-8"))
+    doc = tomlkit.parse((REPO / "kiosk.toml").read_text(encoding="utf-8"))
     event, limits = doc["event"], doc["limits"]
     event["sitting_idle_s"] = SITTING_IDLE_S
     event["idle_timeout_s"] = 0
@@ -89,7 +88,7 @@ def start_booth(tmp_path: Path, tiny_models: Path, tmux: Tmux) -> Path:
     limits["burst_prompts"] = 20
     limits["rate_per_minute"] = 30.0
     config.write_text(tomlkit.dumps(doc), encoding="utf-8")
-    shutil.copytree(repo / "assets", tmp_path / "assets")
+    shutil.copytree(REPO / "assets", tmp_path / "assets")
     write_pin_hash(config, hash_pin(PIN))
     data = tmp_path / "data"
     tiny_settings_in(data, tiny_models)

@@ -7,6 +7,7 @@ import queue
 from pathlib import Path
 
 import pytest
+from builders import REPO
 from kiosk_cmd import kiosk
 
 from kiosk.core.config import Settings, load_settings
@@ -20,8 +21,6 @@ from kiosk.ml.generate import (
     describe_decoder,
 )
 from kiosk.ml.tiny import TINY_SIZE, taesd_dir, with_tiny_models
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def with_vae(settings: Settings, vae: str) -> Settings:

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from builders import REPO
 from click.testing import CliRunner
 from kiosk_cmd import kiosk
 
@@ -26,7 +27,6 @@ from kiosk.storage.lock import DataDirLock
 from kiosk.storage.schema import sqlite_warning
 from kiosk.storage.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
 GIB = m.GIB
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from builders import REPO
 from engine_fixtures import CountingGenerator, Recorder, drawn, engine_db
 
 from kiosk.core.config import ConfigError, Settings, load_settings
@@ -20,7 +21,6 @@ from kiosk.engine.engine import Engine
 from kiosk.ml.tiny import TINY_SIZE, with_tiny_models
 from kiosk.storage.lock import DataDirBusy
 
-REPO = Path(__file__).resolve().parent.parent
 Factory = Callable[..., tuple[Engine, Recorder]]
 
 

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from builders import REPO
 from kiosk_cmd import kiosk
 
 from kiosk.ops import doctor as d
 from kiosk.storage.lock import DataDirLock, os_error_advice
 
-REPO = Path(__file__).resolve().parent.parent
 CONFIG = str(REPO / "kiosk.toml")
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from builders import REPO
 from click.testing import CliRunner, Result
 from engine_fixtures import drawn
 from kiosk_cmd import kiosk
@@ -25,7 +26,6 @@ from kiosk.storage.images import clean_temp_files
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
 DAY_ONE = datetime(2025, 6, 12, 18, 30, tzinfo=UTC)
 
 

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import REPO, commit
 from click.testing import CliRunner, Result
 from PIL import Image, ImageFont
 
 import kiosk.ops.export as ops_export
 from kiosk.cli import main
 from kiosk.core.api import BoardRow, Job
-from kiosk.core.api import Result as Drawn
 from kiosk.core.raffle import draw_winners
 from kiosk.ops.sheet import (
     HEADER,
@@ -39,7 +39,6 @@ from kiosk.storage import schema
 from kiosk.storage.images import image_relpath
 from kiosk.storage.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
 TARGET, OTHER = "duck-and-swan", "duck"
 TARGET_IDS = (TARGET, OTHER, "swan")  # as in the repo's kiosk.toml
 # nickname, prompt, cosine, target
@@ -53,33 +52,15 @@ PLAYS = [
 ]
 
 
-def commit(store: Store, data: Path, nickname: str, prompt: str, cosine: float, target: str) -> int:
+def drawing(
+    store: Store, data: Path, nickname: str, prompt: str, cosine: float, target: str
+) -> int:
     """A drawing committed as the worker would: its PNG on disk, then the row."""
     key = hashlib.sha256(f"{nickname}|{prompt}|{target}".encode()).hexdigest()
-    job = store.jobs.add(
-        player_key=nickname.casefold(),
-        nickname=nickname,
-        target_id=target,
-        raw_prompt=prompt,
-        prompt=prompt,
-        norm_prompt=prompt.lower(),
-        dedup_key=key,
-        seed=len(prompt),
-    )
     rel = image_relpath(key)
     (data / rel).parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (32, 32), (int(cosine * 255), 90, 160)).save(data / rel)
-    drawn = Drawn(
-        image=rel,
-        cosine=cosine,
-        percent=100 * cosine,
-        gen_ms=5.0,
-        judge_ms=1.0,
-        generator="g",
-        judge="j",
-    )
-    sub, *_ = store.jobs.complete(job, drawn)
-    return sub.id
+    return commit(store, nickname, prompt, cosine, target=target, key=key, seed=len(prompt))
 
 
 def build_event(data: Path) -> dict[str, int]:
@@ -87,8 +68,8 @@ def build_event(data: Path) -> dict[str, int]:
     raffle with a redraw and audit rows; returns ids of note."""
     store = Store(data / "kiosk.db")
     store.meta.sync_targets([(t, t.replace("-", " "), f"assets/{t}.png") for t in TARGET_IDS])
-    ids = {nick: commit(store, data, nick, p, c, t) for nick, p, c, t in PLAYS}
-    ids["hidden"] = commit(store, data, "bob", "a rude picture", 0.97, TARGET)
+    ids = {nick: drawing(store, data, nick, p, c, t) for nick, p, c, t in PLAYS}
+    ids["hidden"] = drawing(store, data, "bob", "a rude picture", 0.97, TARGET)
     store.moderation.hide_submission(ids["hidden"], reason="rude")
     store.moderation.set_staff("staffer", True, reason="works here")
     original = store.jobs.submission(ids["ada"])

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, showing, tiny_settings_in, wait_for
+from app_fixtures import SIZE, showing, wait_for
+from builders import REPO, tiny_settings_in
 from engine_fixtures import Recorder, demo_engine, drawn, engine_db
 from textual.widgets import DataTable, Input, Static
 

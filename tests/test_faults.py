@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import REPO
 from kiosk_cmd import kiosk
 
 from kiosk.core.config import ConfigError, Settings, load_settings
@@ -22,8 +23,6 @@ from kiosk.engine.engine import Engine
 from kiosk.ml.generate import Generator, Rendered
 from kiosk.storage.schema import sqlite_warning
 from scoring.judge import Judge, Verdict
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 class FlakyGenerator(Generator):

@@ -7,11 +7,11 @@ import dataclasses
 import importlib.util
 import random
 import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from builders import REPO
 
 from kiosk.core import floods
 from kiosk.core.config import LimitSettings
@@ -24,7 +24,6 @@ from kiosk.core.floods import (
 )
 from kiosk.core.policy import PolicyError
 
-REPO = Path(__file__).resolve().parent.parent
 PICTURES = [
     ("A duck and a swan on a pond", REPO / "assets" / "duck-and-swan.png"),
     ("A duck on a pond", REPO / "assets" / "duck.png"),

@@ -8,9 +8,9 @@ Xvfb (xterm 379 -ti vt340, mlterm 3.9.0, kitty 0.26.5; README, "The booth screen
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from builders import REPO
 from PIL import Image
 from textual.app import App, ComposeResult
 from textual.geometry import Size
@@ -18,7 +18,6 @@ from textual.geometry import Size
 from kiosk.ui import graphics
 from kiosk.ui.widgets.picture import Picture
 
-REPO = Path(__file__).resolve().parent.parent
 KITTY_0_26 = "\x1bP>|kitty(0.26.5)\x1b\\"  # what Debian 12's kitty answers
 KITTY_0_35 = "\x1bP>|kitty(0.35.2)\x1b\\"
 

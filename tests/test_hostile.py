@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from builders import REPO
 from click.testing import CliRunner
 from engine_fixtures import Recorder, engine_db
 from hypothesis import HealthCheck, given, settings
@@ -62,8 +63,7 @@ def clean(text: str) -> bool:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    repo = Path(__file__).resolve().parent.parent
-    s = load_settings(repo / "kiosk.toml", data_dir=tmp_path_factory.mktemp("hostile"))
+    s = load_settings(REPO / "kiosk.toml", data_dir=tmp_path_factory.mktemp("hostile"))
     s = s.model_copy(update={"limits": s.limits.model_copy(update={"queued_per_player": 100})})
     engine = Engine(s)  # never started: no models needed, jobs just queue
     yield engine
@@ -155,9 +155,8 @@ def test_config_loader_fails_only_with_config_error(
 def test_config_values_fail_only_with_config_error(
     tmp_path_factory: pytest.TempPathFactory, section: str, key: str, value: str
 ) -> None:
-    repo = Path(__file__).resolve().parent.parent
     path = tmp_path_factory.mktemp("cfg") / "kiosk.toml"
-    image = (repo / "assets" / "duck.png").as_posix()
+    image = (REPO / "assets" / "duck.png").as_posix()
     path.write_text(
         f'[[targets]]\nid = "duck"\ntitle = "Duck"\nimage = "{image}"\n'
         f"[{section}]\n{key} = {value}\n",
@@ -225,8 +224,7 @@ def untouched_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_cli_numbers_out_of_range_or_not_ascii_are_usage_errors(
     untouched_dir: Path, args: list[str]
 ) -> None:
-    repo = Path(__file__).resolve().parent.parent
-    common = ["--config", str(repo / "kiosk.toml"), "--data-dir", str(untouched_dir)]
+    common = ["--config", str(REPO / "kiosk.toml"), "--data-dir", str(untouched_dir)]
     result = CliRunner().invoke(main, [*common, *args])
     assert result.exit_code == 2, (args, result.output)
     assert not isinstance(result.exception, Exception) or isinstance(
@@ -275,8 +273,7 @@ def test_exported_csvs_hold_no_terminal_escapes_and_keep_the_formula_guard(
     engine.stop()
     engine.store.close()
     out = tmp_path / "export"
-    repo = Path(__file__).resolve().parent.parent
-    args = ["--config", str(repo / "kiosk.toml"), "--data-dir", str(tiny_settings.data_path)]
+    args = ["--config", str(REPO / "kiosk.toml"), "--data-dir", str(tiny_settings.data_path)]
     result = CliRunner().invoke(main, [*args, "export", "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     csvs = sorted(out.glob("*.csv"))

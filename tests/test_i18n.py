@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from builders import REPO
 
 from kiosk.core import i18n
 from kiosk.core.floods import CodesPaused, RateLimited
 from kiosk.core.policy import PolicyError, clean_nickname
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def marked() -> set[str]:

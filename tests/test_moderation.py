@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from builders import REPO
 from click.testing import CliRunner, Result
 from engine_fixtures import demo_engine, drawn, engine_db
 
@@ -27,7 +28,6 @@ from kiosk.ops.eventdays import MANIFEST
 from kiosk.ops.export import export_event
 from kiosk.storage.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
 SIX = ("ada", "bob", "cy", "dee", "eve", "fay")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from builders import REPO
 
 from kiosk.core.config import load_settings
 from kiosk.core.pin import (
@@ -24,7 +25,6 @@ from kiosk.core.pin import (
     write_pin_hash,
 )
 
-REPO = Path(__file__).resolve().parent.parent
 PIN = "918273"
 WRONG = "554433"
 # The gate tests hash with cheap parameters: verify reads them from the hash, so each

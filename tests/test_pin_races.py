@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import SIZE, showing, tiny_settings_in, wait_for
+from app_fixtures import SIZE, showing, wait_for
+from builders import tiny_settings_in
 from textual import events
 from textual.message import Message
 from textual.pilot import Pilot

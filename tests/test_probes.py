@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from builders import REPO, tiny_data_dir
 from PIL import Image, ImageDraw, ImageFont
 
 from kiosk.core.config import SafetySettings, load_settings
@@ -22,7 +23,6 @@ from kiosk.storage.images import write_png
 from scoring.judge import Judge, Verdict
 from scoring.probes import ProbeResult, Probes
 
-REPO = Path(__file__).resolve().parent.parent
 SAFETY = SafetySettings()
 TARGET = "duck-and-swan"
 
@@ -30,9 +30,7 @@ TARGET = "duck-and-swan"
 @pytest.fixture(scope="module")
 def loaded_judge(tiny_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Judge:
     """The tiny judge, loaded as kiosk.ml.models loads it, shared by this module."""
-    data = tmp_path_factory.mktemp("probes") / "data"
-    data.mkdir()
-    (data / "tiny-models").symlink_to(tiny_models, target_is_directory=True)
+    data = tiny_data_dir(tmp_path_factory.mktemp("probes") / "data", tiny_models)
     settings = with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data))
     judge = Judge(settings.judge.model, settings.judge.pretrained)
     judge.load()

@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from app_fixtures import tiny_settings_in
+from builders import REPO, tiny_settings_in
 from kiosk_cmd import kiosk
 from tmux_fixtures import STARTUP_S, Tmux, kiosk_run
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-REPO = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import SIZE, FakeEngine, booth, tiny_settings_in, wait_for
+from app_fixtures import SIZE, FakeEngine, booth, wait_for
+from builders import tiny_settings_in
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from builders import REPO
 from engine_fixtures import demo_engine, drawn
 from kiosk_cmd import kiosk
 
@@ -20,8 +21,6 @@ from kiosk.ml.tiny import with_tiny_models
 from kiosk.ops.demo import run_demo
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.store import Store
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def board(engine: Engine) -> list[str]:

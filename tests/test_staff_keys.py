@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, showing, tiny_settings_in, wait_for
-from engine_fixtures import drawn, relaxed
+from app_fixtures import SIZE, showing, wait_for
+from builders import REPO, relaxed, tiny_settings_in
+from engine_fixtures import drawn
 from kiosk_cmd import kiosk
 from test_staff_mode import PIN, enter_pin, in_staff_mode, screen_text, with_pin
 from textual.binding import Binding, BindingType

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import REPO, SIZE, FakeEngine, showing, svg_text, tiny_settings_in, wait_for
+from app_fixtures import SIZE, FakeEngine, showing, svg_text, wait_for
 from argon2 import PasswordHasher
+from builders import REPO, tiny_settings_in
 from engine_fixtures import drawn
 from textual.message import Message
 from textual.notifications import Notify

@@ -6,9 +6,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from builders import commit, complete
 
 from kiosk.core import policy
-from kiosk.core.api import Job, Result, StoreError
+from kiosk.core.api import Job, StoreError
 from kiosk.storage import schema
 from kiosk.storage.store import Store
 
@@ -17,35 +18,6 @@ def make_store(tmp_path: Path) -> Store:
     store = Store(tmp_path / "kiosk.db")
     store.meta.sync_targets([("duck", "Duck", "duck.png"), ("swan", "Swan", "swan.png")])
     return store
-
-
-def play(store: Store, nick: str, prompt: str, cosine: float, target: str = "duck") -> int:
-    """Accept a job and complete it with a given cosine; return the submission id."""
-    norm = policy.normalise_prompt(prompt)
-    key = policy.dedup_key(norm, target, "g", "j")
-    job = store.jobs.add(
-        player_key=policy.player_key(nick),
-        nickname=nick,
-        target_id=target,
-        raw_prompt=prompt,
-        prompt=prompt,
-        norm_prompt=norm,
-        dedup_key=key,
-        seed=policy.seed_for(key),
-    )
-    sub, *_ = store.jobs.complete(
-        job,
-        Result(
-            image=f"images/{key}.png",
-            cosine=cosine,
-            percent=policy.percent(cosine),
-            gen_ms=10.0,
-            judge_ms=1.0,
-            generator="g",
-            judge="j",
-        ),
-    )
-    return sub.id
 
 
 def test_migrates_empty_database(tmp_path: Path) -> None:
@@ -57,7 +29,7 @@ def test_migrates_empty_database(tmp_path: Path) -> None:
     assert {"players", "targets", "submissions", "jobs", "audit", "best"} <= tables
     assert store.db.conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     # Opening again migrates nothing and keeps the data.
-    play(store, "ada", "a duck", 0.5)
+    commit(store, "ada", "a duck", 0.5)
     store.close()
     again = Store(tmp_path / "kiosk.db")
     assert again.board.stats().submissions == 1
@@ -74,12 +46,12 @@ def test_refuses_newer_schema(tmp_path: Path) -> None:
 
 def test_leaderboard_best_per_player_ties_to_first(tmp_path: Path) -> None:
     store = make_store(tmp_path)
-    play(store, "ada", "a duck", 0.50)
-    play(store, "bob", "duck on a pond", 0.70)
-    play(store, "ada", "a better duck", 0.80)
-    play(store, "cy", "duck again", 0.70)  # ties bob, but later: ranks after bob
-    play(store, "ada", "a worse duck", 0.10)  # does not lower ada's best
-    play(store, "dee", "swan", 0.99, target="swan")  # other target
+    commit(store, "ada", "a duck", 0.50)
+    commit(store, "bob", "duck on a pond", 0.70)
+    commit(store, "ada", "a better duck", 0.80)
+    commit(store, "cy", "duck again", 0.70)  # ties bob, but later: ranks after bob
+    commit(store, "ada", "a worse duck", 0.10)  # does not lower ada's best
+    commit(store, "dee", "swan", 0.99, target="swan")  # other target
     board = store.board.leaderboard("duck", 10)
     assert [(r.rank, r.nickname) for r in board] == [(1, "ada"), (2, "bob"), (3, "cy")]
     assert board[0].percent == pytest.approx(80.0)
@@ -93,17 +65,17 @@ def test_leaderboard_best_per_player_ties_to_first(tmp_path: Path) -> None:
 
 def test_full_precision_ranks_scores_equal_at_two_decimals(tmp_path: Path) -> None:
     store = make_store(tmp_path)
-    play(store, "ada", "a", 0.874201)
-    play(store, "bob", "b", 0.874209)
+    commit(store, "ada", "a", 0.874201)
+    commit(store, "bob", "b", 0.874209)
     assert [r.nickname for r in store.board.leaderboard("duck")] == ["bob", "ada"]
     assert {policy.format_percent(r.percent) for r in store.board.leaderboard("duck")} == {"87.42%"}
 
 
 def test_hidden_and_staff_rows_leave_the_board(tmp_path: Path) -> None:
     store = make_store(tmp_path)
-    best = play(store, "ada", "a duck", 0.9)
-    play(store, "ada", "a duck 2", 0.6)
-    play(store, "staffer", "staff duck", 0.95)
+    best = commit(store, "ada", "a duck", 0.9)
+    commit(store, "ada", "a duck 2", 0.6)
+    commit(store, "staffer", "staff duck", 0.95)
     store.moderation.set_staff(policy.player_key("staffer"), True)
     store.moderation.hide_submission(best, reason="rude")
     board = store.board.leaderboard("duck")
@@ -116,15 +88,15 @@ def test_hidden_and_staff_rows_leave_the_board(tmp_path: Path) -> None:
     # Soft: the hidden submission is still there.
     assert store.jobs.submission(best) is not None
     # New staff submissions never reach the board.
-    play(store, "staffer", "another", 0.99)
+    commit(store, "staffer", "another", 0.99)
     assert [r.nickname for r in store.board.leaderboard("duck")] == ["ada"]
 
 
 def test_stats_and_pending_jobs(tmp_path: Path) -> None:
     store = make_store(tmp_path)
-    play(store, "ada", "a", 0.5)
-    play(store, "ada", "b", 0.5)
-    play(store, "bob", "c", 0.5)
+    commit(store, "ada", "a", 0.5)
+    commit(store, "ada", "b", 0.5)
+    commit(store, "bob", "c", 0.5)
     original = store.jobs.find_original(policy.dedup_key("c", "duck", "g", "j"))
     assert original is not None
     like = Job(
@@ -175,18 +147,7 @@ def test_complete_job_is_one_transaction(tmp_path: Path) -> None:
         "CREATE TRIGGER boom BEFORE DELETE ON jobs BEGIN SELECT RAISE(ABORT, 'boom'); END"
     )
     with pytest.raises(sqlite3.IntegrityError, match="boom"):
-        store.jobs.complete(
-            job,
-            Result(
-                image="img.png",
-                cosine=0.5,
-                percent=50.0,
-                gen_ms=1.0,
-                judge_ms=1.0,
-                generator="g",
-                judge="j",
-            ),
-        )
+        complete(store, job, 0.5)
     # No half-written row: no submission, no best, no counter bump; the job still pending.
     assert store.board.stats().submissions == 0
     assert store.board.leaderboard("duck") == []
@@ -212,7 +173,7 @@ def test_the_queries_the_product_runs_use_indexes(tmp_path: Path) -> None:
     and check each SELECT's plan: no full table scan, no sort."""
     store = make_store(tmp_path)
     for i, nick in enumerate(["ada", "bob", "cy"]):
-        play(store, nick, f"a duck {i}", 0.1 * (i + 1))
+        commit(store, nick, f"a duck {i}", 0.1 * (i + 1))
     key = policy.dedup_key("a duck 0", "duck", "g", "j")
     pid = store.players.get("ada")
     assert pid is not None
@@ -261,7 +222,7 @@ def test_forward_migration_keeps_and_counts_existing_data(tmp_path: Path) -> Non
 
 def test_job_ids_are_never_reused(tmp_path: Path) -> None:
     store = make_store(tmp_path)
-    first = play(store, "ada", "a duck", 0.5)
+    first = commit(store, "ada", "a duck", 0.5)
     sub = store.jobs.submission(first)
     assert sub is not None and store.board.stats().pending_jobs == 0  # the job row is gone
     job = store.jobs.add(

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from app_fixtures import REPO, tiny_settings_in, wait_for
+from app_fixtures import wait_for
+from builders import REPO, tiny_settings_in
 from textual.pilot import Pilot
 from textual.widgets import Static
 from tmux_fixtures import STARTUP_S, Tmux

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from app_fixtures import REPO
+from builders import REPO
 from wall_fixtures import Booth
 
 from kiosk.core.config import Settings, load_settings

@@ -10,11 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from app_fixtures import svg_text
+from builders import commit
 from PIL import Image
 from textual.widget import Widget
 
 from kiosk.core import policy
-from kiosk.core.api import RaffleResult, Result, WallView
+from kiosk.core.api import RaffleResult, WallView
 from kiosk.core.commands import StaffAction, StaffCommand
 from kiosk.core.config import Settings
 from kiosk.engine.desk import StaffDesk
@@ -43,32 +44,12 @@ class Booth:
         self.n += 1
         norm = policy.normalise_prompt(prompt)
         key = hashlib.sha256(f"{norm}|{self.n}".encode()).hexdigest()
-        target = self.desk.active_target()
-        job = self.store.jobs.add(
-            player_key=policy.player_key(nickname),
-            nickname=nickname,
-            target_id=target,
-            raw_prompt=prompt,
-            prompt=prompt,
-            norm_prompt=norm,
-            dedup_key=key,
-            seed=self.n,
-        )
         rel = image_relpath(key)
         if write_image:
             colour = COLOURS[self.n % len(COLOURS)]
             write_png(Image.new("RGB", (64, 64), colour), self.settings.data_path / rel)
-        result = Result(
-            image=rel,
-            cosine=cosine,
-            percent=policy.percent(cosine),
-            gen_ms=1.0,
-            judge_ms=1.0,
-            generator="test",
-            judge="test",
-        )
-        sub, *_ = self.store.jobs.complete(job, result)
-        return sub.id
+        target = self.desk.active_target()
+        return commit(self.store, nickname, prompt, cosine, target=target, key=key, seed=self.n)
 
     def staff(self, action: StaffAction, subject: str) -> None:
         outcome = self.desk.run(StaffCommand(action=action, subject=subject))
