@@ -82,6 +82,9 @@ class GeneratorSettings(_Section):
     """Image height in pixels."""
     batch: Annotated[int, Field(ge=1, le=64)] = 4
     """Most waiting jobs generated in one call."""
+    writers: Annotated[int, Field(ge=0, le=16)] = 2
+    """Threads that encode, write and commit finished drawings, so the model thread
+    starts the next batch at once; 0 saves inline on the model thread."""
     device: Literal["auto", "cuda", "cpu", "mps"] = "auto"
     """Where the models run; auto picks CUDA when present."""
     dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"

@@ -30,8 +30,9 @@ from kiosk.core.events import (
     Started,
 )
 from kiosk.core.ports import StoreAPI
+from kiosk.engine.writer import Countdown, HostBatch, Writer
 from kiosk.ml.blur import blurred
-from kiosk.storage.images import blurred_relpath, image_relpath, write_png
+from kiosk.storage.images import blurred_relpath, image_relpath, to_pil, write_png
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2  # the first try and one retry
@@ -63,6 +64,18 @@ class JudgeLike(Protocol):
     def load(self) -> None: ...
     def add_target(self, target_id: str, path: str | Path) -> None: ...
     def score(self, images: Sequence[Any], target_ids: Sequence[str]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class _Save:
+    """One drawing to save: its job, its row in the batch and what the models said."""
+
+    job: Job
+    index: int
+    cosine: float
+    gen_ms: float
+    judge_ms: float
+    probe: Any = None
 
 
 def plain_reason(exc: BaseException) -> str:
@@ -103,7 +116,8 @@ def done_event(data_dir: Path, job_id: int | None, sub: Submission, dedup: bool)
 
 @dataclass(kw_only=True)
 class BatchRunner:
-    """Runs batches for one engine; returns the jobs that should be retried."""
+    """Runs batches for one engine on the model thread; returns the jobs that should be
+    retried. Each drawing is saved by a task handed to the writer (inline without one)."""
 
     store: StoreAPI
     data_dir: Path
@@ -113,48 +127,64 @@ class BatchRunner:
     times: CallTimes = field(default_factory=CallTimes)
     safety: SafetySettings | None = None
     """What to do with the judge's probe results (None: the probes are off)."""
+    writer: Writer | None = None
+    """Where saving runs (None: inline on the model thread)."""
+    requeue: Callable[[list[Job]], object] = lambda jobs: None
+    """Hands back jobs a writer thread found should be retried (a follower whose lead
+    could not be saved)."""
     _finished: set[int] = field(default_factory=set)
 
     def run(self, batch: list[Job]) -> list[Job]:
-        """Process a batch; never raises. Returns jobs to try once more."""
+        """Process a batch; never raises. Returns jobs to try once more. Its saves may
+        still run on writer threads; `leaderboard` goes out after the last of them."""
         self._finished = set()
+        targets = {j.target_id for j in batch}
+        tail = Countdown(1, lambda: self._leaderboard(targets))
         retry: list[Job] = []
         try:
-            retry = self._run(batch)
+            retry = self._run(batch, tail)
         except Exception as exc:  # the worker must survive anything
             log.exception("batch failed unexpectedly")
             for job in batch:
                 if job.id not in self._finished and job not in retry:
                     self._fail(job, plain_reason(exc))
-        for target in {j.target_id for j in batch}:
-            self.publish(LeaderboardChanged(target=target))
+        tail.tick()
         return retry
 
-    def _run(self, batch: list[Job]) -> list[Job]:
+    def _leaderboard(self, targets: set[str]) -> None:
+        for target in targets:
+            self.publish(LeaderboardChanged(target=target))
+
+    def _run(self, batch: list[Job], tail: Countdown) -> list[Job]:
         for job in batch:
             self.publish(
                 Started(job_id=job.id, nickname=job.nickname, prompt=job.prompt, batch=len(batch))
             )
         leads: dict[str, Job] = {}
-        followers: list[Job] = []
+        followers: dict[str, list[Job]] = {}
         for job in batch:
             original = self.store.jobs.find_original(job.dedup_key)
             if original is not None:
                 self._finish_dedup(job, original)
             elif job.dedup_key in leads:
-                followers.append(job)
+                followers.setdefault(job.dedup_key, []).append(job)
             else:
                 leads[job.dedup_key] = job
-        retry = self._draw(list(leads.values())) if leads else []
+        return self._draw(list(leads.values()), followers, tail) if leads else []
+
+    def _follow(self, followers: list[Job]) -> list[Job]:
+        """After their lead's commit (or failure): a dedup hit, or it fails or retries the
+        way its lead did."""
+        retry: list[Job] = []
         for job in followers:
             original = self.store.jobs.find_original(job.dedup_key)
             if original is not None:
                 self._finish_dedup(job, original)
-            else:  # its lead failed: it fails or retries the same way
+            else:
                 retry.extend(self._model_error(job, "the same drawing failed just before"))
         return retry
 
-    def _draw(self, jobs: list[Job]) -> list[Job]:
+    def _draw(self, jobs: list[Job], followers: dict[str, list[Job]], tail: Countdown) -> list[Job]:
         ids = tuple(j.id for j in jobs)
         start = time.perf_counter()
         try:
@@ -167,15 +197,44 @@ class BatchRunner:
         except Exception as exc:
             log.debug("models failed on a batch", exc_info=True)
             reason = plain_reason(exc)
-            return [r for job in jobs for r in self._model_error(job, reason)]
+            failed = [r for job in jobs for r in self._model_error(job, reason)]
+            return failed + self._follow([f for fs in followers.values() for f in fs])
         n = len(jobs)
         probes = getattr(verdict, "probes", None) or [None] * n
-        for job, image, cosine, probe in zip(
-            jobs, drawing.images, verdict.cosines, probes, strict=True
-        ):
-            self._save(job, image, cosine, drawing.ms / n, verdict.ms / n, probe)
-        # The whole call, saving included, at the size it had: what a waiting job waits for.
+        pictures = HostBatch(drawing.images)
+        retry: list[Job] = []
+        for i, (job, cosine, probe) in enumerate(zip(jobs, verdict.cosines, probes, strict=True)):
+            save = _Save(job, i, cosine, drawing.ms / n, verdict.ms / n, probe)
+            retry += self._hand_over(save, pictures, followers.get(job.dedup_key, []), tail)
+        # The whole call as the queue waits for it: saving included only when inline.
         self.times.record(n, (time.perf_counter() - start) * 1000.0)
+        return retry
+
+    def _hand_over(
+        self, save: _Save, pictures: HostBatch, after: list[Job], tail: Countdown
+    ) -> list[Job]:
+        """Save one drawing, then settle its followers, on the writer (or inline: then
+        returns the followers to retry; a writer thread requeues them itself)."""
+        retry: list[Job] = []
+
+        def task() -> None:
+            try:
+                self._save(save, to_pil(pictures.row(save.index)))
+            except Exception as exc:  # e.g. a picture the host copy could not read
+                log.debug("saving failed", exc_info=True)
+                self._fail(save.job, f"could not save the drawing: {exc}")
+            finally:
+                retry.extend(self._follow(after) if after else [])
+                if retry and self.writer is not None:
+                    self.requeue(retry)
+                tail.tick()
+
+        tail.add()
+        self._finished.update(j.id for j in (save.job, *after))
+        if self.writer is None:
+            task()
+            return retry
+        self.writer.submit([save.job, *after], task)
         return []
 
     def _verdict(self, probe: Any, cosine: float) -> tuple[float, str, int]:
@@ -191,17 +250,12 @@ class BatchRunner:
             cosine *= 1.0 - safety.text_penalty
         return cosine, str(probe.flags) if held or penalised else "", Review.HELD if held else 0
 
-    def _save(
-        self,
-        job: Job,
-        image: Any,
-        cosine: float,
-        gen_ms: float,
-        judge_ms: float,
-        probe: Any = None,
-    ) -> None:
+    def _save(self, save: _Save, image: Any) -> None:
+        """Write the drawing (and its blurred stand-in when held), then commit it in one
+        transaction that deletes the job row; a failure fails the job with its reason."""
+        job = save.job
         rel = image_relpath(job.dedup_key)
-        cosine, flags, review = self._verdict(probe, cosine)
+        cosine, flags, review = self._verdict(save.probe, save.cosine)
         try:
             write_png(image, self.data_dir / rel)
             if review == Review.HELD:  # what every screen shows until staff approve it
@@ -210,8 +264,8 @@ class BatchRunner:
                 image=rel,
                 cosine=cosine,
                 percent=policy.percent(cosine),
-                gen_ms=gen_ms,
-                judge_ms=judge_ms,
+                gen_ms=save.gen_ms,
+                judge_ms=save.judge_ms,
                 generator=self.generator.name,
                 judge=self.judge.name,
                 flags=flags,
@@ -222,7 +276,6 @@ class BatchRunner:
             log.debug("saving failed", exc_info=True)
             self._fail(job, f"could not save the drawing: {plain_reason(exc).split(': ', 1)[-1]}")
             return
-        self._finished.add(job.id)
         if sub.held:
             self.publish(
                 Flagged(submission_id=sub.id, nickname=sub.nickname, prompt=sub.prompt, flags=flags)

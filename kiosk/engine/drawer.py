@@ -20,6 +20,7 @@ from kiosk.core.fairqueue import FairQueue
 from kiosk.core.ports import StoreAPI
 from kiosk.engine.batch import BatchRunner, GeneratorLike, JudgeLike
 from kiosk.engine.bus import Bus
+from kiosk.engine.writer import Writer
 from kiosk.storage.images import clean_temp_files
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.schema import sqlite_warning
@@ -60,6 +61,9 @@ class Drawer:
         self._stopping = False
         self._ready = threading.Event()
         self._runner: BatchRunner | None = None
+        g = settings.generator
+        self.writer = Writer(g.writers, bus.cond, backlog=2 * g.batch)
+        """Saves finished drawings off this thread (inline with `writers = 0`)."""
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -129,8 +133,8 @@ class Drawer:
             )
 
     def stop(self, timeout: float) -> None:
-        """Finish the running batch, then stop the worker and let the data dir go (or
-        leave that to the worker when the batch outlasts `timeout`)."""
+        """Finish the running batch and write what was drawn, then stop the worker and let
+        the data dir go (or leave that to the worker when it outlasts `timeout`)."""
         with self.bus.cond:
             self._stopping = True
             self.bus.cond.notify_all()
@@ -150,8 +154,9 @@ class Drawer:
         self.bus.cond.notify_all()
 
     def held_by(self, player_id: int) -> int:
-        """A player's jobs waiting or being drawn in this run (the store counts the rest)."""
-        jobs = [*self._inflight, *self._retry]
+        """A player's jobs waiting, being drawn or written in this run (the store counts
+        the rest)."""
+        jobs = {j.id: j for j in [*self._inflight, *self._retry, *self.writer.jobs()]}.values()
         return self._queue.count(player_id) + sum(j.player_id == player_id for j in jobs)
 
     def place(self, job_id: int) -> tuple[int, float | None]:
@@ -214,8 +219,9 @@ class Drawer:
         return self._ready.wait(timeout) and self.load_error is None
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until no job waits or runs (or loading failed); while staff have paused
-        drawing, until the running batch is done (waiting jobs stay for the resume)."""
+        """Block until no job waits, runs or is being written (or loading failed); while
+        staff have paused drawing, until the running batch is saved (waiting jobs stay for
+        the resume)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self.bus.cond:
             while self._working() and self.load_error is None:
@@ -230,7 +236,8 @@ class Drawer:
 
     def _working(self) -> bool:
         """Something is being drawn, or will be: waiting jobs count only when not paused."""
-        return bool(self._inflight) or (not self.paused and self._busy())
+        busy = bool(self._inflight or self.writer.jobs())
+        return busy or (not self.paused and self._busy())
 
     # -- the worker thread ------------------------------------------------------------------
 
@@ -238,6 +245,7 @@ class Drawer:
         try:
             self._work()
         finally:
+            self.writer.drain()  # every drawing handed over is committed (or failed)
             with self.bus.cond:
                 stopping = self._stopping
             if stopping:  # stop() may have given up waiting: the lock is ours to drop
@@ -261,6 +269,12 @@ class Drawer:
                 self._retry.extend(retry)
                 self._inflight = []
                 self.bus.cond.notify_all()
+
+    def _requeue(self, jobs: list[Job]) -> None:
+        """Jobs a writer thread hands back to retry (a follower whose lead failed)."""
+        with self.bus.cond:
+            self._retry.extend(jobs)
+            self.bus.cond.notify_all()
 
     def _next_batch(self) -> bool:
         """Wait for work; retries go first, one at a time (e.g. after running out of memory)."""
@@ -304,6 +318,8 @@ class Drawer:
             publish=self.bus.publish,
             times=self.times,
             safety=safety if safety.probes else None,
+            writer=self.writer if self.writer.threads else None,
+            requeue=self._requeue,
         )
         compile_error = getattr(self.generator, "compile_error", None)
         if compile_error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -40,6 +40,20 @@ def write_png(image: Image, path: Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def to_pil(image: Any) -> Image:
+    """A drawing as a PIL image: a PIL image as it is, or one row (3, H, W) of a float
+    tensor batch in [0, 1] on the host (rounded as diffusers' own PIL output is). Duck
+    typed, so storage never imports torch."""
+    from PIL import Image as PILImage
+
+    if isinstance(image, PILImage.Image):
+        return image
+    import numpy as np
+
+    array = image.detach().permute(1, 2, 0).float().numpy()
+    return PILImage.fromarray((np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8))
 
 
 def clean_temp_files(root: Path) -> int:

@@ -1,0 +1,111 @@
+"""The writer stage: finished drawings are encoded, written and committed off the model
+thread, so the model thread starts the next batch at once.
+
+The model thread hands over one task per drawing. Its jobs count as being written (the
+drawer's wait_idle, queue, ETA and stop see them) until the task has run: committed, or
+failed with its reason. The job row stays until the commit, so a kill before it redraws
+the job on restart (the same picture: the seed derives from the dedup key). With no
+threads a task runs inline on the model thread, as the kiosk always did.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from kiosk.core.api import Job
+
+log = logging.getLogger(__name__)
+
+
+class Writer:
+    """A small pool of threads that run save tasks, with a bounded backlog."""
+
+    def __init__(self, threads: int, cond: threading.Condition, backlog: int) -> None:
+        self.threads = threads
+        self._cond = cond
+        self._backlog = max(backlog, 1)
+        self._writing: list[Job] = []  # a requeued job may be in here twice, for a moment
+        self._pool = (
+            ThreadPoolExecutor(threads, thread_name_prefix="kiosk-writer") if threads else None
+        )
+
+    def jobs(self) -> list[Job]:
+        """The jobs whose drawings wait to be written or are being written."""
+        with self._cond:
+            return list({j.id: j for j in self._writing}.values())
+
+    def submit(self, jobs: Sequence[Job], task: Callable[[], object]) -> None:
+        """Run `task` for `jobs`: inline without threads, else on a writer thread once the
+        backlog has room (the model thread waits here rather than pile up pictures)."""
+        if self._pool is None:
+            self._call(task)
+            return
+        with self._cond:
+            while len(self._writing) >= self._backlog:
+                self._cond.wait()
+            self._writing.extend(jobs)
+        self._pool.submit(self._run, jobs, task)
+
+    def _run(self, jobs: Sequence[Job], task: Callable[[], object]) -> None:
+        try:
+            self._call(task)
+        finally:
+            with self._cond:
+                for job in jobs:
+                    self._writing.remove(job)
+                self._cond.notify_all()
+
+    @staticmethod
+    def _call(task: Callable[[], object]) -> None:
+        try:
+            task()
+        except Exception:  # tasks fail their jobs themselves; a writer thread must survive
+            log.exception("a save task failed unexpectedly")
+
+    def drain(self) -> None:
+        """Wait for every task handed over, then stop the threads."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+class HostBatch:
+    """A batch of pictures as the writer threads read it: a list of PIL images as it is,
+    or a tensor batch (B, 3, H, W) copied to the host once, by the first row asked for."""
+
+    def __init__(self, images: Any) -> None:
+        self._images = images
+        self._host: Any = images if isinstance(images, list | tuple) else None
+        self._lock = threading.Lock()
+
+    def row(self, i: int) -> Any:
+        """Picture i: a PIL image or a host tensor (3, H, W)."""
+        with self._lock:
+            if self._host is None:
+                self._host = self._images.detach().cpu()
+                self._images = None  # the device memory goes with the model thread's ref
+        return self._host[i]
+
+
+class Countdown:
+    """Runs `then` once, when the last of `n` parties has ticked (from any thread)."""
+
+    def __init__(self, n: int, then: Callable[[], object]) -> None:
+        self._n = n
+        self._then = then
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        """One more party to wait for (before any tick could be the last)."""
+        with self._lock:
+            self._n += 1
+
+    def tick(self) -> None:
+        with self._lock:
+            self._n -= 1
+            last = self._n == 0
+        if last:
+            self._then()
