@@ -54,7 +54,7 @@ def run(settings: Settings, prompts: list[str], stop_at_once: bool = False) -> l
         assert engine.wait_ready(120), engine.load_error
         if stop_at_once:  # once every job is being drawn: stop() must drain the writers
             deadline = time.monotonic() + 120
-            while sum(isinstance(e, Started) for e in events) < len(prompts):
+            while sum(isinstance(e, Started) for e in events) < len(set(prompts)):
                 assert time.monotonic() < deadline
                 time.sleep(0.01)
         else:
@@ -82,7 +82,7 @@ def test_model_thread_draws_on_while_a_drawing_is_written(
     assert isinstance(events[-1], LeaderboardChanged)
 
 
-def test_followers_finish_after_their_lead_and_stop_drains(
+def test_joiners_finish_after_their_lead_and_stop_drains(
     tiny_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slow_writes(monkeypatch, 0.3)
