@@ -175,7 +175,7 @@ def test_every_file_with_the_databases_rows_and_nothing_in_the_data_dir_changes(
         assert len(read_csv(out / name)) == rows[name]
     for f in report["files"]:
         assert Path(f["path"]).stat().st_size == f["bytes"] > 0
-    images = {p.relative_to(out).as_posix() for p in (out / "images").rglob("*.png")}
+    images = {p.relative_to(out).as_posix() for p in (out / "images").rglob("*.webp")}
     assert report["images"]["copied"] == len(images) == 7  # the dedup hit reuses a file
     with zipfile.ZipFile(report["zip"]) as zf:
         inside = {n.split("/", 1)[1] for n in zf.namelist()}

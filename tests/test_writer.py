@@ -22,7 +22,8 @@ from kiosk.core.config import Settings
 from kiosk.core.events import Done, Event, Failed, LeaderboardChanged, Started
 from kiosk.engine import batch
 from kiosk.engine.engine import Engine
-from kiosk.storage.images import to_pil
+from kiosk.engine.writer import HostBatch
+from kiosk.storage.images import to_pil, write_image
 
 
 def with_writers(settings: Settings, writers: int, batch_size: int = 4) -> Settings:
@@ -31,8 +32,8 @@ def with_writers(settings: Settings, writers: int, batch_size: int = 4) -> Setti
 
 
 def slow_writes(monkeypatch: pytest.MonkeyPatch, seconds: float, fail: str = "") -> None:
-    """write_png takes `seconds`; it raises for a drawing whose prompt key is `fail`."""
-    real = batch.write_png
+    """write_image takes `seconds`; it raises for a drawing whose prompt key is `fail`."""
+    real = write_image
 
     def write(image: Any, path: Path) -> None:
         time.sleep(seconds)
@@ -40,7 +41,7 @@ def slow_writes(monkeypatch: pytest.MonkeyPatch, seconds: float, fail: str = "")
             raise OSError(28, "No space left on device")
         real(image, path)
 
-    monkeypatch.setattr(batch, "write_png", write)
+    monkeypatch.setattr(batch, "write_image", write)
 
 
 def run(settings: Settings, prompts: list[str], stop_at_once: bool = False) -> list[Event]:
@@ -116,7 +117,7 @@ def test_a_save_error_on_a_writer_fails_that_job_with_its_reason(
 def test_pictures_may_be_rows_of_a_tensor_batch() -> None:
     torch = pytest.importorskip("torch")
     images = torch.rand(2, 3, 8, 8)
-    pictures = batch.HostBatch(images)
+    pictures = HostBatch(images)
     pil = to_pil(pictures.row(1))
     assert isinstance(pil, Image.Image) and pil.size == (8, 8)
     want = (images[1].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
@@ -132,12 +133,12 @@ KILLED_BEFORE_COMMIT = textwrap.dedent("""
     settings = with_tiny_models(load_settings(sys.argv[1], data_dir=sys.argv[2]))
     g = settings.generator.model_copy(update={"writers": 2})
     settings = settings.model_copy(update={"generator": g})
-    real = batch.write_png
+    real = batch.write_image
     def write(image, path):  # drawn and written, then killed before the commit
         real(image, path)
         shutil.copy(path, sys.argv[3])
         os.kill(os.getpid(), signal.SIGKILL)
-    batch.write_png = write
+    batch.write_image = write
     engine = Engine(settings)
     engine.start()
     engine.submit("ada", "a duck killed before its commit")

@@ -32,7 +32,7 @@ from kiosk.core.events import (
 from kiosk.core.ports import StoreAPI
 from kiosk.engine.writer import Countdown, HostBatch, Writer
 from kiosk.ml.blur import blurred
-from kiosk.storage.images import blurred_relpath, image_relpath, to_pil, write_png
+from kiosk.storage.images import blurred_relpath, image_relpath, to_pil, write_image
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2  # the first try and one retry
@@ -257,9 +257,9 @@ class BatchRunner:
         rel = image_relpath(job.dedup_key)
         cosine, flags, review = self._verdict(save.probe, save.cosine)
         try:
-            write_png(image, self.data_dir / rel)
+            write_image(image, self.data_dir / rel)
             if review == Review.HELD:  # what every screen shows until staff approve it
-                write_png(blurred(image), self.data_dir / blurred_relpath(rel))
+                write_image(blurred(image), self.data_dir / blurred_relpath(rel))
             result = Result(
                 image=rel,
                 cosine=cosine,

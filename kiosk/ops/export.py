@@ -30,6 +30,8 @@ Progress = Callable[[int, int], None]
 
 # A spreadsheet runs a text cell starting with one of these as a formula; visitors type
 # nicknames and prompts, so such cells get a leading apostrophe (OWASP "CSV injection").
+PICTURES = (".png", ".jpg", ".jpeg", ".webp")
+"""Suffixes of files zipped as they are (compressed already)."""
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TIME_COLUMNS = ("created_at", "at", "reached_at")
 
@@ -298,10 +300,10 @@ def _sheet(
 
 def _zip(work: Path, path: Path, folder: str) -> Written:
     """Every file of the export in one zip, under one folder; drawings stored as they are
-    (PNG is compressed already), text deflated."""
+    (PNG, WebP and JPEG are compressed already), text deflated."""
     with zipfile.ZipFile(path, "w") as zf:
         for file in sorted(p for p in work.rglob("*") if p.is_file() and p != path):
             rel = file.relative_to(work).as_posix()
-            kind = zipfile.ZIP_STORED if file.suffix == ".png" else zipfile.ZIP_DEFLATED
+            kind = zipfile.ZIP_STORED if file.suffix in PICTURES else zipfile.ZIP_DEFLATED
             zf.write(file, f"{folder}/{rel}", compress_type=kind)
     return Written(path=path.name, bytes=path.stat().st_size)
