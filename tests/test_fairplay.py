@@ -286,7 +286,7 @@ def test_a_flagged_drawing_is_blurred_everywhere_and_ranks_only_once_approved(
     (done,) = events_of(rec, Done)
     (flag,) = events_of(rec, Flagged)
     assert done.flagged and flag.submission_id == done.submission_id
-    assert done.image.endswith(".blur.png") and Path(done.image).exists()
+    assert done.image.endswith(".blur.webp") and Path(done.image).exists()
     assert engine.leaderboard() == []  # held: not ranked
     (held,) = engine.held_for_review()
     assert held.held and "unsafe:" in held.flags

@@ -271,6 +271,8 @@ class BatchRunner:
                 flags=flags,
                 review=review,
             )
+            if self.writer is not None:  # encoded in parallel, committed in order
+                self.writer.wait_turn()
             sub, *followers = self.store.jobs.complete(job, result)
         except Exception as exc:
             log.debug("saving failed", exc_info=True)

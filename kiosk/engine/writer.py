@@ -28,6 +28,9 @@ class Writer:
         self.threads = threads
         self._cond = cond
         self._backlog = max(backlog, 1)
+        self._tickets = 0  # handed out in hand-over order
+        self._turn = 0  # the ticket whose commit may run now
+        self._local = threading.local()
         self._writing: list[Job] = []  # a requeued job may be in here twice, for a moment
         self._pool = (
             ThreadPoolExecutor(threads, thread_name_prefix="kiosk-writer") if threads else None
@@ -48,13 +51,28 @@ class Writer:
             while len(self._writing) >= self._backlog:
                 self._cond.wait()
             self._writing.extend(jobs)
-        self._pool.submit(self._run, jobs, task)
+            ticket, self._tickets = self._tickets, self._tickets + 1
+        self._pool.submit(self._run, jobs, task, ticket)
 
-    def _run(self, jobs: Sequence[Job], task: Callable[[], object]) -> None:
+    def wait_turn(self) -> None:
+        """On a writer thread: wait until every drawing handed over before this one is
+        committed or failed, so submissions keep the jobs' order (ties rank by it)."""
+        ticket = getattr(self._local, "ticket", None)
+        if ticket is None:
+            return
+        with self._cond:
+            while self._turn < ticket:
+                self._cond.wait()
+
+    def _run(self, jobs: Sequence[Job], task: Callable[[], object], ticket: int) -> None:
+        self._local.ticket = ticket
         try:
             self._call(task)
         finally:
+            self.wait_turn()  # tasks end in order too (the pool is FIFO: no deadlock)
+            self._local.ticket = None
             with self._cond:
+                self._turn = ticket + 1
                 for job in jobs:
                     self._writing.remove(job)
                 self._cond.notify_all()
