@@ -122,15 +122,22 @@ class Judge:
 
         if self.model is None:
             raise RuntimeError("judge not loaded")
-        try:
-            # the model name picks the tokenizer; local-dir: and hf-hub: read their config
-            tokenizer = open_clip.get_tokenizer(self.model_name)
-        except Exception as exc:  # like load: every failure means "cannot load"
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise JudgeLoadError(f"judge model {self.name!r}: no tokenizer: {first}") from exc
+
+        def tokenize(texts: list[str]) -> torch.Tensor:
+            """Made only when some concept is not cached (building it reads a vocabulary)."""
+            try:
+                # the model name picks the tokenizer; local-dir: and hf-hub: read their config
+                tokenizer = open_clip.get_tokenizer(self.model_name)
+            except Exception as exc:  # like load: every failure means "cannot load"
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                first = first or type(exc).__name__
+                raise JudgeLoadError(f"judge model {self.name!r}: no tokenizer: {first}") from exc
+            tokens: torch.Tensor = tokenizer(texts)
+            return tokens
+
         self.probes = Probes(
             self.model,
-            tokenizer,
+            tokenize,
             unsafe=unsafe,
             neutral=neutral,
             text_concepts=text_concepts,
