@@ -115,3 +115,25 @@ def test_the_transform_follows_the_models_config() -> None:
     assert squash(torch.rand(1, 3, 40, 20)).shape == (1, 3, 8, 12)
     with pytest.raises(ValueError, match='preprocess = "pil"'):
         DeviceTransform.from_config({**cfg, "resize_mode": "longest"})
+
+
+def test_the_preprocess_benchmark_runs(env: dict[str, str]) -> None:
+    """bench/preprocess.py, a few small pictures (its figures are not asserted)."""
+    import subprocess
+    import sys
+
+    from builders import REPO
+
+    args = ["--images", "3", "--size", "96", "--drawings", "2", "--drawing-size", "64"]
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "preprocess.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert summary.startswith("SUMMARY preprocess: |device - PIL| max ")
+    assert "over 5 pictures" in summary

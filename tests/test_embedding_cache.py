@@ -146,3 +146,20 @@ def test_load_models_gives_the_judge_its_cache_folder(
     )
     assert judge.cache is not None and judge.cache.folder == cache
     assert len(list(cache.glob("*.pt"))) == len(tiny_settings.targets) + CONCEPTS
+
+
+def test_the_judge_load_benchmark_runs(env: dict[str, str]) -> None:
+    """bench/judge_load.py on the tiny judge, one start of each kind (times not asserted)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "judge_load.py"), "--runs", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().splitlines()[-1].startswith("SUMMARY judge_load: tiny start ")
