@@ -3,6 +3,7 @@ running the judge's towers again; a bad cache file is ignored and rewritten."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,7 @@ def test_a_corrupt_or_foreign_cache_file_is_ignored_and_rewritten(
 def test_a_cache_that_cannot_be_written_does_not_stop_the_judge(
     tiny_models: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="scoring.cache")  # whatever quieted the root
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the cache folder should be")
     _, counted = start(tiny_models, blocked)
