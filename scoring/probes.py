@@ -1,7 +1,8 @@
 """Zero-shot safety probes with the judge's own CLIP model (its text tower).
 
 The unsafe, neutral and text concepts are embedded once, at load, in one encode_text
-call. Each drawing's image embedding (the one the score already made) is then compared
+call (with an EmbeddingCache, only those not embedded on an earlier start). Each
+drawing's image embedding (the one the score already made) is then compared
 with every concept in one matrix product: a drawing is flagged when it is closer to its
 nearest unsafe concept than to its nearest neutral one by more than `margin`, and shows
 written text when its nearest text concept beats the nearest neutral one by more than
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
+
+    from scoring.cache import EmbeddingCache
 
 Tokenizer = Callable[[list[str]], "torch.Tensor"]
 
@@ -74,6 +77,7 @@ class Probes:
         margin: float,
         text_margin: float,
         device: str | torch.device = "cpu",
+        cache: EmbeddingCache | None = None,
     ) -> None:
         import torch
 
@@ -88,11 +92,8 @@ class Probes:
         if not concepts:  # nothing to probe for: every drawing passes
             self.embeddings = torch.empty(0, 0, device=device)
             return
-        tokens = tokenizer(concepts).to(device)
-        with torch.inference_mode():
-            feats = model.encode_text(tokens)
         # rows: unsafe, then neutral, then text; L2-normalised like the image embeddings
-        self.embeddings = torch.nn.functional.normalize(feats.float(), dim=-1)
+        self.embeddings = embed_texts(model, tokenizer, concepts, device, cache)
 
     def check(self, image_embeddings: torch.Tensor) -> list[ProbeResult]:
         """One result per row of L2-normalised image embeddings [N, D], one matrix product."""
@@ -124,6 +125,37 @@ class Probes:
             neutral_cosine=neutral,
             text_cosine=text,
         )
+
+
+def embed_texts(
+    model: Any,
+    tokenizer: Tokenizer,
+    texts: Sequence[str],
+    device: str | torch.device,
+    cache: EmbeddingCache | None,
+) -> torch.Tensor:
+    """L2-normalised text embeddings [len(texts), D] on `device`: cached ones are read, the
+    rest encoded in one encode_text call and cached."""
+    import torch
+
+    from scoring.cache import text_key
+
+    found: dict[str, torch.Tensor] = {}
+    if cache is not None:
+        for text in texts:
+            row = cache.get(text_key(text))
+            if row is not None:
+                found[text] = row
+    missing = [text for text in dict.fromkeys(texts) if text not in found]
+    if missing:
+        with torch.inference_mode():
+            feats = model.encode_text(tokenizer(missing).to(device))
+        rows = torch.nn.functional.normalize(feats.float(), dim=-1)
+        for text, row in zip(missing, rows, strict=True):
+            found[text] = row
+            if cache is not None:
+                cache.put(text_key(text), row)
+    return torch.stack([found[text].to(device) for text in texts])
 
 
 def _best(sims: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

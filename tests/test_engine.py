@@ -57,7 +57,7 @@ def test_same_seed_same_drawing(engine_factory: Callable[..., tuple[Engine, Reco
         stored = im.convert("RGB").tobytes()
     sub = engine.store.jobs.submission(first.submission_id)
     assert sub is not None
-    again = gen.generate(["a duck"], [sub.seed]).images[0]
+    (again,) = gen.generate(["a duck"], [sub.seed]).images
     assert again.convert("RGB").tobytes() == stored
 
 

@@ -51,7 +51,7 @@ class FlakyJudge(Judge):
 
     failures = 1
 
-    def score(self, images: Sequence[Any], target_ids: Sequence[str]) -> Verdict:
+    def score(self, images: Any, target_ids: Sequence[str]) -> Verdict:
         if self.failures:
             self.failures -= 1
             raise RuntimeError("judge exploded")

@@ -19,7 +19,13 @@ import pytest
 from kiosk.core.config import Settings
 from kiosk.core.events import Done, ModelsLoading, ModelsReady, Notice, Queued
 from kiosk.engine.engine import Engine
-from kiosk.ml.generate import Generator, compiled_sizes, padded_size, wants_channels_last
+from kiosk.ml.generate import (
+    Generator,
+    compiled_sizes,
+    padded_size,
+    pick_preprocess,
+    wants_channels_last,
+)
 
 
 @pytest.fixture
@@ -32,7 +38,11 @@ def fresh_dynamo() -> Iterator[None]:
     torch._dynamo.reset()
 
 
-def pixels(images: list[Any]) -> list[np.ndarray]:
+def pixels(images: Any) -> list[np.ndarray]:
+    """Each picture as int16 (H, W, 3) pixels, from PIL images or a [0, 1] tensor batch."""
+    if not isinstance(images, list):  # the device path: round like diffusers' PIL output
+        array = (images.float().cpu() * 255).round().permute(0, 2, 3, 1).numpy()
+        return list(array.astype(np.int16))
     return [np.asarray(image, dtype=np.int16) for image in images]
 
 
@@ -184,3 +194,33 @@ def test_a_failed_compile_is_a_notice_and_the_booth_draws_eagerly(
     assert engine.generator is not None and not getattr(engine.generator, "compiled", True)
     # torch's own warnings (e.g. inductor's) stay off the operator's screen
     assert logging.getLogger("torch").getEffectiveLevel() == logging.ERROR
+
+
+def test_the_device_path_is_chosen_on_cuda_only_by_default() -> None:
+    assert pick_preprocess("auto", "cuda") == "device"
+    assert pick_preprocess("auto", "cpu") == "pil"
+    assert pick_preprocess("auto", "mps") == "pil"
+    assert pick_preprocess("device", "cpu") == "device"
+    assert pick_preprocess("pil", "cuda") == "pil"
+
+
+def test_the_device_path_hands_over_the_same_drawings_as_a_tensor(
+    tiny_settings: Settings,
+) -> None:
+    """preprocess = "device": one float batch in [0, 1] on the model's device, padding
+    trimmed; the same pictures as the PIL path up to its rounding to 8 bits."""
+    import torch
+
+    plain = Generator(tiny_settings.generator)
+    plain.load()
+    tensor = Generator(tiny_settings.generator, preprocess="device")
+    tensor.load()
+    assert (plain.output_type, tensor.output_type) == ("pil", "pt")
+    prompts, seeds = ["a duck", "a swan"], [7, 8]
+    drawn = tensor.generate(prompts, seeds).images
+    assert isinstance(drawn, torch.Tensor)
+    size = tiny_settings.generator.height, tiny_settings.generator.width
+    assert drawn.shape == (2, 3, *size) and drawn.device.type == "cpu"
+    assert float(drawn.min()) >= 0.0 and float(drawn.max()) <= 1.0
+    for a, b in zip(pixels(drawn), pixels(plain.generate(prompts, seeds).images), strict=True):
+        assert np.abs(a - b).max() <= 1

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from kiosk.core.config import SafetySettings, load_settings
 from kiosk.ml.blur import blurred
 from kiosk.ml.tiny import with_tiny_models
-from kiosk.storage.images import write_png
+from kiosk.storage.images import write_image
 from scoring.judge import Judge, Verdict
 from scoring.probes import ProbeResult, Probes
 
@@ -191,8 +191,8 @@ def test_blur_leaves_nothing_recognisable(tmp_path: Path) -> None:
     duck, swan = word("DUCK"), word("SWAN")
     duck.save(tmp_path / "duck.png")
     swan.save(tmp_path / "swan.png")
-    write_png(blurred(duck), tmp_path / "out" / "duck.png")
-    write_png(blurred(swan), tmp_path / "out" / "swan.png")
+    write_image(blurred(duck), tmp_path / "out" / "duck.png")
+    write_image(blurred(swan), tmp_path / "out" / "swan.png")
     with (
         Image.open(tmp_path / "out" / "duck.png") as a,
         Image.open(tmp_path / "out" / "swan.png") as b,

@@ -164,7 +164,7 @@ async def test_wall_app_shows_the_board_latest_and_reveals_a_new_raffle(
     booth.draw("지민", "호수 위의 오리와 백조", 0.36)
     booth.draw("bo", "a swan at dusk", 0.33)
     hidden = booth.draw("troll", "something rude", 0.45)
-    booth.draw("cy", "a duck", 0.29, write_image=False)  # its picture file is missing
+    booth.draw("cy", "a duck", 0.29, picture=False)  # its picture file is missing
     booth.staff("hide-submission", str(hidden))
     app = WallApp(Feed(settings), graphics="halfcell")
     async with app.run_test(size=(140, 45)) as pilot:

@@ -20,7 +20,7 @@ from kiosk.core.commands import StaffAction, StaffCommand
 from kiosk.core.config import Settings
 from kiosk.engine.desk import StaffDesk
 from kiosk.engine.feed import Feed
-from kiosk.storage.images import image_relpath, write_png
+from kiosk.storage.images import image_relpath, write_image
 from kiosk.storage.store import Store
 from kiosk.ui.wall.app import WallApp
 
@@ -39,15 +39,15 @@ class Booth:
         self.desk = StaffDesk(self.store, settings)
         self.n = 0
 
-    def draw(self, nickname: str, prompt: str, cosine: float, *, write_image: bool = True) -> int:
+    def draw(self, nickname: str, prompt: str, cosine: float, *, picture: bool = True) -> int:
         """One prompt drawn and scored: its submission id."""
         self.n += 1
         norm = policy.normalise_prompt(prompt)
         key = hashlib.sha256(f"{norm}|{self.n}".encode()).hexdigest()
         rel = image_relpath(key)
-        if write_image:
+        if picture:
             colour = COLOURS[self.n % len(COLOURS)]
-            write_png(Image.new("RGB", (64, 64), colour), self.settings.data_path / rel)
+            write_image(Image.new("RGB", (64, 64), colour), self.settings.data_path / rel)
         target = self.desk.active_target()
         return commit(self.store, nickname, prompt, cosine, target=target, key=key, seed=self.n)
 

@@ -24,6 +24,10 @@ TINY_NOTICE = N_(
 )
 
 
+Preprocess = Literal["auto", "device", "pil"]
+"""`[judge] preprocess`: where a drawing becomes the judge's input."""
+
+
 class ConfigError(Exception):
     """The config file is missing or invalid; the message names the key path and reason."""
 
@@ -114,6 +118,12 @@ class JudgeSettings(_Section):
     """open_clip pretrained tag, or a path to a checkpoint file. Empty only for a model that
     brings its own weights (`local-dir:` or `hf-hub:`): anything else would judge with
     random weights."""
+    preprocess: Preprocess = "auto"
+    """Where a drawing becomes the judge's input. "device": the generator hands over a
+    tensor that stays on the GPU and is resized, cropped and normalised there with torch
+    ops; "pil": PIL images on the host through open_clip's own transform (the reference).
+    auto: device on CUDA, pil elsewhere. The two differ by a small fraction of a
+    percentage point (bench/RESULTS.md): keep one for a whole event."""
 
     @model_validator(mode="after")
     def _weights_named(self) -> JudgeSettings:

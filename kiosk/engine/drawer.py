@@ -292,7 +292,7 @@ class Drawer:
             return True
 
     def _load_models(self) -> None:
-        from kiosk.ml.models import apply_offline, load_models
+        from kiosk.ml.models import apply_offline, embedding_cache_dir, load_models
 
         start = time.perf_counter()
         settings = self.settings
@@ -305,6 +305,7 @@ class Drawer:
             tiny_root=settings.data_path / "tiny-models" if settings.tiny else None,
             generator=self.generator,
             judge=self.judge,
+            cache_dir=embedding_cache_dir(settings),
             stage=lambda stage, step, total: self.bus.publish(
                 ModelsLoading(stage=stage, step=step, total=total)
             ),

@@ -1,6 +1,6 @@
 """The blurred stand-in for a flagged drawing: what the booth, attract mode and the wall
 show until staff approve the drawing (the worker writes it beside the drawing, with
-kiosk.storage.images.write_png).
+kiosk.storage.images.write_image).
 
 Pixelated to about 12 cells on its longer side, then a Gaussian blur one cell wide, so
 only soft blobs of colour remain: no shape, word or face of the drawing survives.

@@ -8,6 +8,9 @@ Speed settings (`generator.compile`, `generator.channels_last`) apply to the
 denoiser and the VAE decoder. A compiled pipeline is compiled for a few batch sizes
 while loading (1, 2, 4, ... up to `batch`) and every call is padded up to one of
 them, so a visitor never waits on a recompile.
+
+Where the pictures go follows `[judge] preprocess`: PIL images on the host, or (the
+device path) one float tensor on the model's device that the judge preprocesses there.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from kiosk.core.config import GeneratorSettings
+from kiosk.core.config import GeneratorSettings, Preprocess
 from kiosk.ml.offline import hub_offline
 
 if TYPE_CHECKING:
@@ -67,6 +70,14 @@ def pick_dtype(wanted: str, device: str) -> torch.dtype:
     if wanted == "auto":
         return torch.float16 if device in ("cuda", "mps") else torch.float32
     return {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}[wanted]
+
+
+def pick_preprocess(wanted: str, device: str) -> Literal["device", "pil"]:
+    """`[judge] preprocess` for a device; auto: the device path on CUDA only (on a CPU
+    both paths run on the same processor, and PIL's is the reference)."""
+    if wanted == "auto":
+        return "device" if device == "cuda" else "pil"
+    return "device" if wanted == "device" else "pil"
 
 
 def wants_channels_last(setting: str, device: str) -> bool:
@@ -145,17 +156,28 @@ def load_decoder(source: str, dtype: Any) -> Any:
 class Rendered:
     """Images of one batched call and how long it took."""
 
-    images: list[Image]
+    images: list[Image] | torch.Tensor
+    """A list of PIL images (the PIL path), or on the device path one float tensor
+    (N, 3, H, W) in [0, 1] on the model's device, in the pipeline's dtype."""
     ms: float
 
 
 class Generator:
     """One diffusers text-to-image pipeline, owned by the engine's worker thread."""
 
-    def __init__(self, settings: GeneratorSettings, stage: StageFn | None = None) -> None:
+    def __init__(
+        self,
+        settings: GeneratorSettings,
+        stage: StageFn | None = None,
+        preprocess: Preprocess = "pil",
+    ) -> None:
         self.settings = settings
         self.name = settings.model
         self.device = "cpu"
+        self.preprocess = preprocess
+        """The judge's `preprocess` setting: "device" hands over tensors (see Rendered)."""
+        self.output_type: Literal["pil", "pt"] = "pil"
+        """What the pipeline returns, fixed at load from `preprocess` and the device."""
         self.pipe: Any = None
         self.compile_error: str | None = None
         """Why torch.compile was given up (the pipeline then draws eagerly), else None."""
@@ -173,6 +195,8 @@ class Generator:
 
         dlog.disable_progress_bar()
         self.device = pick_device(self.settings.device)
+        on_device = pick_preprocess(self.preprocess, self.device) == "device"
+        self.output_type = "pt" if on_device else "pil"
         dtype = pick_dtype(self.settings.dtype, self.device)
         source = str(Path(self.name).expanduser()) if is_local(self.name) else self.name
         with _missing_as("generator", self.name, source):
@@ -262,11 +286,12 @@ class Generator:
                 width=s.width,
                 height=s.height,
                 generator=generators,
-                output_type="pil",
+                output_type=self.output_type,
                 **kwargs,
             )
         ms = (time.perf_counter() - start) * 1000.0
-        return Rendered(images=list(out.images)[:n], ms=ms)
+        images = out.images[:n] if self.output_type == "pt" else list(out.images)[:n]
+        return Rendered(images=images, ms=ms)
 
 
 def _speed_targets(pipe: Any) -> dict[str, Any]:

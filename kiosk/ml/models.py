@@ -2,6 +2,9 @@
 
 Runs in the engine's worker thread. Missing weights while offline become
 ModelsMissingError with a message that names `kiosk models pull` and `--profile tiny`.
+`[judge] preprocess` picks what the generator hands the judge (PIL images, or a tensor
+that stays on the device); with a cache folder the target and safety-concept embeddings
+of an earlier start are read instead of computed.
 """
 
 from __future__ import annotations
@@ -67,9 +70,11 @@ def load_models(
     generator: Any,
     judge: Any,
     stage: StageFn,
+    cache_dir: Path | None = None,
 ) -> tuple[Any, Any]:
     """Build (or reuse) and load the generator and judge, then embed every target
-    ((id, picture) pairs). `tiny_root`: the tiny profile's models, built there first."""
+    ((id, picture) pairs). `tiny_root`: the tiny profile's models, built there first.
+    `cache_dir`: where a judge built here keeps its embeddings (`embedding_cache_dir`)."""
     from kiosk.ml import tiny
     from scoring.judge import Judge, JudgeLoadError
 
@@ -87,13 +92,15 @@ def load_models(
     stage(f"loading the drawing model{decoder}", 1, total)
     compiled = iter(range(2, 2 + compiles))
     generator = generator or Generator(
-        gen, stage=lambda text: stage(text, next(compiled, 1 + compiles), total)
+        gen,
+        stage=lambda text: stage(text, next(compiled, 1 + compiles), total),
+        preprocess=judging.preprocess,
     )
     quiet_torch()
     generator.load()
     stage("loading the judge", 2 + compiles, total)
     if judge is None:
-        judge = Judge(judging.model, judging.pretrained, generator.device)
+        judge = Judge(judging.model, judging.pretrained, generator.device, cache_dir)
     try:
         judge.load()
     except JudgeLoadError as exc:
@@ -114,6 +121,11 @@ def load_models(
         )
     stage("ready", total, total)
     return generator, judge
+
+
+def embedding_cache_dir(settings: Settings) -> Path:
+    """Where the judge keeps target and concept embeddings across restarts."""
+    return settings.data_path / "cache" / "embeddings"
 
 
 def _refuse_missing(gen: GeneratorSettings, judging: JudgeSettings) -> None:

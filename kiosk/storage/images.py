@@ -55,9 +55,6 @@ def write_image(image: Image, path: Path) -> None:
         os.close(dir_fd)
 
 
-write_png = write_image  # the old name, for callers that write a .png path
-
-
 def to_pil(image: Any) -> Image:
     """A drawing as a PIL image: a PIL image as it is, or one row (3, H, W) of a float
     tensor batch in [0, 1] on the host (rounded as diffusers' own PIL output is). Duck
