@@ -8,11 +8,13 @@ counted), saved, and loaded through the kiosk's Generator and Judge, so the kios
 path is what is measured:
 
   one call of the model thread (draw a batch, then judge it) at batch 1, 4 and 8, with
-  the full decoder and with the tiny one: p50/p95 per call, images/s, and the generate /
-  judge split; the engine's submit -> Done latency, one job at a time, and a burst;
-  load times, peak RSS and peak VRAM.
+  the full decoder and with the tiny one, the judge's PIL path and its device path
+  (pictures stay on the GPU): p50/p95 per call, images/s, and the generate / judge
+  split; the engine's submit -> Done latency, one job at a time, and a burst, with the
+  writer stage off (writers = 0) and on; load times, peak RSS and peak VRAM.
 
     .venv/bin/python bench/gpu.py [--iters 20] [--batches 1,4,8] [--vaes full,tiny]
+                                  [--paths pil,device]
                                   [--cache DIR] [--out-json PATH]
     .venv/bin/python bench/gpu.py --tiny    # tiny architecture, 64 px, fp32: runs on CPU
 
@@ -183,10 +185,12 @@ def draw_rows(
         current, load_s = (gen, 0.0) if vae == "full" else load_generator(settings[vae])
         if load_s:
             say(f"load      {vae} decoder generator {load_s:6.2f} s (with its warm-up call)")
-        for batch in args.batches:
-            label = f"draw+judge {vae:4} decoder batch {batch}:"
+        for batch, path in [(b, p) for b in args.batches for p in args.paths]:
+            label = f"draw+judge {vae:4} decoder {path:6} batch {batch}:"
+            current.output_type = "pt" if path == "device" else "pil"  # the judge follows
             try:
-                row = {"vae": vae, **time_batch(current, judge, target_id, batch, args)}
+                row = {"vae": vae, "path": path}
+                row |= time_batch(current, judge, target_id, batch, args)
             except Exception as exc:
                 say(f"{label} FAILED: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}")
                 break
@@ -227,11 +231,23 @@ def submit(engine: Any, nickname: str, prompt: str) -> int:
     return int(result.job_id)
 
 
+def engine_rows(settings: Any, gen: Any, judge: Any, args: argparse.Namespace) -> list[Any]:
+    """The engine with the writer stage off (writers = 0: saving on the model thread) and
+    on (the config's default), each on the loaded models."""
+    rows = []
+    for writers in (0, settings.generator.writers):
+        generator = settings.generator.model_copy(update={"writers": writers})
+        one = settings.model_copy(update={"generator": generator})
+        rows.append({"writers": writers, **engine_figures(one, gen, judge, args)})
+    return rows
+
+
 def engine_figures(settings: Any, gen: Any, judge: Any, args: argparse.Namespace) -> dict[str, Any]:
     """submit -> Done one job at a time (p50/p95), then a burst of jobs from many players;
     the engine is handed the loaded models (their load() does nothing the second time)."""
     from kiosk.engine.engine import Engine
 
+    take = f"writers {settings.generator.writers}"  # new prompts: drawn, never a dedup hit
     engine = Engine(settings, generator=gen, judge=judge)
     events: queue.Queue[Any] = queue.Queue()
     engine.subscribe(events.put)
@@ -242,11 +258,11 @@ def engine_figures(settings: Any, gen: Any, judge: Any, args: argparse.Namespace
         times = []
         for i in range(args.warmup + args.engine_jobs):
             start = time.perf_counter()
-            wait_done(events, {submit(engine, "solo", f"a lone duck, take {i}")}, 600)
+            wait_done(events, {submit(engine, "solo", f"a lone duck, take {i}, {take}")}, 600)
             if i >= args.warmup:
                 times.append((time.perf_counter() - start) * 1000.0)
         start = time.perf_counter()
-        ids = {submit(engine, f"player {i}", f"a crowd of swans {i}") for i in range(args.burst)}
+        ids = {submit(engine, f"player {i}", f"swans {i}, {take}") for i in range(args.burst)}
         wait_done(events, ids, 600)
         burst_s = time.perf_counter() - start
     finally:
@@ -260,8 +276,8 @@ def engine_figures(settings: Any, gen: Any, judge: Any, args: argparse.Namespace
         "burst_images_per_s": args.burst / burst_s,
     }
     say(
-        f"engine    submit -> Done, one at a time: p50 {row['p50_ms']:8.2f} ms  "
-        f"p95 {row['p95_ms']:8.2f} ms  (n={row['jobs']})"
+        f"engine    writers {settings.generator.writers}: submit -> Done, one at a time:"
+        f" p50 {row['p50_ms']:8.2f} ms  p95 {row['p95_ms']:8.2f} ms  (n={row['jobs']})"
     )
     say(
         f"engine    burst of {args.burst} jobs, batch <= {row['burst_batch']}: "
@@ -280,6 +296,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, help="untimed calls before each figure (2; --tiny 1)")
     p.add_argument("--batches", help="batch sizes, comma-separated (1,4,8; --tiny 1,2)")
     p.add_argument("--vaes", default="full,tiny", help="decoders: full and/or tiny (both)")
+    p.add_argument("--paths", default="pil,device", help="judge preprocessing: pil, device")
     p.add_argument("--engine-jobs", type=int, help="timed jobs one at a time (20; --tiny 4)")
     p.add_argument("--burst", type=int, help="jobs submitted at once (32; --tiny 8)")
     p.add_argument("--cache", type=Path, help="build the models here, or reuse them (temp)")
@@ -293,6 +310,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     batches = args.batches or ("1,2" if tiny else "1,4,8")
     args.batches = [int(b) for b in batches.split(",") if b.strip()]
     args.vaes = [v.strip() for v in args.vaes.split(",") if v.strip() in ("full", "tiny")]
+    args.paths = [p.strip() for p in args.paths.split(",") if p.strip() in ("pil", "device")]
     return args
 
 
@@ -323,19 +341,22 @@ def summary_line(data: dict[str, Any]) -> str:
     the load time and the memory peaks."""
     machine = data["machine"]
     parts = [f"SUMMARY gpu: {machine['device']} {machine['size']} px"]
-    if "engine" in data:
-        parts.append(f"engine p50 {data['engine']['p50_ms']:.1f} ms (target <= 60 ms on H100/H200)")
+    for e in data.get("engine", []):
+        parts.append(
+            f"engine writers {e['writers']}: p50 {e['p50_ms']:.1f} ms (target <= 60 ms on"
+            f" H100/H200), burst {e['burst_images_per_s']:.1f} img/s"
+        )
     rows = data.get("draws", [])
     for r in rows:
         if r["batch"] == 1:
             parts.append(
-                f"{r['vae']} decoder batch-1 p50 {r['p50_ms']:.1f} ms"
+                f"{r['vae']} decoder {r['path']} batch-1 p50 {r['p50_ms']:.1f} ms"
                 f" (generate {r['generate_ms']:.1f}, judge {r['judge_ms']:.1f})"
             )
     if rows:
         best = max(rows, key=lambda r: r["images_per_s"])
         parts.append(
-            f"best {best['images_per_s']:.1f} img/s ({best['vae']} decoder, batch"
+            f"best {best['images_per_s']:.1f} img/s ({best['vae']} decoder, {best['path']}, batch"
             f" {best['batch']}; target >= 40)"
         )
     if "load" in data:
@@ -377,7 +398,7 @@ def run(args: argparse.Namespace, device: str, report: Report) -> None:
             f"judge {load['judge_load_s']:6.2f} s  RSS {load['rss_after_load_mb']:7.0f} MiB  "
             f"VRAM {load['vram_after_load_mb']:7.0f} MiB"
         )
-        report.put("engine", engine_figures(settings["full"], gen, judge, args))
+        report.put("engine", engine_rows(settings["full"], gen, judge, args))
         draw_rows(settings, gen, judge, args, report)
     vram = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else 0.0
     report.put("memory", {"peak_rss_mb": peak_rss_mb(), "peak_vram_mb": vram})

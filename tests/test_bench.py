@@ -33,17 +33,24 @@ def test_gpu_bench_runs_tiny_on_cpu(tmp_path: Path, env: dict[str, str]) -> None
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().splitlines()[-1].startswith("SUMMARY gpu:")
     figures = json.loads(out.read_text())
-    assert figures["memory"] and figures["engine"]["p50_ms"] > 0
+    # the engine with the writer stage off and on
+    assert figures["memory"] and [e["writers"] for e in figures["engine"]] == [0, 2]
+    assert all(e["p50_ms"] > 0 and e["burst_images_per_s"] > 0 for e in figures["engine"])
     # one call of the model thread (draw, then judge) at each batch size, with the full and
-    # the tiny decoder, each through the kiosk's own Generator and Judge
-    draws = {(row["vae"], row["batch"]) for row in figures["draws"]}
-    assert draws == {("full", 1), ("full", 2), ("tiny", 1), ("tiny", 2)}
+    # the tiny decoder, the judge's PIL and device paths, through the kiosk's own code
+    draws = {(row["vae"], row["path"], row["batch"]) for row in figures["draws"]}
+    assert draws == {
+        (vae, path, batch)
+        for vae in ("full", "tiny")
+        for path in ("pil", "device")
+        for batch in (1, 2)
+    }
     assert all(
         row["images_per_s"] > 0 and row["generate_ms"] > 0 and row["judge_ms"] > 0
         for row in figures["draws"]
     )
     summary = proc.stdout.strip().splitlines()[-1]
-    assert "full decoder batch-1 p50" in summary and "tiny decoder batch-1 p50" in summary
+    assert "full decoder device batch-1 p50" in summary and "tiny decoder pil batch-1" in summary
 
 
 def test_gpu_bench_refuses_cpu_without_tiny(env: dict[str, str]) -> None:
