@@ -23,6 +23,7 @@ from kiosk.core.commands import (
     StaffCommand,
     StaffError,
     StaffOutcome,
+    Subject,
     chosen_target,
     submission_id,
 )
@@ -61,25 +62,12 @@ class StaffDesk:
 
     def run(self, cmd: StaffCommand, actor: str = "staff") -> StaffOutcome:
         """Carry out one action (with its audit row); a refusal is an outcome, not a crash."""
-        handler: Callable[[StaffAction, str, str, str], str] = self._handlers[
-            ACTIONS[cmd.action].subject
-        ]
+        handler = _HANDLERS[ACTIONS[cmd.action].subject]
         try:
-            message = handler(cmd.action, cmd.subject, cmd.reason, actor)
+            message = handler(self, cmd.action, cmd.subject, cmd.reason, actor)
         except (StoreError, StaffError) as exc:
             return StaffOutcome(action=cmd.action, subject=cmd.subject, ok=False, message=str(exc))
         return StaffOutcome(action=cmd.action, subject=cmd.subject, ok=True, message=message)
-
-    @property
-    def _handlers(self) -> dict[str, Callable[[StaffAction, str, str, str], str]]:
-        """One handler for each kind of subject (see kiosk.core.commands.ACTIONS)."""
-        return {
-            "nickname": self._player_action,
-            "submission_id": self._drawing_action,
-            "word": self._word_action,
-            "target_id": self._target,
-            "": self._pause,
-        }
 
     def _player_action(self, a: StaffAction, who: str, why: str, actor: str) -> str:
         """hide, unhide, ban, unban, tag-staff, untag-staff, reset-code, unpause. A ban
@@ -268,3 +256,13 @@ class StaffDesk:
                 for r in record["redraws"]
             ),
         )
+
+
+_HANDLERS: dict[Subject, Callable[[StaffDesk, StaffAction, str, str, str], str]] = {
+    "nickname": StaffDesk._player_action,
+    "submission_id": StaffDesk._drawing_action,
+    "word": StaffDesk._word_action,
+    "target_id": StaffDesk._target,
+    "": StaffDesk._pause,
+}
+"""One handler for each kind of subject an action takes (kiosk.core.commands.ACTIONS)."""
