@@ -16,6 +16,9 @@ from typing import Any, Protocol, TypeVar, cast
 from kiosk.core.commands import StaffCommand, StaffOutcome
 from kiosk.core.events import Done, Event, Queued
 
+KEYBOARD = "keyboard"
+"""The booth's keyboard as a source of prompts (a phone is `phone:<device id>`)."""
+
 T = TypeVar("T")
 
 
@@ -359,10 +362,13 @@ class EngineAPI(Protocol):
         *,
         code: str | None = None,
         typing_cps: float | None = None,
+        source: str = KEYBOARD,
     ) -> Done | Queued:
         """Accept one prompt (raises PolicyError, StoreError with a message). `code`: the
         player code of a claimed nickname; `typing_cps`: how fast the prompt was typed
-        (the booth measures it). A new player's code comes back in `player_code`."""
+        (the booth measures it); `source`: where it came from, the unit of fair play
+        (KEYBOARD, or `phone:<device id>`). A new player's code comes back in
+        `player_code`."""
         ...
 
     def needs_code(self, nickname: str) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.core.api import (
+    KEYBOARD,
     AuditRow,
     BoardRow,
     EventStats,
@@ -196,8 +197,9 @@ class Engine:
         *,
         code: str | None = None,
         typing_cps: float | None = None,
+        source: str = KEYBOARD,
     ) -> Done | Queued:
-        return self.intake.submit(nickname, prompt, code, typing_cps)
+        return self.intake.submit(nickname, prompt, code, typing_cps, source)
 
     def dedup_key(self, norm_prompt: str, target_id: str | None = None) -> str:
         """The dedup key of a normalised prompt on a target (default: the active one)."""

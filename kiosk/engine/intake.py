@@ -11,7 +11,7 @@ import time
 from dataclasses import replace
 
 from kiosk.core import policy
-from kiosk.core.api import Job, PlayerFlags, Submission
+from kiosk.core.api import KEYBOARD, Job, PlayerFlags, Submission
 from kiosk.core.config import Settings
 from kiosk.core.events import Done, LeaderboardChanged, Queued
 from kiosk.core.i18n import N_
@@ -65,13 +65,18 @@ class Intake:
         )
 
     def submit(
-        self, nickname: str, prompt: str, code: str | None, typing_cps: float | None
+        self,
+        nickname: str,
+        prompt: str,
+        code: str | None,
+        typing_cps: float | None,
+        source: str = KEYBOARD,
     ) -> Done | Queued:
         """Accept one prompt (see _submit). A refusal is counted (for the event stats and
         the player's own), and published as a `refused` event; a human check asked for is
         published as a `challenge` event first."""
         try:
-            return self._submit(nickname, prompt, code, typing_cps)
+            return self._submit(nickname, prompt, code, typing_cps)  # source: fair play, to come
         except policy.PolicyError as exc:
             for event in self.gate.refusal(nickname, prompt, exc):
                 self.bus.publish(event)
