@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # the judge's torch vs our threads
 import statistics
@@ -97,7 +98,9 @@ def run(root: Path, size: int, writers: int, jobs: int) -> dict[str, float]:
         for i in range(jobs):
             engine.submit(f"p{i % 50}", f"pipeline {size}/{writers}: a duck number {i}")
         assert engine.wait_ready(300), engine.load_error
+        cpu0 = _cpu_s()
         assert engine.wait_idle(600)
+        cpu = _cpu_s() - cpu0
     finally:
         engine.stop()
         batch_mod.write_image = real_write  # type: ignore[assignment]
@@ -106,7 +109,17 @@ def run(root: Path, size: int, writers: int, jobs: int) -> dict[str, float]:
     assert len(done) == jobs and not [e for _, e in events if isinstance(e, Failed)]
     figures = {k: statistics.median(v) for k, v in stages.items() if v}
     figures["judge"] = statistics.median(e.judge_ms for _, e in done)
-    return figures | {"wall": done[-1][0] - started[0], "busy_ms": gen.busy_ms}
+    return figures | {
+        "wall": done[-1][0] - started[0],
+        "busy_ms": gen.busy_ms,
+        "cpu_ms": cpu * 1000 / jobs,
+    }
+
+
+def _cpu_s() -> float:
+    """This process's CPU time so far (all threads), seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -117,7 +130,7 @@ def main() -> None:
     args = ap.parse_args()
     print(
         f"{'batch':>5s} {'path':10s} {'drawings/s':>10s} {'stand-in/s':>10s} {'ratio':>6s}"
-        f" {'GPU idle':>8s} {'judge ms':>8s} {'write ms':>8s} {'commit ms':>9s}"
+        f" {'GPU idle':>8s} {'judge ms':>8s} {'write ms':>8s} {'commit ms':>9s} {'CPU ms':>6s}"
     )
     ratios: dict[tuple[int, int], float] = {}
     with tempfile.TemporaryDirectory() as td:
@@ -133,7 +146,7 @@ def main() -> None:
                 print(
                     f"{size:5d} {path:10s} {rate:10.1f} {own:10.1f} {rate / own:6.3f}"
                     f" {idle:8.1%} {r['judge']:8.1f} {r.get('write', 0):8.1f}"
-                    f" {r.get('commit', 0):9.1f}"
+                    f" {r.get('commit', 0):9.1f} {r['cpu_ms']:6.1f}"
                 )
     parts = [
         f"batch {s}: {ratios[(s, 0)]:.3f} inline -> {ratios[(s, w)]:.3f} writers={w}"

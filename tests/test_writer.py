@@ -1,6 +1,7 @@
-"""The writer stage: drawings are saved off the model thread, and nothing about crash
-safety, events or the queue changes (a kill before the commit redraws the same picture;
-a save error fails the job with its reason; stop() drains the writers)."""
+"""The stages after the drawing: drawings are judged and saved off the model thread, and
+nothing about crash safety, events or the queue changes (a kill before the commit redraws
+the same picture; a model or save error fails the job with its reason; stop() drains the
+stage and the writers)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from builders import REPO
 from PIL import Image
 
 from kiosk.core.config import Settings
-from kiosk.core.events import Done, Event, Failed, LeaderboardChanged, Started
+from kiosk.core.events import Done, Event, Failed, LeaderboardChanged, Retrying, Started
 from kiosk.engine import batch
 from kiosk.engine.engine import Engine
 from kiosk.engine.writer import HostBatch
 from kiosk.storage.images import to_pil, write_image
+from scoring.judge import Judge
 
 
 def with_writers(settings: Settings, writers: int, batch_size: int = 4) -> Settings:
@@ -165,4 +167,48 @@ def test_a_kill_between_drawing_and_commit_redraws_the_same_picture(
 
 def test_writer_threads_end_with_the_engine(tiny_settings: Settings) -> None:
     run(with_writers(tiny_settings, 2), ["a duck"])
-    assert not [t for t in threading.enumerate() if t.name.startswith("kiosk-writer")]
+    assert not [
+        t for t in threading.enumerate() if t.name.startswith(("kiosk-writer", "kiosk-stage"))
+    ]
+
+
+def slow_judge(monkeypatch: pytest.MonkeyPatch, seconds: float, fail: bool = False) -> list[str]:
+    """Judge.score takes `seconds` (or raises, with `fail`); returns the threads it ran on."""
+    threads: list[str] = []
+    real = Judge.score
+
+    def score(self: Judge, images: Any, target_ids: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        time.sleep(seconds)
+        if fail:
+            raise RuntimeError("the judge fell over")
+        return real(self, images, target_ids)
+
+    monkeypatch.setattr(Judge, "score", score)
+    return threads
+
+
+def test_the_judge_runs_on_the_stage_thread_while_the_next_batch_is_drawn(
+    tiny_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads = slow_judge(monkeypatch, 0.4)
+    events = run(with_writers(tiny_settings, 2, batch_size=1), ["a duck", "a swan", "a pond"])
+    assert set(threads) == {"kiosk-stage_0"}
+    kinds = [(type(e).__name__, getattr(e, "job_id", None)) for e in events]
+    started = [j for k, j in kinds if k == "Started"]
+    assert kinds.index(("Started", started[1])) < kinds.index(("Done", started[0]))
+    done = [e for e in events if isinstance(e, Done)]
+    assert [e.job_id for e in done] == started  # committed in the order drawn
+
+
+def test_a_judge_error_on_the_stage_thread_retries_once_then_fails_the_job(
+    tiny_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow_judge(monkeypatch, 0.0, fail=True)
+    events = run(with_writers(tiny_settings, 2), ["a duck", "a duck", "a swan"])
+    assert sorted(e.nickname for e in events if isinstance(e, Retrying)) == ["p0", "p2"]
+    failed = [e for e in events if isinstance(e, Failed)]
+    assert sorted(e.nickname for e in failed) == ["p0", "p1", "p2"]  # p1 joined p0's job
+    assert all("the judge fell over" in e.reason for e in failed)
+    db = sqlite3.connect(tiny_settings.data_path / "kiosk.db")
+    assert db.execute("SELECT count(*) FROM submissions").fetchone() == (0,)

@@ -185,6 +185,8 @@ class BatchRunner:
         return retry
 
     def _draw(self, jobs: list[Job], followers: dict[str, list[Job]], tail: Countdown) -> list[Job]:
+        """Draw the batch here; judge and save it here too when inline, else on the
+        writer's stage thread while this thread draws the next batch."""
         ids = tuple(j.id for j in jobs)
         start = time.perf_counter()
         try:
@@ -193,12 +195,49 @@ class BatchRunner:
                 [j.seed for j in jobs],
                 lambda step, total: self.publish(Progress(job_ids=ids, step=step, total=total)),
             )
+        except Exception as exc:
+            return self._models_failed(jobs, followers, exc)
+        if self.writer is None:
+            retry = self._judge(jobs, followers, tail, drawing)
+            # The whole call as the queue waits for it: judging and saving included.
+            self.times.record(len(jobs), (time.perf_counter() - start) * 1000.0)
+            return retry
+        self.times.record(len(jobs), (time.perf_counter() - start) * 1000.0)
+        self._finished.update(j.id for j in [*jobs, *(f for fs in followers.values() for f in fs)])
+        tail.add()
+
+        def judge_and_hand_over() -> None:
+            try:
+                retry = self._judge(jobs, followers, tail, drawing)
+            except Exception as exc:  # the stage thread must survive anything
+                log.exception("judging a batch failed unexpectedly")
+                retry = self._models_failed(jobs, followers, exc)
+            finally:
+                tail.tick()
+            if retry:
+                self.requeue(retry)
+
+        waiting = [*jobs, *(f for fs in followers.values() for f in fs)]
+        self.writer.stage(waiting, judge_and_hand_over)
+        return []
+
+    def _models_failed(
+        self, jobs: list[Job], followers: dict[str, list[Job]], exc: BaseException
+    ) -> list[Job]:
+        """A model error on a batch: each job retries once or fails, and so do followers."""
+        log.debug("models failed on a batch", exc_info=True)
+        reason = plain_reason(exc)
+        failed = [r for job in jobs for r in self._model_error(job, reason)]
+        return failed + self._follow([f for fs in followers.values() for f in fs])
+
+    def _judge(
+        self, jobs: list[Job], followers: dict[str, list[Job]], tail: Countdown, drawing: Any
+    ) -> list[Job]:
+        """Score a drawn batch in one judge call, then hand each drawing over to be saved."""
+        try:
             verdict = self.judge.score(drawing.images, [j.target_id for j in jobs])
         except Exception as exc:
-            log.debug("models failed on a batch", exc_info=True)
-            reason = plain_reason(exc)
-            failed = [r for job in jobs for r in self._model_error(job, reason)]
-            return failed + self._follow([f for fs in followers.values() for f in fs])
+            return self._models_failed(jobs, followers, exc)
         n = len(jobs)
         probes = getattr(verdict, "probes", None) or [None] * n
         pictures = HostBatch(drawing.images)
@@ -206,8 +245,6 @@ class BatchRunner:
         for i, (job, cosine, probe) in enumerate(zip(jobs, verdict.cosines, probes, strict=True)):
             save = _Save(job, i, cosine, drawing.ms / n, verdict.ms / n, probe)
             retry += self._hand_over(save, pictures, followers.get(job.dedup_key, []), tail)
-        # The whole call as the queue waits for it: saving included only when inline.
-        self.times.record(n, (time.perf_counter() - start) * 1000.0)
         return retry
 
     def _hand_over(

@@ -1,11 +1,13 @@
-"""The writer stage: finished drawings are encoded, written and committed off the model
-thread, so the model thread starts the next batch at once.
+"""The stages after the drawing: judged on a stage thread, then encoded, written and
+committed on writer threads, so the model thread starts the next batch at once.
 
-The model thread hands over one task per drawing. Its jobs count as being written (the
-drawer's wait_idle, queue, ETA and stop see them) until the task has run: committed, or
-failed with its reason. The job row stays until the commit, so a kill before it redraws
-the job on restart (the same picture: the seed derives from the dedup key). With no
-threads a task runs inline on the model thread, as the kiosk always did.
+The model thread hands a drawn batch to the stage thread (at most one more waits there);
+the stage thread judges it and hands over one task per drawing to the writers. Their jobs
+count as being written (the drawer's wait_idle, queue, ETA and stop see them) until the
+task has run: committed, or failed with its reason. The job row stays until the commit, so
+a kill before it redraws the job on restart (the same picture: the seed derives from the
+dedup key). With no threads, judging and saving run inline on the model thread, as the
+kiosk always did.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 class Writer:
-    """A small pool of threads that run save tasks, with a bounded backlog."""
+    """A stage thread and a small pool of writer threads, each with a bounded backlog."""
 
     def __init__(self, threads: int, cond: threading.Condition, backlog: int) -> None:
         self.threads = threads
@@ -32,14 +34,38 @@ class Writer:
         self._turn = 0  # the ticket whose commit may run now
         self._local = threading.local()
         self._writing: list[Job] = []  # a requeued job may be in here twice, for a moment
+        self._staged: list[list[Job]] = []  # batches drawn, waiting for or being judged
         self._pool = (
             ThreadPoolExecutor(threads, thread_name_prefix="kiosk-writer") if threads else None
         )
+        self._stage = ThreadPoolExecutor(1, thread_name_prefix="kiosk-stage") if threads else None
 
     def jobs(self) -> list[Job]:
         """The jobs whose drawings wait to be written or are being written."""
         with self._cond:
-            return list({j.id: j for j in self._writing}.values())
+            staged = [j for batch in self._staged for j in batch]
+            return list({j.id: j for j in [*staged, *self._writing]}.values())
+
+    def stage(self, jobs: Sequence[Job], task: Callable[[], object]) -> None:
+        """Run `task` (judge a drawn batch, then `submit` its drawings) on the stage thread:
+        inline without threads. The model thread waits here while a batch already waits."""
+        if self._stage is None:
+            self._call(task)
+            return
+        batch = list(jobs)
+        with self._cond:
+            while len(self._staged) >= 2:  # one being judged, one waiting
+                self._cond.wait()
+            self._staged.append(batch)
+        self._stage.submit(self._run_stage, batch, task)
+
+    def _run_stage(self, batch: list[Job], task: Callable[[], object]) -> None:
+        try:
+            self._call(task)
+        finally:
+            with self._cond:
+                self._staged = [b for b in self._staged if b is not batch]
+                self._cond.notify_all()
 
     def submit(self, jobs: Sequence[Job], task: Callable[[], object]) -> None:
         """Run `task` for `jobs`: inline without threads, else on a writer thread once the
@@ -85,9 +111,11 @@ class Writer:
             log.exception("a save task failed unexpectedly")
 
     def drain(self) -> None:
-        """Wait for every task handed over, then stop the threads."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        """Wait for every task handed over, then stop the threads (the stage first: it
+        hands tasks to the writers)."""
+        for pool in (self._stage, self._pool):
+            if pool is not None:
+                pool.shutdown(wait=True)
 
 
 class HostBatch:
