@@ -147,6 +147,7 @@ class FakeEngine:
         *,
         code: str | None = None,
         typing_cps: float | None = None,
+        source: str = "keyboard",
     ) -> Done | Queued:
         nick = clean_field(nickname, what="nickname", max_len=24)
         text = clean_field(prompt, what="prompt", max_len=300)
