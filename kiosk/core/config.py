@@ -87,8 +87,9 @@ class GeneratorSettings(_Section):
     batch: Annotated[int, Field(ge=1, le=64)] = 4
     """Most waiting jobs generated in one call."""
     writers: Annotated[int, Field(ge=0, le=16)] = 2
-    """Threads that encode, write and commit finished drawings, so the model thread
-    starts the next batch at once; 0 saves inline on the model thread."""
+    """Threads that encode, write and commit finished drawings (with one more that
+    judges each drawn batch), so the model thread starts the next batch at once; 0
+    judges and saves inline on the model thread."""
     device: Literal["auto", "cuda", "cpu", "mps"] = "auto"
     """Where the models run; auto picks CUDA when present."""
     dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"
