@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 CELLS = 12
 """Cells on the longer side of the pixelated picture."""
+SCALE = 8
+"""Pixels a cell while blurring."""
 
 
 def blurred(image: Image) -> Image:
@@ -25,10 +27,11 @@ def blurred(image: Image) -> Image:
     rgb = image.convert("RGB")
     width, height = rgb.size
     cell = max(width, height) / CELLS
-    small = rgb.resize(
-        (max(1, round(width / cell)), max(1, round(height / cell))),
-        PILImage.Resampling.BOX,  # the mean of each cell: nothing finer is kept
-    )
-    big = small.resize((width, height), PILImage.Resampling.NEAREST)
-    # a blur one cell wide melts the cell edges, which would otherwise outline shapes
-    return big.filter(ImageFilter.GaussianBlur(radius=cell))
+    columns, rows = max(1, round(width / cell)), max(1, round(height / cell))
+    small = rgb.resize((columns, rows), PILImage.Resampling.BOX)  # the mean of each cell
+    # a blur one cell wide melts the cell edges, which would otherwise outline shapes; done
+    # at SCALE pixels a cell, then smoothly enlarged: within 3 levels of blurring at full
+    # size, for a sixth of the CPU (2.4 ms against 14 at 512 px, bench/pipeline.py)
+    mid = small.resize((columns * SCALE, rows * SCALE), PILImage.Resampling.NEAREST)
+    mid = mid.filter(ImageFilter.GaussianBlur(radius=SCALE))
+    return mid.resize((width, height), PILImage.Resampling.BILINEAR)
