@@ -9,7 +9,10 @@ that releases the GIL and stands for the GPU: 25 ms at batch 1, 60 ms for a batc
 the first `started` to the last `done`. For each batch size it runs the old path (saving
 inline on the model thread, `writers = 0`) and the new (`writers = N`) side by side and
 prints drawings per second against the stand-in's own rate (the ratio; goal >= 0.95 at
-batch 4), per-stage times (ms per drawing, medians) and the stand-in GPU's idle fraction.
+batch 4), per-stage times (ms per drawing, medians), the stand-in GPU's idle fraction,
+the process's CPU time per drawing (all threads; 2 cores give 2000 ms a second) and the
+share of drawings held for review (the tiny judge's random-weight probes hold ~40%, a
+trained judge a few in a hundred; each held drawing also writes its blurred stand-in).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import tiny_settings
 from formats import pictures
 
-from kiosk.core.events import Done, Failed, Started
+from kiosk.core.events import Done, Failed, Flagged, Started
 from kiosk.engine import batch as batch_mod
 from kiosk.engine.engine import Engine
 from kiosk.ml.generate import Rendered
@@ -112,6 +115,7 @@ def run(root: Path, size: int, writers: int, jobs: int) -> dict[str, float]:
     return figures | {
         "wall": done[-1][0] - started[0],
         "busy_ms": gen.busy_ms,
+        "held": sum(isinstance(e, Flagged) for _, e in events) / jobs,
         "cpu_ms": cpu * 1000 / jobs,
     }
 
@@ -130,7 +134,8 @@ def main() -> None:
     args = ap.parse_args()
     print(
         f"{'batch':>5s} {'path':10s} {'drawings/s':>10s} {'stand-in/s':>10s} {'ratio':>6s}"
-        f" {'GPU idle':>8s} {'judge ms':>8s} {'write ms':>8s} {'commit ms':>9s} {'CPU ms':>6s}"
+        f" {'GPU idle':>8s} {'judge ms':>8s} {'write ms':>8s} {'commit ms':>9s}"
+        f" {'CPU ms':>6s} {'held':>5s}"
     )
     ratios: dict[tuple[int, int], float] = {}
     with tempfile.TemporaryDirectory() as td:
@@ -146,7 +151,7 @@ def main() -> None:
                 print(
                     f"{size:5d} {path:10s} {rate:10.1f} {own:10.1f} {rate / own:6.3f}"
                     f" {idle:8.1%} {r['judge']:8.1f} {r.get('write', 0):8.1f}"
-                    f" {r.get('commit', 0):9.1f} {r['cpu_ms']:6.1f}"
+                    f" {r.get('commit', 0):9.1f} {r['cpu_ms']:6.1f} {r['held']:5.0%}"
                 )
     parts = [
         f"batch {s}: {ratios[(s, 0)]:.3f} inline -> {ratios[(s, w)]:.3f} writers={w}"
