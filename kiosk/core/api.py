@@ -48,6 +48,14 @@ class Job:
     dedup_key: str
     seed: int
     created_at: float
+    source: str = KEYBOARD
+    """Where the prompt came from: the unit of fair play (KEYBOARD, or `phone:<device id>`)."""
+
+
+def is_phone(source: str) -> bool:
+    """Whether a source is one phone (limited as a device), not the booth's keyboard (many
+    people in turn)."""
+    return source != KEYBOARD
 
 
 @dataclass(frozen=True, kw_only=True)
