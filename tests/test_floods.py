@@ -14,6 +14,7 @@ import pytest
 from builders import REPO
 
 from kiosk.core import floods
+from kiosk.core.checks import CHOICES, distractors
 from kiosk.core.config import LimitSettings
 from kiosk.core.floods import (
     Challenge,
@@ -199,14 +200,23 @@ def test_wrong_player_codes_in_a_row_pause_the_nickname() -> None:
 
 
 def test_each_check_is_drawn_fresh_and_carries_no_answer() -> None:
+    """Six pictures from the targets and the shipped distractors, in a random order, one
+    asked for: a blind macro passes one check in six at best."""
     g = guard(seed=3, typing_cps_max=25)
     seen = [challenge_of(g, f"p{i}", 0.0, typing_cps=99.0) for i in range(40)]
     assert len({c.id for c in seen}) == 40
     assert len({tuple(ch.title for ch in c.choices) for c in seen}) > 1  # orders vary
-    assert {c.subject for c in seen} == {title for title, _ in PICTURES}  # asks vary
+    pool = {*PICTURES, *distractors()}
+    assert len(pool) == 11 and {c.subject for c in seen} > {title for title, _ in PICTURES}
+    answers = set()
     for c in seen:
-        assert [ch.number for ch in c.choices] == [1, 2, 3]
-        assert {(ch.title, ch.picture) for ch in c.choices} == set(PICTURES)
+        assert [ch.number for ch in c.choices] == list(range(1, CHOICES + 1)) and CHOICES >= 6
+        assert {(ch.title, ch.picture) for ch in c.choices} < pool
+        assert [ch.id for ch in c.choices] == [f"{c.id}-{n}" for n in range(1, CHOICES + 1)]
+        assert all(g.picture(ch.id) == ch.picture for ch in c.choices)
+        answers.add(right_answer(c))
+    assert answers == {str(n) for n in range(1, CHOICES + 1)}  # no key is always right
+    assert g.picture("nope-1") is None and g.picture(f"{seen[0].id}-99") is None
     assert {f.name for f in dataclasses.fields(Challenge)} == {
         "id",
         "question",
@@ -216,6 +226,16 @@ def test_each_check_is_drawn_fresh_and_carries_no_answer() -> None:
     # the same seed draws the same checks (a simulation replays)
     again = guard(seed=3, typing_cps_max=25)
     assert challenge_of(again, "p0", 0.0, typing_cps=99.0) == seen[0]
+
+
+def test_one_target_still_has_six_real_choices() -> None:
+    g = FloodGuard(LimitSettings(), PICTURES[:1], random.Random(5))
+    c = challenge_of(g, "ann", 0.0, typing_cps=99.0)
+    assert len(c.choices) == CHOICES and len({ch.picture for ch in c.choices}) == CHOICES
+    assert all(ch.picture.is_file() for ch in c.choices)
+    right = right_answer(c)
+    assert g.answer("ann", c.id, right, 1.0)
+    assert g.picture(c.choices[0].id) is None  # answered: its pictures are no longer served
 
 
 def test_memory_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

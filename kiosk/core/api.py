@@ -387,8 +387,16 @@ class EngineAPI(Protocol):
         """Whether `code` is this player's code (staff check a raffle winner's)."""
         ...
 
-    def answer_check(self, nickname: str, challenge_id: str, answer: str) -> bool:
-        """The visitor's answer to a human check (True: passed)."""
+    def answer_check(
+        self, nickname: str, challenge_id: str, answer: str, *, source: str = KEYBOARD
+    ) -> bool:
+        """The visitor's answer to a human check (True: passed); `answer` is the number
+        pressed or tapped. A phone's check is the device's (`source`), whatever nickname."""
+        ...
+
+    def check_picture(self, picture_id: str) -> Path | None:
+        """The picture of an open human check's choice (CheckAsked.pictures), for a web
+        page; None when no open check has it."""
         ...
 
     def queue_snapshot(self) -> list[QueueEntry]:
