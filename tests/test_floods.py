@@ -21,6 +21,7 @@ from kiosk.core.floods import (
     CheckPaused,
     CheckRequired,
     FloodGuard,
+    NicknamesLimited,
     RateLimited,
 )
 from kiosk.core.policy import PolicyError
@@ -279,3 +280,63 @@ def test_fairness_simulation_meets_both_goals() -> None:
     assert queue_only.macro_share > fairness.fair_share(cfg)
     assert not any(key.startswith("visitor") for key in base.refusals + flood.refusals)
     assert set(base.waits) == set(range(1, 9)) and all(base.waits.values())
+
+
+PHONE = "phone:abc"
+
+
+def test_a_phone_has_one_bucket_and_one_burst_whatever_its_nicknames() -> None:
+    g = guard(rate_per_minute=6, rate_burst=4, source_rate_per_minute=6, source_burst=6)
+    for i in range(3):  # a fresh nickname for each: the phone's burst still counts them
+        g.check(f"nick{i}", float(i), source=PHONE)
+    c = challenge_of_phone(g, "nick3", 3.0)
+    assert challenge_of_phone(g, "nick4", 4.0) == c  # no fresh check for a fresh nickname
+    assert g.open_challenge("nick4", PHONE) == c and g.open_challenge("nick4") is None
+    assert g.answer("nick4", c.id, right_answer(c), 5.0, PHONE)
+    for i in range(5, 8):  # waived once, then the burst is counted afresh
+        g.check(f"nick{i % 4}", float(i), source=PHONE)
+    g.check("kim", 8.0)  # the keyboard and other phones play on
+    g.check("kim", 8.0, source="phone:other")
+
+    g = guard(rate_per_minute=60, rate_burst=10, source_rate_per_minute=6, source_burst=2)
+    g.check("a", 0.0, source=PHONE)
+    g.check("b", 0.0, source=PHONE)
+    with pytest.raises(RateLimited) as err:  # the phone's bucket, not the players'
+        g.check("c", 0.0, source=PHONE)
+    assert err.value.retry_in_s == pytest.approx(10.0)
+    for t in (0.0, 0.1, 0.2):  # the keyboard: many people in turn, a bucket each
+        g.check(f"k{t}", t)
+
+
+def test_a_phones_wrong_answers_pause_the_phone_under_any_nickname() -> None:
+    g = guard(check_failures=3, check_pause_s=300, typing_cps_max=25)
+    for i in range(3):
+        c = challenge_of_phone(g, f"n{i}", float(i), typing_cps=99.0)
+        assert not g.answer(f"n{i}", c.id, wrong_answer(c), float(i), PHONE)
+    for nick in ("n9", "n2"):
+        with pytest.raises(CheckPaused):
+            g.check(nick, 10.0, source=PHONE)
+    assert g.paused_until("n2", 10.0) == pytest.approx(302.0)  # the store keeps this one
+    g.check("n9", 10.0, source="phone:other")
+    g.lift_pause("n2")  # staff let the nickname play again, and the phone it played on
+    g.check("n2", 11.0, source=PHONE)
+
+
+def test_a_phone_plays_under_a_few_nicknames_an_hour() -> None:
+    g = guard(nicknames_per_device=2, **NO_BURSTS)
+    g.check("ann", 0.0, source=PHONE)
+    g.check("bo", 100.0, source=PHONE)
+    with pytest.raises(NicknamesLimited) as err:
+        g.check("cy", 200.0, source=PHONE)
+    assert err.value.retry_in_s == pytest.approx(3400.0)
+    g.check("ann", 300.0, source=PHONE)  # a known one plays on (and is used again)
+    g.check("cy", 200.0, source="phone:other")
+    g.check("cy", 3701.0, source=PHONE)  # bo unused for an hour: a new one may come
+
+
+def challenge_of_phone(
+    g: FloodGuard, key: str, now: float, typing_cps: float | None = None
+) -> Challenge:
+    with pytest.raises(CheckRequired) as err:
+        g.check(key, now, typing_cps, source=PHONE)
+    return err.value.challenge

@@ -232,6 +232,7 @@ class FloodGuard:
                 h.paused_until = now + self.limits.check_pause_s
                 if h is not (p := self._touch(self._players, player_key, now)):
                     p.paused_until = max(p.paused_until, h.paused_until)  # kept by the store
+                    h.nicknames.setdefault(player_key, now)  # lifted with it (lift_pause)
             return False
 
     def wrong_code(self, player_key: str, now: float, allowed: int) -> float | None:
