@@ -40,6 +40,12 @@ MAX_PLAYERS = 100_000
 forgotten first."""
 SWEEP_S = 60.0
 """How often (in the injected clock) idle players are looked for."""
+RIGHT_AFTER_WRONG = 2
+"""After a wrong answer, the next prompt waits for this many right answers in a row (a
+person gives them; a blind guess passes 1 in 36)."""
+MAX_DOUBLINGS = 3
+"""A pause for wrong answers doubles with each further one, up to 2**3 = 8 times
+`check_pause_s`, until the player (the phone) is forgotten (IDLE_FORGET_S)."""
 NICKNAME_WINDOW_S = 3600.0
 """A phone's nicknames count as new again after this long unused (`nicknames_per_device`)."""
 _EPS = 1e-9  # float slack, so a bucket refilled to 0.999999999 counts as one token
@@ -119,13 +125,15 @@ class _State:
     tokens: float
     stamp: float  # when `tokens` was last brought up to date
     seen: float
-    recent: deque[float] = field(default_factory=deque)  # accepted prompts in the window
+    recent: deque[float] = field(default_factory=deque)  # attempts in the burst window
     challenge: Challenge | None = None
     expected: str = ""  # the number that answers `challenge`
     failures: int = 0  # wrong answers in a row
     code_failures: int = 0  # wrong player codes in a row
     paused_until: float = 0.0
     waived: bool = False  # a check was passed: the next prompt is not checked again
+    owed: int = 0  # right answers owed after a wrong one (RIGHT_AFTER_WRONG): prompts wait
+    pauses: int = 0  # pauses for wrong answers so far: each one is twice as long
     nicknames: dict[str, float] = field(default_factory=dict)  # a phone's: key -> last use
 
 
@@ -170,8 +178,8 @@ class FloodGuard:
         source, or raise: CheckPaused while the player (or the phone) is paused,
         CheckRequired while a check is open or when the player (the phone) bursts or typed
         faster than `typing_cps_max` chars/s, NicknamesLimited for one new nickname too
-        many on a phone, RateLimited when a bucket is empty. A refused attempt spends
-        nothing."""
+        many on a phone, RateLimited when a bucket is empty. A refused attempt spends no
+        token, but counts towards a burst: a macro hammering at an empty bucket bursts."""
         with self._lock:
             p, d = self._touch_both(player_key, source, now)
             holder = d if is_phone(source) else p  # whose check, bursts and failures
@@ -183,22 +191,24 @@ class FloodGuard:
             if is_phone(source):
                 self._check_nickname(d, player_key, now)
             lim = self.limits
+            while holder.recent and holder.recent[0] <= now - lim.burst_window_s:
+                holder.recent.popleft()
             buckets = [(p, lim.rate_per_minute, lim.rate_burst)]
             if is_phone(source):  # the keyboard is many people in turn: theirs alone
                 buckets.append((d, lim.source_rate_per_minute, lim.source_burst))
             for s, rate, size in buckets:
                 self._refill_bucket(s, now, rate / 60.0, size)
                 if s.tokens < 1.0 - _EPS:
+                    holder.recent.append(now)  # hammering at an empty bucket is a burst too
                     raise RateLimited((1.0 - s.tokens) / (rate / 60.0))
-            while holder.recent and holder.recent[0] <= now - lim.burst_window_s:
-                holder.recent.popleft()
             fast = typing_cps is not None and typing_cps > lim.typing_cps_max
-            if not holder.waived and (fast or len(holder.recent) >= lim.burst_prompts):
+            burst = len(holder.recent) >= lim.burst_prompts
+            if not holder.waived and (fast or burst or holder.owed):
                 raise CheckRequired(self._ask(holder))
+            holder.recent.append(now)
             holder.waived = False
             p.tokens = max(0.0, p.tokens - 1.0)
             d.tokens = max(0.0, d.tokens - 1.0)
-            holder.recent.append(now)
             if is_phone(source):
                 d.nicknames[player_key] = now
 
@@ -208,11 +218,12 @@ class FloodGuard:
         """Whether `answer` (the number pressed, or tapped) answers the open check of the
         player (at the keyboard) or of the phone.
 
-        Right: the burst is forgotten and the next prompt is not checked again. Wrong: the
-        check is closed (the next submit draws a fresh one) and counts as a failure;
-        `check_failures` in a row pause the player, or the phone and this nickname, for
-        `check_pause_s` (see `paused_until`). No open check with that id: False, and
-        nothing counts."""
+        Right: the next prompt is not checked (while the burst lasts, the one after it is).
+        Wrong: the check is closed, the next prompt waits for RIGHT_AFTER_WRONG right
+        answers in a row, and it counts as a failure; `check_failures` in a row pause the player, or the phone and
+        this nickname, for `check_pause_s` (see `paused_until`). After a pause, one wrong
+        answer pauses again, twice as long each time (see MAX_DOUBLINGS). No open check with that id: False, and nothing
+        counts."""
         with self._lock:
             table, key = (
                 (self._sources, source) if is_phone(source) else (self._players, player_key)
@@ -223,13 +234,15 @@ class FloodGuard:
             self._close(h)
             if answer.strip() == h.expected:
                 h.failures = 0
-                h.recent.clear()
-                h.waived = True
+                h.owed = max(0, h.owed - 1)
+                h.waived = not h.owed  # one prompt: while the burst lasts, the next is checked
                 return True
             h.failures += 1
-            if h.failures >= self.limits.check_failures:
+            h.owed = RIGHT_AFTER_WRONG
+            if h.failures >= (1 if h.pauses else self.limits.check_failures):
                 h.failures = 0
-                h.paused_until = now + self.limits.check_pause_s
+                h.paused_until = now + self.limits.check_pause_s * 2 ** min(h.pauses, MAX_DOUBLINGS)
+                h.pauses += 1
                 if h is not (p := self._touch(self._players, player_key, now)):
                     p.paused_until = max(p.paused_until, h.paused_until)  # kept by the store
                     h.nicknames.setdefault(player_key, now)  # lifted with it (lift_pause)
@@ -296,8 +309,7 @@ class FloodGuard:
             for s in [self._players.get(player_key), *phones]:
                 if s is not None:
                     s.paused_until = 0.0
-                    s.failures = 0
-                    s.code_failures = 0
+                    s.failures = s.code_failures = s.owed = s.pauses = 0
 
     def _touch_both(self, player_key: str, source: str, now: float) -> tuple[_State, _State]:
         self._forget_idle(now)
