@@ -162,8 +162,9 @@ class LimitSettings(_Section):
     check_failures: Annotated[int, Field(ge=1, le=20)] = 3
     """Failed human checks in a row that pause a nickname ..."""
     check_pause_s: Annotated[float, Field(ge=0, le=86400)] = 300.0
-    """... for this many seconds. On a phone the failures count for the device, whatever
-    nicknames it types, and pause it."""
+    """... for this many seconds; after a pause, one wrong answer pauses again, twice as
+    long each time (up to 8 times). On a phone the failures count for the device,
+    whatever nicknames it types, and pause it."""
     source_rate_per_minute: Annotated[float, Field(gt=0, le=600)] = 6.0
     """Prompts one phone may send per minute, whatever nicknames it types (a token bucket,
     besides each player's). The keyboard, many people in turn, has only theirs."""

@@ -220,10 +220,10 @@ class FloodGuard:
 
         Right: the next prompt is not checked (while the burst lasts, the one after it is).
         Wrong: the check is closed, the next prompt waits for RIGHT_AFTER_WRONG right
-        answers in a row, and it counts as a failure; `check_failures` in a row pause the player, or the phone and
-        this nickname, for `check_pause_s` (see `paused_until`). After a pause, one wrong
-        answer pauses again, twice as long each time (see MAX_DOUBLINGS). No open check with that id: False, and nothing
-        counts."""
+        answers in a row, and it counts as a failure; `check_failures` in a row pause the
+        player, or the phone and this nickname, for `check_pause_s` (see `paused_until`).
+        After a pause, one wrong answer pauses again, twice as long each time (see
+        MAX_DOUBLINGS). No open check with that id: False, and nothing counts."""
         with self._lock:
             table, key = (
                 (self._sources, source) if is_phone(source) else (self._players, player_key)
