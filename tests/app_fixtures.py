@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 
 from kiosk.core.api import (
+    KEYBOARD,
     AuditRow,
     BoardRow,
     EngineAPI,
@@ -137,8 +138,13 @@ class FakeEngine:
     def check_code(self, nickname: str, code: str) -> bool:
         return False
 
-    def answer_check(self, nickname: str, challenge_id: str, answer: str) -> bool:
+    def answer_check(
+        self, nickname: str, challenge_id: str, answer: str, *, source: str = KEYBOARD
+    ) -> bool:
         return False  # it never asks a human check
+
+    def check_picture(self, picture_id: str) -> Path | None:
+        return None
 
     def submit(
         self,
@@ -147,7 +153,7 @@ class FakeEngine:
         *,
         code: str | None = None,
         typing_cps: float | None = None,
-        source: str = "keyboard",
+        source: str = KEYBOARD,
     ) -> Done | Queued:
         nick = clean_field(nickname, what="nickname", max_len=24)
         text = clean_field(prompt, what="prompt", max_len=300)

@@ -7,6 +7,7 @@ A scripted engine keeps them deterministic. Update after a deliberate change wit
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -18,13 +19,14 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
 from kiosk.core.api import Entrant, RaffleResult
+from kiosk.core.checks import draw_check, pool_of
 from kiosk.core.config import Settings, load_settings
 from kiosk.ml.generate import missing_message
 from kiosk.ml.tiny import with_tiny_models
 from kiosk.ui.app import KioskApp, make_app
 from kiosk.ui.screens.attract import AttractScreen
 from kiosk.ui.screens.booth import BoothScreen
-from kiosk.ui.screens.check import CodeNotice
+from kiosk.ui.screens.check import CheckScreen, CodeNotice
 from kiosk.ui.screens.missing import MissingModelsScreen
 from kiosk.ui.staff.dialogs import KeysHelp
 from kiosk.ui.staff.raffle import RaffleReveal
@@ -160,6 +162,22 @@ class TestBooth:
             await settle(pilot, lambda: app.models_ready)
             await app.push_screen(CodeNotice("ann", "4821"))
             await settle(pilot, lambda: isinstance(app.screen, CodeNotice))
+
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+    @SIZES
+    def test_human_check(self, snap_compare: Snap, tmp_path: Path, size: Size) -> None:
+        """The human check: six pictures, targets and distractors, numbered; nothing cut
+        at 110x28."""
+        settings = settings_for(tmp_path)
+        app = make_app(settings, engine=FakeEngine(settings))
+        pictures = [(t.title, settings.target_image(t)) for t in settings.targets]
+        challenge, _ = draw_check(pool_of(pictures), random.Random(4))
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await settle(pilot, lambda: app.models_ready)
+            await app.push_screen(CheckScreen(challenge, app.image_class))
+            await settle(pilot, lambda: isinstance(app.screen, CheckScreen))
 
         assert snap_compare(app, terminal_size=size, run_before=run_before)
 

@@ -1,8 +1,10 @@
-"""Round-robin fairness: a flooder waits behind everyone else."""
+"""Round-robin fairness: a flooder waits behind everyone else, whatever nicknames it uses."""
 
 from __future__ import annotations
 
-from kiosk.core.api import Job
+from dataclasses import replace
+
+from kiosk.core.api import KEYBOARD, Job
 from kiosk.core.fairqueue import FairQueue
 
 
@@ -45,3 +47,32 @@ def test_newcomer_goes_before_flooders_next_turn() -> None:
     q.push(job(4, 2))
     q.push(job(5, 1))
     assert [j.id for j in q] == [2, 3, 5, 4]
+
+
+def phone(jid: int, pid: int, device: str) -> Job:
+    return replace(job(jid, pid), source=f"phone:{device}")
+
+
+def test_sources_take_turns_then_players_within_a_source() -> None:
+    """A macro that invents a nickname for every prompt gets one turn per round: its
+    nicknames share its phone's turn. The keyboard is one source, its players in turn."""
+    q = FairQueue()
+    for jid, pid in ((1, 10), (2, 11), (3, 12), (4, 13)):  # one phone, a nickname each
+        q.push(phone(jid, pid, "macro"))
+    q.push(phone(5, 1, "ann"))
+    q.push(job(6, 2))  # the keyboard: two visitors in turn
+    q.push(job(7, 3))
+    q.push(phone(8, 4, "bob"))
+    order = [1, 5, 6, 8, 2, 7, 3, 4]
+    assert [j.id for j in q] == order
+    assert [q.position(jid) for jid in order] == list(range(1, 9))
+    assert q.count_source("phone:macro") == 4 and q.count_source(KEYBOARD) == 2
+    assert q.count_source("phone:nobody") == 0 and q.count(10) == 1 and len(q) == 8
+    assert [q.pop().id for _ in range(8)] == order and len(q) == 0
+
+
+def test_one_player_on_two_sources_counts_on_both() -> None:
+    q = FairQueue()
+    q.push(job(1, 1))
+    q.push(phone(2, 1, "ann"))
+    assert q.count(1) == 2 and [j.id for j in q] == [1, 2]

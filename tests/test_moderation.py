@@ -113,6 +113,7 @@ def test_migration_keeps_copies_hidden_with_their_player_and_original(
     conn.execute("UPDATE submissions SET hidden = 1 WHERE id IN (?, ?)", (original, copy))
     conn.execute("ALTER TABLE players DROP COLUMN played")
     conn.execute("ALTER TABLE raffle_redraws DROP COLUMN candidates")
+    conn.execute("ALTER TABLE jobs DROP COLUMN source")
     conn.execute("PRAGMA user_version = 9")
     conn.close()
     again = Engine(tiny_settings)

@@ -9,7 +9,7 @@ import pytest
 from builders import commit, complete
 
 from kiosk.core import policy
-from kiosk.core.api import Job, StoreError
+from kiosk.core.api import KEYBOARD, Job, StoreError
 from kiosk.storage import schema
 from kiosk.storage.store import Store
 
@@ -218,6 +218,40 @@ def test_forward_migration_keeps_and_counts_existing_data(tmp_path: Path) -> Non
     assert schema.version(store.db.conn()) == schema.VERSION >= 2
     s = store.board.stats()
     assert (s.players, s.submissions, s.dedup_hits, s.top_submitter) == (2, 6, 2, "Ada")
+
+
+def test_a_pending_job_from_before_sources_resumes_as_the_keyboards(tmp_path: Path) -> None:
+    """Schema 11: jobs remember their source; one written before it came from the
+    keyboard (the only source then), and a new one keeps the phone it came from."""
+    db = tmp_path / "kiosk.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for script in schema.MIGRATIONS[:10]:
+        for statement in schema._statements(script):
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 10")
+    conn.execute("INSERT INTO players(key, nickname, created_at) VALUES ('ada', 'Ada', 0)")
+    conn.execute("INSERT INTO targets(id, title, image) VALUES ('duck', 'A duck', 'duck.png')")
+    conn.execute(
+        "INSERT INTO jobs(player_id, target_id, raw_prompt, prompt, norm_prompt, dedup_key,"
+        " seed, created_at) VALUES (1, 'duck', 'a duck', 'a duck', 'a duck', 'k1', 1, 0)"
+    )
+    conn.close()
+    store = Store(db)
+    assert schema.version(store.db.conn()) == schema.VERSION >= 11
+    (old,) = store.jobs.pending()
+    assert (old.nickname, old.source) == ("Ada", KEYBOARD)
+    new = store.jobs.add(
+        player_key="bob",
+        nickname="bob",
+        target_id="duck",
+        raw_prompt="b",
+        prompt="b",
+        norm_prompt="b",
+        dedup_key="kb",
+        seed=1,
+        source="phone:abc",
+    )
+    assert [j.source for j in store.jobs.pending()] == [KEYBOARD, "phone:abc"] and new.source
 
 
 def test_job_ids_are_never_reused(tmp_path: Path) -> None:

@@ -48,6 +48,14 @@ class Job:
     dedup_key: str
     seed: int
     created_at: float
+    source: str = KEYBOARD
+    """Where the prompt came from: the unit of fair play (KEYBOARD, or `phone:<device id>`)."""
+
+
+def is_phone(source: str) -> bool:
+    """Whether a source is one phone (limited as a device), not the booth's keyboard (many
+    people in turn)."""
+    return source != KEYBOARD
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -379,8 +387,16 @@ class EngineAPI(Protocol):
         """Whether `code` is this player's code (staff check a raffle winner's)."""
         ...
 
-    def answer_check(self, nickname: str, challenge_id: str, answer: str) -> bool:
-        """The visitor's answer to a human check (True: passed)."""
+    def answer_check(
+        self, nickname: str, challenge_id: str, answer: str, *, source: str = KEYBOARD
+    ) -> bool:
+        """The visitor's answer to a human check (True: passed); `answer` is the number
+        pressed or tapped. A phone's check is the device's (`source`), whatever nickname."""
+        ...
+
+    def check_picture(self, picture_id: str) -> Path | None:
+        """The picture of an open human check's choice (CheckAsked.pictures), for a web
+        page; None when no open check has it."""
         ...
 
     def queue_snapshot(self) -> list[QueueEntry]:

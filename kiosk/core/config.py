@@ -163,7 +163,26 @@ class LimitSettings(_Section):
     check_failures: Annotated[int, Field(ge=1, le=20)] = 3
     """Failed human checks in a row that pause a nickname ..."""
     check_pause_s: Annotated[float, Field(ge=0, le=86400)] = 300.0
-    """... for this many seconds."""
+    """... for this many seconds; after a pause, one wrong answer pauses again, twice as
+    long each time (up to 8 times). On a phone the failures count for the device,
+    whatever nicknames it types, and pause it."""
+    source_rate_per_minute: Annotated[float, Field(gt=0, le=600)] = 6.0
+    """Prompts one phone may send per minute, whatever nicknames it types (a token bucket,
+    besides each player's). The keyboard, many people in turn, has only theirs."""
+    source_burst: Annotated[int, Field(ge=1, le=100)] = 6
+    """Prompts one phone may send at once before its rate applies; at least `rate_burst`,
+    so a lone player meets their own limit first."""
+    queued_per_device: Annotated[int, Field(ge=1, le=100)] = 1
+    """Most unfinished jobs one phone may have waiting, whatever nicknames it types (the
+    keyboard, many people in turn, has only `queued_per_player`)."""
+    nicknames_per_device: Annotated[int, Field(ge=1, le=1000)] = 4
+    """New nicknames one phone may play under in an hour (a family shares a phone; a
+    macro inventing a nickname for every prompt does not get far)."""
+    max_wait_s: Annotated[float, Field(gt=0, le=86400)] = 600.0
+    """Back-pressure: when the queue holds more than this many seconds of drawing (from
+    measured drawing times), new prompts are refused with "try again in a minute"
+    instead of joining a queue nobody reaches the end of. Dedup hits and prompts joining
+    a drawing on its way are still answered."""
 
 
 class PlayerSettings(_Section):
@@ -428,6 +447,10 @@ def without_flood_limits(settings: Settings) -> Settings:
             "rate_burst": 100,
             "burst_prompts": 100,
             "typing_cps_max": 1000.0,
+            "source_rate_per_minute": 600.0,
+            "source_burst": 100,
+            "nicknames_per_device": 1000,
+            "max_wait_s": 86400.0,
         }
     )
     players = settings.players.model_copy(update={"codes": False})

@@ -226,7 +226,9 @@ class Refused(Event):
     kind: str
     """policy (empty, too long...), rate (too fast), check (a human check is asked),
     paused (failed checks), words (the blocklist), banned, hidden (a hidden prompt),
-    queue (too many waiting), code (a claimed nickname without its code)."""
+    queue (too many waiting, for the player or their phone), busy (the queue is full:
+    back-pressure), nicknames (too many new nicknames on one phone), code (a claimed
+    nickname without its code)."""
     retry_in_s: float | None = None
 
 
@@ -241,6 +243,13 @@ class CheckAsked(Event):
     challenge_id: str
     question: str
     choices: int
+    subject: str = ""
+    """The title to find among the pictures (the end of `question`, for a page that says
+    it in its own words)."""
+    pictures: tuple[str, ...] = ()
+    """The choices' opaque ids, numbered 1..n in this order: a web page shows each picture
+    from `EngineAPI.check_picture(id)` and sends back the number tapped. They tell
+    nothing about the picture."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -61,7 +61,12 @@ class CodeRequired(PolicyError):
 
 
 class QueueFullError(PolicyError):
-    """The player already has as many drawings waiting as the limit allows."""
+    """The player (or their phone) already has as many drawings waiting as the limit allows."""
+
+
+class Busy(PolicyError):
+    """Back-pressure: the queue holds more drawing than `[limits] max_wait_s`; a new prompt
+    is refused rather than queued where nobody reaches the end."""
 
 
 def _drop_char(ch: str) -> bool:

@@ -159,6 +159,18 @@ class Drawer:
         jobs = {j.id: j for j in [*self._inflight, *self._retry, *self.writer.jobs()]}.values()
         return self._queue.count(player_id) + sum(j.player_id == player_id for j in jobs)
 
+    def held_by_source(self, source: str) -> int:
+        """A source's jobs waiting, being drawn or written in this run (pending jobs of an
+        earlier run are in the queue from the first submit on: see load_queue)."""
+        jobs = {j.id: j for j in [*self._inflight, *self._retry, *self.writer.jobs()]}.values()
+        return self._queue.count_source(source) + sum(j.source == source for j in jobs)
+
+    def backlog_s(self) -> float | None:
+        """Seconds of drawing until the last waiting job is done (what a new job would
+        wait), from measured calls; None before any call was timed."""
+        snapshot = self.queue_snapshot()
+        return snapshot[-1].eta_s if snapshot else self._running_left_s()
+
     def place(self, job_id: int) -> tuple[int, float | None]:
         """(position, ETA) of a job: position 0 while it is being drawn."""
         for entry in self.queue_snapshot():

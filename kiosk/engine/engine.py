@@ -211,8 +211,13 @@ class Engine:
     def check_code(self, nickname: str, code: str) -> bool:
         return self.gate.is_code(nickname, code)
 
-    def answer_check(self, nickname: str, challenge_id: str, answer: str) -> bool:
-        return self.gate.answer_check(nickname, challenge_id, answer)
+    def answer_check(
+        self, nickname: str, challenge_id: str, answer: str, *, source: str = KEYBOARD
+    ) -> bool:
+        return self.gate.answer_check(nickname, challenge_id, answer, source)
+
+    def check_picture(self, picture_id: str) -> Path | None:
+        return self.gate.floods.picture(picture_id)
 
     # -- staff ------------------------------------------------------------------------------
 

@@ -16,11 +16,19 @@ import time
 
 from kiosk.core import codes as player_codes
 from kiosk.core import policy
+from kiosk.core.api import KEYBOARD
 from kiosk.core.blocklist import Blocklist
 from kiosk.core.commands import WORDS_KEY
 from kiosk.core.config import Settings
 from kiosk.core.events import CheckAsked, Event, Refused
-from kiosk.core.floods import CheckPaused, CheckRequired, CodesPaused, FloodGuard, RateLimited
+from kiosk.core.floods import (
+    CheckPaused,
+    CheckRequired,
+    CodesPaused,
+    FloodGuard,
+    NicknamesLimited,
+    RateLimited,
+)
 from kiosk.core.i18n import N_
 from kiosk.core.ports import StoreAPI
 
@@ -56,10 +64,11 @@ class Gate:
 
     # -- the checks, in the engine's order --------------------------------------------------
 
-    def check_pace(self, pkey: str, typing_cps: float | None) -> None:
-        """The rate limit and the human check (raises RateLimited, CheckRequired,
-        CheckPaused); a prompt let through spends a token."""
-        self.floods.check(pkey, time.time(), typing_cps)
+    def check_pace(self, pkey: str, typing_cps: float | None, source: str) -> None:
+        """The rate limits and the human check, of the player and of their phone (raises
+        RateLimited, CheckRequired, CheckPaused, NicknamesLimited); a prompt let through
+        spends a token."""
+        self.floods.check(pkey, time.time(), typing_cps, source)
 
     def check_words(self, nick: str, text: str) -> None:
         """Blocked words in the nickname or the prompt: a neutral refusal, audited."""
@@ -146,12 +155,14 @@ class Gate:
         stored = self.store.players.code_hash(policy.player_key(policy.sanitise(nickname)))
         return bool(stored) and player_codes.verify_code(code, stored or "")
 
-    def answer_check(self, nickname: str, challenge_id: str, answer: str) -> bool:
+    def answer_check(
+        self, nickname: str, challenge_id: str, answer: str, source: str = KEYBOARD
+    ) -> bool:
         """The visitor's answer to a human check. Too many wrong answers pause the
-        nickname (kept across a restart)."""
+        nickname (kept across a restart), and on a phone the device too."""
         pkey = policy.player_key(policy.sanitise(nickname))
         now = time.time()
-        ok = self.floods.answer(pkey, challenge_id, answer, now)
+        ok = self.floods.answer(pkey, challenge_id, answer, now, source)
         if not ok:
             until = self.floods.paused_until(pkey, now)
             if until is not None:
@@ -184,10 +195,16 @@ class Gate:
             c = exc.challenge
             events.append(
                 CheckAsked(
-                    nickname=nick, challenge_id=c.id, question=c.question, choices=len(c.choices)
+                    nickname=nick,
+                    challenge_id=c.id,
+                    question=c.question,
+                    choices=len(c.choices),
+                    subject=c.subject,
+                    pictures=tuple(choice.id for choice in c.choices),
                 )
             )
-        retry = exc.retry_in_s if isinstance(exc, RateLimited | CheckPaused) else None
+        timed = RateLimited | CheckPaused | NicknamesLimited
+        retry = exc.retry_in_s if isinstance(exc, timed) else None
         events.append(
             Refused(nickname=nick, prompt=text, reason=str(exc), kind=refusal_kind(exc),
                     retry_in_s=retry)
@@ -210,6 +227,8 @@ def refusal_kind(exc: policy.PolicyError) -> str:
         (RateLimited, "rate"),
         (CheckRequired, "check"),
         (CheckPaused, "paused"),
+        (NicknamesLimited, "nicknames"),
+        (policy.Busy, "busy"),
         (WordsRefused, "words"),
         (policy.CodeRequired, "code"),
         (policy.QueueFullError, "queue"),

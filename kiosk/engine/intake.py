@@ -11,7 +11,7 @@ import time
 from dataclasses import replace
 
 from kiosk.core import policy
-from kiosk.core.api import KEYBOARD, Job, PlayerFlags, Submission
+from kiosk.core.api import KEYBOARD, Job, PlayerFlags, Submission, is_phone
 from kiosk.core.config import Settings
 from kiosk.core.events import Done, LeaderboardChanged, Queued
 from kiosk.core.i18n import N_
@@ -74,16 +74,17 @@ class Intake:
     ) -> Done | Queued:
         """Accept one prompt (see _submit). A refusal is counted (for the event stats and
         the player's own), and published as a `refused` event; a human check asked for is
-        published as a `challenge` event first."""
+        published as a `challenge` event first. `source` is the unit of fair play: the
+        keyboard, or one phone."""
         try:
-            return self._submit(nickname, prompt, code, typing_cps)  # source: fair play, to come
+            return self._submit(nickname, prompt, code, typing_cps, source)
         except policy.PolicyError as exc:
             for event in self.gate.refusal(nickname, prompt, exc):
                 self.bus.publish(event)
             raise
 
     def _submit(
-        self, nickname: str, prompt: str, code: str | None, typing_cps: float | None
+        self, nickname: str, prompt: str, code: str | None, typing_cps: float | None, source: str
     ) -> Done | Queued:
         """Accept one prompt: a dedup hit is answered at once; a prompt already waiting or
         being drawn joins that job; anything else is queued.
@@ -91,7 +92,8 @@ class Intake:
         Raises policy.PolicyError with a message for the visitor when input is refused:
         in this order, bad input, too fast (the rate limit and the human check count
         every submission, dedup hits too), blocked words, a ban, a claimed nickname
-        without its code, a hidden prompt, too many waiting.
+        without its code, a hidden prompt, too many waiting (for the player, or their
+        phone), the queue full (back-pressure: never for a dedup hit or a join).
         """
         nick = policy.clean_nickname(nickname, self.settings.limits.nickname_max)
         text = policy.clean_field(prompt, what="prompt", max_len=self.settings.limits.prompt_max)
@@ -99,7 +101,7 @@ class Intake:
         if not norm:
             raise policy.PolicyError(N_("Please describe a picture in words."))
         pkey = policy.player_key(nick)
-        self.gate.check_pace(pkey, typing_cps)
+        self.gate.check_pace(pkey, typing_cps, source)
         self.gate.check_words(nick, text)
         key = self.dedup_key(norm)
         flags = self.store.players.flags(pkey)
@@ -109,7 +111,7 @@ class Intake:
         if self.store.jobs.hidden_original(key):
             raise policy.HiddenPrompt(N_("Sorry, that prompt cannot be drawn. Please try another."))
         self.desk.mark_known_staff(pkey, nick)
-        accepted = self._accept(pkey, nick, prompt, text, norm, key, flags)
+        accepted = self._accept(pkey, nick, prompt, text, norm, key, flags, source)
         if claim is None or not self.gate.claim(pkey, claim) or code is not None:
             return accepted
         return replace(accepted, player_code=claim)  # for this caller only, never published
@@ -123,6 +125,7 @@ class Intake:
         norm: str,
         key: str,
         flags: PlayerFlags | None,
+        source: str,
     ) -> Done | Queued:
         drawer = self.drawer
         with self.bus.cond:
@@ -130,7 +133,7 @@ class Intake:
             original = self.store.jobs.find_original(key)
             if original is not None:
                 return self._answer_dedup(pkey, nick, prompt, text, norm, original)
-            self._check_cap(flags.id if flags else None)
+            self._check_cap(flags.id if flags else None, source)
             joined = self.store.jobs.add_waiter(
                 player_key=pkey, nickname=nick, dedup_key=key, raw_prompt=prompt, prompt=text
             )
@@ -139,6 +142,7 @@ class Intake:
                 position, eta = drawer.place(job.id)
                 queued = drawer.queued(job, position, eta, waiter=waiter)
             else:
+                self._check_backlog()
                 job = self.store.jobs.add(
                     player_key=pkey,
                     nickname=nick,
@@ -148,19 +152,33 @@ class Intake:
                     norm_prompt=norm,
                     dedup_key=key,
                     seed=policy.seed_for(key),
+                    source=source,
                 )
                 drawer.push(job)
                 position, eta = drawer.place(job.id)
                 queued = drawer.queued(job, position, eta)
             return self.bus.publish(queued)
 
-    def _check_cap(self, player_id: int | None) -> None:
-        cap = self.settings.limits.queued_per_player
+    def _check_cap(self, player_id: int | None, source: str) -> None:
+        """The waiting prompts a player may have, and a phone whatever its nicknames."""
+        limits = self.settings.limits
+        cap = limits.queued_per_player
         if player_id is not None and self._waiting(player_id) >= cap:
             raise policy.QueueFullError(
                 N_("You already have {cap} drawings waiting; please wait for one to finish."),
                 cap=cap,
             )
+        if is_phone(source) and self.drawer.held_by_source(source) >= limits.queued_per_device:
+            raise policy.QueueFullError(
+                N_("Your drawing is still on its way: send the next prompt when it is done.")
+            )
+
+    def _check_backlog(self) -> None:
+        """Back-pressure: no new job while the queue holds more than `max_wait_s` of
+        drawing (by measured drawing times; unknown before the first drawing)."""
+        backlog = self.drawer.backlog_s()
+        if backlog is not None and backlog > self.settings.limits.max_wait_s:
+            raise policy.Busy(N_("The queue is full right now: please try again in a minute."))
 
     def _waiting(self, player_id: int) -> int:
         return self.drawer.held_by(player_id) + self.store.jobs.waiting_count(player_id)

@@ -12,14 +12,14 @@ import sqlite3
 import time
 from dataclasses import replace
 
-from kiosk.core.api import Hidden, Job, Result, Submission, Waiter, from_row, ranks
+from kiosk.core.api import KEYBOARD, Hidden, Job, Result, Submission, Waiter, from_row, ranks
 from kiosk.storage.board import Board
 from kiosk.storage.db import Db
 from kiosk.storage.players import Players
 
 JOB_COLS = (
     "j.id, j.player_id, p.nickname, j.target_id, j.raw_prompt, j.prompt, j.norm_prompt,"
-    " j.dedup_key, j.seed, j.created_at"
+    " j.dedup_key, j.seed, j.created_at, j.source"
 )
 WAITER_COLS = "w.id, w.job_id, w.player_id, p.nickname, w.raw_prompt, w.prompt, w.created_at"
 SUB_COLS = (
@@ -60,15 +60,17 @@ class Jobs:
         norm_prompt: str,
         dedup_key: str,
         seed: int,
+        source: str = KEYBOARD,
     ) -> Job:
-        """Persist accepted work before it is queued: a restart resumes it."""
+        """Persist accepted work before it is queued: a restart resumes it (in the fair
+        queue of its source)."""
         now = time.time()
         with self.db.transaction() as c:
             pid = self.players.id(c, player_key, nickname)
             cur = c.execute(
                 "INSERT INTO jobs(player_id, target_id, raw_prompt, prompt, norm_prompt,"
-                " dedup_key, seed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (pid, target_id, raw_prompt, prompt, norm_prompt, dedup_key, seed, now),
+                " dedup_key, seed, created_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (pid, target_id, raw_prompt, prompt, norm_prompt, dedup_key, seed, now, source),
             )
             job_id = int(cur.lastrowid or 0)
             nick = c.execute("SELECT nickname FROM players WHERE id = ?", (pid,)).fetchone()[0]
@@ -83,6 +85,7 @@ class Jobs:
             dedup_key=dedup_key,
             seed=seed,
             created_at=now,
+            source=source,
         )
 
     def pending(self) -> list[Job]:

@@ -204,6 +204,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE players ADD COLUMN played INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE raffle_redraws ADD COLUMN candidates TEXT;
     """,
+    # 11: fair play by source. A job remembers where its prompt came from (the keyboard, or
+    # one phone device), so a restart rebuilds the same fair queue (round-robin over
+    # sources, then over players within a source).
+    """
+    ALTER TABLE jobs ADD COLUMN source TEXT NOT NULL DEFAULT 'keyboard';
+    """,
 ]
 
 PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {

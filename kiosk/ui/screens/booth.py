@@ -21,6 +21,7 @@ from textual.widgets import Input, Static
 
 from kiosk.core import i18n
 from kiosk.core.api import StoreError
+from kiosk.core.checks import Challenge
 from kiosk.core.events import (
     Done,
     Event,
@@ -32,7 +33,7 @@ from kiosk.core.events import (
     StaffActed,
     Started,
 )
-from kiosk.core.floods import Challenge, CheckRequired
+from kiosk.core.floods import CheckRequired
 from kiosk.core.i18n import N_
 from kiosk.core.policy import CodeRequired, PolicyError, sanitise
 from kiosk.core.sitting import Sitting

@@ -9,12 +9,12 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Center, Horizontal, Vertical
+from textual.containers import Center, Container, Vertical
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from kiosk.core.floods import Challenge
+from kiosk.core.checks import Challenge
 from kiosk.core.i18n import N_
 from kiosk.ui.lang import tr
 from kiosk.ui.widgets.bigdigits import BigDigits
@@ -22,21 +22,25 @@ from kiosk.ui.widgets.picture import Picture
 
 
 class CheckScreen(ModalScreen[str | None]):
-    """Three pictures in a random order: press the number of the one asked for. A key
-    macro cannot replay it (the order and the question change every time)."""
+    """Six pictures (targets and distractors) in a random order: press the number of the
+    one asked for. A key macro cannot replay it (the pictures, their order and the
+    question change every time), and a blind guess passes one in six."""
 
     DEFAULT_CSS = """
     CheckScreen { align: center middle; }
     CheckScreen > Vertical {
-        width: auto; max-width: 100%; height: auto; padding: 1 2;
+        width: 64; max-width: 100%; height: auto; max-height: 100%; padding: 0 2;
         border: double $warning; background: $panel;
     }
     CheckScreen #check-title { text-style: bold; color: $warning; width: 100%; }
     CheckScreen #check-question { width: 100%; margin-bottom: 1; }
-    CheckScreen #check-choices { width: auto; height: auto; }
-    CheckScreen .check-choice { width: 26; height: auto; margin: 0 1; }
-    CheckScreen .check-picture { width: 24; }
-    CheckScreen .check-number { width: 100%; text-align: center; text-style: bold; }
+    CheckScreen #check-choices {
+        layout: grid; grid-size: 3; grid-gutter: 0 2; grid-rows: auto;
+        width: 58; height: auto;
+    }
+    CheckScreen .check-choice { width: 18; height: auto; }
+    CheckScreen .check-picture { width: 18; }
+    CheckScreen .check-number { width: 18; text-align: center; text-style: bold; }
     CheckScreen #check-help { color: $text-muted; width: 100%; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
@@ -49,9 +53,10 @@ class CheckScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(tr(self, N_("Quick check: are you a person?")), id="check-title")
-            question = tr(self, N_("Press the number of: {title}"), title=self.challenge.subject)
+            subject = tr(self, self.challenge.subject)  # a distractor's title is translated
+            question = tr(self, N_("Press the number of: {title}"), title=subject)
             yield Static(Text(question), id="check-question")
-            with Horizontal(id="check-choices"):
+            with Container(id="check-choices"):
                 for choice in self.challenge.choices:
                     with Vertical(classes="check-choice"):
                         yield Picture(self._image_class, choice.picture, classes="check-picture")
