@@ -75,3 +75,26 @@ async def _json(r: aiohttp.ClientResponse) -> dict[str, Any]:
     except (ValueError, aiohttp.ContentTypeError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+class ServerThread:
+    """A PhoneServer on an event loop of its own, in a thread: for tests whose own thread
+    drives something that blocks (a browser through Playwright's sync API)."""
+
+    def __init__(self, server: PhoneServer) -> None:
+        import threading
+
+        self.server = server
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="phones", daemon=True)
+
+    def __enter__(self) -> PhoneServer:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start("127.0.0.1", 0), self.loop).result(30)
+        return self.server
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)
+        self.loop.close()

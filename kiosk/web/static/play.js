@@ -7,6 +7,7 @@
   let nickname = document.body.dataset.nickname;
   let job = null;        // the job this page follows (its latest prompt)
   let lastPrompt = null; // sent again after a passed check
+  const latest = new Map(); // job -> its latest event (one may come before the POST's answer)
 
   function show(el, on) { el.hidden = !on; }
   function say(el, text) { el.textContent = text || ""; show(el, !!text); }
@@ -45,7 +46,12 @@
         $("code").value = "";
         $("prompt").value = "";
         if (r.data.code_note) say($("code-note"), r.data.code_note);
-        if (r.status === 202) { job = r.data.job; status(r.data.note || r.data.text); }
+        if (r.status === 202) {
+          job = r.data.job;
+          const seen = latest.get(job);
+          if (seen && seen.event === "done") done(seen);
+          else status(seen ? seen.text : (r.data.note || r.data.text));
+        }
         else { job = null; done(r.data); }
       } else {
         say($("refused"), r.data.reason || String(r.status));
@@ -126,11 +132,15 @@
     source.onopen = () => show($("offline"), false);
     source.onerror = () => show($("offline"), true);
     on("hello", () => board());
-    on("queued", (d) => { if (d.job === job) status(d.text); });
-    on("started", (d) => { if (d.job === job) status(d.text); });
-    on("progress", (d) => { if ((d.jobs || []).includes(job)) status(d.text); });
-    on("failed", (d) => { if (d.job === job) status(d.text); });
-    on("done", (d) => { if (d.job === job || d.job === null) { done(d); } });
+    const mine = (d) => { if (d.job !== null) latest.set(d.job, d); return d.job === job; };
+    on("queued", (d) => { if (mine(d)) status(d.text); });
+    on("started", (d) => { if (mine(d)) status(d.text); });
+    on("progress", (d) => {
+      (d.jobs || []).forEach((j) => latest.set(j, { event: "progress", job: j, text: d.text }));
+      if ((d.jobs || []).includes(job)) status(d.text);
+    });
+    on("failed", (d) => { if (mine(d)) status(d.text); });
+    on("done", (d) => { if (mine(d)) done(d); });
     on("board", () => board());
   }
 
