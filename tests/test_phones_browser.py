@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from engine_fixtures import CountingGenerator, Recorder
 from phone_fixtures import ServerThread
+from playwright.sync_api import ViewportSize
 
 from kiosk.core.api import KEYBOARD
 from kiosk.core.config import Settings
@@ -24,7 +25,7 @@ from kiosk.web.server import PhoneServer
 
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.timeout(240)]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 WAIT_MS = 60_000
 
 
