@@ -11,6 +11,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,6 +23,9 @@ from kiosk.core.api import KEYBOARD
 from kiosk.core.config import Settings
 from kiosk.engine.engine import Engine
 from kiosk.web.server import PhoneServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
 
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.timeout(240)]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
