@@ -47,6 +47,7 @@ def test_a_token_rotates_every_window_and_is_good_for_two(tmp_path: Path) -> Non
     assert not tokens.valid(token, t0 + 120)  # two windows on: stale
     assert not tokens.valid(token, t0 - 1)  # from the future
     assert not tokens.valid(token[:-1] + ("A" if token[-1] != "A" else "B"), t0)
+    assert len(token) == 20 and set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
     assert not tokens.valid("", t0)
     assert tokens.next_change(t0) == t0 + 60
 
@@ -97,3 +98,17 @@ def test_the_join_url_carries_the_current_token(tmp_path: Path) -> None:
     url = join.url(1000.0)
     assert url == f"http://10.0.0.5:8080/j/{join.tokens.token(1000.0)}"
     assert base_url("", "0.0.0.0", 8080).startswith("http://")
+
+
+def test_the_qr_says_the_url_in_capitals_and_the_wall_finds_it(tmp_path: Path) -> None:
+    join = JoinCode.of(tmp_path, "http://10.0.0.5:8080", 60)
+    token = join.tokens.token(1000.0)
+    assert join.qr_text(1000.0) == f"HTTP://10.0.0.5:8080/J/{token}"
+    assert JoinCode.announced(tmp_path) is None
+    join.announce(tmp_path)
+    found = JoinCode.announced(tmp_path)
+    assert found is not None and found.url(1000.0) == join.url(1000.0)
+    JoinCode.withdraw(tmp_path)
+    assert JoinCode.announced(tmp_path) is None
+    behind = JoinCode.of(tmp_path, "https://example.org/booth", 60)
+    assert behind.qr_text(1000.0) == behind.url(1000.0)  # a path keeps its case

@@ -24,8 +24,11 @@ from pathlib import Path
 SECRET_FILE = "phones.secret"
 """In the data dir: the key of every join token and cookie (deleting it signs every
 phone out and ends every join code)."""
-TOKEN_CHARS = 22
-"""Characters of a join token (a 128-bit HMAC prefix, URL-safe base64)."""
+TOKEN_CHARS = 20
+"""Characters of a join token: 100 bits of an HMAC in base32 capitals, so that a join
+URL in capitals fits a small QR code (its alphanumeric mode)."""
+ANNOUNCE_FILE = "phones.json"
+"""In the data dir while a phone server runs: where phones join (the wall reads it)."""
 
 
 def _b64(raw: bytes) -> str:
@@ -110,7 +113,7 @@ class JoinTokens:
         return self._for(self.window(now))
 
     def _for(self, window: int) -> str:
-        return _b64(self.signer.mac("join", str(window)))[:TOKEN_CHARS]
+        return base64.b32encode(self.signer.mac("join", str(window))).decode()[:TOKEN_CHARS]
 
     def valid(self, token: str, now: float | None = None) -> bool:
         """Whether `token` was shown in this window or the one before."""
@@ -205,3 +208,33 @@ class JoinCode:
 
     def url(self, now: float | None = None) -> str:
         return f"{self.base}/j/{self.tokens.token(now)}"
+
+    def qr_text(self, now: float | None = None) -> str:
+        """The URL as a QR code says it: in capitals when the base is only a scheme and
+        an address (they are case-blind), which QR's alphanumeric mode packs small."""
+        parts = self.base.split("/")
+        if len(parts) == 3 and all(c.isascii() for c in self.base):
+            return f"{self.base.upper()}/J/{self.tokens.token(now)}"
+        return self.url(now)
+
+    def announce(self, data_dir: Path) -> None:
+        """Say where phones join (`announced` reads it), for the wall beside this booth."""
+        path = data_dir / ANNOUNCE_FILE
+        tmp = path.with_name(f".{ANNOUNCE_FILE}.{os.getpid()}")
+        payload = {"base": self.base, "window_s": self.tokens.window_s, "pid": os.getpid()}
+        tmp.write_text(json.dumps(payload), encoding="utf-8")
+        os.replace(tmp, path)
+
+    @staticmethod
+    def withdraw(data_dir: Path) -> None:
+        (data_dir / ANNOUNCE_FILE).unlink(missing_ok=True)
+
+    @classmethod
+    def announced(cls, data_dir: Path) -> JoinCode | None:
+        """The join code a phone server in this data dir announced, or None (none runs)."""
+        try:
+            payload = json.loads((data_dir / ANNOUNCE_FILE).read_text(encoding="utf-8"))
+            base, window_s = str(payload["base"]), float(payload["window_s"])
+            return cls.of(data_dir, base, window_s)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None

@@ -281,7 +281,7 @@ class Api:
         path = await server.run(self._visible, wanted, seat.nickname if seat else None)
         if path is None or not path.is_file():
             raise web.HTTPNotFound()
-        response = web.FileResponse(path)
+        response = picture(path)
         if "download" in request.query:
             name = f"drawing-{wanted}{path.suffix}"
             response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -306,13 +306,13 @@ class Api:
         n = int(request.match_info["n"])
         if challenge is None or not 1 <= n <= len(challenge.choices):
             raise web.HTTPNotFound()
-        return web.FileResponse(challenge.choices[n - 1].picture)
+        return picture(challenge.choices[n - 1].picture)
 
     async def target(self, request: web.Request) -> web.StreamResponse:
         settings = self.server.settings
         wanted = self.server.engine.target_id
         target = next((t for t in settings.targets if t.id == wanted), settings.active_target)
-        return web.FileResponse(settings.target_image(target))
+        return picture(settings.target_image(target))
 
 
 class _Refused(Exception):
@@ -325,6 +325,15 @@ class _Refused(Exception):
 
 
 _PING = Notice({"event": "ping"})
+
+
+IMAGE_TYPES = {".webp": "image/webp", ".png": "image/png", ".jpg": "image/jpeg"}
+
+
+def picture(path: Path) -> web.FileResponse:
+    """A picture file with its type said (not every system's mimetypes knows WebP)."""
+    kind = IMAGE_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    return web.FileResponse(path, headers={"Content-Type": kind})
 
 
 def _same(a: object, b: object) -> bool:

@@ -129,11 +129,13 @@ class PhoneServer:
         self.port = _bound_port(runner, port)
         if not phones.public_url.strip() and self.port != phones.port:
             self.join = JoinCode(base_url("", host, self.port), self.join.tokens)
+        self.join.announce(self.settings.data_path)
 
     async def stop(self) -> None:
         """End every event stream and stop listening."""
         runner, self._runner = self._runner, None
         if runner is not None:
+            JoinCode.withdraw(self.settings.data_path)
             await self._cleanup(runner)
 
     async def _cleanup(self, runner: web.AppRunner) -> None:
@@ -154,6 +156,7 @@ class PhoneServer:
         )
         app.router.add_get("/", self.index)
         app.router.add_get("/j/{token}", self.joined)
+        app.router.add_get("/J/{token}", self.joined)  # the QR code's capitals
         app.router.add_get("/play", self.play)
         app.router.add_static("/static", HERE / "static")
         self.api.add_routes(app.router)
