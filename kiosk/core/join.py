@@ -20,6 +20,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 SECRET_FILE = "phones.secret"
 """In the data dir: the key of every join token and cookie (deleting it signs every
@@ -238,3 +239,16 @@ class JoinCode:
             return cls.of(data_dir, base, window_s)
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+
+class PhoneService(Protocol):
+    """The phone server as the booth app sees it (kiosk.web.server.PhoneServer is the
+    real one): started and stopped on the app's event loop."""
+
+    join: JoinCode
+
+    async def start(self, host: str | None = None, port: int | None = None) -> None:
+        """Listen (raises OSError when the address cannot be had)."""
+        ...
+
+    async def stop(self) -> None: ...

@@ -43,6 +43,7 @@ from kiosk.ui.screens.too_small import TooSmallScreen, too_small
 from kiosk.ui.widgets.banner import TinyBanner
 from kiosk.ui.widgets.board import LeaderboardPane
 from kiosk.ui.widgets.entry import EntryForm
+from kiosk.ui.widgets.joinqr import JoinQR
 from kiosk.ui.widgets.picture import Picture
 from kiosk.ui.widgets.queue import DrawingNow, QueuePane, format_eta
 from kiosk.ui.widgets.result import ResultPane
@@ -98,6 +99,8 @@ class BoothScreen(Screen[None]):
                 yield TargetPane(
                     app.image_class, target.title, settings.target_image(target), id="target"
                 )
+                if app.serves_phones:
+                    yield JoinQR(lambda: self.kiosk.join_code, id="join-qr")
                 yield QueuePane(id="queue")
             with Vertical(id="center"):
                 yield EntryForm(
@@ -115,6 +118,7 @@ class BoothScreen(Screen[None]):
         yield Static(id="keys")
 
     def on_mount(self) -> None:
+        self.set_class(self.kiosk.serves_phones, "-phones")
         self.relabel()
 
     def relabel(self) -> None:
@@ -127,6 +131,8 @@ class BoothScreen(Screen[None]):
         self.query_one(EntryForm).relabel()
         self.query_one(ResultPane).relabel()
         self.query_one(LeaderboardPane).relabel()
+        for qr in self.query(JoinQR):
+            qr.relabel()
         self._refresh_queue()
 
     def _title_text(self) -> Text:
