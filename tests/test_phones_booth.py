@@ -92,3 +92,27 @@ async def test_without_phones_the_booth_shows_no_qr_code(settings: Settings) -> 
         await wait_for(pilot, lambda: showing(app, AttractScreen), 5, "attract mode")
         assert not app.screen.query(JoinQR)
         assert app.join_code is None
+
+
+async def test_the_wall_shows_the_join_code_while_a_phone_server_announces_it(
+    settings: Settings,
+) -> None:
+    pytest.importorskip("segno")
+    from kiosk.core.join import JoinCode
+    from kiosk.engine.feed import Feed
+    from kiosk.ui.wall.app import WallApp
+
+    data = settings.data_path
+    app = WallApp(Feed(settings), join=lambda: JoinCode.announced(data))
+    async with app.run_test(size=(140, 45)) as pilot:
+        qr = app.query_one(JoinQR)
+        await pilot.pause(0.3)
+        assert not qr.display  # no phone server: no code
+        join = JoinCode.of(data, "http://10.1.2.3:8080", 60)
+        join.announce(data)
+        await wait_for(pilot, lambda: qr.display, 5, "the wall's QR code")
+        assert str(qr.query_one("#qr-code", Static).content) == "\n".join(
+            half_blocks(join.qr_text())
+        )
+        JoinCode.withdraw(data)
+        await wait_for(pilot, lambda: not qr.display, 5, "the code to go")
