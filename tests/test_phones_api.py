@@ -330,3 +330,24 @@ def held_drawing(engine: Engine, nickname: str, prompt: str, cosine: float) -> i
     )
     sub, *_ = engine.store.jobs.complete(job, result)
     return sub.id
+
+
+async def test_a_connection_that_dribbles_its_headers_is_closed(
+    booth_with: Any, tiny_settings: Settings
+) -> None:
+    b = await booth_with(tiny_settings, start=False, caps=Caps(keepalive_s=1.0))
+    reader, writer = await asyncio.open_connection("127.0.0.1", b.server.port)
+    writer.write(b"GET /api/board HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 10) == b""  # closed, nothing answered
+    writer.close()
+
+
+async def test_connections_in_all_are_capped(booth_with: Any, tiny_settings: Settings) -> None:
+    b = await booth_with(tiny_settings, start=False, caps=Caps(connections_total=2))
+    phones = [await b.phone(join=False) for _ in range(4)]
+    held = [await p.session.get(f"{p.base}/") for p in phones[:3]]  # three kept alive
+    status, body = await phones[3].get("/api/board")
+    assert (status, body.get("kind")) == (503, "busy")
+    for r in held:
+        r.close()

@@ -350,8 +350,10 @@ def _payload(item: Item, lang: str) -> dict[str, Any]:
         return {"event": "queued", "job": item.job_id, "position": item.position,
                 "text": texts.waiting(lang, item.position, item.eta_s, item.paused)}  # fmt: skip
     assert isinstance(item, Event)
-    if item.name in ("leaderboard_changed", "target"):
+    if item.name == "leaderboard_changed":
         return {"event": "board"}
+    if item.name == "target":  # staff switched the target: a new picture, a new board
+        return {"event": "target"}
     return texts.said(item, lang)
 
 

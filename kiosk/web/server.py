@@ -54,7 +54,10 @@ class Caps:
     body_timeout_s: float = 10.0
     """A client that has not sent its whole body by then is cut off."""
     keepalive_s: float = 15.0
-    """An idle connection is closed after this."""
+    """A connection without a whole request for this long is closed (an idle one, and one
+    that dribbles its headers)."""
+    connections_total: int = 1024
+    """Connections open in all; a request on one more is answered 503 and closed."""
     requests_per_device: int = 8
     """Requests one device (or one address without a device) may have in flight."""
     requests_total: int = 512
@@ -207,6 +210,12 @@ class PhoneServer:
     ) -> web.StreamResponse:
         key = self.device(request) or f"addr:{request.remote}"
         caps = self.caps
+        runner = self._runner
+        if runner is not None and runner.server is not None:
+            if len(runner.server.connections) > caps.connections_total:
+                response = refusal(503, "busy", "Too many phones at once: try again soon.")
+                response.force_close()
+                return response
         if (
             sum(self._inflight.values()) >= caps.requests_total
             or self._inflight[key] >= caps.requests_per_device

@@ -142,6 +142,10 @@
     on("failed", (d) => { if (mine(d)) status(d.text); });
     on("done", (d) => { if (mine(d)) done(d); });
     on("board", () => board());
+    on("target", () => {
+      $("target").src = "/target?t=" + Date.now();
+      board();
+    });
   }
 
   $("form").addEventListener("submit", (e) => { e.preventDefault(); send($("prompt").value); });
