@@ -210,12 +210,10 @@ class PhoneServer:
     ) -> web.StreamResponse:
         key = self.device(request) or f"addr:{request.remote}"
         caps = self.caps
-        runner = self._runner
-        if runner is not None and runner.server is not None:
-            if len(runner.server.connections) > caps.connections_total:
-                response = refusal(503, "busy", "Too many phones at once: try again soon.")
-                response.force_close()
-                return response
+        if self._connections() > caps.connections_total:
+            response = refusal(503, "busy", "Too many phones at once: try again soon.")
+            response.force_close()
+            return response
         if (
             sum(self._inflight.values()) >= caps.requests_total
             or self._inflight[key] >= caps.requests_per_device
@@ -233,6 +231,11 @@ class PhoneServer:
             self._inflight[key] -= 1
             if not self._inflight[key]:
                 del self._inflight[key]
+
+    def _connections(self) -> int:
+        runner = self._runner
+        server = runner.server if runner is not None else None
+        return len(server.connections) if server is not None else 0
 
     # -- pages ------------------------------------------------------------------------------
 
