@@ -33,7 +33,7 @@ from common import pct, tiny_settings
 
 from kiosk.core.config import Settings
 from kiosk.engine.engine import Engine
-from kiosk.web.server import PhoneServer
+from kiosk.web.server import Caps, PhoneServer
 
 
 @dataclass
@@ -124,7 +124,8 @@ async def listen(
 
 def serve(engine: Engine, settings: Settings) -> tuple[PhoneServer, asyncio.AbstractEventLoop]:
     """The phone server on a loop of its own, in a thread (as in `kiosk serve`)."""
-    server = PhoneServer(engine, settings)
+    # Every device comes from 127.0.0.1 here: no cap on new devices per address.
+    server = PhoneServer(engine, settings, caps=Caps(joins_per_address=1_000_000))
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, name="phones", daemon=True).start()
     asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", 0), loop).result(30)

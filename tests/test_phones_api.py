@@ -351,3 +351,13 @@ async def test_connections_in_all_are_capped(booth_with: Any, tiny_settings: Set
     assert (status, body.get("kind")) == (503, "busy")
     for r in held:
         r.close()
+
+
+async def test_one_address_cannot_mint_devices_but_a_phone_may_join_again(
+    booth_with: Any, tiny_settings: Settings
+) -> None:
+    b = await booth_with(tiny_settings, start=False, caps=Caps(joins_per_address=2))
+    first = await b.phone()
+    assert await first.join() == 303  # the same device again: not a new one
+    assert await (await b.phone(join=False)).join() == 303
+    assert await (await b.phone(join=False)).join() == 429  # a third device from 127.0.0.1

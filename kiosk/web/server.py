@@ -56,6 +56,10 @@ class Caps:
     keepalive_s: float = 15.0
     """A connection without a whole request for this long is closed (an idle one, and one
     that dribbles its headers)."""
+    joins_per_address: int = 6
+    """New devices one network address may make in a join window: the device is the unit
+    of fair play, so a macro must not mint itself fresh ones (a phone that joins again
+    keeps its device)."""
     connections_total: int = 1024
     """Connections open in all; a request on one more is answered 503 and closed."""
     requests_per_device: int = 8
@@ -100,6 +104,8 @@ class PhoneServer:
         self._runner: web.AppRunner | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._inflight: Counter[str] = Counter()
+        self._joins: Counter[tuple[str, int]] = Counter()
+        """New devices per (address, join window)."""
         self.port: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -248,7 +254,11 @@ class PhoneServer:
         """A phone scanned the booth's QR code: its seat, then the game."""
         if not self.join.tokens.valid(request.match_info["token"]):
             return self.message(request, texts.JOIN_STALE, 403)
-        device = self.device(request) or self.cookies.new_device()
+        device = self.device(request)
+        if device is None:
+            if not self._may_join(request.remote or ""):
+                return self.message(request, texts.JOIN_BUSY, 429)
+            device = self.cookies.new_device()
         response = web.HTTPSeeOther("/play")
         self.set_cookie(response, DEVICE_COOKIE, self.cookies.device(device))
         raise response
@@ -271,6 +281,16 @@ class PhoneServer:
         if "lang" in request.query:
             self.set_cookie(response, LANG_COOKIE, lang)
         return response
+
+    def _may_join(self, address: str) -> bool:
+        """Count a new device from `address`; False past the cap for this window."""
+        window = self.join.tokens.window()
+        for key in [k for k in self._joins if k[1] < window - 1]:
+            del self._joins[key]
+        if self._joins[(address, window)] >= self.caps.joins_per_address:
+            return False
+        self._joins[(address, window)] += 1
+        return True
 
     def message(self, request: web.Request, msgid: str, status: int) -> web.Response:
         from kiosk.core.i18n import translate

@@ -41,6 +41,7 @@ PAGE = {
     "tiny": TINY_NOTICE,
 }
 JOIN_STALE = N_("This join code is too old. Scan the QR code on the booth's screen again.")
+JOIN_BUSY = N_("Too many phones joined from here just now. Please try again in a minute.")
 JOIN_FIRST = N_("To play from your phone, scan the QR code on the booth's screen.")
 WAITING = {  # (next in line, an ETA known), as the booth says it
     (True, True): N_("Waiting: you are next, ready in {eta}."),
