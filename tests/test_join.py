@@ -112,3 +112,18 @@ def test_the_qr_says_the_url_in_capitals_and_the_wall_finds_it(tmp_path: Path) -
     assert JoinCode.announced(tmp_path) is None
     behind = JoinCode.of(tmp_path, "https://example.org/booth", 60)
     assert behind.qr_text(1000.0) == behind.url(1000.0)  # a path keeps its case
+
+
+def test_a_dead_servers_announcement_is_ignored(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    join = JoinCode.of(tmp_path, "http://10.0.0.5:8080", 60)
+    join.announce(tmp_path)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    path = tmp_path / "phones.json"
+    payload = json.loads(path.read_text())
+    path.write_text(json.dumps({**payload, "pid": int(gone.stdout)}))
+    assert JoinCode.announced(tmp_path) is None

@@ -236,9 +236,24 @@ class JoinCode:
         try:
             payload = json.loads((data_dir / ANNOUNCE_FILE).read_text(encoding="utf-8"))
             base, window_s = str(payload["base"]), float(payload["window_s"])
+            if not _alive(int(payload.get("pid", 0))):
+                return None  # a server that died without withdrawing it
             return cls.of(data_dir, base, window_s)
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this id runs on this machine (0: not said, so assumed)."""
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
 
 
 class PhoneService(Protocol):
