@@ -16,7 +16,8 @@ from yarl import URL
 from kiosk.core.commands import StaffCommand
 from kiosk.core.config import Settings
 from kiosk.engine.engine import Engine
-from kiosk.web.server import DEVICE_COOKIE, Caps, PhoneServer
+from kiosk.web.answers import DEVICE_COOKIE
+from kiosk.web.server import Caps, PhoneServer
 
 pytestmark = pytest.mark.timeout(180)
 MakeEngine = Callable[..., tuple[Engine, Recorder]]
@@ -361,3 +362,13 @@ async def test_one_address_cannot_mint_devices_but_a_phone_may_join_again(
     assert await first.join() == 303  # the same device again: not a new one
     assert await (await b.phone(join=False)).join() == 303
     assert await (await b.phone(join=False)).join() == 429  # a third device from 127.0.0.1
+
+
+async def test_a_device_that_plays_as_nobody_must_say_its_nickname(booth: Booth) -> None:
+    phone = await booth.phone()
+    status, body = await phone.prompt("a duck")
+    assert (status, body["kind"], body["reason"]) == (422, "policy", "Please type a nickname.")
+    status, body = await phone.post("/api/prompt", {"nickname": "eve", "prompt": 5})
+    assert (status, body["kind"]) == (422, "policy")
+    status, body = await phone.post("/api/prompt", [1, 2])
+    assert (status, body["kind"]) == (400, "body")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +28,13 @@ from kiosk.core.events import Done, Event, Queued
 from kiosk.core.floods import CheckRequired, RateLimited
 from kiosk.core.join import Seat
 from kiosk.web import texts
+from kiosk.web.answers import SEAT_COOKIE, refusal
 from kiosk.web.hub import Item, Moved, Notice
 
 if TYPE_CHECKING:
     from kiosk.web.server import PhoneServer
 
+log = logging.getLogger(__name__)
 BOARD_SIZE = 10
 STATUS = {  # a refusal's kind -> the HTTP status that says it
     "rate": 429,
@@ -80,8 +83,6 @@ class Api:
     async def _body(self, request: web.Request) -> dict[str, Any] | web.Response:
         """The JSON object of a request, read within the time a phone has for it (or the
         refusal to send instead)."""
-        from kiosk.web.server import refusal
-
         if request.content_type != "application/json":
             return refusal(415, "body", "Send JSON.")
         try:
@@ -102,8 +103,6 @@ class Api:
 
     async def prompt(self, request: web.Request) -> web.StreamResponse:
         """Submit a prompt as the device's player (or as the nickname given)."""
-        from kiosk.web.server import SEAT_COOKIE, refusal
-
         server = self.server
         device = self._device(request)
         body = await self._body(request)
@@ -115,17 +114,23 @@ class Api:
             nickname = seat.nickname
         if (code is None or code == "") and seat is not None and _same(seat.nickname, nickname):
             code = seat.code
-        if not isinstance(nickname, str) or not isinstance(prompt, str):
-            return refusal(422, "policy", self._say(request, "Please type a nickname."))
+        if not isinstance(nickname, str) or not nickname.strip():
+            return refusal(422, "policy", self._say(request, texts.NO_NICKNAME))
+        if not isinstance(prompt, str):
+            return refusal(422, "policy", self._say(request, texts.NO_PROMPT))
         if code is not None and not isinstance(code, str):
             code = None
         lang = server.lang(request)
         try:
-            result, _kind = await server.run(self._submit, device, nickname, prompt, code)
+            result = await server.run(self._submit, device, nickname, prompt, code)
         except _Refused as refused:
             return self._refused(request, device, refused.exc, refused.kind, lang)
-        except StoreError:
+        except StoreError as exc:  # e.g. the disk is full: nothing was written
+            log.error("a phone's prompt could not be saved: %s", exc)
             return refusal(503, "store", self._say(request, texts.NOT_SAVED))
+        except Exception:  # a visitor never sees a crash
+            log.exception("a phone's prompt failed")
+            return refusal(500, "error", self._say(request, texts.TRY_AGAIN))
         nick = result.nickname
         kept = result.player_code or code
         payload: dict[str, Any] = {"nickname": nick}
@@ -147,25 +152,20 @@ class Api:
         server.set_cookie(response, SEAT_COOKIE, server.cookies.seat(device, Seat(nick, kept)))
         return response
 
-    def _submit(
-        self, device: str, nickname: str, prompt: str, code: str | None
-    ) -> tuple[Done | Queued, None]:
+    def _submit(self, device: str, nickname: str, prompt: str, code: str | None) -> Done | Queued:
         """In a pool thread: the engine's submit, its events marked as this device's."""
         hub = self.server.hub
         assert hub is not None
         with hub.submitting(device) as refused_kind:
             try:
-                return self.server.engine.submit(
-                    nickname, prompt, code=code, source=f"phone:{device}"
-                ), None
+                engine = self.server.engine
+                return engine.submit(nickname, prompt, code=code, source=f"phone:{device}")
             except policy.PolicyError as exc:
                 raise _Refused(exc, refused_kind() or "policy") from None
 
     def _refused(
         self, request: web.Request, device: str, exc: policy.PolicyError, kind: str, lang: str
     ) -> web.Response:
-        from kiosk.web.server import refusal
-
         hub = self.server.hub
         assert hub is not None
         extra: dict[str, object] = {}
@@ -207,8 +207,6 @@ class Api:
 
     async def leave(self, request: web.Request) -> web.StreamResponse:
         """Play as someone else: the device forgets its player."""
-        from kiosk.web.server import SEAT_COOKIE
-
         self._device(request)
         response = web.json_response({"left": True})
         response.del_cookie(SEAT_COOKIE, path="/")
@@ -218,8 +216,6 @@ class Api:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events for this device: its jobs, its refusals, board changes."""
-        from kiosk.web.server import refusal
-
         server, caps, hub = self.server, self.server.caps, self.server.hub
         assert hub is not None
         device = self._device(request)

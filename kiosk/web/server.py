@@ -10,7 +10,6 @@ engine only through `EngineAPI`; no staff action, raffle or export is reachable.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -29,20 +28,20 @@ from kiosk.core.config import Settings
 from kiosk.core.i18n import LANGUAGES
 from kiosk.core.join import Cookies, JoinCode, Seat, Signer, base_url, load_secret
 from kiosk.web import texts
+from kiosk.web.answers import (
+    COOKIE_MAX_AGE,
+    DEVICE_COOKIE,
+    LANG_COOKIE,
+    SEAT_COOKIE,
+    headed,
+    refusal,
+)
 from kiosk.web.api import Api
 from kiosk.web.hub import Hub
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 HERE = Path(__file__).parent
-DEVICE_COOKIE = "kiosk_device"
-SEAT_COOKIE = "kiosk_seat"
-LANG_COOKIE = "kiosk_lang"
-COOKIE_MAX_AGE = 7 * 24 * 3600
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
-    " connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
 
 
 @dataclass(frozen=True)
@@ -229,9 +228,9 @@ class PhoneServer:
             return refusal(403, "origin", "This request did not come from the kiosk's page.")
         self._inflight[key] += 1
         try:
-            return _headed(await handler(request))
+            return headed(await handler(request))
         except web.HTTPException as exc:
-            _headed(exc)
+            headed(exc)
             raise
         finally:
             self._inflight[key] -= 1
@@ -298,21 +297,6 @@ class PhoneServer:
         lang = self.lang(request)
         context = {"lang": lang, "title": self.settings.event.name, "text": translate(lang, msgid)}
         return aiohttp_jinja2.render_template("message.html", request, context, status=status)
-
-
-def _headed(response: web.StreamResponse) -> web.StreamResponse:
-    """What every answer says to the browser: load nothing from elsewhere, no sniffing."""
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
-def refusal(status: int, kind: str, reason: str, **extra: object) -> web.Response:
-    """A 4xx answer of the API: what kind of refusal, and why in the visitor's words."""
-    body = json.dumps({"kind": kind, "reason": reason, **extra}, ensure_ascii=False)
-    return web.Response(status=status, text=body, content_type="application/json")
 
 
 def _origin(url: str) -> str:

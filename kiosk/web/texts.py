@@ -54,6 +54,8 @@ PAUSED_JOB = N_(
 )
 JOINED = N_("That picture is already on its way: you get it too, no wait.")
 DRAWING = N_("Drawing your picture...")
+NO_NICKNAME = N_("Please type a nickname.")
+NO_PROMPT = N_("Please type a prompt.")
 TRY_AGAIN = N_("Sorry, that did not work; please try again.")
 NOT_SAVED = N_("Sorry, the kiosk could not save that. Please tell the staff.")
 
