@@ -372,3 +372,55 @@ async def test_a_device_that_plays_as_nobody_must_say_its_nickname(booth: Booth)
     assert (status, body["kind"]) == (422, "policy")
     status, body = await phone.post("/api/prompt", [1, 2])
     assert (status, body["kind"]) == (400, "body")
+
+
+async def test_the_phone_speaks_the_browsers_language_or_the_one_chosen(booth: Booth) -> None:
+    phone = await booth.phone()
+    headers = {"Accept-Language": "ko-KR,ko;q=0.9,en;q=0.5"}
+    async with phone.session.get(f"{phone.base}/play", headers=headers) as r:
+        page = await r.text()
+    assert '<html lang="ko">' in page and "그려 줘" in page
+    async with phone.session.post(
+        f"{phone.base}/api/prompt",
+        json={"nickname": "eve", "prompt": "fuck"},
+        headers={**headers, "Origin": phone.base},
+    ) as r:
+        body = await r.json()
+    assert body["kind"] == "words" and "Let's" not in body["reason"]  # in Korean
+    async with phone.session.get(f"{phone.base}/play?lang=en", headers=headers) as r:
+        assert '<html lang="en">' in await r.text()  # chosen: kept in a cookie
+    async with phone.session.get(f"{phone.base}/play", headers=headers) as r:
+        assert '<html lang="en">' in await r.text()
+
+
+async def test_no_staff_action_raffle_or_export_is_reachable(booth: Booth) -> None:
+    paths = {str(resource.canonical) for resource in booth.server.app().router.resources()}
+    assert not [p for p in paths if any(w in p for w in ("staff", "raffle", "export", "audit"))]
+    phone = await booth.phone()
+    for path in ("/api/staff", "/api/raffle", "/staff", "/api/export"):
+        assert (await phone.post(path, {"action": "ban", "subject": "eve"}))[0] == 404
+
+
+async def test_kiosk_serve_says_the_join_url_at_start_and_at_each_rotation(
+    engine_factory: MakeEngine, tiny_settings: Settings
+) -> None:
+    from kiosk.web.headless import serve_phones
+
+    phones = tiny_settings.phones.model_copy(update={"join_window_s": 5.0})
+    settings = tiny_settings.model_copy(update={"phones": phones})
+    engine, _ = engine_factory(start=False, settings=settings)
+    lines: list[str] = []
+    stop = asyncio.Event()
+
+    def say(line: str) -> None:
+        lines.append(line)
+        if len(lines) == 3:
+            stop.set()
+
+    code = await asyncio.wait_for(
+        serve_phones(engine, settings, stop=stop, say=say, host="127.0.0.1", port=0), 30
+    )
+    assert code == 0
+    urls = [w for line in lines for w in line.split() if w.startswith("http://127.0.0.1:")]
+    assert len(urls) == 3 and len(set(urls)) == 3, lines  # a new code every window
+    assert lines[0].startswith("kiosk serve: phones join at")
