@@ -52,6 +52,7 @@ from kiosk.ui.widgets.target import TargetPane
 log = logging.getLogger(__name__)
 BOARD_SIZE = 15
 WIDE_COLUMNS = 120  # the full-width panes fit from here; narrower ones below
+TALL_ROWS = 40  # below, with phones on, the target's picture shrinks for the join QR code
 VISITOR_MODALS = (CodeNotice, CheckScreen)
 WAITING = {  # (next in line, an ETA known): what the visitor's own job says
     (True, True): N_("Waiting: you are next, ready in {eta}."),
@@ -199,6 +200,7 @@ class BoothScreen(Screen[None]):
     def _fit(self, columns: int, rows: int) -> None:
         """Narrower panes under 120 columns; below the least size, say so over the booth."""
         self.set_class(columns < WIDE_COLUMNS, "-narrow")
+        self.set_class(rows < TALL_ROWS, "-short")
         if too_small(columns, rows) and self.app.screen is self:
             self.app.push_screen(TooSmallScreen())
 

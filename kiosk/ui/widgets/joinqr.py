@@ -15,7 +15,7 @@ from kiosk.core.i18n import N_
 from kiosk.core.join import JoinCode
 from kiosk.ui.lang import tr
 
-CAPTION = N_("Play on your phone: scan this code")
+CAPTION = N_("Scan to play on your phone")
 CELLS = {(True, True): "█", (True, False): "▀", (False, True): "▄", (False, False): " "}
 
 
@@ -39,13 +39,13 @@ class JoinQR(Vertical):
     phone server has said its join code."""
 
     DEFAULT_CSS = """
-    JoinQR { width: auto; height: auto; }
+    JoinQR { width: 100%; height: auto; align-horizontal: center; }
     JoinQR > #qr-code {
         width: auto; height: auto;
         /* a QR code is dark on light, whatever the theme: scanners need the contrast */
         background: white; color: black;
     }
-    JoinQR > #qr-caption { width: 29; color: $text-muted; text-align: center; }
+    JoinQR > #qr-caption { width: 100%; color: $text-muted; text-align: center; }
     """
 
     def __init__(self, join: Callable[[], JoinCode | None], *, id: str | None = None) -> None:
