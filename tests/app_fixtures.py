@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 
 from kiosk.core.api import (
+    KEYBOARD,
     AuditRow,
     BoardRow,
     EngineAPI,
@@ -147,6 +148,7 @@ class FakeEngine:
         *,
         code: str | None = None,
         typing_cps: float | None = None,
+        source: str = KEYBOARD,
     ) -> Done | Queued:
         nick = clean_field(nickname, what="nickname", max_len=24)
         text = clean_field(prompt, what="prompt", max_len=300)
