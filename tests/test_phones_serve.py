@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +24,7 @@ from kiosk.storage.lock import DataDirLock
 
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.timeout(240)]
 START_S = 120.0
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def start_serve(data: Path, port: int) -> subprocess.Popen[str]:
@@ -99,3 +102,34 @@ def test_kiosk_serve_prints_a_join_url_and_a_phone_plays_from_it_to_a_score(
     assert "stopped by SIGTERM" in err
     with DataDirLock(data):  # released: the next kiosk can take the data dir
         pass
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_a_phone_page_loaded_from_kiosk_serves_join_url_plays_to_a_score(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    data = tiny_data_dir(tmp_path / "data", tiny_models)
+    proc = start_serve(data, free_port())
+    try:
+        first = read_until(proc, "phones join at", START_S)[-1]
+        url = next(w for w in first.split() if w.startswith("http://"))
+        read_until(proc, "models ready", START_S)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+            page.goto(url)
+            page.fill("#nickname", "mina")
+            page.fill("#prompt", "a duck and a swan on a pond")
+            page.click("#draw")
+            expect(page.locator("#score")).to_have_text(re.compile(r"^\d+\.\d\d%$"), timeout=90_000)
+            expect(page.locator("#board tbody")).to_contain_text("mina", timeout=30_000)
+            browser.close()
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
