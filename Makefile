@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/probes.py
 	$(BIN)/python bench/first_frame.py
 	$(BIN)/python bench/words.py
+	$(BIN)/python bench/phones.py --devices 200 --duration 60
 
 # Wheels for a lent CUDA machine (Python 3.12, x86-64), for bench/gpu_lease.sh: the
 # packages its image lacks (it has torch, transformers, timm, huggingface_hub, ...).

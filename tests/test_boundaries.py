@@ -57,3 +57,18 @@ def test_engine_side_does_not_load_textual_at_run_time() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=180
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_phone_server_loads_neither_the_screen_nor_the_engine() -> None:
+    """kiosk.web sees the engine only through kiosk.core's EngineAPI (the CLI hands the
+    engine in), and `kiosk serve` runs without textual."""
+    code = (
+        "import sys\nimport kiosk.web.server, kiosk.web.headless\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'torch', 'scoring')"
+        " or m.startswith(('kiosk.ui', 'kiosk.engine', 'kiosk.storage', 'kiosk.ml'))]\n"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=180
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

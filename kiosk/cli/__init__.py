@@ -2,6 +2,7 @@
 
 booth.py: run, demo.  board.py: stats, leaderboard.  models.py: models pull|check|tiny.
 staff.py: staff ..., raffle, audit.  wall.py: wall [--serve].
+serve.py: serve (the engine and the phone server, headless).
 event.py: event new|list (event days: archive this event, start a fresh one).
 export.py: export (CSVs, drawings, contact sheets and a zip; read-only on the data dir).
 doctor.py: doctor (the checklist before doors open; `kiosk run` runs its quick checks first).
@@ -16,6 +17,7 @@ from kiosk.cli import board, booth, models, staff
 from kiosk.cli import doctor as doctor_cmd
 from kiosk.cli import event as event_cmd
 from kiosk.cli import export as export_cmd
+from kiosk.cli import serve as serve_cmd
 from kiosk.cli import wall as wall_cmd
 from kiosk.cli.common import EXIT_USAGE, Common, KioskExit, common_options
 
@@ -40,6 +42,7 @@ main.add_command(staff.staff)
 main.add_command(staff.raffle)
 main.add_command(staff.audit)
 main.add_command(wall_cmd.wall)
+main.add_command(serve_cmd.serve)
 main.add_command(event_cmd.event)
 main.add_command(export_cmd.export)
 main.add_command(doctor_cmd.doctor)

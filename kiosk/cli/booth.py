@@ -28,8 +28,16 @@ if TYPE_CHECKING:
     help="How images are drawn in the terminal.",
 )
 @click.option("--unlocked", is_flag=True, help="Development: allow quitting with Ctrl+Q.")
+@click.option(
+    "--phones",
+    is_flag=True,
+    help="Serve phones in this process too ([phones] enabled does the same): visitors"
+    " join by the QR code on the booth's screen.",
+)
 @command_with_settings
-def run(settings: Settings, graphics: str = "auto", unlocked: bool = False) -> None:
+def run(
+    settings: Settings, graphics: str = "auto", unlocked: bool = False, phones: bool = False
+) -> None:
     """Run the booth screen (the Textual app)."""
     from kiosk.cli.doctor import preflight, preflight_terminal
     from kiosk.core.api import StoreError
@@ -47,6 +55,11 @@ def run(settings: Settings, graphics: str = "auto", unlocked: bool = False) -> N
     from kiosk.ml.tiny import tiny_demo_settings
     from kiosk.ui.app import make_app
 
+    phone_server = None
+    if phones or settings.phones.enabled:
+        from kiosk.web.server import PhoneServer
+
+        phone_server = PhoneServer
     try:
         app = make_app(
             settings,
@@ -54,6 +67,7 @@ def run(settings: Settings, graphics: str = "auto", unlocked: bool = False) -> N
             tiny_settings=tiny_demo_settings,
             graphics=mode,
             unlocked=unlocked,
+            phones=phone_server,
         )
         # Say so here, not in a full-screen app a visitor cannot leave.
         app.engine.claim()

@@ -57,8 +57,16 @@ def wall(
         for name in ("COLUMNS", "LINES"):
             os.environ.pop(name, None)
     mode = "halfcell" if web else detect(graphics)  # probe before Textual owns stdin
+    from kiosk.core.join import JoinCode
+
     title, lang = f"{settings.event.name}: wall", settings.event.languages[0]
-    WallApp(Feed(settings), graphics=mode, title=title, lang=lang).run()
+    data_dir = settings.data_path
+
+    def join() -> JoinCode | None:
+        """The join code of a phone server on this data dir, while one runs."""
+        return JoinCode.announced(data_dir)
+
+    WallApp(Feed(settings), graphics=mode, title=title, lang=lang, join=join).run()
 
 
 def _serve(settings: Settings, host: str, port: int, max_viewers: int) -> None:

@@ -266,6 +266,25 @@ class StaffSettings(_Section):
     """Nicknames of known staff: they may play, but never rank or win a raffle."""
 
 
+class PhoneSettings(_Section):
+    """`[phones]`: visitors play from their own phones, joining by the QR code the booth
+    shows. The phone server runs inside the booth's process (`kiosk run --phones`) or
+    headless (`kiosk serve`)."""
+
+    enabled: bool = False
+    """Serve phones with `kiosk run` (as `--phones` does) and show the join QR code."""
+    host: str = "0.0.0.0"
+    """Address the phone server listens on (0.0.0.0: every network of this machine)."""
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    """Port the phone server listens on."""
+    public_url: str = ""
+    """What phones open, e.g. `http://192.168.1.20:8080`: set it behind a router or a
+    name. Empty: this machine's LAN address and `port`."""
+    join_window_s: Annotated[float, Field(ge=5, le=86400)] = 60.0
+    """The join code changes this often; a code is good for two windows, so only
+    someone who can see a booth screen can join."""
+
+
 class Settings(_Section):
     """The whole booth configuration, as read from `kiosk.toml`."""
 
@@ -278,6 +297,7 @@ class Settings(_Section):
     players: PlayerSettings = PlayerSettings()
     words: WordSettings = WordSettings()
     safety: SafetySettings = SafetySettings()
+    phones: PhoneSettings = PhoneSettings()
 
     # Not from the file: where it was read from, and the chosen profile.
     source: Path = Field(default=Path("kiosk.toml"), exclude=True)

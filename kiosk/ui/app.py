@@ -32,6 +32,7 @@ from kiosk.core.events import (
     Notice,
     TargetChanged,
 )
+from kiosk.core.join import JoinCode, PhoneService
 from kiosk.core.pin import PinGate
 from kiosk.ui.graphics import Mode, image_class
 from kiosk.ui.messages import EngineEvent
@@ -48,6 +49,7 @@ SHOWCASE_SIZE = 5
 # What a visitor could use to leave the kiosk: quit, "press ^q to quit", suspend, palette.
 LOCKED_ACTIONS = frozenset({"quit", "help_quit", "suspend_process", "command_palette"})
 EngineFactory = Callable[[Settings], EngineAPI]  # the CLI's: kiosk.ui never imports the engine
+PhonesFactory = Callable[[EngineAPI, Settings], PhoneService]  # the CLI's: kiosk.web's server
 
 
 class KioskApp(App[None]):
@@ -71,6 +73,7 @@ class KioskApp(App[None]):
         unlocked: bool = False,
         idle_timeout: float = 120.0,
         tiny_settings: Callable[[Settings], Settings] | None = None,
+        phones: PhonesFactory | None = None,
     ) -> None:
         super().__init__()
         if engine.target_id != settings.active_target.id:  # staff switched it earlier
@@ -92,6 +95,12 @@ class KioskApp(App[None]):
         """The visitor's language: the booth's sitting sets it (screens read it)."""
         self.operator_notes: list[str] = []
         """Warnings for the operator (logged; shown in staff mode), never over a visitor."""
+        self._phones = phones
+        """Builds the phone server on an engine (None: no phones in this process)."""
+        self.serves_phones = phones is not None
+        self.join_code: JoinCode | None = None
+        """Where phones join, once the phone server listens (the booth shows its QR)."""
+        self._phone_server: PhoneService | None = None
         self.booth = BoothScreen(self)
         self.loading: LoadingScreen | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -109,6 +118,7 @@ class KioskApp(App[None]):
 
     def on_mount(self) -> None:
         self._run_engine(self.engine)
+        self._serve_phones(self.engine)
         self.set_interval(1.0, self._check_idle)
         if not self.settings.staff.pin_hash.strip():
             # For the operator (the log, `kiosk doctor`), never a toast over the visitor.
@@ -163,6 +173,40 @@ class KioskApp(App[None]):
     def _forward(self, event: Event) -> None:
         """Engine subscriber, called in the engine's threads: hand the event to the loop."""
         self.post_message(EngineEvent(event))
+
+    # -- phones --------------------------------------------------------------------------
+
+    def _serve_phones(self, engine: EngineAPI) -> None:
+        """Start the phone server on this app's event loop, for `engine`."""
+        if self._phones is not None:
+            self.run_worker(
+                self._start_phones(engine), group="phones", exclusive=True, exit_on_error=False
+            )
+
+    async def _start_phones(self, engine: EngineAPI) -> None:
+        await self._stop_phones()
+        assert self._phones is not None
+        server = self._phones(engine, self.settings)
+        try:
+            await server.start()
+        except OSError as exc:  # the port is taken: the booth plays on without phones
+            port = self.settings.phones.port
+            note = f"phones: cannot listen on port {port}: {exc.strerror or exc}"
+            log.error("%s", note)
+            self.operator_notes.append(note)
+            return
+        self._phone_server = server
+        self.join_code = server.join
+        log.info("phones join at %s", server.join.url())
+
+    async def _stop_phones(self) -> None:
+        server, self._phone_server = self._phone_server, None
+        self.join_code = None
+        if server is not None:
+            await server.stop()
+
+    async def on_unmount(self) -> None:
+        await self._stop_phones()
 
     @work(thread=True, group="engine", exit_on_error=False)
     def _start_engine(self, engine: EngineAPI) -> None:
@@ -251,6 +295,7 @@ class KioskApp(App[None]):
         self.settings = self._tiny_settings(self.settings)
         self.booth.reconfigure()
         self._run_engine(self._engine_factory(self.settings))
+        self._serve_phones(self.engine)  # the tiny models' data dir has its own join code
 
     # -- attract mode --------------------------------------------------------------------
 
@@ -284,6 +329,7 @@ class KioskApp(App[None]):
             title=self.settings.event.name,
             target=self.settings.target_image(target),
             tiny=self.settings.tiny,
+            join=(lambda: self.join_code) if self.serves_phones else None,
         )
         self.push_screen(screen, self._after_attract)
 
@@ -314,6 +360,7 @@ def make_app(
     unlocked: bool = False,
     idle_timeout: float | None = None,
     tiny_settings: Callable[[Settings], Settings] | None = None,
+    phones: PhonesFactory | None = None,
 ) -> KioskApp:
     """The booth app, shared by `kiosk run` and the tests. The caller hands in the engine
     (a test's fake) or how to build one (`kiosk run`); the app starts it."""
@@ -329,4 +376,5 @@ def make_app(
         graphics=graphics,
         unlocked=unlocked,
         idle_timeout=settings.event.idle_timeout_s if idle_timeout is None else idle_timeout,
+        phones=phones,
     )

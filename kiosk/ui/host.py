@@ -8,6 +8,7 @@ from textual.widget import Widget
 
 from kiosk.core.api import EngineAPI
 from kiosk.core.config import Settings
+from kiosk.core.join import JoinCode
 
 
 class Booth(Protocol):
@@ -19,5 +20,7 @@ class Booth(Protocol):
     lang: str  # the sitting's language, set by the booth; what kiosk.ui.lang.tr reads
     image_class: type[Widget]
     operator_notes: list[str]  # shown in staff mode, never over a visitor
+    serves_phones: bool  # a phone server runs in this process: the booth shows its QR code
+    join_code: JoinCode | None  # where phones join, once the phone server listens
 
     def note_activity(self) -> None: ...

@@ -20,9 +20,11 @@ from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
 from kiosk.core.i18n import N_
+from kiosk.core.join import JoinCode
 from kiosk.core.policy import format_percent
 from kiosk.ui.lang import tr
 from kiosk.ui.widgets.banner import TinyBanner
+from kiosk.ui.widgets.joinqr import JoinQR
 from kiosk.ui.widgets.picture import Picture
 
 
@@ -56,8 +58,10 @@ class AttractScreen(Screen[None]):
         title: str,
         target: Path,
         tiny: bool,
+        join: Callable[[], JoinCode | None] | None = None,
     ) -> None:
         super().__init__()
+        self._join = join
         self._image_class = image_class
         self._fetch = fetch
         self._title = title
@@ -85,6 +89,8 @@ class AttractScreen(Screen[None]):
                     yield Picture(self._image_class, None, id="attract-picture")
                     yield Static(id="attract-caption")
                 yield Static(id="attract-top")
+                if self._join is not None:
+                    yield JoinQR(self._join, id="attract-qr")
             yield Static(Text(tr(self, N_("Press any key to play"))), id="attract-cta")
 
     def on_mount(self) -> None:

@@ -44,6 +44,7 @@ from kiosk.ui.screens.too_small import TooSmallScreen, too_small
 from kiosk.ui.widgets.banner import TinyBanner
 from kiosk.ui.widgets.board import LeaderboardPane
 from kiosk.ui.widgets.entry import EntryForm
+from kiosk.ui.widgets.joinqr import JoinQR
 from kiosk.ui.widgets.picture import Picture
 from kiosk.ui.widgets.queue import DrawingNow, QueuePane, format_eta
 from kiosk.ui.widgets.result import ResultPane
@@ -52,6 +53,7 @@ from kiosk.ui.widgets.target import TargetPane
 log = logging.getLogger(__name__)
 BOARD_SIZE = 15
 WIDE_COLUMNS = 120  # the full-width panes fit from here; narrower ones below
+TALL_ROWS = 40  # below, with phones on, the target's picture shrinks for the join QR code
 VISITOR_MODALS = (CodeNotice, CheckScreen)
 WAITING = {  # (next in line, an ETA known): what the visitor's own job says
     (True, True): N_("Waiting: you are next, ready in {eta}."),
@@ -99,6 +101,8 @@ class BoothScreen(Screen[None]):
                 yield TargetPane(
                     app.image_class, target.title, settings.target_image(target), id="target"
                 )
+                if app.serves_phones:
+                    yield JoinQR(lambda: self.kiosk.join_code, id="join-qr")
                 yield QueuePane(id="queue")
             with Vertical(id="center"):
                 yield EntryForm(
@@ -116,6 +120,7 @@ class BoothScreen(Screen[None]):
         yield Static(id="keys")
 
     def on_mount(self) -> None:
+        self.set_class(self.kiosk.serves_phones, "-phones")
         self.relabel()
 
     def relabel(self) -> None:
@@ -128,6 +133,8 @@ class BoothScreen(Screen[None]):
         self.query_one(EntryForm).relabel()
         self.query_one(ResultPane).relabel()
         self.query_one(LeaderboardPane).relabel()
+        for qr in self.query(JoinQR):
+            qr.relabel()
         self._refresh_queue()
 
     def _title_text(self) -> Text:
@@ -194,6 +201,7 @@ class BoothScreen(Screen[None]):
     def _fit(self, columns: int, rows: int) -> None:
         """Narrower panes under 120 columns; below the least size, say so over the booth."""
         self.set_class(columns < WIDE_COLUMNS, "-narrow")
+        self.set_class(rows < TALL_ROWS, "-short")
         if too_small(columns, rows) and self.app.screen is self:
             self.app.push_screen(TooSmallScreen())
 

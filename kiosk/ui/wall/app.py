@@ -11,7 +11,7 @@ only words show, and the pictures come back when it grows again.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -29,11 +29,13 @@ from textual.worker import get_current_worker
 from kiosk.core import i18n
 from kiosk.core.api import BoardRow, RaffleResult, Recent, WallFeed, WallView
 from kiosk.core.i18n import N_
+from kiosk.core.join import JoinCode
 from kiosk.core.policy import format_percent
 from kiosk.ui.graphics import Mode, image_class
 from kiosk.ui.lang import tr
 from kiosk.ui.wall.cards import LatestCard, PodiumCard, WallReveal
 from kiosk.ui.widgets.board import LeaderboardPane
+from kiosk.ui.widgets.joinqr import JoinQR
 from kiosk.ui.widgets.target import TargetPane
 
 POLL_S = 0.2
@@ -60,9 +62,18 @@ class WallApp(App[None]):
     ]
 
     def __init__(
-        self, feed: WallFeed, *, graphics: Mode = "halfcell", title: str = "", lang: str = "en"
+        self,
+        feed: WallFeed,
+        *,
+        graphics: Mode = "halfcell",
+        title: str = "",
+        lang: str = "en",
+        join: Callable[[], JoinCode | None] | None = None,
     ) -> None:
         super().__init__()
+        self._join = join
+        """Where phones join, while a phone server beside this wall says so (its QR code
+        shows under the target)."""
         self.lang = lang
         """The crowd's language: the event's first (`[event] languages`)."""
         self.feed = feed
@@ -85,6 +96,8 @@ class WallApp(App[None]):
                 yield LeaderboardPane(lambda: self._board, name_max=24, id="wall-board")
             with Vertical(id="wall-right"):
                 yield TargetPane(self.image_cls, "", Path(), id="wall-target")
+                if self._join is not None:
+                    yield JoinQR(self._join, id="wall-qr")
                 with Vertical(id="latest"):
                     yield Static(id="latest-words")
         yield Static(id="wall-status")
