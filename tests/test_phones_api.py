@@ -164,10 +164,22 @@ def with_codes(settings: Settings) -> Settings:
     return settings.model_copy(update={"players": players})
 
 
+async def test_a_phone_has_one_prompt_waiting_at_a_time(
+    booth_with: Any, tiny_settings: Settings
+) -> None:
+    b = await booth_with(tiny_settings, start=False)
+    phone, other = await b.phone(), await b.phone()
+    assert (await phone.prompt("a duck", nickname="eve"))[0] == 202
+    status, body = await phone.prompt("a swan", nickname="ann")  # another name: same phone
+    assert (status, body["kind"]) == (429, "queue") and "on its way" in body["reason"]
+    assert (await other.prompt("a swan", nickname="ann"))[0] == 202
+
+
 async def test_too_fast_is_refused_with_when_to_try_again(
     booth_with: Any, tiny_settings: Settings
 ) -> None:
-    b = await booth_with(limits(tiny_settings, rate_burst=2, rate_per_minute=1.0), start=False)
+    settings = limits(tiny_settings, rate_burst=2, rate_per_minute=1.0, queued_per_device=5)
+    b = await booth_with(settings, start=False)
     phone = await b.phone()
     for prompt in ("a duck", "a swan"):
         assert (await phone.prompt(prompt, nickname="eve"))[0] == 202
@@ -178,7 +190,9 @@ async def test_too_fast_is_refused_with_when_to_try_again(
 async def test_a_burst_asks_a_human_check_whose_pictures_the_phone_gets(
     booth_with: Any, tiny_settings: Settings
 ) -> None:
-    settings = limits(tiny_settings, burst_prompts=2, burst_window_s=60.0, check_failures=2)
+    settings = limits(
+        tiny_settings, burst_prompts=2, burst_window_s=60.0, check_failures=2, queued_per_device=5
+    )
     b = await booth_with(settings, start=False)
     phone = await b.phone()
     assert (await phone.prompt("a duck", nickname="eve"))[0] == 202
@@ -194,17 +208,39 @@ async def test_a_burst_asks_a_human_check_whose_pictures_the_phone_gets(
     other = await b.phone()  # another device has no check to see
     async with other.session.get(other.base + challenge["choices"][0]) as r:
         assert r.status == 404
+    c = next(iter(b.server.hub.challenges.values()))
+    right = next(ch.number for ch in c.choices if ch.title == c.subject)
+    wrong = str(right % len(c.choices) + 1)
     for _ in range(2):  # wrong twice (each time the prompt is sent again, as the page does)
-        answer = {"challenge": body["challenge"]["id"], "answer": "9"}
+        answer = {"challenge": body["challenge"]["id"], "answer": wrong}
         assert await phone.post("/api/check", answer) == (200, {"passed": False})
         status, body = await phone.prompt("a swan")
     assert (status, body["kind"]) == (429, "paused"), body
 
 
+async def test_the_right_picture_tapped_on_the_phone_passes_its_check(
+    booth_with: Any, tiny_settings: Settings
+) -> None:
+    settings = limits(tiny_settings, burst_prompts=2, burst_window_s=60.0, queued_per_device=5)
+    b = await booth_with(settings, start=False)
+    phone = await b.phone()
+    for prompt in ("a duck", "a swan", "a goose", "a heron"):
+        status, body = await phone.prompt(prompt, nickname="eve")
+        if status != 202:
+            break
+    assert (status, body["kind"]) == (428, "check"), body
+    assert len(body["challenge"]["choices"]) >= 6  # a blind tap passes one time in six
+    c = next(iter(b.server.hub.challenges.values()))
+    right = next(ch.number for ch in c.choices if ch.title == c.subject)
+    answer = {"challenge": body["challenge"]["id"], "answer": str(right)}
+    assert await phone.post("/api/check", answer) == (200, {"passed": True})
+    assert (await phone.prompt(prompt, nickname="eve"))[0] == 202
+
+
 async def test_a_claimed_nickname_needs_its_code_on_another_device(
     booth_with: Any, tiny_settings: Settings
 ) -> None:
-    b = await booth_with(with_codes(tiny_settings), start=False)
+    b = await booth_with(limits(with_codes(tiny_settings), queued_per_device=5), start=False)
     mina, thief = await b.phone(), await b.phone()
     status, first = await mina.prompt("a duck", nickname="mina")
     assert status == 202 and first["player_code"].isdigit() and first["code_note"]

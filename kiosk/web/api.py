@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -199,7 +200,12 @@ class Api:
         challenge, answer = body.get("challenge"), body.get("answer")
         if not all(isinstance(v, str) and v for v in (nickname, challenge, answer)):
             return web.json_response({"passed": False})
-        passed = await server.run(server.engine.answer_check, nickname, challenge, str(answer))
+        passed = await server.run(
+            partial(server.engine.answer_check, source=f"phone:{device}"),
+            nickname,
+            challenge,
+            str(answer),
+        )
         hub = server.hub
         if passed and hub is not None:
             hub.challenges.pop(device, None)
