@@ -12,6 +12,13 @@ And no job produced two original submissions (one job drawn and committed twice,
 by two engines resuming it), and no prompt was drawn twice.
 
     .venv/bin/python bench/soak_kill.py --kills 200
+    .venv/bin/python bench/soak_kill.py --kills 50 --phones
+
+`--phones`: each trial runs `kiosk serve --profile tiny` instead, on 127.0.0.1, and a
+few phones join through the join URL it prints and send their prompts over the JSON API
+(each phone its own nickname; some prompts repeat, so joins and dedup hits happen);
+every prompt answered 202 (accepted) must end as a submission, or a failed job with a
+reason. A prompt whose answer the kill cut off was never accepted, so it is not counted.
 Last line: `trials: N  lost: K  duplicates: D  integrity: ok|bad`, N counting the runs a
 SIGKILL actually interrupted (a run that finished first is not a kill). Exit 0 only when
 nothing is lost and nothing is duplicated.
@@ -20,10 +27,14 @@ nothing is lost and nothing is duplicated.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import itertools
 import json
 import os
 import random
+import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +44,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,6 +73,8 @@ WORDS = [
     "sleepy",
 ]
 PLAYERS = ("ada", "bob", "cy", "dee", "지민", "eve")
+NEW = itertools.count(1)
+"""Numbers a phone's nickname (each phone is a new player: a claimed name needs its code)."""
 
 
 @dataclass
@@ -143,6 +157,86 @@ def run_once(data: Path, script: Path, seen: Seen, kill_at: tuple[str, float] | 
     return code
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def phone(join_url: str, nickname: str, prompt: str, seen: Seen) -> None:
+    """One phone: join, send one prompt; a 202 is an accepted prompt that must survive."""
+    base = join_url.split("/j/")[0]
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(30)) as s:
+        async with s.get(join_url, allow_redirects=False) as r:
+            if r.status != 303:
+                return
+        body = {"nickname": nickname, "prompt": prompt}
+        async with s.post(f"{base}/api/prompt", json=body, headers={"Origin": base}) as r:
+            if r.status != 202:
+                return
+            answer = await r.json()
+    job = int(answer["job"])
+    seen.queued.add(job)
+    if answer.get("note"):  # joined a drawing already on its way
+        seen.joined.add((job, nickname, prompt))
+
+
+def run_phones(data: Path, script: Path, seen: Seen, kill_at: tuple[str, float] | None) -> int:
+    """`kiosk serve` with phones playing the script's prompts (one phone each, as soon as
+    the join URL shows); killed ('start', s) after start or ('ready', s) after the models
+    are ready."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "kiosk", "--profile", "tiny", "--data-dir", str(data)]
+    cmd += ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO, env=env
+    )
+    url: list[str] = []
+    joinable, ready = threading.Event(), threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            found = re.search(r"http://\S+/j/\S+", line)
+            if found and not url:
+                url.append(found.group(0))
+                joinable.set()
+            if "models ready" in line:
+                ready.set()
+
+    rows = [line.split("\t", 1) for line in script.read_text(encoding="utf-8").splitlines()]
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def play() -> None:
+        if not joinable.wait(120):
+            return
+
+        async def all_phones() -> None:
+            phones = [phone(url[0], f"{nick}{next(NEW)}", text, seen) for nick, text in rows]
+            await asyncio.wait_for(asyncio.gather(*phones, return_exceptions=True), 60)
+
+        asyncio.run(all_phones())
+
+    players = threading.Thread(target=play, daemon=True)
+    players.start()
+    if kill_at is not None:
+        when, delay = kill_at
+        if when == "ready":
+            ready.wait(120)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+    else:
+        players.join(90)
+        proc.send_signal(signal.SIGTERM)
+    code = proc.wait(300)
+    players.join(60)
+    reader.join(10)
+    return code
+
+
 def duplicates(db: sqlite3.Connection, problems: list[str]) -> int:
     """Jobs with more than one original submission, plus prompts (dedup keys) drawn twice."""
     twice = db.execute(
@@ -208,12 +302,19 @@ def check(data: Path, seen: Seen) -> tuple[int, int, bool, list[str]]:
     return lost, duplicates(db, problems), integrity, problems
 
 
+def stored(data: Path) -> int:
+    with sqlite3.connect(data / "kiosk.db") as db:
+        return int(db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kills", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data-dir", type=Path, default=None, help="keep the data here")
+    ap.add_argument("--phones", action="store_true", help="phones play `kiosk serve`")
     args = ap.parse_args()
+    trial_run = run_phones if args.phones else run_once
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as td:
         data = args.data_dir or Path(td) / "data"
@@ -229,7 +330,7 @@ def main() -> int:
                 if rng.random() < 0.15
                 else ("ready", rng.uniform(0.0, 2.0))
             )
-            code = run_once(data, script, seen, kill_at)
+            code = trial_run(data, script, seen, kill_at)
             kills += code == -signal.SIGKILL
             print(
                 f"trial {trial:4d} (kill {kills:4d}): {kill_at[0]}+{kill_at[1]:.2f}s exit {code}  "
@@ -244,7 +345,7 @@ def main() -> int:
         print(
             f"final drain exit {final}; {trial} runs, {kills} killed; {len(seen.queued)} jobs"
             f" queued ({len(seen.joined)} joined one in flight), {len(seen.done)} submissions"
-            f" reported, {time.monotonic() - start:.0f} s"
+            f" reported, {stored(data)} in the database, {time.monotonic() - start:.0f} s"
         )
         print(
             f"trials: {kills}  lost: {lost}  duplicates: {dups}"

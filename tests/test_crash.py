@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -68,9 +69,11 @@ def test_a_killed_holder_does_not_leave_the_lock_stuck(tmp_path: Path) -> None:
 
 
 @pytest.mark.xdist_group("e2e")  # the end-to-end tests never race each other
-def test_kill_harness_short(tmp_path: Path, data_dir: Path) -> None:
-    """A SIGKILL at a random moment, then a restart: nothing accepted is lost (the
-    harness itself, `bench/soak_kill.py --kills 200`, runs many; see bench/RESULTS.md)."""
+@pytest.mark.parametrize("phones", [False, True], ids=["demo", "phones"])
+def test_kill_harness_short(tmp_path: Path, data_dir: Path, phones: bool) -> None:
+    """A SIGKILL at a random moment, then a restart: nothing accepted is lost, from the
+    demo's script or from phones playing `kiosk serve` (the harness itself,
+    `bench/soak_kill.py --kills 200 [--phones]`, runs many; see bench/RESULTS.md)."""
     proc = subprocess.run(
         [
             sys.executable,
@@ -81,6 +84,7 @@ def test_kill_harness_short(tmp_path: Path, data_dir: Path) -> None:
             "5",
             "--data-dir",
             str(data_dir),
+            *(["--phones"] if phones else []),
         ],
         capture_output=True,
         text=True,
@@ -89,4 +93,6 @@ def test_kill_harness_short(tmp_path: Path, data_dir: Path) -> None:
     )
     last = proc.stdout.strip().splitlines()[-1]
     assert last == "trials: 1  lost: 0  duplicates: 0  integrity: ok", proc.stdout + proc.stderr
+    queued = re.search(r"(\d+) jobs queued", proc.stdout)
+    assert queued and int(queued.group(1)) > 0, proc.stdout  # prompts were accepted
     assert proc.returncode == 0
