@@ -54,9 +54,10 @@
         }
         else { job = null; done(r.data); }
       } else {
-        say($("refused"), r.data.reason || String(r.status));
         $("prompt").value = prompt;
+        // a check says what to tap in its own words (the booth's say "press the number")
         if (r.data.challenge) ask(r.data.challenge);
+        else say($("refused"), r.data.reason || String(r.status));
       }
     } catch (e) {
       show($("offline"), true);
