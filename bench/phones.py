@@ -1,15 +1,23 @@
-"""Phones at a crowd's scale: many devices on loopback play at a person's pace against
-the real phone server and a real engine on the tiny models.
+"""Phones at a crowd's scale, with the booth in the same process as the phone server:
+many devices on loopback play at a person's pace while someone types at the booth.
 
     .venv/bin/python bench/phones.py [--devices 200] [--duration 60] [--think 20:60]
 
-Each device joins through the join URL, keeps its event stream open, then plays: it
-thinks (types) for a while, sends a prompt, and again, until the time is up. Measured:
-prompt -> `202 queued` (the POST's answer) and prompt -> the `queued` event on the
-device's own stream, p50/p95/max; how many prompts were queued, refused, failed; how many
-drawings came back before the end. The server runs on an event loop of its own, in a
-thread, as it does in `kiosk serve`. Bounded: every device stops at --duration, and the
-whole run at --duration + 30 s. Prints figures and a SUMMARY line. Not a test.
+The booth is the real app (kiosk.ui.app.make_app on a real Engine, the tiny models),
+headless under App.run_test at 120x40, with phones on: the phone server starts on the
+app's own event loop, as in `kiosk run --phones`. The devices run in a second process
+(`bench/phones.py --crowd JOIN_URL ...`, the URL the booth shows as its QR code), so their
+client work does not share the booth's GIL. Each device joins, holds its event stream
+open, thinks (types) for a while, sends a prompt, and again, until the time is up.
+
+Measured in the booth: keystroke-to-frame latency typed into the prompt field, as
+bench/tui_latency.py measures it (its FrameProbe and type_keys), first idle, then for as
+long as the crowd plays while the tiny engine draws the phones' prompts. Measured on the
+devices: prompt -> `202 queued` (the POST's answer) and prompt -> the `queued` event on
+the device's own stream; prompts queued, refused, failed; drawings back before the end.
+Bounded: every device stops at --duration, the crowd at --duration + 30 s. Prints figures
+and a SUMMARY line with the goals (keystroke p95 < 50 ms, prompt -> queued p95 < 100 ms,
+no errors). Not a test.
 """
 
 from __future__ import annotations
@@ -17,23 +25,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
+import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import pct, tiny_settings
-
-from kiosk.core.config import Settings
-from kiosk.engine.engine import Engine
-from kiosk.web.server import Caps, PhoneServer
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+KEY_GOAL_MS = 50.0
+QUEUED_GOAL_MS = 100.0
+ROUND = 50
+"""Keys typed into the prompt before it is cleared (it holds at most 300 characters)."""
+JOINING_S = 8.0
+"""The crowd's first seconds: its process starts and the devices join (over 5 s)."""
 
 
 @dataclass
@@ -72,6 +84,7 @@ async def device(
             while True:
                 pause = rng.uniform(*think)
                 if time.monotonic() + pause > deadline:
+                    await asyncio.sleep(max(0.0, deadline - time.monotonic()))  # still listens
                     break
                 await asyncio.sleep(pause)
                 k += 1
@@ -122,14 +135,7 @@ async def listen(
                     fut.set_result(time.monotonic())
 
 
-def serve(engine: Engine, settings: Settings) -> tuple[PhoneServer, asyncio.AbstractEventLoop]:
-    """The phone server on a loop of its own, in a thread (as in `kiosk serve`)."""
-    # Every device comes from 127.0.0.1 here: no cap on new devices per address.
-    server = PhoneServer(engine, settings, caps=Caps(joins_per_address=1_000_000))
-    loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, name="phones", daemon=True).start()
-    asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", 0), loop).result(30)
-    return server, loop
+# -- the crowd (its own process) -----------------------------------------------------------
 
 
 async def crowd(join_url: str, args: argparse.Namespace, figures: Figures) -> None:
@@ -144,48 +150,189 @@ async def crowd(join_url: str, args: argparse.Namespace, figures: Figures) -> No
     await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), args.duration + 30)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, default=200)
-    parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--think", default="20:60", help="seconds between prompts, low:high")
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = tiny_settings(Path(tmp) / "data")
-        engine = Engine(settings)
-        engine.start()
-        assert engine.wait_ready(300), engine.load_error
-        server, loop = serve(engine, settings)
-        figures = Figures()
-        began = time.monotonic()
-        try:
-            asyncio.run(crowd(server.join.url(), args, figures))
-        finally:
-            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(30)
-            loop.call_soon_threadsafe(loop.stop)
-            engine.stop()
-        report(args, figures, time.monotonic() - began)
+def play(args: argparse.Namespace) -> int:
+    """`--crowd JOIN_URL`: the devices, in this process; their figures to --json."""
+    figures = Figures()
+    began = time.monotonic()
+    try:
+        asyncio.run(crowd(args.crowd, args, figures))
+    finally:
+        out = asdict(figures) | {"took_s": time.monotonic() - began}
+        Path(args.json).write_text(json.dumps(out), encoding="utf-8")
+    return 0
 
 
-def report(args: argparse.Namespace, f: Figures, took: float) -> None:
-    a, q = f.answered_ms, f.streamed_ms
-    print(f"{args.devices} devices, {f.joined} joined, {took:.0f} s, think {args.think} s")
-    print(f"prompts answered: {len(a)}  refused: {f.refused or 0}  errors: {f.errors}")
-    print(f"drawings back before the end: {f.done}")
-    for name, values in (("prompt -> 202 queued", a), ("prompt -> queued event", q)):
-        if values:
-            print(
-                f"{name:24} p50 {statistics.median(values):7.1f} ms  p95 {pct(values, 95):7.1f} ms"
-                f"  max {max(values):7.1f} ms  (n={len(values)})"
-            )
-    p95 = pct(a, 95) if a else float("nan")
-    p95s = pct(q, 95) if q else float("nan")
-    print(
-        f"SUMMARY phones: {args.devices} devices, {len(a)} prompts, prompt->queued p95"
-        f" {p95:.0f} ms (answer) / {p95s:.0f} ms (event), errors {f.errors}"
+def crowd_command(join_url: str, args: argparse.Namespace, out: Path) -> list[str]:
+    return [
+        sys.executable, __file__, "--crowd", join_url, "--json", str(out),
+        "--devices", str(args.devices), "--duration", str(args.duration),
+        "--think", args.think, "--seed", str(args.seed),
+    ]  # fmt: skip
+
+
+# -- the booth (this process) -------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def booth_settings(data_dir: Path) -> Any:
+    """The tiny models (bench/common.py), phones on, listening on a free loopback port."""
+    from common import tiny_settings
+
+    settings = tiny_settings(data_dir)
+    update = {"enabled": True, "host": "127.0.0.1", "port": free_port(), "public_url": ""}
+    return settings.model_copy(update={"phones": settings.phones.model_copy(update=update)})
+
+
+def booth(settings: Any) -> Any:
+    """The booth as `kiosk run --phones` builds it; every device comes from 127.0.0.1
+    here, so no cap on new devices per address."""
+    from functools import partial
+
+    from kiosk.engine.engine import Engine
+    from kiosk.ui.app import make_app
+    from kiosk.web.server import Caps, PhoneServer
+
+    phones = partial(PhoneServer, caps=Caps(joins_per_address=1_000_000))
+    return make_app(settings, engine_factory=Engine, idle_timeout=0, phones=phones)
+
+
+async def keys_while(proc: asyncio.subprocess.Process, limit: float, app: Any, probe: Any,
+                     gap: float, busy: Any) -> tuple[list[float], list[float], int]:  # fmt: skip
+    """Type into the prompt in rounds (cleared between them) until the crowd is done;
+    all the keys, and those of the rounds begun while the devices join."""
+    from tui_latency import type_keys
+
+    times: list[float] = []
+    joining: list[float] = []
+    drawing = 0
+    began = time.monotonic()
+    while proc.returncode is None and time.monotonic() - began < limit:
+        probe.input.value = ""
+        await asyncio.sleep(gap)
+        at = time.monotonic() - began
+        more, during = await type_keys(app, probe, ROUND, gap, busy)
+        times += more
+        if at < JOINING_S:
+            joining += more
+        drawing += during
+    return times, joining, drawing
+
+
+async def session(app: Any, args: argparse.Namespace, out_json: Path) -> dict[str, Any]:
+    """Wait for the models and the phone server, type idle, then type while the crowd plays."""
+    from textual.widgets import Input
+    from tui_latency import SIZE, Drawings, FrameProbe, type_keys, until
+
+    out: dict[str, Any] = {}
+    start = time.perf_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.models_ready and app.join_code, 180, "models and phones")
+        out["ready_s"] = time.perf_counter() - start
+        probe = FrameProbe(app, app.query_one("#prompt", Input))
+        busy = Drawings()
+        app.engine.subscribe(busy)
+        await pilot.press(*"ann", "enter")  # nothing is drawing yet: Pilot.press is fine
+        gap = args.gap_ms / 1000
+        out["idle"], _ = await type_keys(app, probe, args.idle_keys, gap, busy)
+        command = crowd_command(app.join_code.url(), args, out_json)
+        proc = await asyncio.create_subprocess_exec(*command)
+        busy.watch()
+        done_before = busy.done
+        typed = await keys_while(proc, args.duration + 45, app, probe, gap, busy)
+        if proc.returncode is None:  # the crowd bounds itself; this is in case it hangs
+            proc.kill()
+        out["crowd"], out["joining"], out["while_drawing"] = typed
+        busy.stop()
+        out["finished"] = busy.done - done_before
+        out["rc"] = await proc.wait()
+        out["busy"] = busy
+    return out
+
+
+# -- figures --------------------------------------------------------------------------------
+
+
+def line(label: str, values: list[float]) -> str:
+    from common import pct
+
+    if not values:
+        return f"{label:28} none"
+    return (
+        f"{label:28} p50 {statistics.median(values):7.1f} ms  p95 {pct(values, 95):7.1f} ms"
+        f"  max {max(values):7.1f} ms  (n={len(values)})"
     )
 
 
+def report(args: argparse.Namespace, out: dict[str, Any], f: dict[str, Any]) -> None:
+    from common import pct
+
+    a, q, keys = f["answered_ms"], f["streamed_ms"], out["crowd"]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"booth: 120x40 headless, tiny models, ready in {out['ready_s']:.1f} s; crowd: "
+        f"{args.devices} devices in their own process, {f['took_s']:.0f} s, think {args.think}"
+        f" s (exit {out['rc']}); load average {load} on {os.cpu_count()} CPUs"
+    )
+    print(line(f"keys idle ({args.gap_ms:.0f} ms apart)", out["idle"]))
+    print(line("keys with the crowd (all)", keys))
+    print(line(f"  of which while joining ({JOINING_S:.0f} s)", out["joining"]))
+    print(line("  of which while playing", keys[len(out["joining"]) :]))
+    print(
+        f"  {out['while_drawing']}/{len(keys)} keys typed and shown while a drawing ran; "
+        f"{len(out['busy'].seen)} drawings started, {out['finished']} finished meanwhile"
+    )
+    print(line("phone prompt -> 202", a))
+    print(line("phone prompt -> queued event", q))
+    print(
+        f"joined {f['joined']}/{args.devices}  prompts {len(a)}  refused {f['refused'] or 0}"
+        f"  errors {f['errors']}  drawings back {f['done']}"
+    )
+    key95 = pct(keys, 95) if keys else float("nan")
+    q95 = pct(q, 95) if q else float("nan")
+    goals = (
+        (f"keystroke p95 {key95:.1f} ms < {KEY_GOAL_MS:.0f}", key95 < KEY_GOAL_MS),
+        (f"prompt->queued p95 {q95:.1f} ms < {QUEUED_GOAL_MS:.0f}", q95 < QUEUED_GOAL_MS),
+        (f"errors {f['errors']} == 0", f["errors"] == 0 and f["joined"] == args.devices),
+    )
+    said = "; ".join(f"{text} {'PASS' if ok else 'not met'}" for text, ok in goals)
+    print(f"SUMMARY phones: {args.devices} devices, {len(a)} prompts, booth in process: {said}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--devices", type=int, default=200)
+    p.add_argument("--duration", type=float, default=60.0, help="seconds the crowd plays")
+    p.add_argument("--think", default="20:60", help="seconds between prompts, low:high")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--idle-keys", type=int, default=30, help="keys typed before the crowd")
+    p.add_argument("--gap-ms", type=float, default=40.0, help="pause between keys")
+    p.add_argument("--crowd", metavar="JOIN_URL", help="be the crowd (run by the booth side)")
+    p.add_argument("--json", help="with --crowd: where the devices' figures go")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.crowd:
+        return play(args)
+    with tempfile.TemporaryDirectory(prefix="kiosk-phones-bench-") as td:
+        app = booth(booth_settings(Path(td) / "data"))
+        try:
+            out = asyncio.run(session(app, args, Path(td) / "crowd.json"))
+        finally:
+            app.stop_engine(60)
+        said = Path(td) / "crowd.json"
+        if not said.exists():
+            raise SystemExit(f"bench/phones.py: the crowd wrote no figures (exit {out['rc']})")
+        figures = json.loads(said.read_text(encoding="utf-8"))
+    report(args, out, figures)
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
