@@ -80,6 +80,16 @@ async def test_a_phone_joins_plays_and_follows_its_prompt_to_a_score(booth: Boot
     assert status == 200 and board["board"][0]["nickname"] == "mina"
 
 
+async def test_the_top_10_comes_to_every_phone_in_its_board_event(booth: Booth) -> None:
+    watcher, player = await booth.phone(), await booth.phone()
+    listening = asyncio.create_task(watcher.events(until="board"))
+    await asyncio.sleep(0.3)
+    assert (await player.prompt("a duck on a pond", nickname="mina"))[0] == 202
+    board = (await listening)[-1]  # one board, read once for all phones, rows included
+    assert [row["nickname"] for row in board["board"]] == ["mina"]
+    assert board["board"][0]["score"].endswith("%")
+
+
 async def test_a_stale_or_forged_join_token_is_refused(booth: Booth) -> None:
     phone = await booth.phone(join=False)
     tokens = booth.server.join.tokens
@@ -208,10 +218,10 @@ async def test_a_burst_asks_a_human_check_whose_pictures_the_phone_gets(
     other = await b.phone()  # another device has no check to see
     async with other.session.get(other.base + challenge["choices"][0]) as r:
         assert r.status == 404
-    c = next(iter(b.server.hub.challenges.values()))
-    right = next(ch.number for ch in c.choices if ch.title == c.subject)
-    wrong = str(right % len(c.choices) + 1)
     for _ in range(2):  # wrong twice (each time the prompt is sent again, as the page does)
+        c = next(iter(b.server.hub.challenges.values()))  # the check asked last
+        right = next(ch.number for ch in c.choices if ch.title == c.subject)
+        wrong = str(right % len(c.choices) + 1)
         answer = {"challenge": body["challenge"]["id"], "answer": wrong}
         assert await phone.post("/api/check", answer) == (200, {"passed": False})
         status, body = await phone.prompt("a swan")

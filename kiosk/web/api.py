@@ -30,7 +30,7 @@ from kiosk.core.floods import CheckRequired, RateLimited
 from kiosk.core.join import Seat
 from kiosk.web import texts
 from kiosk.web.answers import SEAT_COOKIE, refusal
-from kiosk.web.hub import Item, Moved, Notice
+from kiosk.web.hub import Frame, Item, Moved, Notice
 
 if TYPE_CHECKING:
     from kiosk.web.server import PhoneServer
@@ -246,7 +246,12 @@ class Api:
                     item = _PING
                 if item is None:
                     break
-                frame = b": ping\n\n" if item is _PING else _frame(_payload(item, lang))
+                if item is _PING:
+                    frame = b": ping\n\n"
+                elif isinstance(item, Frame):
+                    frame = item.data
+                else:
+                    frame = _frame(_payload(item, lang))
                 await asyncio.wait_for(response.write(frame), caps.write_timeout_s)
         except (ConnectionError, TimeoutError):
             pass
@@ -259,6 +264,10 @@ class Api:
     async def board(self, request: web.Request) -> web.StreamResponse:
         """The top 10 of the active target (nothing hidden, held or by staff ranks)."""
         self._device(request)
+        return web.json_response({"board": await self.top()}, dumps=_dumps)
+
+    async def top(self) -> list[dict[str, Any]]:
+        """The top 10 as the page shows it, read once per board version."""
         hub = self.server.hub
         version = hub.board_version if hub is not None else 0
         if self._board is None or self._board[0] != version:
@@ -269,7 +278,11 @@ class Api:
                 for r in rows
             ]  # fmt: skip
             self._board = (version, top)
-        return web.json_response({"board": self._board[1]}, dumps=_dumps)
+        return self._board[1]
+
+    async def board_frame(self) -> Frame:
+        """The top 10 as one event for every phone's stream (the hub sends it)."""
+        return Frame(_frame({"event": "board", "board": await self.top()}))
 
     # -- pictures ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from kiosk.core.api import QueueEntry
@@ -35,6 +35,9 @@ from kiosk.core.policy import player_key
 
 STREAM_BACKLOG = 64
 """Events one stream may have waiting; a phone that reads slower loses the oldest."""
+BOARD_EVERY_S = 1.0
+"""At most one top 10 a second to every phone, however fast drawings finish: read and
+serialised once, sent as the same bytes to every stream (no phone fetches it)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,14 @@ class Moved:
     paused: bool
 
 
-Item = Event | Notice | Moved | None
+@dataclass(frozen=True)
+class Frame:
+    """An event already written out, the same for every phone (the top 10)."""
+
+    data: bytes
+
+
+Item = Event | Notice | Moved | Frame | None
 """What a stream's queue holds; None ends the stream."""
 
 
@@ -67,10 +77,14 @@ class Hub:
         loop: asyncio.AbstractEventLoop,
         queue: Callable[[], list[QueueEntry]],
         paused: Callable[[], bool],
+        board: Callable[[], Awaitable[Frame]],
     ) -> None:
         self.loop = loop
         self._queue = queue
         self._paused = paused
+        self._board = board
+        self._board_timer: asyncio.TimerHandle | None = None
+        self._sending: set[asyncio.Task[None]] = set()
         self.board_version = 0
         """Counts board changes (the server's cached top 10 is of one version)."""
         self.streams: dict[str, set[asyncio.Queue[Item]]] = defaultdict(set)
@@ -106,7 +120,10 @@ class Hub:
     def _route(self, event: Event, device: str | None) -> None:
         if isinstance(event, LeaderboardChanged | TargetChanged):
             self.board_version += 1
-            self.broadcast(event)
+            if isinstance(event, TargetChanged):  # a new picture: the page reloads both
+                self.broadcast(event)
+            elif self._board_timer is None:
+                self._board_timer = self.loop.call_later(BOARD_EVERY_S, self._send_board)
         elif device is not None:
             if isinstance(event, Queued):
                 self.jobs.setdefault(event.job_id, {})[device] = player_key(event.nickname)
@@ -124,6 +141,16 @@ class Hub:
                 self.push(d, event)
         elif isinstance(event, Done | Failed) and event.job_id is not None:
             self._finish(event.job_id, event)
+
+    def _send_board(self) -> None:
+        self._board_timer = None
+        task = self.loop.create_task(self._board_to_all())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _board_to_all(self) -> None:
+        with contextlib.suppress(Exception):  # the next change sends it again
+            self.broadcast(await self._board())
 
     def _moved(self) -> None:
         """A job left the queue: the phones' waiting jobs each moved up one."""
@@ -151,7 +178,7 @@ class Hub:
         for queue in self.streams.get(device, ()):
             _offer(queue, item)
 
-    def broadcast(self, item: Event) -> None:
+    def broadcast(self, item: Event | Frame) -> None:
         for queues in self.streams.values():
             for queue in queues:
                 _offer(queue, item)
@@ -176,6 +203,8 @@ class Hub:
 
     def end_all(self) -> None:
         """Every stream ends (the server stops)."""
+        if self._board_timer is not None:
+            self._board_timer.cancel()
         for queues in self.streams.values():
             for queue in queues:
                 with contextlib.suppress(asyncio.QueueFull):

@@ -117,7 +117,9 @@ class PhoneServer:
         host = phones.host if host is None else host
         port = phones.port if port is None else port
         loop = asyncio.get_running_loop()
-        self.hub = Hub(loop, self.engine.queue_snapshot, lambda: self.engine.paused)
+        self.hub = Hub(
+            loop, self.engine.queue_snapshot, lambda: self.engine.paused, self.api.board_frame
+        )
         self._unsubscribe = self.engine.subscribe(self.hub.on_event)
         runner = web.AppRunner(
             self.app(),

@@ -110,21 +110,24 @@
   async function board() {
     try {
       const response = await fetch("/api/board", { credentials: "same-origin" });
-      const rows = (await response.json()).board || [];
-      const body = $("board").querySelector("tbody");
-      body.replaceChildren();
-      rows.forEach((r) => {
-        const tr = document.createElement("tr");
-        [String(r.rank), r.nickname, r.score].forEach((text, i) => {
-          const td = document.createElement("td");
-          td.textContent = text;
-          if (i === 1) { td.className = "name"; td.title = r.prompt; }
-          tr.appendChild(td);
-        });
-        body.appendChild(tr);
-      });
-      show($("board-empty"), rows.length === 0);
+      showBoard((await response.json()).board || []);
     } catch (e) { /* the next change tries again */ }
+  }
+
+  function showBoard(rows) {
+    const body = $("board").querySelector("tbody");
+    body.replaceChildren();
+    rows.forEach((r) => {
+      const tr = document.createElement("tr");
+      [String(r.rank), r.nickname, r.score].forEach((text, i) => {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (i === 1) { td.className = "name"; td.title = r.prompt; }
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    show($("board-empty"), rows.length === 0);
   }
 
   function listen() {
@@ -142,7 +145,7 @@
     });
     on("failed", (d) => { if (mine(d)) status(d.text); });
     on("done", (d) => { if (mine(d)) done(d); });
-    on("board", () => board());
+    on("board", (d) => showBoard(d.board || []));  // the rows come with the event
     on("target", () => {
       $("target").src = "/target?t=" + Date.now();
       board();
