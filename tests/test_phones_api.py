@@ -228,6 +228,24 @@ async def test_a_burst_asks_a_human_check_whose_pictures_the_phone_gets(
     assert (status, body["kind"]) == (429, "paused"), body
 
 
+async def test_a_waiting_phone_hears_its_place_move_up_and_never_after_it_starts(
+    booth_with: Any, tiny_settings: Settings
+) -> None:
+    one_at_a_time = tiny_settings.generator.model_copy(update={"batch": 1})
+    b = await booth_with(tiny_settings.model_copy(update={"generator": one_at_a_time}), start=False)
+    first, second = await b.phone(), await b.phone()
+    listening = asyncio.create_task(second.events(until="done"))
+    await asyncio.sleep(0.3)
+    assert (await first.prompt("a duck on a pond", nickname="ann"))[0] == 202
+    status, queued = await second.prompt("a swan on a lake", nickname="bea")
+    assert (status, queued["position"]) == (202, 2)
+    await asyncio.to_thread(b.engine.start)
+    seen = [e for e in await listening if e.get("job") == queued["job"]]
+    names = [e["event"] for e in seen]
+    assert [e["position"] for e in seen if e["event"] == "queued"][-1] == 1  # moved up
+    assert "queued" not in names[names.index("started") :], names
+
+
 async def test_the_right_picture_tapped_on_the_phone_passes_its_check(
     booth_with: Any, tiny_settings: Settings
 ) -> None:

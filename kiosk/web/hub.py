@@ -85,6 +85,9 @@ class Hub:
         self._board = board
         self._board_timer: asyncio.TimerHandle | None = None
         self._sending: set[asyncio.Task[None]] = set()
+        self._moving = self._moved_again = False
+        self._drawing: set[int] = set()
+        """Phones' jobs started (their `started` went out: no later `queued` may)."""
         self.board_version = 0
         """Counts board changes (the server's cached top 10 is of one version)."""
         self.streams: dict[str, set[asyncio.Queue[Item]]] = defaultdict(set)
@@ -132,6 +135,8 @@ class Hub:
                 self.push(device, event)
             # refused and challenge: the request that caused them says them (in words)
         elif isinstance(event, Started | Retrying):
+            if event.job_id in self.jobs:
+                self._drawing.add(event.job_id)
             for d in self.jobs.get(event.job_id, {}):
                 self.push(d, event)
             self._moved()
@@ -153,13 +158,36 @@ class Hub:
             self.broadcast(await self._board())
 
     def _moved(self) -> None:
-        """A job left the queue: the phones' waiting jobs each moved up one."""
+        """A job left the queue: the phones' waiting jobs each moved up one. The queue is
+        read off the loop (it waits on the engine's lock), once for moves that come
+        while it is being read."""
         if not self.jobs:
             return
-        paused = self._paused()
-        for entry in self._queue():
-            for d in self.jobs.get(entry.job_id, {}):
-                self.push(d, Moved(entry.job_id, entry.position, entry.eta_s, paused))
+        if self._moving:
+            self._moved_again = True
+            return
+        self._moving = True
+        task = self.loop.create_task(self._tell_moves())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _tell_moves(self) -> None:
+        try:
+            while True:
+                self._moved_again = False
+                entries = await self.loop.run_in_executor(None, self._queue)
+                paused = self._paused()
+                for entry in entries:
+                    if entry.job_id in self._drawing:  # started while the queue was read
+                        continue
+                    for d in self.jobs.get(entry.job_id, {}):
+                        self.push(d, Moved(entry.job_id, entry.position, entry.eta_s, paused))
+                if not self._moved_again:
+                    return
+        except Exception:  # the next move tells them
+            return
+        finally:
+            self._moving = False
 
     def _finish(self, job_id: int, event: Done | Failed) -> None:
         """A job's end, to the devices of the player it is for (several players can
@@ -173,6 +201,7 @@ class Hub:
             del owners[d]
         if not owners:
             del self.jobs[job_id]
+            self._drawing.discard(job_id)
 
     def push(self, device: str, item: Event | Notice | Moved) -> None:
         for queue in self.streams.get(device, ()):
