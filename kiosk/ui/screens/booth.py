@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from kiosk.core import i18n
@@ -52,6 +53,9 @@ from kiosk.ui.widgets.target import TargetPane
 
 log = logging.getLogger(__name__)
 BOARD_SIZE = 15
+QUEUE_EVERY_S = 0.1
+"""Job events refresh the queue pane at most this often (a crowd on phones sends dozens
+a second; each refresh reads the queue under the engine's lock, on the loop)."""
 WIDE_COLUMNS = 120  # the full-width panes fit from here; narrower ones below
 TALL_ROWS = 40  # below, with phones on, the target's picture shrinks for the join QR code
 VISITOR_MODALS = (CodeNotice, CheckScreen)
@@ -84,6 +88,7 @@ class BoothScreen(Screen[None]):
         self.kiosk = kiosk
         self.sitting = Sitting()
         self._drawing: dict[int, DrawingNow] = {}
+        self._queue_timer: Timer | None = None
 
     @property
     def _me(self) -> str | None:
@@ -417,6 +422,11 @@ class BoothScreen(Screen[None]):
                 self.query_one(ResultPane).status(
                     "failed", N_("Sorry, that drawing failed: {reason}"), reason=event.reason
                 )
+        if self._queue_timer is None:  # one refresh for a burst of events (phones send many)
+            self._queue_timer = self.set_timer(QUEUE_EVERY_S, self._queue_due)
+
+    def _queue_due(self) -> None:
+        self._queue_timer = None
         self._refresh_queue()
 
     def _mine(self, job_id: int | None, nickname: str) -> bool:
