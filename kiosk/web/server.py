@@ -26,7 +26,15 @@ from aiohttp import web
 from kiosk.core.api import EngineAPI
 from kiosk.core.config import Settings
 from kiosk.core.i18n import LANGUAGES
-from kiosk.core.join import Cookies, JoinCode, Seat, Signer, base_url, load_secret
+from kiosk.core.join import (
+    Cookies,
+    JoinCode,
+    JoinTokens,
+    Seat,
+    Signer,
+    base_url,
+    load_secret,
+)
 from kiosk.web import texts
 from kiosk.web.answers import (
     COOKIE_MAX_AGE,
@@ -92,11 +100,8 @@ class PhoneServer:
         phones = settings.phones
         signer = Signer(load_secret(settings.data_path))
         self.cookies = Cookies(signer)
-        self.join = JoinCode.of(
-            settings.data_path,
-            base_url(phones.public_url, phones.host, phones.port),
-            phones.join_window_s,
-        )
+        self.join = JoinCode(phones.public_url, JoinTokens(signer, phones.join_window_s))
+        """What the QR codes say; its address is settled by `start` (where it listens)."""
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="kiosk-phones")
         self.hub: Hub | None = None
         self.api = Api(self)
@@ -137,8 +142,7 @@ class PhoneServer:
             raise
         self._runner = runner
         self.port = _bound_port(runner, port)
-        if not phones.public_url.strip() and self.port != phones.port:
-            self.join = JoinCode(base_url("", host, self.port), self.join.tokens)
+        self.join = JoinCode(base_url(phones.public_url, host, self.port), self.join.tokens)
         self.join.announce(self.settings.data_path)
 
     async def stop(self) -> None:
