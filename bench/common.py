@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import statistics
 from pathlib import Path
 
@@ -45,3 +46,10 @@ def summary(values: list[float]) -> str:
         f"p50 {statistics.median(values):8.3f} ms  p99 {pct(values, 99):8.3f} ms  "
         f"max {max(values):8.3f} ms  (n={len(values)})"
     )
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (the only address servers here bind)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -173,15 +172,9 @@ def crowd_command(join_url: str, args: argparse.Namespace, out: Path) -> list[st
 # -- the booth (this process) -------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def booth_settings(data_dir: Path) -> Any:
     """The tiny models (bench/common.py), phones on, listening on a free loopback port."""
-    from common import tiny_settings
+    from common import free_port, tiny_settings
 
     settings = tiny_settings(data_dir)
     update = {"enabled": True, "host": "127.0.0.1", "port": free_port(), "public_url": ""}

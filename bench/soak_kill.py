@@ -34,7 +34,6 @@ import os
 import random
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -46,6 +45,9 @@ from pathlib import Path
 
 import aiohttp
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 WORDS = [
@@ -101,24 +103,32 @@ def write_script(path: Path, rng: random.Random, trial: int, history: list[str])
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
+def launch(*args: str) -> subprocess.Popen[str]:
+    """`kiosk ARGS` from the repository, offline, its standard output piped."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "kiosk", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
+
+
+def kill(proc: subprocess.Popen[str], ready: threading.Event, at: tuple[str, float]) -> None:
+    """SIGKILL ('start', s) seconds after start or ('ready', s) after `ready`."""
+    when, delay = at
+    if when == "ready":
+        ready.wait(120)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+
+
 def run_once(data: Path, script: Path, seen: Seen, kill_at: tuple[str, float] | None) -> int:
     """Run the demo; kill it ('start', s) seconds after start or ('ready', s) after ready."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "kiosk",
-        "demo",
-        "--json",
-        "--profile",
-        "tiny",
-        "--data-dir",
-        str(data),
-        "--script",
-        str(script),
-    ]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO, env=env
+    proc = launch(
+        "demo", "--json", "--profile", "tiny", "--data-dir", str(data), "--script", str(script)
     )
     ready = threading.Event()
 
@@ -147,20 +157,10 @@ def run_once(data: Path, script: Path, seen: Seen, kill_at: tuple[str, float] | 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     if kill_at is not None:
-        when, delay = kill_at
-        if when == "ready":
-            ready.wait(60)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
+        kill(proc, ready, kill_at)
     code = proc.wait(300)
     reader.join(10)
     return code
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def phone(join_url: str, nickname: str, prompt: str, seen: Seen) -> None:
@@ -187,12 +187,10 @@ def run_phones(data: Path, script: Path, seen: Seen, kill_at: tuple[str, float] 
     the join URL shows); killed ('start', s) after start or ('ready', s) after the models
     are ready."""
     port = free_port()
-    cmd = [sys.executable, "-m", "kiosk", "--profile", "tiny", "--data-dir", str(data)]
-    cmd += ["serve", "--host", "127.0.0.1", "--port", str(port)]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO, env=env
-    )
+    proc = launch(
+        "--profile", "tiny", "--data-dir", str(data), "serve", "--host", "127.0.0.1",
+        "--port", str(port),
+    )  # fmt: skip
     url: list[str] = []
     joinable, ready = threading.Event(), threading.Event()
 
@@ -223,11 +221,7 @@ def run_phones(data: Path, script: Path, seen: Seen, kill_at: tuple[str, float] 
     players = threading.Thread(target=play, daemon=True)
     players.start()
     if kill_at is not None:
-        when, delay = kill_at
-        if when == "ready":
-            ready.wait(120)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
+        kill(proc, ready, kill_at)
     else:
         players.join(90)
         proc.send_signal(signal.SIGTERM)

@@ -3,6 +3,7 @@ models, and drawings committed by hand through the real store (no models)."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from kiosk.core import policy
@@ -76,3 +77,10 @@ def commit(
         seed=policy.seed_for(key) if seed is None else seed,
     )
     return complete(store, job, cosine)
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (the only address servers here bind)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

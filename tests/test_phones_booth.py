@@ -5,13 +5,12 @@ follows it plays on the same engine, and the server stops with the app. Without 
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import aiohttp
 import pytest
 from app_fixtures import booth, showing, wait_for
-from builders import tiny_settings_in
+from builders import free_port, tiny_settings_in
 from phone_fixtures import Phone
 from textual.widgets import Static
 
@@ -25,12 +24,6 @@ from kiosk.ui.widgets.joinqr import JoinQR, half_blocks
 from kiosk.web.server import PhoneServer
 
 pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

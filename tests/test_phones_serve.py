@@ -17,8 +17,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
-from builders import REPO, tiny_data_dir
-from test_wall_serve import free_port
+from builders import REPO, free_port, tiny_data_dir
 
 from kiosk.storage.lock import DataDirLock
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from builders import REPO
+from builders import REPO, free_port
 from wall_fixtures import Booth
 
 from kiosk.core.config import Settings, load_settings
@@ -31,12 +31,6 @@ pytestmark = [
 KIOSK = Path(sys.executable).parent / "kiosk"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 START_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
