@@ -337,3 +337,24 @@ def test_charts_label_the_top_of_the_y_axis_zero_and_the_x_axis() -> None:
     assert lines[4].lstrip().startswith("└")
     assert lines[5].split() == ["0%", "50%", "100%"]
     assert BarChart([0, 0], ("a", "", "b")).lines(60) == ["(nothing yet)"]
+
+
+async def test_the_selected_drawing_stays_selected_when_new_ones_come_in(engine: Engine) -> None:
+    """A crowd keeps drawing while staff pick a row: new rows arrive above it, and the
+    action must still hit the drawing staff chose (it used to keep the row's place)."""
+    app = make_app(engine.settings, engine=engine)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            staff = await open_staff(pilot, app)
+            await pilot.press("down", "down")
+            chosen = staff.selected()
+            assert chosen is not None and chosen.nickname == "cy"
+            drawn(engine, "zed", "a duck by zed", 0.5)
+            drawn(engine, "yan", "a duck by yan", 0.4)
+            staff.reload()
+            table = staff.query_one(DataTable)
+            await wait_for(pilot, lambda: table.row_count == len(PLAYERS) + 2, what="new rows")
+            selected = staff.selected()
+            assert selected is not None and selected.id == chosen.id
+    finally:
+        app.stop_engine(10)

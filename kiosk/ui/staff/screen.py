@@ -167,6 +167,7 @@ class StaffScreen(Screen[None]):
     def _show(self, rows: list[Recent]) -> None:
         table = self.query_one(DataTable)
         keep = table.cursor_row
+        chosen = self.selected()  # new drawings come in above: stay on this one
         self._rows = rows
         table.clear()
         for r in rows:
@@ -191,7 +192,9 @@ class StaffScreen(Screen[None]):
                 Text(r.prompt),
             )
         if rows:
-            table.move_cursor(row=min(keep, len(rows) - 1))
+            ids = [r.id for r in rows]
+            at = ids.index(chosen.id) if chosen is not None and chosen.id in ids else keep
+            table.move_cursor(row=min(at, len(rows) - 1))
         self._state()
         self._detail()
 
