@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Label, Static
 
 from kiosk.core.config import Settings, load_settings
+from kiosk.core.events import Queued
 from kiosk.engine.engine import Engine
 from kiosk.ml.tiny import with_tiny_models
 from kiosk.ui.app import KioskApp, make_app
@@ -349,11 +350,10 @@ async def test_the_selected_drawing_stays_selected_when_new_ones_come_in(engine:
             await pilot.press("down", "down")
             chosen = staff.selected()
             assert chosen is not None and chosen.nickname == "cy"
-            drawn(engine, "zed", "a duck by zed", 0.5)
-            drawn(engine, "yan", "a duck by yan", 0.4)
-            staff.reload()
+            for nick in ("zed", "yan"):  # drawn by the running worker; the list follows live
+                assert isinstance(engine.submit(nick, f"a duck by {nick}"), Queued)
             table = staff.query_one(DataTable)
-            await wait_for(pilot, lambda: table.row_count == len(PLAYERS) + 2, what="new rows")
+            await wait_for(pilot, lambda: table.row_count == len(PLAYERS) + 2, 60, "new rows")
             selected = staff.selected()
             assert selected is not None and selected.id == chosen.id
     finally:
