@@ -128,6 +128,12 @@ def test_stats_and_pending_jobs(tmp_path: Path) -> None:
     assert [j.nickname for j in store.jobs.pending()] == ["dee"]
     # The dedup row points at the original and shares its image.
     assert store.jobs.find_original(original.dedup_key).id == original.id  # type: ignore[union-attr]
+    # A batch's re-check asks for several keys at once: only those drawn, each its original.
+    a = policy.dedup_key("a", "duck", "g", "j")
+    found = store.jobs.find_originals([a, original.dedup_key, "kd", a])
+    assert set(found) == {a, original.dedup_key}
+    assert found[original.dedup_key].id == original.id and found[a].nickname == "ada"
+    assert store.jobs.find_originals([]) == {}
 
 
 def test_complete_job_is_one_transaction(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """One batch of jobs through the models, owned by the engine's worker thread.
 
-Dedup re-check -> one generate call -> one judge call -> atomic PNG -> one
+Dedup re-check (one query) -> one generate call -> one judge call -> atomic PNG -> one
 transaction per job -> events. A model error is retried once per job (alone,
 with its reason recorded); a second error fails the job. Nothing here may kill
 the worker: every error becomes a Failed or Retrying event.
@@ -162,8 +162,9 @@ class BatchRunner:
             )
         leads: dict[str, Job] = {}
         followers: dict[str, list[Job]] = {}
+        originals = self.store.jobs.find_originals([j.dedup_key for j in batch])
         for job in batch:
-            original = self.store.jobs.find_original(job.dedup_key)
+            original = originals.get(job.dedup_key)
             if original is not None:
                 self._finish_dedup(job, original)
             elif job.dedup_key in leads:
@@ -176,8 +177,9 @@ class BatchRunner:
         """After their lead's commit (or failure): a dedup hit, or it fails or retries the
         way its lead did."""
         retry: list[Job] = []
+        originals = self.store.jobs.find_originals([j.dedup_key for j in followers])
         for job in followers:
-            original = self.store.jobs.find_original(job.dedup_key)
+            original = originals.get(job.dedup_key)
             if original is not None:
                 self._finish_dedup(job, original)
             else:

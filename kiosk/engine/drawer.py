@@ -62,7 +62,7 @@ class Drawer:
         self._ready = threading.Event()
         self._runner: BatchRunner | None = None
         g = settings.generator
-        self.writer = Writer(g.writers, bus.cond, backlog=2 * g.batch)
+        self.writer = Writer(g.writers, bus.cond, backlog=4 * g.batch)
         """Saves finished drawings off this thread (inline with `writers = 0`)."""
         self._thread: threading.Thread | None = None
 

@@ -120,7 +120,9 @@ class Writer:
 
 class HostBatch:
     """A batch of pictures as the writer threads read it: a list of PIL images as it is,
-    or a tensor batch (B, 3, H, W) copied to the host once, by the first row asked for."""
+    or a float tensor batch (B, 3, H, W) in [0, 1], turned into 8-bit pixels where it
+    lies (the device: a quarter of the bytes to copy, and no per-picture float work on a
+    writer thread) and copied to the host once, by the first row asked for."""
 
     def __init__(self, images: Any) -> None:
         self._images = images
@@ -128,10 +130,11 @@ class HostBatch:
         self._lock = threading.Lock()
 
     def row(self, i: int) -> Any:
-        """Picture i: a PIL image or a host tensor (3, H, W)."""
+        """Picture i: a PIL image or a host tensor of 8-bit pixels (3, H, W)."""
         with self._lock:
             if self._host is None:
-                self._host = self._images.detach().cpu()
+                pixels = self._images.detach().float().clamp(0.0, 1.0).mul(255.0).round()
+                self._host = pixels.byte().cpu()  # the rounding diffusers' PIL output uses
                 self._images = None  # the device memory goes with the model thread's ref
         return self._host[i]
 

@@ -3,7 +3,10 @@ show until staff approve the drawing (the worker writes it beside the drawing, w
 kiosk.storage.images.write_image).
 
 Pixelated to about 12 cells on its longer side, then a Gaussian blur one cell wide, so
-only soft blobs of colour remain: no shape, word or face of the drawing survives.
+only soft blobs of colour remain: no shape, word or face of the drawing survives. It is
+kept small (SCALE pixels a cell, 96 px on the longer side): every screen and the phone
+page enlarge it to the drawing's box, and a soft picture loses nothing by that, while
+encoding it costs a twentieth of a full-size one.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ SCALE = 8
 
 
 def blurred(image: Image) -> Image:
-    """The drawing pixelated to CELLS cells and blurred; same size, RGB."""
+    """The drawing pixelated to CELLS cells and blurred one cell wide, at SCALE pixels a
+    cell (the same proportions, 96 px on the longer side), RGB."""
     from PIL import Image as PILImage
     from PIL import ImageFilter
 
@@ -29,9 +33,6 @@ def blurred(image: Image) -> Image:
     cell = max(width, height) / CELLS
     columns, rows = max(1, round(width / cell)), max(1, round(height / cell))
     small = rgb.resize((columns, rows), PILImage.Resampling.BOX)  # the mean of each cell
-    # a blur one cell wide melts the cell edges, which would otherwise outline shapes; done
-    # at SCALE pixels a cell, then smoothly enlarged: within 3 levels of blurring at full
-    # size, for a sixth of the CPU (2.4 ms against 14 at 512 px, bench/pipeline.py)
+    # a blur one cell wide melts the cell edges, which would otherwise outline shapes
     mid = small.resize((columns * SCALE, rows * SCALE), PILImage.Resampling.NEAREST)
-    mid = mid.filter(ImageFilter.GaussianBlur(radius=SCALE))
-    return mid.resize((width, height), PILImage.Resampling.BILINEAR)
+    return mid.filter(ImageFilter.GaussianBlur(radius=SCALE))

@@ -56,17 +56,19 @@ def write_image(image: Image, path: Path) -> None:
 
 
 def to_pil(image: Any) -> Image:
-    """A drawing as a PIL image: a PIL image as it is, or one row (3, H, W) of a float
-    tensor batch in [0, 1] on the host (rounded as diffusers' own PIL output is). Duck
-    typed, so storage never imports torch."""
+    """A drawing as a PIL image: a PIL image as it is, or one row (3, H, W) of a tensor
+    batch on the host, 8-bit pixels, or floats in [0, 1] (rounded as diffusers' own PIL
+    output is). Duck typed, so storage never imports torch."""
     from PIL import Image as PILImage
 
     if isinstance(image, PILImage.Image):
         return image
     import numpy as np
 
-    array = image.detach().permute(1, 2, 0).float().numpy()
-    return PILImage.fromarray((np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8))
+    array = image.detach().permute(1, 2, 0).numpy()
+    if array.dtype != np.uint8:
+        array = (np.clip(array.astype(np.float32), 0.0, 1.0) * 255).round().astype(np.uint8)
+    return PILImage.fromarray(np.ascontiguousarray(array))
 
 
 def clean_temp_files(root: Path) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 from kiosk.core.api import KEYBOARD, Hidden, Job, Result, Submission, Waiter, from_row, ranks
@@ -202,17 +203,31 @@ class Jobs:
 
     def find_original(self, key: str) -> Submission | None:
         """The first generated (not deduplicated, not hidden) submission with this key."""
-        row = (
+        return self.find_originals([key]).get(key)
+
+    def find_originals(self, keys: Sequence[str]) -> dict[str, Submission]:
+        """find_original for several keys in one query (a batch's re-check): the keys
+        that have an original, each with its first."""
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return {}
+        rows = (
             self.db.conn()
             .execute(
                 f"SELECT {SUB_COLS} FROM submissions s"
-                " WHERE s.dedup_key = ? AND s.dedup_of IS NULL AND s.hidden = 0"
-                " ORDER BY s.id LIMIT 1",
-                (key,),
+                f" WHERE s.dedup_key IN ({', '.join('?' * len(unique))})"
+                " AND s.dedup_of IS NULL AND s.hidden = 0",
+                unique,
             )
-            .fetchone()
+            .fetchall()
         )
-        return from_row(Submission, row) if row else None
+        found: dict[str, Submission] = {}
+        for row in rows:
+            sub = from_row(Submission, row)
+            first = found.get(sub.dedup_key)
+            if first is None or sub.id < first.id:
+                found[sub.dedup_key] = sub
+        return found
 
     def complete(self, job: Job, result: Result) -> list[Submission]:
         """Commit the submission, one for each waiter, and remove the job, in one
