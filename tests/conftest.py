@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from builders import tiny_data_dir, tiny_settings_in
 from engine_fixtures import CountingGenerator, Recorder
+from pg_fixtures import pg_server, pg_url  # noqa: F401  (fixtures for the PostgreSQL tests)
 from tmux_fixtures import Tmux
 
 from kiosk.core.config import Settings
