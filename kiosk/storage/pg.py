@@ -1,0 +1,233 @@
+"""The database as a PostgreSQL server: the shared store of several booths (`[store] url`).
+
+A psycopg connection pool; each thread holds one connection from it while it uses the
+store (as with SQLite: a transaction's own reads see its writes), given back by `close`
+or when the thread ends. Connections are in autocommit mode, so a read outside a
+transaction sees the latest commits; `transaction` runs BEGIN ... COMMIT with the
+dialect's write lock. The SQL is the repositories' own, translated by
+`kiosk.storage.dialect`.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from kiosk.core.api import StoreError
+from kiosk.storage import schema
+from kiosk.storage.db import write_audit
+from kiosk.storage.dialect import POSTGRESQL, Conn, Cursor, pg_params, pg_sql
+
+URL_SCHEMES = ("postgresql", "postgres")
+POOL_SIZE = 8
+"""Most connections one kiosk process holds (threads beyond wait for one)."""
+CONNECT_TIMEOUT_S = 10
+
+
+def is_url(where: object) -> bool:
+    """Whether a store location names a PostgreSQL server (`postgresql://...`)."""
+    return isinstance(where, str) and urlsplit(where).scheme in URL_SCHEMES
+
+
+def shown(url: str) -> str:
+    """A URL as messages show it: the password hidden."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PgCursor:
+    """A psycopg cursor read the way the repositories read sqlite3's."""
+
+    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
+        self._cur = cur
+
+    @property
+    def lastrowid(self) -> int | None:
+        """The id the last INSERT drew from its table's identity (on this connection)."""
+        row = self._cur.connection.execute("SELECT lastval()").fetchone()
+        return int(row[0]) if row else None
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+    @property
+    def description(self) -> Any:
+        return self._cur.description
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cur)
+
+
+class PgConn:
+    """A pooled psycopg connection that takes SQLite's spelling of the SQL."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        text, numbered = pg_sql(sql)
+        return PgCursor(self.raw.execute(text, pg_params(parameters, numbered)))
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        text, numbered = pg_sql(sql)
+        cur = self.raw.cursor()
+        cur.executemany(text, [pg_params(p, numbered) for p in parameters])
+        return PgCursor(cur)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+
+class _Box:
+    """The connection a thread holds (a list: the finalizer keeps it, not the box)."""
+
+    def __init__(self) -> None:
+        self.held: list[psycopg.Connection[Any]] = []
+
+
+def _give_back(pool: ConnectionPool[Any], held: list[psycopg.Connection[Any]]) -> None:
+    if held and not pool.closed:
+        pool.putconn(held.pop())
+
+
+class PgDb:
+    """A PostgreSQL database, migrated at open; shared between threads (one pooled
+    connection each)."""
+
+    dialect = POSTGRESQL
+    audit = staticmethod(write_audit)
+
+    def __init__(self, url: str, *, readonly: bool = False, pool_size: int = POOL_SIZE) -> None:
+        self.url, self.readonly = url, readonly
+        self.where = shown(url)
+        self._local = threading.local()
+        options = "-c default_transaction_read_only=on" if readonly else ""
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True, "options": options, "connect_timeout": CONNECT_TIMEOUT_S},
+            open=False,
+            name="kiosk-store",
+        )
+        try:
+            self.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        except PoolTimeout:
+            self.pool.close()
+            raise StoreError(f"cannot reach the store at {self.where}: {self._why()}") from None
+        try:
+            schema.migrate(self.conn(), readonly=readonly, dialect=POSTGRESQL)
+        except schema.SchemaError as exc:
+            self.shutdown()
+            raise StoreError(str(exc)) from None
+        except psycopg.Error as exc:
+            self.shutdown()
+            raise StoreError(f"store {self.where}: cannot open: {exc}") from None
+
+    def _why(self) -> str:
+        """Why no connection could be made, in the server's or the network's words."""
+        try:
+            psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S).close()
+        except psycopg.Error as exc:
+            return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return "timed out"
+
+    def conn(self) -> PgConn:
+        """This thread's connection, taken from the pool on first use (a broken one is
+        given back and replaced)."""
+        conn: PgConn | None = getattr(self._local, "conn", None)
+        if conn is not None and (conn.raw.closed or conn.raw.broken):
+            self.close()
+            conn = None
+        if conn is None:
+            try:
+                raw = self.pool.getconn(timeout=CONNECT_TIMEOUT_S)
+            except PoolTimeout:
+                raise StoreError(f"cannot reach the store at {self.where}: {self._why()}") from None
+            conn = PgConn(raw)
+            self._local.conn = conn
+            box = getattr(self._local, "box", None)
+            if box is None:
+                # The thread's own object: when the thread ends it goes, and the
+                # connection goes back to the pool even without close().
+                box = self._local.box = _Box()
+                weakref.finalize(box, _give_back, self.pool, box.held)
+            box.held[:] = [raw]
+        return conn
+
+    def close(self) -> None:
+        """Give this thread's connection back to the pool."""
+        conn: PgConn | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            self._local.box.held.clear()
+            if not self.pool.closed:
+                self.pool.putconn(conn.raw)
+
+    def shutdown(self) -> None:
+        """Close every connection of the pool (the process is done with the store)."""
+        self._local.conn = None
+        self.pool.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Conn]:
+        """BEGIN ... COMMIT holding the write lock, rolled back whole on any error."""
+        conn = self.conn()
+        try:
+            for statement in self.dialect.begin:
+                conn.execute(statement)
+        except psycopg.OperationalError as exc:
+            raise StoreError(self._plain(exc)) from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if not conn.raw.broken and conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, psycopg.OperationalError):
+                raise StoreError(self._plain(exc)) from exc
+            raise
+
+    def _plain(self, exc: psycopg.Error) -> str:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"could not save to the store at {self.where}: {first}; nothing was written"
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Several reads as one consistent snapshot (a read-only repeatable-read
+        transaction)."""
+        conn = self.conn()
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield
+        finally:
+            if not conn.raw.broken:
+                conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes whenever a transaction on the server ends (its snapshot's running
+        list), so a poller re-reads only then. A coarse stand-in until LISTEN/NOTIFY."""
+        row = self.conn().execute("SELECT hashtext(pg_current_snapshot()::text)").fetchone()
+        return int(row[0])
+
+    def one(self, sql: str, *args: object) -> Any:
+        """The first row of a query on this thread's connection (None: no row)."""
+        return self.conn().execute(sql, args).fetchone()
