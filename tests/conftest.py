@@ -11,6 +11,7 @@ import pytest
 from builders import tiny_data_dir, tiny_settings_in
 from engine_fixtures import CountingGenerator, Recorder
 from pg_fixtures import pg_server, pg_url  # noqa: F401  (fixtures for the PostgreSQL tests)
+from store_fixtures import backend, store  # noqa: F401  (each store test on both backends)
 from tmux_fixtures import Tmux
 
 from kiosk.core.config import Settings

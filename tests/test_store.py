@@ -1,4 +1,6 @@
-"""SQLite store: migrations, durability settings, leaderboard ties, rank, stats, indexes."""
+"""The store's contract, on SQLite and on PostgreSQL (the `store` and `backend` fixtures,
+tests/store_fixtures.py): migrations, leaderboard ties, rank, stats, dedup, one
+transaction per job. SQLite's own: durability settings and query plans."""
 
 from __future__ import annotations
 
@@ -7,11 +9,15 @@ from pathlib import Path
 
 import pytest
 from builders import commit, complete
+from store_fixtures import Backend
 
 from kiosk.core import policy
 from kiosk.core.api import KEYBOARD, Job, StoreError
 from kiosk.storage import schema
-from kiosk.storage.store import Store
+from kiosk.storage.store import PgStore, Store
+
+AnyStore = Store | PgStore
+TABLES = {"players", "targets", "submissions", "jobs", "audit", "best", "waiters", "raffles"}
 
 
 def make_store(tmp_path: Path) -> Store:
@@ -20,32 +26,37 @@ def make_store(tmp_path: Path) -> Store:
     return store
 
 
-def test_migrates_empty_database(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
-    conn = sqlite3.connect(tmp_path / "kiosk.db")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"players", "targets", "submissions", "jobs", "audit", "best"} <= tables
-    assert store.db.conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+def test_migrates_empty_database(backend: Backend, store: AnyStore) -> None:
+    raw = backend.raw()
+    assert backend.dialect.version(raw) == schema.VERSION
+    if backend.name == "sqlite":
+        names = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    else:
+        names = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+    assert {r[0] for r in raw.execute(names).fetchall()} >= TABLES
     # Opening again migrates nothing and keeps the data.
     commit(store, "ada", "a duck", 0.5)
     store.close()
-    again = Store(tmp_path / "kiosk.db")
-    assert again.board.stats().submissions == 1
+    assert backend.open().board.stats().submissions == 1
+    assert backend.dialect.version(raw) == schema.VERSION
 
 
-def test_refuses_newer_schema(tmp_path: Path) -> None:
-    db = tmp_path / "kiosk.db"
-    conn = sqlite3.connect(db)
-    conn.execute(f"PRAGMA user_version = {schema.VERSION + 1}")
-    conn.close()
-    with pytest.raises(StoreError, match="newer kiosk"):
-        Store(db)
-
-
-def test_leaderboard_best_per_player_ties_to_first(tmp_path: Path) -> None:
+def test_sqlite_is_durable_and_lets_readers_in(tmp_path: Path) -> None:
+    """WAL (readers never wait for the writer) and synchronous=FULL (a committed score
+    survives power loss)."""
     store = make_store(tmp_path)
+    conn = sqlite3.connect(tmp_path / "kiosk.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_refuses_newer_schema(backend: Backend) -> None:
+    backend.dialect.set_version(backend.raw(), schema.VERSION + 1)
+    with pytest.raises(StoreError, match="newer kiosk"):
+        backend.open()
+
+
+def test_leaderboard_best_per_player_ties_to_first(store: AnyStore) -> None:
     commit(store, "ada", "a duck", 0.50)
     commit(store, "bob", "duck on a pond", 0.70)
     commit(store, "ada", "a better duck", 0.80)
@@ -63,16 +74,14 @@ def test_leaderboard_best_per_player_ties_to_first(tmp_path: Path) -> None:
     assert [r.nickname for r in store.board.leaderboard("swan")] == ["dee"]
 
 
-def test_full_precision_ranks_scores_equal_at_two_decimals(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
+def test_full_precision_ranks_scores_equal_at_two_decimals(store: AnyStore) -> None:
     commit(store, "ada", "a", 0.874201)
     commit(store, "bob", "b", 0.874209)
     assert [r.nickname for r in store.board.leaderboard("duck")] == ["bob", "ada"]
     assert {policy.format_percent(r.percent) for r in store.board.leaderboard("duck")} == {"87.42%"}
 
 
-def test_hidden_and_staff_rows_leave_the_board(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
+def test_hidden_and_staff_rows_leave_the_board(store: AnyStore) -> None:
     best = commit(store, "ada", "a duck", 0.9)
     commit(store, "ada", "a duck 2", 0.6)
     commit(store, "staffer", "staff duck", 0.95)
@@ -92,8 +101,7 @@ def test_hidden_and_staff_rows_leave_the_board(tmp_path: Path) -> None:
     assert [r.nickname for r in store.board.leaderboard("duck")] == ["ada"]
 
 
-def test_stats_and_pending_jobs(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
+def test_stats_and_pending_jobs(store: AnyStore) -> None:
     commit(store, "ada", "a", 0.5)
     commit(store, "ada", "b", 0.5)
     commit(store, "bob", "c", 0.5)
@@ -136,8 +144,7 @@ def test_stats_and_pending_jobs(tmp_path: Path) -> None:
     assert store.jobs.find_originals([]) == {}
 
 
-def test_complete_job_is_one_transaction(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
+def test_complete_job_is_one_transaction(backend: Backend, store: AnyStore) -> None:
     job = store.jobs.add(
         player_key="ada",
         nickname="ada",
@@ -149,10 +156,8 @@ def test_complete_job_is_one_transaction(tmp_path: Path) -> None:
         seed=1,
     )
     # Make the last statement of the transaction (removing the job) fail.
-    store.db.conn().execute(
-        "CREATE TRIGGER boom BEFORE DELETE ON jobs BEGIN SELECT RAISE(ABORT, 'boom'); END"
-    )
-    with pytest.raises(sqlite3.IntegrityError, match="boom"):
+    boom = backend.fail_deletes_from("jobs")
+    with pytest.raises(boom, match="boom"):
         complete(store, job, 0.5)
     # No half-written row: no submission, no best, no counter bump; the job still pending.
     assert store.board.stats().submissions == 0
@@ -209,41 +214,32 @@ def test_the_plan_check_catches_a_full_scan(tmp_path: Path) -> None:
     assert _full_scans(store, "SELECT * FROM best ORDER BY reached_at")
 
 
-def test_forward_migration_keeps_and_counts_existing_data(tmp_path: Path) -> None:
-    db = tmp_path / "kiosk.db"
-    conn = sqlite3.connect(db, isolation_level=None)
-    for statement in schema._statements(schema.MIGRATIONS[0]):
-        conn.execute(statement)
-    conn.execute("PRAGMA user_version = 1")
+def test_forward_migration_keeps_and_counts_existing_data(backend: Backend) -> None:
+    conn = backend.raw()
+    backend.build_schema(conn, 1)
     conn.execute(
         "INSERT INTO players(key, nickname, submissions, dedup_hits, created_at)"
         " VALUES ('ada', 'Ada', 5, 2, 0), ('bob', 'Bob', 1, 0, 0)"
     )
-    conn.close()
-    store = Store(db)
-    assert schema.version(store.db.conn()) == schema.VERSION >= 2
+    store = backend.open()
+    assert backend.dialect.version(conn) == schema.VERSION >= 2
     s = store.board.stats()
     assert (s.players, s.submissions, s.dedup_hits, s.top_submitter) == (2, 6, 2, "Ada")
 
 
-def test_a_pending_job_from_before_sources_resumes_as_the_keyboards(tmp_path: Path) -> None:
+def test_a_pending_job_from_before_sources_resumes_as_the_keyboards(backend: Backend) -> None:
     """Schema 11: jobs remember their source; one written before it came from the
     keyboard (the only source then), and a new one keeps the phone it came from."""
-    db = tmp_path / "kiosk.db"
-    conn = sqlite3.connect(db, isolation_level=None)
-    for script in schema.MIGRATIONS[:10]:
-        for statement in schema._statements(script):
-            conn.execute(statement)
-    conn.execute("PRAGMA user_version = 10")
+    conn = backend.raw()
+    backend.build_schema(conn, 10)
     conn.execute("INSERT INTO players(key, nickname, created_at) VALUES ('ada', 'Ada', 0)")
     conn.execute("INSERT INTO targets(id, title, image) VALUES ('duck', 'A duck', 'duck.png')")
     conn.execute(
         "INSERT INTO jobs(player_id, target_id, raw_prompt, prompt, norm_prompt, dedup_key,"
         " seed, created_at) VALUES (1, 'duck', 'a duck', 'a duck', 'a duck', 'k1', 1, 0)"
     )
-    conn.close()
-    store = Store(db)
-    assert schema.version(store.db.conn()) == schema.VERSION >= 11
+    store = backend.open()
+    assert backend.dialect.version(conn) == schema.VERSION >= 11
     (old,) = store.jobs.pending()
     assert (old.nickname, old.source) == ("Ada", KEYBOARD)
     new = store.jobs.add(
@@ -260,8 +256,7 @@ def test_a_pending_job_from_before_sources_resumes_as_the_keyboards(tmp_path: Pa
     assert [j.source for j in store.jobs.pending()] == [KEYBOARD, "phone:abc"] and new.source
 
 
-def test_job_ids_are_never_reused(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
+def test_job_ids_are_never_reused(store: AnyStore) -> None:
     first = commit(store, "ada", "a duck", 0.5)
     sub = store.jobs.submission(first)
     assert sub is not None and store.board.stats().pending_jobs == 0  # the job row is gone
