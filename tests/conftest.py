@@ -16,6 +16,7 @@ from tmux_fixtures import Tmux
 
 from kiosk.core.config import Settings
 from kiosk.engine.engine import Engine
+from kiosk.storage.store import PgStore
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # tests never touch the network
 
@@ -69,6 +70,8 @@ def engine_factory(tiny_settings: Settings) -> Iterator[Callable[..., tuple[Engi
     for engine in engines:
         engine.stop()
         engine.store.close()
+        if isinstance(engine.store, PgStore):  # its pool, before the database is dropped
+            engine.store.shutdown()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from builders import commit, complete
+from builders import commit, complete, free_port
 from store_fixtures import Backend
 
 from kiosk.core import policy
@@ -272,3 +272,12 @@ def test_job_ids_are_never_reused(store: AnyStore) -> None:
     )
     used = store.db.conn().execute("SELECT job_id FROM submissions").fetchall()
     assert job.id not in {u[0] for u in used}
+
+
+def test_an_unreachable_shared_store_is_a_clear_error_without_the_password() -> None:
+    url = f"postgresql://kiosk:s3cret@127.0.0.1:{free_port()}/event"
+    with pytest.raises(
+        StoreError, match=r"cannot reach the store at postgresql://kiosk:\*\*\*@"
+    ) as e:
+        PgStore(url)
+    assert "s3cret" not in str(e.value) and "refused" in str(e.value)

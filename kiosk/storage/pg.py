@@ -96,6 +96,11 @@ class PgConn:
         return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
 
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class _Box:
     """The connection a thread holds (a list: the finalizer keeps it, not the box)."""
 
@@ -119,6 +124,9 @@ class PgDb:
         self.url, self.readonly = url, readonly
         self.where = shown(url)
         self._local = threading.local()
+        why = self._why()  # fail at once, in the server's words, rather than retry
+        if why:
+            raise StoreError(f"cannot reach the store at {self.where}: {why}")
         options = "-c default_transaction_read_only=on" if readonly else ""
         self.pool = ConnectionPool(
             url,
@@ -132,7 +140,9 @@ class PgDb:
             self.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
         except PoolTimeout:
             self.pool.close()
-            raise StoreError(f"cannot reach the store at {self.where}: {self._why()}") from None
+            raise StoreError(
+                f"cannot reach the store at {self.where}: {self._why() or 'timed out'}"
+            ) from None
         try:
             schema.migrate(self.conn(), readonly=readonly, dialect=POSTGRESQL)
         except schema.SchemaError as exc:
@@ -143,12 +153,13 @@ class PgDb:
             raise StoreError(f"store {self.where}: cannot open: {exc}") from None
 
     def _why(self) -> str:
-        """Why no connection could be made, in the server's or the network's words."""
+        """Why no connection can be made, in the server's or the network's words ("": one
+        can)."""
         try:
             psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S).close()
         except psycopg.Error as exc:
-            return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return "timed out"
+            return _first_line(exc)
+        return ""
 
     def conn(self) -> PgConn:
         """This thread's connection, taken from the pool on first use (a broken one is
@@ -161,7 +172,9 @@ class PgDb:
             try:
                 raw = self.pool.getconn(timeout=CONNECT_TIMEOUT_S)
             except PoolTimeout:
-                raise StoreError(f"cannot reach the store at {self.where}: {self._why()}") from None
+                raise StoreError(
+                    f"cannot reach the store at {self.where}: {self._why() or 'timed out'}"
+                ) from None
             conn = PgConn(raw)
             self._local.conn = conn
             box = getattr(self._local, "box", None)
@@ -207,8 +220,8 @@ class PgDb:
             raise
 
     def _plain(self, exc: psycopg.Error) -> str:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"could not save to the store at {self.where}: {first}; nothing was written"
+        why = _first_line(exc)
+        return f"could not save to the store at {self.where}: {why}; nothing was written"
 
     @contextmanager
     def reading(self) -> Iterator[None]:

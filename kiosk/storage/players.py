@@ -150,10 +150,11 @@ def rekey_players(conn: Conn) -> None:
         owner[moved] = pid
         final[pid] = moved
     changed = [(pid, key) for pid, key in final.items() if key != old[pid]]
-    # Park the changed rows on keys no nickname can make (a control character), so a
-    # row taking another's old key never trips the UNIQUE index half way.
+    # Park the changed rows on keys no nickname can make (a control character; not NUL,
+    # which PostgreSQL's text refuses), so a row taking another's old key never trips the
+    # UNIQUE index half way.
     conn.executemany(
-        "UPDATE players SET key = ? WHERE id = ?", [(f"\x00{p}", p) for p, _ in changed]
+        "UPDATE players SET key = ? WHERE id = ?", [(f"\x1f{p}", p) for p, _ in changed]
     )
     conn.executemany("UPDATE players SET key = ? WHERE id = ?", [(k, p) for p, k in changed])
     now = time.time()
