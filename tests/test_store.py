@@ -101,6 +101,30 @@ def test_hidden_and_staff_rows_leave_the_board(store: AnyStore) -> None:
     assert [r.nickname for r in store.board.leaderboard("duck")] == ["ada"]
 
 
+def test_a_reader_sees_one_snapshot_and_learns_of_commits(
+    backend: Backend, store: AnyStore
+) -> None:
+    """What the wall relies on: data_version changes when another connection commits,
+    and reading() keeps several reads on one snapshot."""
+    reader = backend.open(readonly=True)
+    before = reader.data_version()
+    commit(store, "ada", "a duck", 0.5)
+    assert reader.data_version() != before
+    with reader.reading():
+        seen = reader.board.stats().submissions
+        commit(store, "bob", "a swan", 0.6)
+        assert reader.board.stats().submissions == seen == 1
+        assert [r.nickname for r in reader.board.leaderboard("duck")] == ["ada"]
+    assert reader.board.stats().submissions == 2
+
+
+def test_a_read_only_store_writes_nothing(backend: Backend, store: AnyStore) -> None:
+    reader = backend.open(readonly=True)
+    with pytest.raises(StoreError, match=r"nothing was written"):
+        reader.players.ensure("ada", "ada")
+    assert store.board.stats().players == 0
+
+
 def test_stats_and_pending_jobs(store: AnyStore) -> None:
     commit(store, "ada", "a", 0.5)
     commit(store, "ada", "b", 0.5)

@@ -29,6 +29,9 @@ URL_SCHEMES = ("postgresql", "postgres")
 POOL_SIZE = 8
 """Most connections one kiosk process holds (threads beyond wait for one)."""
 CONNECT_TIMEOUT_S = 10
+NOT_WRITTEN = (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
+"""Errors an operator can act on (the server, the network, a read-only store): said
+plainly as StoreError, like SQLite's disk full or busy."""
 
 
 def is_url(where: object) -> bool:
@@ -215,7 +218,7 @@ class PgDb:
         except BaseException as exc:
             if not conn.raw.broken and conn.in_transaction:
                 conn.execute("ROLLBACK")
-            if isinstance(exc, psycopg.OperationalError):
+            if isinstance(exc, NOT_WRITTEN):
                 raise StoreError(self._plain(exc)) from exc
             raise
 
