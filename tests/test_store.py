@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -362,3 +363,33 @@ def test_an_unreachable_shared_store_is_a_clear_error_without_the_password() -> 
     ) as e:
         PgStore(url)
     assert "s3cret" not in str(e.value) and "refused" in str(e.value)
+
+
+def test_booths_opening_a_new_store_at_once_migrate_it_once(backend: Backend) -> None:
+    """Several kiosks starting on one empty store: each migration step runs once, under
+    the write lock, and every kiosk opens it."""
+    with ThreadPoolExecutor(3) as pool:
+        opened = list(pool.map(lambda _: backend.open(), range(3)))
+    assert len(opened) == 3
+    assert backend.dialect.version(backend.raw()) == schema.VERSION
+
+
+def test_booths_writing_at_once_keep_exact_counts(backend: Backend, store: AnyStore) -> None:
+    """Two stores on one database (two booths), four threads each, the same players:
+    one player row per nickname, every submission counted once, the board exact."""
+    other = backend.open()
+    names = ["ada", "bob", "cy", "dee"]
+
+    def play(args: tuple[int, AnyStore]) -> None:
+        i, booth = args
+        for n in range(5):
+            commit(booth, names[(i + n) % 4], f"prompt {i} {n}", 0.01 * (10 * i + n))
+        booth.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(play, [(i, store if i % 2 else other) for i in range(8)]))
+    s = store.board.stats()
+    assert (s.players, s.submissions, s.pending_jobs) == (4, 40, 0)
+    board = store.board.leaderboard("duck")
+    assert sorted(r.nickname for r in board) == names
+    assert [r.cosine for r in board] == sorted((r.cosine for r in board), reverse=True)

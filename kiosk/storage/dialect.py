@@ -20,6 +20,8 @@ SCHEMA_TABLE = "kiosk_schema"
 
 WRITE_LOCK = 22_0001
 """The advisory lock a PostgreSQL write transaction holds (one writer at a time)."""
+SCHEMA_LOCK = 22_0002
+"""The advisory lock a PostgreSQL kiosk holds while it migrates the schema."""
 
 
 class Cursor(Protocol):
@@ -49,6 +51,9 @@ class Dialect:
     name = "sqlite"
     begin: tuple[str, ...] = ("BEGIN IMMEDIATE",)
     """The statements that open a write transaction."""
+    schema_lock: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    """Statements run before and after migrating, outside its transactions (SQLite: none,
+    BEGIN IMMEDIATE is enough)."""
 
     def ddl(self, statement: str) -> str:
         """A schema statement as this database reads it."""
@@ -74,6 +79,13 @@ class PostgresDialect(Dialect):
 
     name = "postgresql"
     begin = ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+    # A session lock taken before the migration's transactions begin: a kiosk that waited
+    # for another's migration then starts its transaction after that commit, so it sees
+    # the new tables (a transaction-level lock alone would leave its catalog cache stale).
+    schema_lock = (
+        (f"SELECT pg_advisory_lock({SCHEMA_LOCK})",),
+        (f"SELECT pg_advisory_unlock({SCHEMA_LOCK})",),
+    )
 
     def ddl(self, statement: str) -> str:
         return _pg_ddl(statement)

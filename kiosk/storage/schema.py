@@ -255,8 +255,8 @@ def version(conn: Conn, dialect: Dialect = SQLITE) -> int:
 
 def migrate(conn: Conn, *, readonly: bool = False, dialect: Dialect = SQLITE) -> int:
     """Bring the schema up to VERSION; return the version found before. Each step reads
-    the version again inside its write transaction, so two kiosks opening one new store
-    at once migrate it once."""
+    the version again inside its write transaction (PostgreSQL: under the schema lock
+    too), so two kiosks opening one new store at once migrate it once."""
     found = dialect.version(conn)
     if found > VERSION:
         raise SchemaError(
@@ -268,7 +268,21 @@ def migrate(conn: Conn, *, readonly: bool = False, dialect: Dialect = SQLITE) ->
             f"the database is at schema version {found}, needs {VERSION}; open it once"
             " with `kiosk demo` or `kiosk run` to migrate"
         )
-    before = found
+    lock, unlock = dialect.schema_lock
+    if found < VERSION:
+        for statement in lock:
+            conn.execute(statement)
+    try:
+        _forward(conn, dialect, found)
+    finally:
+        if found < VERSION:
+            for statement in unlock:
+                conn.execute(statement)
+    return found
+
+
+def _forward(conn: Conn, dialect: Dialect, found: int) -> None:
+    """Run the migrations after `found`, one write transaction each."""
     while found < VERSION:
         for statement in dialect.begin:
             conn.execute(statement)
@@ -286,7 +300,6 @@ def migrate(conn: Conn, *, readonly: bool = False, dialect: Dialect = SQLITE) ->
             raise
         conn.execute("COMMIT")
         found = number
-    return before
 
 
 def _statements(script: str) -> list[str]:
