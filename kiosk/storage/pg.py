@@ -26,7 +26,7 @@ from kiosk.storage.db import write_audit
 from kiosk.storage.dialect import POSTGRESQL, Conn, Cursor, pg_params, pg_sql
 
 URL_SCHEMES = ("postgresql", "postgres")
-POOL_SIZE = 8
+POOL_SIZE = 16
 """Most connections one kiosk process holds (threads beyond wait for one)."""
 CONNECT_TIMEOUT_S = 10
 NOT_WRITTEN = (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
