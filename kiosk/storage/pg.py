@@ -25,18 +25,12 @@ from kiosk.storage import schema
 from kiosk.storage.db import write_audit
 from kiosk.storage.dialect import POSTGRESQL, Conn, Cursor, pg_params, pg_sql
 
-URL_SCHEMES = ("postgresql", "postgres")
 POOL_SIZE = 16
 """Most connections one kiosk process holds (threads beyond wait for one)."""
 CONNECT_TIMEOUT_S = 10
 NOT_WRITTEN = (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
 """Errors an operator can act on (the server, the network, a read-only store): said
 plainly as StoreError, like SQLite's disk full or busy."""
-
-
-def is_url(where: object) -> bool:
-    """Whether a store location names a PostgreSQL server (`postgresql://...`)."""
-    return isinstance(where, str) and urlsplit(where).scheme in URL_SCHEMES
 
 
 def shown(url: str) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from kiosk.core.api import StoreError
 from kiosk.core.ports import StoreAPI
@@ -17,10 +19,14 @@ from kiosk.storage.board import Board
 from kiosk.storage.db import Db, DbAPI
 from kiosk.storage.jobs import Jobs
 from kiosk.storage.moderation import Moderation
-from kiosk.storage.pg import PgDb, is_url
 from kiosk.storage.players import Players
 from kiosk.storage.raffles import Raffles
 from kiosk.storage.words import Words
+
+if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL store is opened
+    from kiosk.storage.pg import PgDb
+
+URL_SCHEMES = ("postgresql", "postgres")
 
 
 class Meta:
@@ -97,7 +103,9 @@ class PgStore(Repositories):
     threads (one pooled connection each)."""
 
     def __init__(self, url: str, *, readonly: bool = False) -> None:
-        self.db = PgDb(url, readonly=readonly)
+        from kiosk.storage.pg import PgDb  # not at import: SQLite booths never load psycopg
+
+        self.db: PgDb = PgDb(url, readonly=readonly)
         super().__init__(self.db, readonly=readonly)
 
     def shutdown(self) -> None:
@@ -110,7 +118,7 @@ def open_store(url: str, path: Path, *, readonly: bool = False) -> Store | PgSto
     SQLite file at `path`."""
     if not url:
         return Store(path, readonly=readonly)
-    if not is_url(url):
+    if urlsplit(url).scheme not in URL_SCHEMES:
         raise StoreError(
             f"[store] url {url!r} is not a postgresql:// URL (leave it empty for the"
             " SQLite file in the data dir)"
