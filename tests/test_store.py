@@ -365,6 +365,30 @@ def test_an_unreachable_shared_store_is_a_clear_error_without_the_password() -> 
     assert "s3cret" not in str(e.value) and "refused" in str(e.value)
 
 
+def test_a_lost_connection_is_said_plainly_and_the_next_use_reconnects(
+    pg_backend: Backend,
+) -> None:
+    """The server dropped every connection (a restart, a network cut): the statement that
+    finds out fails with one line (a write: nothing written), the next one reconnects."""
+    store = pg_backend.open()
+    store.meta.sync_targets([("duck", "Duck", "duck.png")])
+    commit(store, "ada", "a duck", 0.5)
+    raw = pg_backend.raw()
+    cut = (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    raw.execute(cut)
+    with pytest.raises(StoreError, match=r"^the store at postgresql://\S+: \w"):
+        store.board.stats()
+    assert store.board.stats().submissions == 1
+    raw.execute(cut)
+    with pytest.raises(StoreError, match=r"^could not save .* nothing was written$"):
+        commit(store, "bob", "a swan", 0.6)
+    commit(store, "bob", "a swan", 0.6)
+    assert store.board.stats().submissions == 2 and store.jobs.pending() == []
+
+
 def test_booths_opening_a_new_store_at_once_migrate_it_once(backend: Backend) -> None:
     """Several kiosks starting on one empty store: each migration step runs once, under
     the write lock, and every kiosk opens it."""

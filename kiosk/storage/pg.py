@@ -10,6 +10,7 @@ dialect's write lock. The SQL is the repositories' own, translated by
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -42,16 +43,30 @@ def shown(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+class ServerError(StoreError):
+    """The server or the network failed a statement (or the store is read-only): said in
+    one line, never a traceback. The connection is replaced at its next use."""
+
+
+@contextmanager
+def _said_plainly(where: str) -> Iterator[None]:
+    try:
+        yield
+    except NOT_WRITTEN as exc:
+        raise ServerError(f"the store at {where}: {_first_line(exc)}") from exc
+
+
 class PgCursor:
     """A psycopg cursor read the way the repositories read sqlite3's."""
 
-    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
-        self._cur = cur
+    def __init__(self, cur: psycopg.Cursor[Any], where: str) -> None:
+        self._cur, self._where = cur, where
 
     @property
     def lastrowid(self) -> int | None:
         """The id the last INSERT drew from its table's identity (on this connection)."""
-        row = self._cur.connection.execute("SELECT lastval()").fetchone()
+        with _said_plainly(self._where):
+            row = self._cur.connection.execute("SELECT lastval()").fetchone()
         return int(row[0]) if row else None
 
     @property
@@ -75,18 +90,20 @@ class PgCursor:
 class PgConn:
     """A pooled psycopg connection that takes SQLite's spelling of the SQL."""
 
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
-        self.raw = raw
+    def __init__(self, raw: psycopg.Connection[Any], where: str = "") -> None:
+        self.raw, self.where = raw, where or "the server"
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         text, numbered = pg_sql(sql)
-        return PgCursor(self.raw.execute(text, pg_params(parameters, numbered)))
+        with _said_plainly(self.where):
+            return PgCursor(self.raw.execute(text, pg_params(parameters, numbered)), self.where)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
         text, numbered = pg_sql(sql)
         cur = self.raw.cursor()
-        cur.executemany(text, [pg_params(p, numbered) for p in parameters])
-        return PgCursor(cur)
+        with _said_plainly(self.where):
+            cur.executemany(text, [pg_params(p, numbered) for p in parameters])
+        return PgCursor(cur, self.where)
 
     @property
     def in_transaction(self) -> bool:
@@ -132,6 +149,7 @@ class PgDb:
             kwargs={"autocommit": True, "options": options, "connect_timeout": CONNECT_TIMEOUT_S},
             open=False,
             name="kiosk-store",
+            check=ConnectionPool.check_connection,  # a thread never gets a dead one
         )
         try:
             self.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
@@ -145,6 +163,9 @@ class PgDb:
         except schema.SchemaError as exc:
             self.shutdown()
             raise StoreError(str(exc)) from None
+        except StoreError:
+            self.shutdown()
+            raise
         except psycopg.Error as exc:
             self.shutdown()
             raise StoreError(f"store {self.where}: cannot open: {exc}") from None
@@ -172,7 +193,7 @@ class PgDb:
                 raise StoreError(
                     f"cannot reach the store at {self.where}: {self._why() or 'timed out'}"
                 ) from None
-            conn = PgConn(raw)
+            conn = PgConn(raw, self.where)
             self._local.conn = conn
             box = getattr(self._local, "box", None)
             if box is None:
@@ -204,21 +225,18 @@ class PgDb:
         try:
             for statement in self.dialect.begin:
                 conn.execute(statement)
-        except psycopg.OperationalError as exc:
-            raise StoreError(self._plain(exc)) from exc
-        try:
             yield conn
             conn.execute("COMMIT")
         except BaseException as exc:
             if not conn.raw.broken and conn.in_transaction:
-                conn.execute("ROLLBACK")
-            if isinstance(exc, NOT_WRITTEN):
-                raise StoreError(self._plain(exc)) from exc
+                with contextlib.suppress(psycopg.Error):
+                    conn.raw.execute("ROLLBACK")
+            if isinstance(exc, ServerError):
+                why = str(exc).removeprefix(f"the store at {self.where}: ")
+                raise ServerError(
+                    f"could not save to the store at {self.where}: {why}; nothing was written"
+                ) from exc
             raise
-
-    def _plain(self, exc: psycopg.Error) -> str:
-        why = _first_line(exc)
-        return f"could not save to the store at {self.where}: {why}; nothing was written"
 
     @contextmanager
     def reading(self) -> Iterator[None]:
