@@ -259,3 +259,16 @@ class PgDb:
     def one(self, sql: str, *args: object) -> Any:
         """The first row of a query on this thread's connection (None: no row)."""
         return self.conn().execute(sql, args).fetchone()
+
+
+def probe(url: str) -> tuple[str, int]:
+    """The server's version and the store's schema version (0: an empty database), read
+    without migrating or keeping a connection; StoreError when it cannot be reached."""
+    where = shown(url)
+    try:
+        with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True) as raw:
+            conn = PgConn(raw, where)
+            server = str(conn.execute("SHOW server_version").fetchone()[0])
+            return server, POSTGRESQL.version(conn)
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot reach the store at {where}: {_first_line(exc)}") from None
