@@ -1,5 +1,6 @@
 """The real `kiosk` command on a shared PostgreSQL store (`[store] url`): booths on two
-data dirs play into one board, which any machine with the config reads. (Dedup across
+data dirs play into one board, which any machine with the config reads, and staff at
+one booth act on it for all. (Dedup across
 booths needs the same models at both; the tiny ones live in each data dir, so the store's
 contract tests prove that part.)"""
 
@@ -58,3 +59,18 @@ def test_two_booths_share_one_board(
     )
     assert board.returncode == 0, board.stderr
     assert sorted(r["nickname"] for r in json.loads(board.stdout)) == ["ada", "bob", "cy"]
+    # Staff at booth B ban a player of booth A: the shared board loses them.
+    ban = kiosk("staff", "ban", "bob", "--config", str(config), "--data-dir", str(booth_b), env=env)
+    assert ban.returncode == 0, ban.stderr
+    audit = kiosk("audit", "--json", "--config", str(config), "--data-dir", str(data_dir), env=env)
+    assert [(a["action"], a["subject"]) for a in json.loads(audit.stdout)] == [("ban", "bob")]
+
+
+def test_commands_that_read_the_sqlite_file_refuse_a_shared_store(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    config = shared_config(tmp_path, "postgresql://kiosk@127.0.0.1:1/event")
+    for command in (["wall"], ["export"], ["event", "new"]):
+        proc = kiosk(*command, "--config", str(config), "--data-dir", str(tmp_path), env=env)
+        assert proc.returncode == 2 and "[store] url" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr

@@ -189,7 +189,7 @@ def audit(settings: Settings, limit: int, as_json: bool) -> None:
     """Staff actions, newest first."""
     import time
 
-    if not (settings.data_path / "kiosk.db").exists():
+    if not settings.store.url and not (settings.data_path / "kiosk.db").exists():
         rows = []
     else:
         with desk_for(settings, write=False) as desk:
