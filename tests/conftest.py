@@ -14,7 +14,7 @@ from pg_fixtures import pg_server, pg_url  # noqa: F401  (fixtures for the Postg
 from store_fixtures import backend, store  # noqa: F401  (each store test on both backends)
 from tmux_fixtures import Tmux
 
-from kiosk.core.config import Settings
+from kiosk.core.config import Settings, StoreSettings
 from kiosk.engine.engine import Engine
 from kiosk.storage.store import PgStore
 
@@ -35,9 +35,15 @@ def data_dir(tmp_path: Path, tiny_models: Path) -> Path:
 
 
 @pytest.fixture
-def tiny_settings(data_dir: Path, tiny_models: Path) -> Settings:
-    """Repo config, tiny profile, a fresh data dir (builders.tiny_settings_in)."""
-    return tiny_settings_in(data_dir, tiny_models)
+def tiny_settings(request: pytest.FixtureRequest, data_dir: Path, tiny_models: Path) -> Settings:
+    """Repo config, tiny profile, a fresh data dir (builders.tiny_settings_in). With
+    KIOSK_TEST_STORE=postgresql its store is a fresh PostgreSQL database instead, to run
+    any engine test on the shared store (tests that open the SQLite file by hand fail)."""
+    settings = tiny_settings_in(data_dir, tiny_models)
+    if os.environ.get("KIOSK_TEST_STORE") == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        settings = settings.model_copy(update={"store": StoreSettings(url=url)})
+    return settings
 
 
 @pytest.fixture
