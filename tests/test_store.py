@@ -417,3 +417,48 @@ def test_booths_writing_at_once_keep_exact_counts(backend: Backend, store: AnySt
     board = store.board.leaderboard("duck")
     assert sorted(r.nickname for r in board) == names
     assert [r.cosine for r in board] == sorted((r.cosine for r in board), reverse=True)
+
+
+def _sqlite_shape(path: Path) -> tuple[set[tuple[str, str, bool]], set[str]]:
+    conn = sqlite3.connect(path)
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    columns = {
+        (t, str(c[1]), bool(c[3] or c[5]))  # NOT NULL, or part of the primary key
+        for t in tables
+        if not t.startswith("sqlite_")
+        for c in conn.execute(f"PRAGMA table_info({t})")
+    }
+    indexes = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        )
+    }
+    return columns, indexes
+
+
+def test_both_stores_have_the_same_tables_columns_and_indexes(
+    tmp_path: Path, pg_backend: Backend
+) -> None:
+    """One schema, two spellings: every table, column (and whether it may be NULL) and
+    named index of SQLite's store is in PostgreSQL's, and nothing else but the version."""
+    make_store(tmp_path).close()
+    columns, indexes = _sqlite_shape(tmp_path / "kiosk.db")
+    pg_backend.open()
+    raw = pg_backend.raw()
+    pg_columns = {
+        (str(t), str(c), n == "NO")
+        for t, c, n in raw.execute(
+            "SELECT table_name, column_name, is_nullable FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name != 'kiosk_schema'"
+        ).fetchall()
+    }
+    pg_indexes = {
+        str(r[0])
+        for r in raw.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND indexname NOT IN (SELECT conname FROM pg_constraint)"  # keys, UNIQUE
+        ).fetchall()
+    }
+    assert pg_columns == columns
+    assert pg_indexes == indexes
