@@ -27,6 +27,7 @@ import pytest
 from builders import free_port
 
 SUPERUSER = "postgres"
+PREFIX = "kiosk-pg-"
 _names = count()
 
 
@@ -122,16 +123,36 @@ def _stop(bin_dir: Path, folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_orphans(bin_dir: Path) -> None:
+    """Stop and remove the clusters of test runs that were killed before their end (the
+    folder names the pytest process that made it)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        pid = folder.name.removeprefix(PREFIX).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            _stop(bin_dir, folder)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """This worker's throwaway PostgreSQL cluster; skips (with the reason) when none."""
     bin_dir = _bin_dir()
     if bin_dir is None:
         pytest.skip("no PostgreSQL server installed (initdb not found; `make test` installs it)")
+    _stop_orphans(bin_dir)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     # Not under pytest's own temp folder: as root that is private to root, and the
     # cluster belongs to the postgres user.
-    folder = Path(tempfile.mkdtemp(prefix=f"kiosk-pg-{worker}-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{worker}-"))
     try:
         server = _start(bin_dir, folder)
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
