@@ -8,6 +8,7 @@ import time
 
 import pytest
 from builders import commit, complete
+from store_fixtures import Backend
 
 from kiosk.core import policy
 from kiosk.core.api import (
@@ -201,3 +202,20 @@ def test_meta_pauses_and_player_codes(store: AnyStore) -> None:
     assert store.players.paused(1e9) == []
     with store.reading():
         assert store.board.ranked_count("duck") == 1
+
+
+def test_a_prompt_typed_at_another_booth_joins_or_reuses_the_first(
+    backend: Backend, store: AnyStore
+) -> None:
+    """Two stores on one database (two booths): a prompt in flight at booth A, typed at
+    booth B, joins A's job and gets its drawing; once drawn, it is a dedup hit at B."""
+    other = backend.open()
+    job = accept(store, "ada", "a duck")
+    assert join(other, "bob", job)  # booth B sees booth A's job in flight
+    sub, follower = store.jobs.complete(job, drawn(0.7))
+    assert (follower.nickname, follower.dedup_of) == ("bob", sub.id)
+    found = other.jobs.find_original(job.dedup_key)
+    assert found is not None and found.id == sub.id and found.nickname == "ada"
+    assert [r.nickname for r in other.board.leaderboard("duck")] == ["ada", "bob"]
+    store.moderation.hide_player("ada", True)  # staff at A: it holds at B at once
+    assert [r.nickname for r in other.board.leaderboard("duck")] == ["bob"]
