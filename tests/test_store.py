@@ -375,7 +375,7 @@ def test_a_lost_connection_is_said_plainly_and_the_next_use_reconnects(
     commit(store, "ada", "a duck", 0.5)
     raw = pg_backend.raw()
     cut = (
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"  # waits for the end
         " WHERE datname = current_database() AND pid <> pg_backend_pid()"
     )
     raw.execute(cut)
