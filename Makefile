@@ -23,9 +23,10 @@ demo: $(STAMP)
 	$(BIN)/kiosk demo --profile tiny
 
 # What the tests drive besides Python: tmux (the end-to-end TUI tests), chromium (the wall
-# in a browser), a Korean font (export's contact sheet). Each test skips, saying why, when
-# its program cannot be installed.
-SYSTEM_TEST_DEPS := tmux chromium fonts-nanum
+# in a browser), a Korean font (export's contact sheet), PostgreSQL's server (the store's
+# contract tests start a throwaway cluster: tests/pg_fixtures.py). Each test skips, saying
+# why, when its program cannot be installed.
+SYSTEM_TEST_DEPS := tmux chromium fonts-nanum postgresql
 
 test: $(STAMP)
 	@missing=""; for pkg in $(SYSTEM_TEST_DEPS); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from builders import tiny_data_dir, tiny_settings_in
 from engine_fixtures import CountingGenerator, Recorder
+from pg_fixtures import pg_server, pg_url  # noqa: F401  (fixtures for the PostgreSQL tests)
+from store_fixtures import backend, store  # noqa: F401  (each store test on both backends)
 from tmux_fixtures import Tmux
 
-from kiosk.core.config import Settings
+from kiosk.core.config import Settings, StoreSettings
 from kiosk.engine.engine import Engine
+from kiosk.storage.store import PgStore
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # tests never touch the network
 
@@ -32,9 +35,15 @@ def data_dir(tmp_path: Path, tiny_models: Path) -> Path:
 
 
 @pytest.fixture
-def tiny_settings(data_dir: Path, tiny_models: Path) -> Settings:
-    """Repo config, tiny profile, a fresh data dir (builders.tiny_settings_in)."""
-    return tiny_settings_in(data_dir, tiny_models)
+def tiny_settings(request: pytest.FixtureRequest, data_dir: Path, tiny_models: Path) -> Settings:
+    """Repo config, tiny profile, a fresh data dir (builders.tiny_settings_in). With
+    KIOSK_TEST_STORE=postgresql its store is a fresh PostgreSQL database instead, to run
+    any engine test on the shared store (tests that open the SQLite file by hand fail)."""
+    settings = tiny_settings_in(data_dir, tiny_models)
+    if os.environ.get("KIOSK_TEST_STORE") == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        settings = settings.model_copy(update={"store": StoreSettings(url=url)})
+    return settings
 
 
 @pytest.fixture
@@ -67,6 +76,8 @@ def engine_factory(tiny_settings: Settings) -> Iterator[Callable[..., tuple[Engi
     for engine in engines:
         engine.stop()
         engine.store.close()
+        if isinstance(engine.store, PgStore):  # its pool, before the database is dropped
+            engine.store.shutdown()
 
 
 @pytest.fixture

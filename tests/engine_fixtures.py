@@ -14,13 +14,15 @@ from kiosk.core.events import Event, Queued
 from kiosk.engine.engine import Engine
 from kiosk.ml.generate import Generator, Rendered
 from kiosk.storage.db import Db
-from kiosk.storage.store import Store
+from kiosk.storage.pg import PgDb
+from kiosk.storage.store import PgStore, Store
 
 
-def engine_db(engine: Engine) -> Db:
-    """The SQLite database under an engine: tests read and write its rows directly."""
+def engine_db(engine: Engine) -> Db | PgDb:
+    """The database under an engine (SQLite's or PostgreSQL's): tests read and write its
+    rows directly."""
     store = engine.store
-    assert isinstance(store, Store)
+    assert isinstance(store, Store | PgStore)
     return store.db
 
 

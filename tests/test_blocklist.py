@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from builders import REPO
 from engine_fixtures import Recorder
+from store_fixtures import Backend
 
 from kiosk.core import policy
 from kiosk.core import wordfold as wf
@@ -20,7 +21,7 @@ from kiosk.core.config import ConfigError, Settings
 from kiosk.core.events import Queued
 from kiosk.core.wordfold import fold_words
 from kiosk.engine.engine import Engine
-from kiosk.storage.store import Store
+from kiosk.storage.store import PgStore, Store
 
 LIST = REPO / "assets" / "blocklist.txt"  # the one shipped (WordSettings().blocklist = "")
 CORPUS = REPO / "tests" / "data" / "words"  # also read by bench/words.py
@@ -419,15 +420,15 @@ def test_a_spared_word_only_hides_hits_it_does_not_contain() -> None:
     assert words.match("강간") == "강간"
 
 
-def test_staff_changes_persist_through_the_store(tmp_path: Path) -> None:
-    store = Store(tmp_path / "kiosk.db")
+def test_staff_changes_persist_through_the_store(backend: Backend) -> None:
+    store = backend.open()
     store.words.set(canonical("Quack"), True, actor="staff", reason="spam")
     store.words.set(canonical("porn"), False, actor="staff")
     store.words.set(canonical("ugly"), True)
     store.words.set(canonical("ugly"), False)  # the latest change wins
     store.close()
 
-    again = Store(tmp_path / "kiosk.db")
+    again = backend.open()
     assert again.words.changes() == [("quack", True), ("porn", False), ("ugly", False)]
     words = Blocklist.load(LIST, profanity=True, changes=again.words.changes())
     assert words.match("quack quack") == "quack"
@@ -442,8 +443,7 @@ def test_staff_changes_persist_through_the_store(tmp_path: Path) -> None:
     again.close()
 
 
-def test_set_word_refuses_an_empty_word(tmp_path: Path) -> None:
-    store = Store(tmp_path / "kiosk.db")
+def test_set_word_refuses_an_empty_word(store: Store | PgStore) -> None:
     with pytest.raises(Exception, match="no word"):
         store.words.set("  ", True)
     assert store.words.changes() == []

@@ -72,3 +72,19 @@ def test_the_phone_server_loads_neither_the_screen_nor_the_engine() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=180
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_an_sqlite_booth_never_loads_psycopg() -> None:
+    """PostgreSQL's driver and pool are imported only when a PostgreSQL store is opened:
+    a single booth on SQLite starts as fast as before."""
+    code = (
+        "import sys\nfrom pathlib import Path\nimport tempfile\n"
+        "import kiosk.engine.engine, kiosk.cli\nfrom kiosk.storage.store import open_store\n"
+        "open_store('', Path(tempfile.mkdtemp()) / 'kiosk.db').close()\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('psycopg', 'psycopg_pool')]\n"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=180
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

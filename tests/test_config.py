@@ -70,6 +70,7 @@ def test_tiny_profile_points_at_tiny_models(tmp_path: Path) -> None:
         ("[limits]\nprompt_max = 0\n", "limits.prompt_max: Input should be greater than"),
         ('[event]\ntarget = "goose"\n', "event.target 'goose' is not one of"),
         ("[bogus]\nx = 1\n", "bogus: unknown key"),
+        ('[store]\nurl = "mysql://db/event"\n', "store.url: Value error, must be empty"),
     ],
 )
 def test_invalid_values_name_key_and_reason(tmp_path: Path, extra: str, expected: str) -> None:

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from builders import REPO
+from builders import REPO, free_port
 from click.testing import CliRunner
 from kiosk_cmd import kiosk
 
@@ -24,7 +24,7 @@ from kiosk.core.pin import hash_pin
 from kiosk.ops import doctor as d
 from kiosk.ops import doctor_models as m
 from kiosk.storage.lock import DataDirLock
-from kiosk.storage.schema import sqlite_warning
+from kiosk.storage.schema import VERSION, sqlite_warning
 from kiosk.storage.store import Store
 
 GIB = m.GIB
@@ -351,3 +351,18 @@ def test_words_pass_with_the_shipped_list_and_fail_on_a_missing_one(settings: Se
     words = settings.words.model_copy(update={"blocklist": "no/such/list.txt"})
     result = d.check_words(settings.model_copy(update={"words": words}))
     assert result.status == "fail" and "word list not found" in result.detail
+
+
+def test_the_shared_store_line_names_server_schema_or_why_not(pg_url: str) -> None:
+    from kiosk.storage.store import PgStore
+
+    assert d.check_store("") is None  # SQLite: the sqlite and data dir lines say it all
+    empty = d.check_store(pg_url)
+    assert empty is not None and empty.status == "warn" and "schema 0" in empty.detail
+    PgStore(pg_url).shutdown()  # the first kiosk migrates it
+    ready = d.check_store(pg_url)
+    assert ready is not None and ready.status == "pass"
+    assert ready.detail.startswith("PostgreSQL ") and f"schema {VERSION}" in ready.detail
+    gone = d.check_store(f"postgresql://kiosk:pw@127.0.0.1:{free_port()}/event")
+    assert gone is not None and gone.status == "fail" and "pw" not in gone.detail
+    assert "[store] url" in gone.fix

@@ -1,4 +1,5 @@
-"""The engine end to end on tiny models, through the real diffusers and open_clip code."""
+"""The engine end to end on tiny models, through the real diffusers and open_clip code, on
+each store (SQLite, and PostgreSQL on the session's throwaway cluster)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,28 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from builders import tiny_settings_in
 from engine_fixtures import CountingGenerator, Recorder, engine_db
 from PIL import Image
+from store_fixtures import BACKENDS
 
-from kiosk.core.config import Settings
+from kiosk.core.config import Settings, StoreSettings
 from kiosk.core.events import Done, Failed, LeaderboardChanged, ModelsReady, Queued, Started
 from kiosk.core.policy import PolicyError, QueueFullError
 from kiosk.engine.engine import Engine
 from kiosk.ml.generate import Generator
+from kiosk.storage.store import PgStore
+
+
+@pytest.fixture(params=BACKENDS)
+def tiny_settings(request: pytest.FixtureRequest, data_dir: Path, tiny_models: Path) -> Settings:
+    """The tiny booth (conftest's), its store SQLite in the data dir or a fresh PostgreSQL
+    database (`[store] url`)."""
+    settings = tiny_settings_in(data_dir, tiny_models)
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        settings = settings.model_copy(update={"store": StoreSettings(url=url)})
+    return settings
 
 
 def test_end_to_end_real_models(
@@ -180,3 +195,5 @@ def test_models_loaded_beforehand_are_not_loaded_again(tiny_settings: Settings) 
         assert engine.generator is gen and gen.pipe is pipe and judge.model is model
     finally:
         engine.stop()
+        if isinstance(engine.store, PgStore):
+            engine.store.shutdown()

@@ -4,16 +4,15 @@ old databases are re-keyed without losing a row, player codes are stored hashed.
 from __future__ import annotations
 
 import importlib
-import sqlite3
 import string
 import unicodedata
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from confusable_homoglyphs.confusables import confusables_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from store_fixtures import Backend
 
 from kiosk.core import codes, identity, policy
 from kiosk.core.api import StoreError
@@ -21,7 +20,8 @@ from kiosk.core.config import Settings
 from kiosk.core.policy import CodeRequired, PolicyError
 from kiosk.engine.engine import Engine
 from kiosk.storage import schema
-from kiosk.storage.store import Store
+from kiosk.storage.dialect import Conn
+from kiosk.storage.store import PgStore, Store
 
 ASCII_ALNUM = set(string.ascii_letters + string.digits)
 
@@ -242,13 +242,10 @@ def test_real_names_with_accents_pass(name: str) -> None:
 # -- existing databases are re-keyed -------------------------------------------------------
 
 
-def _schema_8_db(path: Path, players: list[tuple[int, str]]) -> None:
+def _schema_8_db(backend: Backend, players: list[tuple[int, str]]) -> None:
     """A database as schema 8 left it, keys made the old way (NFKC + casefold)."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    for script in schema.MIGRATIONS[:8]:
-        for statement in schema._statements(script):
-            conn.execute(statement)
-    conn.execute("PRAGMA user_version = 8")
+    conn = backend.raw()
+    backend.build_schema(conn, 8)
     conn.execute("INSERT INTO targets(id, title, image) VALUES ('duck', 'Duck', 'duck.png')")
     for pid, nick in players:
         old_key = " ".join(unicodedata.normalize("NFKC", nick).casefold().split())
@@ -264,20 +261,18 @@ def _schema_8_db(path: Path, players: list[tuple[int, str]]) -> None:
             (pid, nick, f"k{pid}", float(pid)),
         )
     conn.execute("UPDATE counters SET players = ?, submissions = ?", (len(players),) * 2)
-    conn.close()
 
 
-def _keys(store: Store) -> dict[int, str]:
+def _keys(store: Store | PgStore) -> dict[int, str]:
     return dict(store.db.conn().execute("SELECT id, key FROM players").fetchall())
 
 
-def test_rekey_keeps_colliding_players_apart_and_loses_no_row(tmp_path: Path) -> None:
-    db = tmp_path / "kiosk.db"
+def test_rekey_keeps_colliding_players_apart_and_loses_no_row(backend: Backend) -> None:
     # "tom#2" was typed by a real player, so player 2's moved key takes one more suffix.
     players = [(1, "Tom"), (2, "ТОМ"), (3, "Ada"), (4, "Ꭺda"), (5, "tom#2"), (6, "Тоm")]
-    _schema_8_db(db, players)
-    store = Store(db)
-    assert schema.version(store.db.conn()) == schema.VERSION
+    _schema_8_db(backend, players)
+    store = backend.open()
+    assert backend.dialect.version(store.db.conn()) == schema.VERSION
     assert _keys(store) == {
         1: "tom",
         2: "tom#2#2",
@@ -301,30 +296,28 @@ def test_rekey_keeps_colliding_players_apart_and_loses_no_row(tmp_path: Path) ->
     assert all(r.actor == "migration" for r in rekeyed)
 
 
-def test_rekey_without_collisions_writes_no_audit(tmp_path: Path) -> None:
-    db = tmp_path / "kiosk.db"
-    _schema_8_db(db, [(1, "ТОМ"), (2, "ada")])
-    store = Store(db)
+def test_rekey_without_collisions_writes_no_audit(backend: Backend) -> None:
+    _schema_8_db(backend, [(1, "ТОМ"), (2, "ada")])
+    store = backend.open()
     assert _keys(store) == {1: "tom", 2: "ada"}
     assert store.moderation.audit_log() == []
 
 
 def test_a_failing_python_step_rolls_back_the_whole_migration(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "kiosk.db"
-    _schema_8_db(db, [(1, "ТОМ")])
+    _schema_8_db(backend, [(1, "ТОМ")])
 
-    def half_done(conn: sqlite3.Connection) -> None:
+    def half_done(conn: Conn) -> None:
         conn.execute("UPDATE players SET key = 'half'")
         raise RuntimeError("power cut")
 
     monkeypatch.setitem(schema.PYTHON_STEPS, 9, half_done)
     with pytest.raises(RuntimeError, match="power cut"):
-        Store(db)
-    conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 8
-    assert conn.execute("SELECT key FROM players").fetchall() == [("том",)]
+        backend.open()
+    conn = backend.raw()
+    assert backend.dialect.version(conn) == 8
+    assert [tuple(r) for r in conn.execute("SELECT key FROM players").fetchall()] == [("том",)]
 
 
 # -- player codes ------------------------------------------------------------------------
@@ -364,9 +357,7 @@ def test_verify_code_never_raises() -> None:
         codes.hash_code("12 4")
 
 
-def test_store_keeps_the_code_hash_and_audits_staff_resets(tmp_path: Path) -> None:
-    store = Store(tmp_path / "kiosk.db")
-    store.meta.sync_targets([("duck", "Duck", "duck.png")])
+def test_store_keeps_the_code_hash_and_audits_staff_resets(store: Store | PgStore) -> None:
     key = policy.player_key("Ada")
     assert store.players.code_hash(key) is None
     store.jobs.add(

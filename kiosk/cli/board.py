@@ -12,14 +12,21 @@ from kiosk.core.api import Stats, StoreError
 from kiosk.core.config import Settings
 
 if TYPE_CHECKING:
-    from kiosk.storage.store import Store
+    from kiosk.core.ports import StoreAPI
+    from kiosk.storage.store import PgStore, Store
 
 
-def open_store(settings: Settings) -> Store | None:
-    """The data dir's database, read-only; None when the data dir holds none yet. A data
-    dir that does not exist is a KioskExit (a mistyped path), and is not created."""
-    from kiosk.storage.store import Store
+def open_store(settings: Settings) -> Store | PgStore | None:
+    """The event's store, read-only: `[store] url`, else the data dir's database (None when
+    the data dir holds none yet). A data dir that does not exist is a KioskExit (a
+    mistyped path), and is not created."""
+    from kiosk.storage.store import PgStore, Store
 
+    if settings.store.url:  # the event's shared store: no data dir needed to read it
+        try:
+            return PgStore(settings.store.url, readonly=True)
+        except StoreError as exc:
+            raise KioskExit(str(exc)) from None
     data = settings.data_path
     if not data.is_dir():
         raise KioskExit(
@@ -46,7 +53,7 @@ EMPTY = Stats(
 )
 
 
-def pick_target(settings: Settings, target: str | None, store: Store | None) -> str:
+def pick_target(settings: Settings, target: str | None, store: StoreAPI | None) -> str:
     """The target asked for (it must be configured), else the active one: the one staff
     switched to (kept in the database), else the config's."""
     from kiosk.engine.desk import active_target

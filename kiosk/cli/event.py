@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kiosk.cli.common import Common, KioskExit, command_with_settings
+from kiosk.cli.common import Common, KioskExit, command_with_settings, needs_sqlite
 from kiosk.core.config import Settings
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ def new(settings: Settings, name: str | None, force: bool) -> None:
     copied or deleted) and creates the new, empty database, with staff's word changes,
     bans, staff tags and hidden players carried into it (listed). Refused while a kiosk
     runs on the data dir, or while prompts wait to be drawn (see --force)."""
+    needs_sqlite(settings, "event new")
     from kiosk.core.api import StoreError
     from kiosk.ops.eventdays import EventError, archive_event
     from kiosk.storage.lock import DataDirBusy
@@ -128,6 +129,7 @@ def list_(settings: Settings, as_json: bool) -> None:
 
     The current event's players and drawings, then each archive, newest first, with the
     command that opens it."""
+    needs_sqlite(settings, "event list")
     from kiosk.core.api import StoreError
     from kiosk.ops.eventdays import list_events
 

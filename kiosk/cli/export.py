@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kiosk.cli.common import KioskExit, WholeNumber, command_with_settings
+from kiosk.cli.common import KioskExit, WholeNumber, command_with_settings, needs_sqlite
 from kiosk.core.config import Settings
 
 if TYPE_CHECKING:
@@ -115,6 +115,7 @@ def export(
     """Write the event's results (submissions, leaderboards, audit, raffles as CSV; the
     drawings; a contact sheet per board; one zip of it all) into a new folder. Read-only
     on the data dir: safe while the kiosk runs."""
+    needs_sqlite(settings, "export")
     from kiosk.core.api import StoreError
     from kiosk.ops.export import ExportError, export_event
 

@@ -27,13 +27,13 @@ def desk_for(settings: Settings, *, write: bool) -> Iterator[StaffDesk]:
     """A StaffDesk on the data dir's database; `write` holds the data-dir lock."""
     from kiosk.core.api import StoreError
     from kiosk.storage.lock import DataDirBusy, DataDirLock
-    from kiosk.storage.store import Store
+    from kiosk.storage.store import open_store
 
     lock = DataDirLock(settings.data_path)
     try:
         if write:
             lock.acquire()
-        store = Store(settings.data_path / "kiosk.db", readonly=not write)
+        store = open_store(settings.store.url, settings.data_path / "kiosk.db", readonly=not write)
     except DataDirBusy as exc:
         raise KioskExit(f"{exc}\n  Use the booth's staff mode (F12) while it runs.") from None
     except StoreError as exc:
@@ -189,7 +189,7 @@ def audit(settings: Settings, limit: int, as_json: bool) -> None:
     """Staff actions, newest first."""
     import time
 
-    if not (settings.data_path / "kiosk.db").exists():
+    if not settings.store.url and not (settings.data_path / "kiosk.db").exists():
         rows = []
     else:
         with desk_for(settings, write=False) as desk:

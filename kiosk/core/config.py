@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal, get_args
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kiosk.core.i18n import N_
 
@@ -285,6 +285,27 @@ class PhoneSettings(_Section):
     someone who can see a booth screen can join."""
 
 
+class StoreSettings(_Section):
+    """`[store]`: where the event's database is. One booth keeps an SQLite file in its data
+    dir; several booths of one event share one PostgreSQL database."""
+
+    url: str = ""
+    """Empty: SQLite in `data_dir` (`kiosk.db`). `postgresql://user:password@host:port/db`:
+    the event's shared store on a PostgreSQL server (booths share its board, dedup, staff
+    actions and raffle)."""
+
+    @field_validator("url")
+    @classmethod
+    def _postgresql_or_empty(cls, url: str) -> str:
+        url = url.strip()
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "must be empty (SQLite in data_dir) or a postgresql:// URL,"
+                " e.g. postgresql://kiosk@db.local:5432/event"
+            )
+        return url
+
+
 class Settings(_Section):
     """The whole booth configuration, as read from `kiosk.toml`."""
 
@@ -298,6 +319,7 @@ class Settings(_Section):
     words: WordSettings = WordSettings()
     safety: SafetySettings = SafetySettings()
     phones: PhoneSettings = PhoneSettings()
+    store: StoreSettings = StoreSettings()
 
     # Not from the file: where it was read from, and the chosen profile.
     source: Path = Field(default=Path("kiosk.toml"), exclude=True)

@@ -45,7 +45,7 @@ from kiosk.engine.drawer import Drawer
 from kiosk.engine.gate import Gate
 from kiosk.engine.intake import Intake
 from kiosk.storage.lock import DataDirLock
-from kiosk.storage.store import Store
+from kiosk.storage.store import open_store
 
 
 class Engine:
@@ -93,7 +93,7 @@ class Engine:
         target read: what the parts start from."""
         settings = self.settings
         store, generator, judge = self._given
-        store = store or Store(self.data_dir / "kiosk.db")
+        store = store or open_store(settings.store.url, self.data_dir / "kiosk.db")
         store.meta.sync_targets(
             [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
         )

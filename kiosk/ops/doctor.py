@@ -145,6 +145,36 @@ def check_disk(
     return passed("disk", seen)
 
 
+def check_store(url: str) -> CheckResult | None:
+    """The shared PostgreSQL store (`[store] url`): reachable, its server's version, its
+    schema. None for SQLite in the data dir (the sqlite and data dir lines cover it)."""
+    if not url:
+        return None
+    from kiosk.core.api import StoreError
+    from kiosk.storage.pg import probe, shown
+    from kiosk.storage.schema import VERSION
+
+    try:
+        server, found = probe(url)
+    except StoreError as exc:
+        return failed("store", str(exc), "start the server, or fix [store] url in the config")
+    where = f"PostgreSQL {server} at {shown(url)}"
+    if found > VERSION:
+        return failed(
+            "store",
+            f"{where}: schema {found} is newer than this kiosk's {VERSION}",
+            "upgrade this kiosk to the version the other booths run",
+        )
+    if found < VERSION:
+        return warned(
+            "store",
+            f"{where}: schema {found}, this kiosk's is {VERSION}",
+            "the first kiosk to start on it brings it up to date (every booth then needs"
+            " this version)",
+        )
+    return passed("store", f"{where}: schema {found}")
+
+
 def check_data_dir(data_dir: Path) -> CheckResult:
     """Writable: a temporary file is created in it and deleted (in its nearest existing
     ancestor when it is not there yet; nothing else is created)."""
@@ -342,13 +372,16 @@ def site_checks(
     disk_usage: DiskUsage = shutil.disk_usage,
     beside: bool = False,
 ) -> list[CheckResult]:
-    """The data dir (room, writable, free of other kiosks), the staff PIN, the clock.
+    """The data dir (room, writable, free of other kiosks), the shared store when there is
+    one, the staff PIN, the clock.
     `beside`: run beside the booth (`kiosk doctor`), where a running kiosk holds the lock."""
     data = settings.data_path
+    store = check_store(settings.store.url)
     return [
         check_disk(data, disk_usage),
         check_data_dir(data),
         check_lock(data, beside=beside),
+        *([store] if store else []),
         check_staff_pin(settings.staff.pin_hash, settings.source),
         check_clock(now, newest_row_time(data)),
         check_words(settings),

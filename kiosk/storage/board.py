@@ -7,10 +7,9 @@ at a million rows (see bench/store_scale.py); `counters` holds the event totals.
 
 from __future__ import annotations
 
-import sqlite3
-
 from kiosk.core.api import BoardRow, Recent, Review, Stats, from_row
-from kiosk.storage.db import Db
+from kiosk.storage.db import DbAPI
+from kiosk.storage.dialect import Conn
 
 
 def ranking(s: str = "") -> str:
@@ -20,7 +19,7 @@ def ranking(s: str = "") -> str:
     return f"{s}hidden = 0 AND {s}staff = 0 AND {s}review != {int(Review.HELD)}"
 
 
-def rebest(c: sqlite3.Connection, pid: int, target_id: str | None = None) -> None:
+def rebest(c: Conn, pid: int, target_id: str | None = None) -> None:
     """Recompute a player's best on a target (on every target they played when None)."""
     if target_id is None:
         played = c.execute("SELECT DISTINCT target_id FROM submissions WHERE player_id = ?", (pid,))
@@ -39,7 +38,7 @@ def rebest(c: sqlite3.Connection, pid: int, target_id: str | None = None) -> Non
 class Board:
     """Read queries of the board and of the lists staff and the wall see."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: DbAPI) -> None:
         self.db = db
 
     def leaderboard(self, target_id: str, limit: int = 20) -> list[BoardRow]:

@@ -10,12 +10,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kiosk.core.api import StoreError
 from kiosk.storage import schema
+from kiosk.storage.dialect import SQLITE, Conn, Dialect
 
 
 def plain_db_error(path: Path, exc: sqlite3.Error) -> str:
@@ -32,8 +33,33 @@ def plain_db_error(path: Path, exc: sqlite3.Error) -> str:
     return f"could not save to {path}: {why} ({text}); nothing was written"
 
 
+def write_audit(c: Conn, actor: str, action: str, subject: str, reason: str) -> None:
+    """The audit row of a staff action, written in the action's transaction."""
+    c.execute(
+        "INSERT INTO audit(at, actor, action, detail, subject, reason) VALUES (?, ?, ?, ?, ?, ?)",
+        (time.time(), actor, action, f"{subject} {reason}".strip(), subject, reason),
+    )
+
+
+class DbAPI(Protocol):
+    """What the repositories need of a database, SQLite's or PostgreSQL's."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+    def conn(self) -> Conn: ...
+    def close(self) -> None: ...
+    def transaction(self) -> AbstractContextManager[Conn]: ...
+    def reading(self) -> AbstractContextManager[None]: ...
+    def data_version(self) -> int: ...
+    def one(self, sql: str, *args: object) -> Any: ...
+    def audit(self, c: Conn, actor: str, action: str, subject: str, reason: str) -> None: ...
+
+
 class Db:
     """A database file, migrated at open; safe to share between threads (one connection each)."""
+
+    dialect = SQLITE
+    audit = staticmethod(write_audit)
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
@@ -114,12 +140,3 @@ class Db:
     def one(self, sql: str, *args: object) -> Any:
         """The first row of a query on this thread's connection (None: no row)."""
         return self.conn().execute(sql, args).fetchone()
-
-    @staticmethod
-    def audit(c: sqlite3.Connection, actor: str, action: str, subject: str, reason: str) -> None:
-        """The audit row of a staff action, written in the action's transaction."""
-        c.execute(
-            "INSERT INTO audit(at, actor, action, detail, subject, reason)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (time.time(), actor, action, f"{subject} {reason}".strip(), subject, reason),
-        )

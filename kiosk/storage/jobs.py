@@ -8,14 +8,14 @@ transaction. A committed submission comes back with its player's rank and best.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 
 from kiosk.core.api import KEYBOARD, Hidden, Job, Result, Submission, Waiter, from_row, ranks
 from kiosk.storage.board import Board
-from kiosk.storage.db import Db
+from kiosk.storage.db import DbAPI
+from kiosk.storage.dialect import Conn
 from kiosk.storage.players import Players
 
 JOB_COLS = (
@@ -47,7 +47,7 @@ def _reused(original: Submission) -> Result:
 class Jobs:
     """The jobs and waiters tables, and the submissions committed from them."""
 
-    def __init__(self, db: Db, players: Players, board: Board) -> None:
+    def __init__(self, db: DbAPI, players: Players, board: Board) -> None:
         self.db, self.players, self.board = db, players, board
 
     def add(
@@ -127,9 +127,7 @@ class Jobs:
             )
         return waiters
 
-    def _finish_waiters(
-        self, c: sqlite3.Connection, job: Job, original: Submission
-    ) -> list[Submission]:
+    def _finish_waiters(self, c: Conn, job: Job, original: Submission) -> list[Submission]:
         """Each waiter of a job becomes a dedup submission of its drawing, after it (so it
         ranks after the earlier prompt at the same score)."""
         subs = []
@@ -180,7 +178,7 @@ class Jobs:
         """Prompts waiting on a job (every job's when `job_id` is None), oldest first."""
         return self._waiters(self.db.conn(), job_id)
 
-    def _waiters(self, c: sqlite3.Connection, job_id: int | None) -> list[Waiter]:
+    def _waiters(self, c: Conn, job_id: int | None) -> list[Waiter]:
         where = "w.state = 'waiting'" + ("" if job_id is None else " AND w.job_id = ?")
         rows = c.execute(
             f"SELECT {WAITER_COLS} FROM waiters w JOIN players p ON p.id = w.player_id"
@@ -269,7 +267,7 @@ class Jobs:
 
     def _insert(
         self,
-        c: sqlite3.Connection,
+        c: Conn,
         pid: int,
         job: Job,
         result: Result,
@@ -360,7 +358,7 @@ class Jobs:
             self.db.conn()
             .execute(
                 "SELECT 1 FROM submissions WHERE dedup_key = ? AND dedup_of IS NULL"
-                " AND hidden & ? LIMIT 1",
+                " AND (hidden & ?) != 0 LIMIT 1",
                 (key, Hidden.ALONE),
             )
             .fetchone()

@@ -24,14 +24,14 @@ from kiosk.core.api import (
 )
 from kiosk.storage.board import rebest
 from kiosk.storage.carry import ACTIONS
-from kiosk.storage.db import Db
+from kiosk.storage.db import DbAPI
 from kiosk.storage.players import Players
 
 
 class Moderation:
     """Staff flags on players and drawings, reviews, refusals, the audit log, carry-in."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: DbAPI) -> None:
         self.db = db
 
     def set_staff(
@@ -144,21 +144,21 @@ class Moderation:
 
     def event_stats(self) -> EventStats:
         """The event at a glance. Reads every submission once (a staff view, in a thread)."""
-        c = self.db.conn()
+        c, sql = self.db.conn(), self.db.dialect
         players, subs, dedups, refusals = c.execute(
             "SELECT players, submissions, dedup_hits, refusals FROM counters"
         ).fetchone()
         hidden = c.execute("SELECT COUNT(*) FROM submissions WHERE hidden != 0").fetchone()[0]
         slots = dict(
             c.execute(
-                "SELECT CAST(created_at / 600 AS INTEGER) AS slot, COUNT(*) FROM submissions"
+                f"SELECT {sql.trunc('created_at / 600')} AS slot, COUNT(*) FROM submissions"
                 " GROUP BY slot ORDER BY slot DESC LIMIT 36"
             ).fetchall()
         )
         per_10 = [slots.get(s, 0) for s in range(min(slots), max(slots) + 1)] if slots else []
         bins = [0] * 20
         for b, n in c.execute(
-            "SELECT MIN(CAST(percent / 5 AS INTEGER), 19), COUNT(*) FROM submissions"
+            f"SELECT {sql.least(sql.trunc('percent / 5'), '19')}, COUNT(*) FROM submissions"
             " WHERE dedup_of IS NULL GROUP BY 1"
         ):
             bins[int(b)] = int(n)
@@ -216,8 +216,9 @@ class Moderation:
         with self.db.transaction() as c:
             for word, blocked, at, by in state.words:
                 c.execute(
-                    "INSERT OR REPLACE INTO blocked_words(word, blocked, at, actor)"
-                    " VALUES (?, ?, ?, ?)",
+                    "INSERT INTO blocked_words(word, blocked, at, actor) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT(word) DO UPDATE SET blocked = excluded.blocked,"
+                    " at = excluded.at, actor = excluded.actor",
                     (word, int(blocked), at, by),
                 )
                 self.db.audit(c, actor, "block-word" if blocked else "unblock-word", word, why)
@@ -225,8 +226,9 @@ class Moderation:
                 c.execute(
                     "INSERT INTO players(key, nickname, created_at, played, banned, staff,"
                     " hidden) VALUES (?, ?, ?, 0, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
-                    " banned = max(banned, excluded.banned), staff = max(staff, excluded.staff),"
-                    " hidden = max(hidden, excluded.hidden)",
+                    " banned = players.banned | excluded.banned,"
+                    " staff = players.staff | excluded.staff,"
+                    " hidden = players.hidden | excluded.hidden",  # flags: 0 or 1, only added
                     (p.key, p.nickname, time.time(), int(p.banned), int(p.staff), int(p.hidden)),
                 )
                 for flag, action in ACTIONS.items():

@@ -6,21 +6,21 @@ staff changes (actor other than "booth") leave an audit row.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import TYPE_CHECKING
 
 from kiosk.core.api import PlayerFlags, StoreError
 from kiosk.core.identity import player_key
+from kiosk.storage.dialect import Conn
 
 if TYPE_CHECKING:  # db migrates at open with rekey_players, below
-    from kiosk.storage.db import Db
+    from kiosk.storage.db import DbAPI
 
 
 class Players:
     """The players table."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: DbAPI) -> None:
         self.db = db
 
     def ensure(self, key: str, nickname: str) -> int:
@@ -28,7 +28,7 @@ class Players:
         with self.db.transaction() as c:
             return self.id(c, key, nickname)
 
-    def id(self, c: sqlite3.Connection, key: str, nickname: str) -> int:
+    def id(self, c: Conn, key: str, nickname: str) -> int:
         """The id of a player in a transaction, created (and counted) if new."""
         row = c.execute("SELECT id, played FROM players WHERE key = ?", (key,)).fetchone()
         if row:
@@ -46,7 +46,7 @@ class Players:
         return int(cur.lastrowid or 0)
 
     @staticmethod
-    def reserve(c: sqlite3.Connection, key: str, nickname: str) -> int:
+    def reserve(c: Conn, key: str, nickname: str) -> int:
         """The id of a player, made for staff when the nickname has not played yet: not
         counted among the players (played = 0) until its first prompt is accepted."""
         row = c.execute("SELECT id FROM players WHERE key = ?", (key,)).fetchone()
@@ -59,7 +59,7 @@ class Players:
         return int(cur.lastrowid or 0)
 
     @staticmethod
-    def known(c: sqlite3.Connection, key: str) -> int:
+    def known(c: Conn, key: str) -> int:
         """The id of a player who has a row; StoreError when none."""
         row = c.execute("SELECT id FROM players WHERE key = ?", (key,)).fetchone()
         if row is None:
@@ -125,7 +125,7 @@ class Players:
         return [(str(k), float(u)) for k, u in rows]
 
 
-def rekey_players(conn: sqlite3.Connection) -> None:
+def rekey_players(conn: Conn) -> None:
     """Schema migration 9: recompute every players.key from the nickname as first typed.
 
     Two players whose names now fold to one key stay two players: the older (lower id)
@@ -150,10 +150,11 @@ def rekey_players(conn: sqlite3.Connection) -> None:
         owner[moved] = pid
         final[pid] = moved
     changed = [(pid, key) for pid, key in final.items() if key != old[pid]]
-    # Park the changed rows on keys no nickname can make (a control character), so a
-    # row taking another's old key never trips the UNIQUE index half way.
+    # Park the changed rows on keys no nickname can make (a control character; not NUL,
+    # which PostgreSQL's text refuses), so a row taking another's old key never trips the
+    # UNIQUE index half way.
     conn.executemany(
-        "UPDATE players SET key = ? WHERE id = ?", [(f"\x00{p}", p) for p, _ in changed]
+        "UPDATE players SET key = ? WHERE id = ?", [(f"\x1f{p}", p) for p, _ in changed]
     )
     conn.executemany("UPDATE players SET key = ? WHERE id = ?", [(k, p) for p, k in changed])
     now = time.time()

@@ -12,13 +12,13 @@ import time
 from typing import Any
 
 from kiosk.core.api import Entrant, from_row
-from kiosk.storage.db import Db
+from kiosk.storage.db import DbAPI
 
 
 class Raffles:
     """The raffles and raffle_redraws tables."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: DbAPI) -> None:
         self.db = db
 
     def entrants(self, target_id: str) -> list[Entrant]:

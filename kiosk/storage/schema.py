@@ -1,8 +1,10 @@
-"""Schema of the kiosk database, versioned with PRAGMA user_version.
+"""Schema of the kiosk database, versioned (SQLite: PRAGMA user_version; PostgreSQL: the
+kiosk_schema table, see kiosk.storage.dialect).
 
-Migrations only go forward; each runs in its own transaction, SQL first, then the
-migration's Python step if it has one. A database written by a newer kiosk is refused
-rather than guessed at.
+Migrations only go forward; each runs in its own write transaction, SQL first, then the
+migration's Python step if it has one. The same migrations build a PostgreSQL store,
+each statement in the dialect's spelling. A database written by a newer kiosk is
+refused rather than guessed at.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from kiosk.storage.dialect import SQLITE, Conn, Dialect
 from kiosk.storage.players import rekey_players
 
 MIGRATIONS: list[str] = [
@@ -212,11 +215,11 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {
+PYTHON_STEPS: dict[int, Callable[[Conn], None]] = {
     9: rekey_players,
 }
 """Migrations that SQL alone cannot write, by number: each runs after that number's SQL,
-in the same transaction (BEGIN IMMEDIATE ... COMMIT), with the open connection."""
+in the same transaction, with the open connection."""
 
 VERSION = len(MIGRATIONS)
 
@@ -246,13 +249,15 @@ def sqlite_warning(version_text: str = sqlite3.sqlite_version) -> str | None:
     )
 
 
-def version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+def version(conn: Conn, dialect: Dialect = SQLITE) -> int:
+    return dialect.version(conn)
 
 
-def migrate(conn: sqlite3.Connection, *, readonly: bool = False) -> int:
-    """Bring the schema up to VERSION; return the version found before."""
-    found = version(conn)
+def migrate(conn: Conn, *, readonly: bool = False, dialect: Dialect = SQLITE) -> int:
+    """Bring the schema up to VERSION; return the version found before. Each step reads
+    the version again inside its write transaction (PostgreSQL: under the schema lock
+    too), so two kiosks opening one new store at once migrate it once."""
+    found = dialect.version(conn)
     if found > VERSION:
         raise SchemaError(
             f"this database was written by a newer kiosk (schema version {found}, this kiosk"
@@ -263,20 +268,38 @@ def migrate(conn: sqlite3.Connection, *, readonly: bool = False) -> int:
             f"the database is at schema version {found}, needs {VERSION}; open it once"
             " with `kiosk demo` or `kiosk run` to migrate"
         )
-    for number in range(found + 1, VERSION + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            # executescript would COMMIT the open transaction; run statements one by one.
-            for statement in _statements(MIGRATIONS[number - 1]):
+    lock, unlock = dialect.schema_lock
+    if found < VERSION:
+        for statement in lock:
+            conn.execute(statement)
+    try:
+        _forward(conn, dialect, found)
+    finally:
+        if found < VERSION:
+            for statement in unlock:
                 conn.execute(statement)
-            if (step := PYTHON_STEPS.get(number)) is not None:
-                step(conn)
-            conn.execute(f"PRAGMA user_version = {number}")
+    return found
+
+
+def _forward(conn: Conn, dialect: Dialect, found: int) -> None:
+    """Run the migrations after `found`, one write transaction each."""
+    while found < VERSION:
+        for statement in dialect.begin:
+            conn.execute(statement)
+        try:
+            number = dialect.version(conn) + 1
+            if number <= VERSION:
+                # executescript would COMMIT the open transaction; run statements one by one.
+                for statement in _statements(MIGRATIONS[number - 1]):
+                    conn.execute(dialect.ddl(statement))
+                if (step := PYTHON_STEPS.get(number)) is not None:
+                    step(conn)
+                dialect.set_version(conn, number)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-    return found
+        found = number
 
 
 def _statements(script: str) -> list[str]:

@@ -1,28 +1,38 @@
-"""The SQLite store: a `Db` and the repositories that read and write through it.
+"""The stores: a database and the repositories that read and write through it.
 
-`Store` implements `kiosk.core.ports.StoreAPI`: `store.jobs`, `store.board`,
-`store.moderation`, `store.players`, `store.words`, `store.raffles`, `store.meta`.
+`Store` (an SQLite file) and `PgStore` (a PostgreSQL server, the shared store of several
+booths) implement `kiosk.core.ports.StoreAPI` with the same repositories: `store.jobs`,
+`store.board`, `store.moderation`, `store.players`, `store.words`, `store.raffles`,
+`store.meta`. `open_store` picks one from a location (`[store] url`, else the file).
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from kiosk.core.api import StoreError
 from kiosk.core.ports import StoreAPI
 from kiosk.storage.board import Board
-from kiosk.storage.db import Db
+from kiosk.storage.db import Db, DbAPI
 from kiosk.storage.jobs import Jobs
 from kiosk.storage.moderation import Moderation
 from kiosk.storage.players import Players
 from kiosk.storage.raffles import Raffles
 from kiosk.storage.words import Words
 
+if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL store is opened
+    from kiosk.storage.pg import PgDb
+
+URL_SCHEMES = ("postgresql", "postgres")
+
 
 class Meta:
     """What each run was set up with (the meta table), and the configured targets."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: DbAPI) -> None:
         self.db = db
 
     def get(self, key: str) -> str | None:
@@ -51,31 +61,70 @@ class Meta:
             )
 
 
-class Store:
-    """The kiosk's database; safe to share between threads (one connection each)."""
+class Repositories:
+    """The repositories over one database; safe to share between threads."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
-        self.db = Db(path, readonly=readonly)
-        self.path, self.readonly = self.db.path, readonly
-        self.players = Players(self.db)
-        self.board = Board(self.db)
-        self.jobs = Jobs(self.db, self.players, self.board)
-        self.moderation = Moderation(self.db)
-        self.words = Words(self.db)
-        self.raffles = Raffles(self.db)
-        self.meta = Meta(self.db)
+    def __init__(self, db: DbAPI, *, readonly: bool) -> None:
+        self.readonly = readonly
+        self.players = Players(db)
+        self.board = Board(db)
+        self.jobs = Jobs(db, self.players, self.board)
+        self.moderation = Moderation(db)
+        self.words = Words(db)
+        self.raffles = Raffles(db)
+        self.meta = Meta(db)
+        self._db = db
 
     def reading(self) -> AbstractContextManager[None]:
         """Several reads as one consistent snapshot (see Db.reading)."""
-        return self.db.reading()
+        return self._db.reading()
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (see Db.data_version)."""
-        return self.db.data_version()
+        return self._db.data_version()
 
     def close(self) -> None:
         """Close this thread's connection."""
-        self.db.close()
+        self._db.close()
 
 
-_API: type[StoreAPI] = Store  # mypy checks that Store implements the seam
+class Store(Repositories):
+    """The kiosk's SQLite database file; safe to share between threads (one connection
+    each)."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.db = Db(path, readonly=readonly)
+        self.path = self.db.path
+        super().__init__(self.db, readonly=readonly)
+
+
+class PgStore(Repositories):
+    """The event's PostgreSQL database, shared by every booth; safe to share between
+    threads (one pooled connection each)."""
+
+    def __init__(self, url: str, *, readonly: bool = False) -> None:
+        from kiosk.storage.pg import PgDb  # not at import: SQLite booths never load psycopg
+
+        self.db: PgDb = PgDb(url, readonly=readonly)
+        super().__init__(self.db, readonly=readonly)
+
+    def shutdown(self) -> None:
+        """Close every pooled connection (the process is done with the store)."""
+        self.db.shutdown()
+
+
+def open_store(url: str, path: Path, *, readonly: bool = False) -> Store | PgStore:
+    """The store at `url` (`[store] url`: postgresql://...) or, when it is empty, the
+    SQLite file at `path`."""
+    if not url:
+        return Store(path, readonly=readonly)
+    if urlsplit(url).scheme not in URL_SCHEMES:
+        raise StoreError(
+            f"[store] url {url!r} is not a postgresql:// URL (leave it empty for the"
+            " SQLite file in the data dir)"
+        )
+    return PgStore(url, readonly=readonly)
+
+
+_API: type[StoreAPI] = Store  # mypy checks that both stores implement the seam
+_PG_API: type[StoreAPI] = PgStore

@@ -10,13 +10,13 @@ from __future__ import annotations
 import time
 
 from kiosk.core.api import StoreError
-from kiosk.storage.db import Db
+from kiosk.storage.db import DbAPI
 
 
 class Words:
     """The blocked_words table."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: DbAPI) -> None:
         self.db = db
 
     def changes(self) -> list[tuple[str, bool]]:

@@ -1,0 +1,274 @@
+"""The database as a PostgreSQL server: the shared store of several booths (`[store] url`).
+
+A psycopg connection pool; each thread holds one connection from it while it uses the
+store (as with SQLite: a transaction's own reads see its writes), given back by `close`
+or when the thread ends. Connections are in autocommit mode, so a read outside a
+transaction sees the latest commits; `transaction` runs BEGIN ... COMMIT with the
+dialect's write lock. The SQL is the repositories' own, translated by
+`kiosk.storage.dialect`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from kiosk.core.api import StoreError
+from kiosk.storage import schema
+from kiosk.storage.db import write_audit
+from kiosk.storage.dialect import POSTGRESQL, Conn, Cursor, pg_params, pg_sql
+
+POOL_SIZE = 16
+"""Most connections one kiosk process holds (threads beyond wait for one)."""
+CONNECT_TIMEOUT_S = 10
+NOT_WRITTEN = (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
+"""Errors an operator can act on (the server, the network, a read-only store): said
+plainly as StoreError, like SQLite's disk full or busy."""
+
+
+def shown(url: str) -> str:
+    """A URL as messages show it: the password hidden."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class ServerError(StoreError):
+    """The server or the network failed a statement (or the store is read-only): said in
+    one line, never a traceback. The connection is replaced at its next use."""
+
+
+@contextmanager
+def _said_plainly(where: str) -> Iterator[None]:
+    try:
+        yield
+    except NOT_WRITTEN as exc:
+        raise ServerError(f"the store at {where}: {_first_line(exc)}") from exc
+
+
+class PgCursor:
+    """A psycopg cursor read the way the repositories read sqlite3's."""
+
+    def __init__(self, cur: psycopg.Cursor[Any], where: str) -> None:
+        self._cur, self._where = cur, where
+
+    @property
+    def lastrowid(self) -> int | None:
+        """The id the last INSERT drew from its table's identity (on this connection)."""
+        with _said_plainly(self._where):
+            row = self._cur.connection.execute("SELECT lastval()").fetchone()
+        return int(row[0]) if row else None
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+    @property
+    def description(self) -> Any:
+        return self._cur.description
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cur)
+
+
+class PgConn:
+    """A pooled psycopg connection that takes SQLite's spelling of the SQL."""
+
+    def __init__(self, raw: psycopg.Connection[Any], where: str = "") -> None:
+        self.raw, self.where = raw, where or "the server"
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        text, numbered = pg_sql(sql)
+        with _said_plainly(self.where):
+            return PgCursor(self.raw.execute(text, pg_params(parameters, numbered)), self.where)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        text, numbered = pg_sql(sql)
+        cur = self.raw.cursor()
+        with _said_plainly(self.where):
+            cur.executemany(text, [pg_params(p, numbered) for p in parameters])
+        return PgCursor(cur, self.where)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class _Box:
+    """The connection a thread holds (a list: the finalizer keeps it, not the box)."""
+
+    def __init__(self) -> None:
+        self.held: list[psycopg.Connection[Any]] = []
+
+
+def _give_back(pool: ConnectionPool[Any], held: list[psycopg.Connection[Any]]) -> None:
+    if held and not pool.closed:
+        pool.putconn(held.pop())
+
+
+class PgDb:
+    """A PostgreSQL database, migrated at open; shared between threads (one pooled
+    connection each)."""
+
+    dialect = POSTGRESQL
+    audit = staticmethod(write_audit)
+
+    def __init__(self, url: str, *, readonly: bool = False, pool_size: int = POOL_SIZE) -> None:
+        self.url, self.readonly = url, readonly
+        self.where = shown(url)
+        self._local = threading.local()
+        why = self._why()  # fail at once, in the server's words, rather than retry
+        if why:
+            raise StoreError(f"cannot reach the store at {self.where}: {why}")
+        options = "-c default_transaction_read_only=on" if readonly else ""
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True, "options": options, "connect_timeout": CONNECT_TIMEOUT_S},
+            open=False,
+            name="kiosk-store",
+            check=ConnectionPool.check_connection,  # a thread never gets a dead one
+        )
+        try:
+            self.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        except PoolTimeout:
+            self.pool.close()
+            raise StoreError(
+                f"cannot reach the store at {self.where}: {self._why() or 'timed out'}"
+            ) from None
+        try:
+            schema.migrate(self.conn(), readonly=readonly, dialect=POSTGRESQL)
+        except schema.SchemaError as exc:
+            self.shutdown()
+            raise StoreError(str(exc)) from None
+        except StoreError:
+            self.shutdown()
+            raise
+        except psycopg.Error as exc:
+            self.shutdown()
+            raise StoreError(f"store {self.where}: cannot open: {exc}") from None
+
+    def _why(self) -> str:
+        """Why no connection can be made, in the server's or the network's words ("": one
+        can)."""
+        try:
+            psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S).close()
+        except psycopg.Error as exc:
+            return _first_line(exc)
+        return ""
+
+    def conn(self) -> PgConn:
+        """This thread's connection, taken from the pool on first use (a broken one is
+        given back and replaced)."""
+        conn: PgConn | None = getattr(self._local, "conn", None)
+        if conn is not None and (conn.raw.closed or conn.raw.broken):
+            self.close()
+            conn = None
+        if conn is None:
+            try:
+                raw = self.pool.getconn(timeout=CONNECT_TIMEOUT_S)
+            except PoolTimeout:
+                raise StoreError(
+                    f"cannot reach the store at {self.where}: {self._why() or 'timed out'}"
+                ) from None
+            conn = PgConn(raw, self.where)
+            self._local.conn = conn
+            box = getattr(self._local, "box", None)
+            if box is None:
+                # The thread's own object: when the thread ends it goes, and the
+                # connection goes back to the pool even without close().
+                box = self._local.box = _Box()
+                weakref.finalize(box, _give_back, self.pool, box.held)
+            box.held[:] = [raw]
+        return conn
+
+    def close(self) -> None:
+        """Give this thread's connection back to the pool."""
+        conn: PgConn | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            self._local.box.held.clear()
+            if not self.pool.closed:
+                self.pool.putconn(conn.raw)
+
+    def shutdown(self) -> None:
+        """Close every connection of the pool (the process is done with the store)."""
+        self._local.conn = None
+        self.pool.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Conn]:
+        """BEGIN ... COMMIT holding the write lock, rolled back whole on any error."""
+        conn = self.conn()
+        try:
+            for statement in self.dialect.begin:
+                conn.execute(statement)
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if not conn.raw.broken and conn.in_transaction:
+                with contextlib.suppress(psycopg.Error):
+                    conn.raw.execute("ROLLBACK")
+            if isinstance(exc, ServerError):
+                why = str(exc).removeprefix(f"the store at {self.where}: ")
+                raise ServerError(
+                    f"could not save to the store at {self.where}: {why}; nothing was written"
+                ) from exc
+            raise
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Several reads as one consistent snapshot (a read-only repeatable-read
+        transaction)."""
+        conn = self.conn()
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield
+        finally:
+            if not conn.raw.broken:
+                conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes whenever a transaction on the server ends (its snapshot's running
+        list), so a poller re-reads only then. A coarse stand-in until LISTEN/NOTIFY."""
+        row = self.conn().execute("SELECT hashtext(pg_current_snapshot()::text)").fetchone()
+        return int(row[0])
+
+    def one(self, sql: str, *args: object) -> Any:
+        """The first row of a query on this thread's connection (None: no row)."""
+        return self.conn().execute(sql, args).fetchone()
+
+
+def probe(url: str) -> tuple[str, int]:
+    """The server's version and the store's schema version (0: an empty database), read
+    without migrating or keeping a connection; StoreError when it cannot be reached."""
+    where = shown(url)
+    try:
+        with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True) as raw:
+            conn = PgConn(raw, where)
+            server = str(conn.execute("SHOW server_version").fetchone()[0])
+            return server, POSTGRESQL.version(conn)
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot reach the store at {where}: {_first_line(exc)}") from None
