@@ -53,6 +53,30 @@ def complete(store: StoreAPI, job: Job, cosine: float) -> int:
     return sub.id
 
 
+def accept(
+    store: StoreAPI,
+    nickname: str,
+    prompt: str,
+    *,
+    target: str = "duck",
+    key: str | None = None,
+    seed: int | None = None,
+) -> Job:
+    """Accept a prompt as a pending job (its key from the prompt unless given)."""
+    norm = policy.normalise_prompt(prompt)
+    key = key or policy.dedup_key(norm, target, "g", "j")
+    return store.jobs.add(
+        player_key=policy.player_key(nickname),
+        nickname=nickname,
+        target_id=target,
+        raw_prompt=prompt,
+        prompt=prompt,
+        norm_prompt=norm,
+        dedup_key=key,
+        seed=policy.seed_for(key) if seed is None else seed,
+    )
+
+
 def commit(
     store: StoreAPI,
     nickname: str,
@@ -64,18 +88,7 @@ def commit(
     seed: int | None = None,
 ) -> int:
     """Accept a prompt and commit its drawing (at `image_relpath(key)`) with this score."""
-    norm = policy.normalise_prompt(prompt)
-    key = key or policy.dedup_key(norm, target, "g", "j")
-    job = store.jobs.add(
-        player_key=policy.player_key(nickname),
-        nickname=nickname,
-        target_id=target,
-        raw_prompt=prompt,
-        prompt=prompt,
-        norm_prompt=norm,
-        dedup_key=key,
-        seed=policy.seed_for(key) if seed is None else seed,
-    )
+    job = accept(store, nickname, prompt, target=target, key=key, seed=seed)
     return complete(store, job, cosine)
 
 

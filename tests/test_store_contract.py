@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from builders import commit, complete
+from builders import accept, commit, complete
 from store_fixtures import Backend
 
 from kiosk.core import policy
@@ -23,21 +23,6 @@ from kiosk.core.api import (
 from kiosk.storage.store import PgStore, Store
 
 AnyStore = Store | PgStore
-
-
-def accept(store: AnyStore, nickname: str, prompt: str, target: str = "duck") -> Job:
-    norm = policy.normalise_prompt(prompt)
-    key = policy.dedup_key(norm, target, "g", "j")
-    return store.jobs.add(
-        player_key=policy.player_key(nickname),
-        nickname=nickname,
-        target_id=target,
-        raw_prompt=prompt,
-        prompt=prompt,
-        norm_prompt=norm,
-        dedup_key=key,
-        seed=policy.seed_for(key),
-    )
 
 
 def drawn(cosine: float, *, flags: str = "", review: int = 0) -> Result:
