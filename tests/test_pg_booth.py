@@ -70,7 +70,7 @@ def test_commands_that_read_the_sqlite_file_refuse_a_shared_store(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
     config = shared_config(tmp_path, "postgresql://kiosk@127.0.0.1:1/event")
-    for command in (["wall"], ["export"], ["event", "new"]):
+    for command in (["export"], ["event", "new"]):
         proc = kiosk(*command, "--config", str(config), "--data-dir", str(tmp_path), env=env)
         assert proc.returncode == 2 and "[store] url" in proc.stderr, proc.stderr
         assert "Traceback" not in proc.stderr

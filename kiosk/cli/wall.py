@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from kiosk.cli.common import KioskExit, WholeNumber, command_with_settings, needs_sqlite
+from kiosk.cli.common import KioskExit, WholeNumber, command_with_settings
 from kiosk.core.config import Settings
 
 
@@ -43,7 +43,6 @@ def wall(
 ) -> None:
     """The crowd's screen: the target, the top 10 with the top 3's drawings, the latest
     drawings and the raffle, live, read-only beside a running kiosk (no lock taken)."""
-    needs_sqlite(settings, "wall")
     if serve:
         _serve(settings, host, port, max_viewers)
         return

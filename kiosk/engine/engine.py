@@ -164,7 +164,16 @@ class Engine:
         Raises kiosk.storage.lock.DataDirBusy when another kiosk writes to the same data dir.
         """
         self.claim()
+        self.store.watch(self._committed_elsewhere)  # a shared store: other booths' news
         self.drawer.start()
+
+    def _committed_elsewhere(self) -> None:
+        """Another booth (or staff's command) committed to the shared store: this booth's
+        screens re-read the board, and follow the event's target if it changed."""
+        with self.bus.cond:
+            if self.desk.active_target() != self.intake.target_id:
+                self._retarget(None)
+            self.bus.publish(LeaderboardChanged(target=self.target_id))
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the running batch, then stop the worker; queued jobs stay persisted.
@@ -240,7 +249,7 @@ class Engine:
                 publish(LeaderboardChanged(target=self.target_id))
         return outcome
 
-    def _retarget(self, _: StaffCommand) -> None:
+    def _retarget(self, _: StaffCommand | None) -> None:
         self.intake.target_id = target = self.desk.active_target()
         self.bus.publish(TargetChanged(target=target, title=self.desk.title(target)))
 

@@ -3,8 +3,11 @@
 The wall is a separate process beside `kiosk run` (or `kiosk demo`, or nothing). It
 opens the database read-only and takes no lock. Instead of re-reading the board on a
 timer it asks SQLite whether anyone committed (`PRAGMA data_version`, a few microseconds)
-and reads a new view only then. It keeps going when the database is missing (no kiosk
-yet), busy, replaced (a new event day) or points at a missing image file.
+and reads a new view only then. On the event's shared store (`[store] url`) the same
+question is answered by the store's listening connection, which counts the commits
+PostgreSQL notifies (no query on a timer). It keeps going when the database is missing
+(no kiosk yet), busy, unreachable, replaced (a new event day) or points at a missing
+image file (a drawing made at another booth whose file is not here).
 
 """
 
@@ -21,7 +24,7 @@ from kiosk.core.commands import StaffError
 from kiosk.core.config import Settings
 from kiosk.core.ports import StoreAPI
 from kiosk.engine.desk import StaffDesk
-from kiosk.storage.store import Store
+from kiosk.storage.store import PgStore, Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ class Feed:
         self.db = settings.data_path / DB_NAME
         self.board_size = board_size
         self.latest_size = latest
-        self._store: Store | None = None
+        self._store: Store | PgStore | None = None
         self._file: tuple[int, int] | None = None
         self._version: int | None = None
         self._last: WallView | None = None
@@ -50,18 +53,24 @@ class Feed:
         try:
             return self._poll()
         except (StoreError, sqlite3.Error) as exc:  # busy, locked, being replaced
-            log.info("wall: cannot read %s: %s", self.db, exc)
+            log.info("wall: cannot read %s: %s", self.settings.store.url or self.db, exc)
             self._version = None  # read again as soon as it can
             return self._stale(f"database busy: showing the board as of {self._as_of()}")
 
     def close(self) -> None:
-        if self._store is not None:
+        if isinstance(self._store, PgStore):
+            self._store.shutdown()
+        elif self._store is not None:
             self._store.close()
         self._store, self._file, self._version = None, None, None
 
     # -- inside ------------------------------------------------------------------------------
 
     def _poll(self) -> WallView | None:
+        if self.settings.store.url:  # the event's shared store: its listener counts commits
+            if self._store is None:
+                self._store = open_store(self.settings.store.url, self.db, readonly=True)
+            return self._view(self._store)
         try:
             st = os.stat(self.db)
         except FileNotFoundError:
@@ -73,6 +82,10 @@ class Feed:
             self._file = (st.st_dev, st.st_ino)
         store = self._store
         assert store is not None
+        return self._view(store)
+
+    def _view(self, store: StoreAPI) -> WallView | None:
+        """A new view when anyone committed since the last one (else None)."""
         version = store.data_version()
         if version == self._version and self._last is not None and not self._last.note:
             return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,6 +51,7 @@ class DbAPI(Protocol):
     def transaction(self) -> AbstractContextManager[Conn]: ...
     def reading(self) -> AbstractContextManager[None]: ...
     def data_version(self) -> int: ...
+    def watch(self, on_change: Callable[[], object]) -> bool: ...
     def one(self, sql: str, *args: object) -> Any: ...
     def audit(self, c: Conn, actor: str, action: str, subject: str, reason: str) -> None: ...
 
@@ -136,6 +137,11 @@ class Db:
         """Changes whenever another connection commits (SQLite's PRAGMA data_version): a
         reader polls this instead of re-reading everything."""
         return int(self.conn().execute("PRAGMA data_version").fetchone()[0])
+
+    def watch(self, on_change: Callable[[], object]) -> bool:
+        """No push from a file: False (a reader polls data_version, a few microseconds;
+        one booth's own engine publishes its changes itself)."""
+        return False
 
     def one(self, sql: str, *args: object) -> Any:
         """The first row of a query on this thread's connection (None: no row)."""

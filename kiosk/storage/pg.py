@@ -6,14 +6,23 @@ or when the thread ends. Connections are in autocommit mode, so a read outside a
 transaction sees the latest commits; `transaction` runs BEGIN ... COMMIT with the
 dialect's write lock. The SQL is the repositories' own, translated by
 `kiosk.storage.dialect`.
+
+Live: every write transaction sends a notification on CHANNEL as it commits (PostgreSQL
+delivers it only if the transaction commits), carrying the writing process's token. A
+reader that wants to know of other processes' commits (a booth's board, the wall) gets a
+`Listener`: one dedicated connection that LISTENs and counts them; after a lost
+connection it reconnects by itself and counts once more, so the reader re-reads
+everything. No query runs on a timer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
+import uuid
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +35,10 @@ from kiosk.storage import schema
 from kiosk.storage.db import write_audit
 from kiosk.storage.dialect import POSTGRESQL, Conn, Cursor, pg_params, pg_sql
 
+log = logging.getLogger(__name__)
+
+CHANNEL = "kiosk_changes"
+"""The notification channel every commit is announced on (payload: the writer's token)."""
 POOL_SIZE = 16
 """Most connections one kiosk process holds (threads beyond wait for one)."""
 CONNECT_TIMEOUT_S = 10
@@ -137,7 +150,10 @@ class PgDb:
     def __init__(self, url: str, *, readonly: bool = False, pool_size: int = POOL_SIZE) -> None:
         self.url, self.readonly = url, readonly
         self.where = shown(url)
+        self.token = uuid.uuid4().hex[:12]
+        """This process's name in the notifications its commits send."""
         self._local = threading.local()
+        self._listener: Listener | None = None
         why = self._why()  # fail at once, in the server's words, rather than retry
         if why:
             raise StoreError(f"cannot reach the store at {self.where}: {why}")
@@ -214,9 +230,18 @@ class PgDb:
                 self.pool.putconn(conn.raw)
 
     def shutdown(self) -> None:
-        """Close every connection of the pool (the process is done with the store)."""
+        """Close every connection of the pool and stop listening (the process is done
+        with the store)."""
         self._local.conn = None
+        if self._listener is not None:
+            self._listener.stop()
         self.pool.close()
+
+    def watch(self, on_change: Callable[[], object]) -> bool:
+        """Call `on_change` (on the listener's thread) after other processes' commits, a
+        burst at a time, and after a reconnect (anything may have changed meanwhile)."""
+        self.listener().callbacks.append(on_change)
+        return True
 
     @contextmanager
     def transaction(self) -> Iterator[Conn]:
@@ -226,6 +251,7 @@ class PgDb:
             for statement in self.dialect.begin:
                 conn.execute(statement)
             yield conn
+            conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, self.token))  # sent on commit
             conn.execute("COMMIT")
         except BaseException as exc:
             if not conn.raw.broken and conn.in_transaction:
@@ -251,14 +277,86 @@ class PgDb:
                 conn.execute("COMMIT")
 
     def data_version(self) -> int:
-        """Changes whenever a transaction on the server ends (its snapshot's running
-        list), so a poller re-reads only then. A coarse stand-in until LISTEN/NOTIFY."""
-        row = self.conn().execute("SELECT hashtext(pg_current_snapshot()::text)").fetchone()
-        return int(row[0])
+        """Changes whenever any process commits (counted from the notifications: no query),
+        or the listening connection came back after a loss."""
+        return self.listener().version
+
+    def listener(self) -> Listener:
+        """This store's listening connection, started on first use."""
+        if self._listener is None:
+            self._listener = Listener(self.url, self.token)
+            self._listener.start()
+        return self._listener
 
     def one(self, sql: str, *args: object) -> Any:
         """The first row of a query on this thread's connection (None: no row)."""
         return self.conn().execute(sql, args).fetchone()
+
+
+class Listener:
+    """One dedicated connection that LISTENs on CHANNEL in a daemon thread: `version`
+    counts commits (a burst of notifications at a time) and reconnects; `callbacks` hear
+    of other processes' commits and of reconnects. It reconnects by itself, backing off
+    up to RETRY_MAX_S, while the server is away."""
+
+    RETRY_MAX_S = 5.0
+    WAKE_S = 0.25
+    """How long one wait for notifications blocks before it looks whether to stop."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url, self.token = url, token
+        self.version = 0
+        self.callbacks: list[Callable[[], object]] = []
+        self._stop = threading.Event()
+        self._listening = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kiosk-listen", daemon=True)
+
+    def start(self) -> None:
+        """Start listening; returns once listening (or after the connect timeout)."""
+        self._thread.start()
+        self._listening.wait(CONNECT_TIMEOUT_S)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(self.WAKE_S + CONNECT_TIMEOUT_S)
+
+    def _run(self) -> None:
+        delay, listened = 0.2, False
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(
+                    self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                ) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    if listened:  # back after a loss: whatever happened, read again
+                        self._changed(others=True)
+                    listened = True
+                    self._listening.set()
+                    delay = 0.2
+                    self._listen(conn)
+            except psycopg.Error as exc:
+                self._listening.clear()
+                log.info("store listener: %s; again in %.1f s", _first_line(exc), delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.RETRY_MAX_S)
+
+    def _listen(self, conn: psycopg.Connection[Any]) -> None:
+        while not self._stop.is_set():
+            burst = [n.payload for n in conn.notifies(timeout=self.WAKE_S, stop_after=1)]
+            if not burst:
+                continue
+            burst += [n.payload for n in conn.notifies(timeout=0.05)]  # the rest of it
+            self._changed(others=any(token != self.token for token in burst))
+
+    def _changed(self, *, others: bool) -> None:
+        self.version += 1
+        if not others:
+            return
+        for callback in list(self.callbacks):
+            try:
+                callback()
+            except Exception:  # a broken callback must not stop the listener
+                log.exception("store listener callback failed")
 
 
 def probe(url: str) -> tuple[str, int]:

@@ -8,6 +8,7 @@ booths) implement `kiosk.core.ports.StoreAPI` with the same repositories: `store
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,6 +83,11 @@ class Repositories:
     def data_version(self) -> int:
         """Changes whenever another connection commits (see Db.data_version)."""
         return self._db.data_version()
+
+    def watch(self, on_change: Callable[[], object]) -> bool:
+        """Hear of other processes' commits (a shared store pushes them; see
+        PgDb.watch); False where nothing is pushed (SQLite)."""
+        return self._db.watch(on_change)
 
     def close(self) -> None:
         """Close this thread's connection."""

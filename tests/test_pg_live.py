@@ -1,0 +1,127 @@
+"""Live across booths on the shared store: every commit is notified (LISTEN/NOTIFY), a
+booth's engine and the wall hear of other processes' commits without a query on a
+timer, and the listening connection comes back by itself after a loss."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from builders import commit, tiny_settings_in
+
+from kiosk.core.config import Settings, StoreSettings
+from kiosk.core.events import Event, LeaderboardChanged
+from kiosk.engine.engine import Engine
+from kiosk.engine.feed import Feed
+from kiosk.storage.pg import CHANNEL
+from kiosk.storage.store import PgStore
+
+TARGETS = [("duck", "Duck", "duck.png")]
+
+
+@pytest.fixture
+def booths(pg_url: str) -> Iterator[Callable[[], PgStore]]:
+    """Stores on one shared database, as separate booths open it (each its own token)."""
+    opened: list[PgStore] = []
+
+    def open_booth() -> PgStore:
+        store = PgStore(pg_url)
+        store.meta.sync_targets(TARGETS)
+        opened.append(store)
+        return store
+
+    yield open_booth
+    for store in opened:
+        store.shutdown()
+
+
+def heard(store: PgStore) -> threading.Event:
+    """Set when `store` hears of another process's commit (or of a reconnect)."""
+    event = threading.Event()
+    assert store.watch(event.set)
+    return event
+
+
+def wait_until(ready: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_commit_at_one_booth_is_heard_at_another_and_not_at_itself(
+    booths: Callable[[], PgStore],
+) -> None:
+    a, b = booths(), booths()
+    at_a, at_b = heard(a), heard(b)
+    before_a, before_b = a.data_version(), b.data_version()
+    commit(a, "ada", "a duck", 0.5)
+    assert at_b.wait(10)  # b re-reads now, not on a timer
+    assert wait_until(lambda: a.data_version() != before_a)  # a's own reader counts it too
+    assert b.data_version() != before_b
+    assert not at_a.wait(0.5)  # a's engine published its own commit itself
+    assert [r.nickname for r in b.board.leaderboard("duck")] == ["ada"]
+
+
+def test_the_listener_comes_back_by_itself_after_its_connection_is_cut(
+    booths: Callable[[], PgStore], pg_url: str
+) -> None:
+    a, b = booths(), booths()
+    at_b = heard(b)
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        cut = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE query = %s AND pid <> pg_backend_pid()",
+            (f"LISTEN {CHANNEL}",),
+        ).fetchall()
+        assert cut  # the listening connection was there, and is gone
+    assert at_b.wait(15)  # back: whatever happened meanwhile, read it again
+    at_b.clear()
+    commit(a, "bo", "a swan", 0.4)
+    assert at_b.wait(10)  # and it hears again
+
+
+def test_the_wall_on_the_shared_store_reads_only_after_a_commit(
+    tmp_path: Path, tiny_models: Path, pg_url: str, booths: Callable[[], PgStore]
+) -> None:
+    settings = tiny_settings_in(tmp_path / "wall", tiny_models)
+    settings = settings.model_copy(update={"store": StoreSettings(url=pg_url)})
+    booth = booths()
+    booth.meta.sync_targets([(t.id, t.title, str(t.image)) for t in settings.targets])
+    feed = Feed(settings)
+    try:
+        first = feed.poll()
+        assert first is not None and first.board == [] and first.note == ""
+        assert feed.poll() is None  # nothing committed: nothing read
+        commit(booth, "ada", "a duck and a swan", 0.7, target=settings.active_target.id)
+        views = []
+        assert wait_until(lambda: bool(views.append(feed.poll()) or views[-1]))
+        assert [r.nickname for r in views[-1].board] == ["ada"]  # type: ignore[union-attr]
+    finally:
+        feed.close()
+
+
+def test_a_booth_hears_another_booths_drawing_and_its_board_follows(
+    tiny_settings: Settings, pg_url: str, booths: Callable[[], PgStore]
+) -> None:
+    settings = tiny_settings.model_copy(update={"store": StoreSettings(url=pg_url)})
+    engine = Engine(settings)
+    seen: list[Event] = []
+    engine.subscribe(seen.append)
+    engine.start()
+    try:
+        other = booths()
+        commit(other, "cy", "a duck on a pond", 0.6, target=engine.target_id)
+        assert wait_until(lambda: any(isinstance(e, LeaderboardChanged) for e in seen))
+        assert [r.nickname for r in engine.leaderboard()] == ["cy"]
+    finally:
+        engine.stop()
+        store = engine.store
+        assert isinstance(store, PgStore)
+        store.shutdown()
