@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from builders import commit, tiny_settings_in
 
+from kiosk.core.api import WallView
 from kiosk.core.config import Settings, StoreSettings
 from kiosk.core.events import Event, LeaderboardChanged
 from kiosk.engine.engine import Engine
@@ -100,9 +101,15 @@ def test_the_wall_on_the_shared_store_reads_only_after_a_commit(
         assert first is not None and first.board == [] and first.note == ""
         assert feed.poll() is None  # nothing committed: nothing read
         commit(booth, "ada", "a duck and a swan", 0.7, target=settings.active_target.id)
-        views = []
-        assert wait_until(lambda: bool(views.append(feed.poll()) or views[-1]))
-        assert [r.nickname for r in views[-1].board] == ["ada"]  # type: ignore[union-attr]
+        views: list[WallView] = []
+
+        def read() -> bool:
+            view = feed.poll()
+            views.extend([view] if view is not None else [])
+            return bool(views)
+
+        assert wait_until(read)
+        assert [r.nickname for r in views[-1].board] == ["ada"]
     finally:
         feed.close()
 
@@ -125,3 +132,44 @@ def test_a_booth_hears_another_booths_drawing_and_its_board_follows(
         store = engine.store
         assert isinstance(store, PgStore)
         store.shutdown()
+
+
+def test_a_drawing_made_at_one_booth_shows_on_a_wall_elsewhere(
+    tiny_settings: Settings, tmp_path: Path, tiny_models: Path, pg_url: str
+) -> None:
+    """Booth A draws (its file in its data dir, and in the shared store); a wall on
+    another machine, with a data dir of its own, shows it: the same bytes."""
+    settings = tiny_settings.model_copy(update={"store": StoreSettings(url=pg_url)})
+    engine = Engine(settings)
+    engine.start()
+    try:
+        engine.submit("ada", "a duck and a swan on a pond")
+        assert engine.wait_idle(120)
+        (drawn,) = engine.recent(5)
+    finally:
+        engine.stop()
+        store = engine.store
+        assert isinstance(store, PgStore)
+        store.shutdown()
+    elsewhere = tiny_settings_in(tmp_path / "wall", tiny_models)
+    elsewhere = elsewhere.model_copy(update={"store": StoreSettings(url=pg_url)})
+    assert not (elsewhere.data_path / drawn.image).exists()
+    feed = Feed(elsewhere)
+    try:
+        view = feed.poll()
+        assert view is not None and [r.image for r in view.latest] == [drawn.image]
+        shown = view.image(view.latest[0])
+        assert shown.read_bytes() == (settings.data_path / drawn.image).read_bytes()
+    finally:
+        feed.close()
+
+
+def test_an_sqlite_booth_keeps_its_drawings_in_its_data_dir_only(tmp_path: Path) -> None:
+    from kiosk.storage.store import Store
+
+    store = Store(tmp_path / "kiosk.db")
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.webp").write_bytes(b"x")
+    store.pictures.put(tmp_path, "images/a.webp")  # nothing more to keep
+    assert store.db.one("SELECT COUNT(*) FROM pictures")[0] == 0
+    assert store.pictures.fetch(tmp_path, "images/b.webp") == tmp_path / "images" / "b.webp"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, Protocol
 
 from kiosk.core.api import (
@@ -164,6 +165,13 @@ class MetaRepo(Protocol):
     def sync_targets(self, targets: list[tuple[str, str, str]]) -> None: ...
 
 
+class PicturesRepo(Protocol):
+    """Drawings where every booth reads them (kiosk.storage.pictures)."""
+
+    def put(self, data_dir: Path, rel: str) -> None: ...
+    def fetch(self, data_dir: Path, rel: str) -> Path: ...
+
+
 class StoreAPI(Protocol):
     """The whole store: its repositories, a consistent read, and closing."""
 
@@ -181,6 +189,8 @@ class StoreAPI(Protocol):
     def raffles(self) -> RafflesRepo: ...
     @property
     def meta(self) -> MetaRepo: ...
+    @property
+    def pictures(self) -> PicturesRepo: ...
     def reading(self) -> AbstractContextManager[None]: ...
     def data_version(self) -> int: ...
     def watch(self, on_change: Callable[[], object]) -> bool: ...

@@ -86,11 +86,16 @@ def plain_reason(exc: BaseException) -> str:
     return f"drawing failed: {text[:200]}"
 
 
-def shown_path(data_dir: Path, item: Submission | BoardRow | Recent) -> Path:
-    """Absolute path of a drawing as screens may show it: a drawing held for review
-    shows as its blurred stand-in."""
+def shown_relpath(item: Submission | BoardRow | Recent) -> str:
+    """A drawing as screens may show it, relative to a data dir: a drawing held for
+    review shows as its blurred stand-in."""
     held = isinstance(item, Submission | Recent) and item.held
-    return data_dir / (blurred_relpath(item.image) if held else item.image)
+    return blurred_relpath(item.image) if held else item.image
+
+
+def shown_path(data_dir: Path, item: Submission | BoardRow | Recent) -> Path:
+    """Absolute path of a drawing as screens may show it (see shown_relpath)."""
+    return data_dir / shown_relpath(item)
 
 
 def done_event(data_dir: Path, job_id: int | None, sub: Submission, dedup: bool) -> Done:
@@ -297,8 +302,10 @@ class BatchRunner:
         cosine, flags, review = self._verdict(save.probe, save.cosine)
         try:
             write_image(image, self.data_dir / rel)
+            self.store.pictures.put(self.data_dir, rel)  # a shared store: every booth's
             if review == Review.HELD:  # what every screen shows until staff approve it
                 write_image(blurred(image), self.data_dir / blurred_relpath(rel))
+                self.store.pictures.put(self.data_dir, blurred_relpath(rel))
             result = Result(
                 image=rel,
                 cosine=cosine,

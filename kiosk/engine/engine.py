@@ -38,7 +38,7 @@ from kiosk.core.events import (
     TargetChanged,
 )
 from kiosk.core.ports import StoreAPI
-from kiosk.engine.batch import GeneratorLike, JudgeLike, shown_path
+from kiosk.engine.batch import GeneratorLike, JudgeLike, shown_relpath
 from kiosk.engine.bus import Bus
 from kiosk.engine.desk import StaffDesk
 from kiosk.engine.drawer import Drawer
@@ -307,10 +307,10 @@ class Engine:
     def image_path(self, item: Submission | BoardRow | Recent) -> Path:
         """Absolute path of a drawing as screens may show it: a drawing held for review
         shows as its blurred stand-in."""
-        return shown_path(self.data_dir, item)
+        return self.store.pictures.fetch(self.data_dir, shown_relpath(item))
 
     def original_path(self, item: Recent) -> Path:
-        return self.data_dir / item.image
+        return self.store.pictures.fetch(self.data_dir, item.image)
 
 
 _EFFECTS: dict[StaffAction, Callable[[Engine, StaffCommand], None]] = {

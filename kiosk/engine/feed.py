@@ -103,6 +103,9 @@ class Feed:
             latest = store.board.visible_recent(self.latest_size)
             stats = store.board.stats()
             raffle = self._raffle(desk, store.board.latest_raffle())
+        # drawn at another booth: its file from the shared store
+        for image in [r.image for r in board] + [r.image for r in latest]:
+            store.pictures.fetch(self.settings.data_path, image)
         target = next(t for t in self.settings.targets if t.id == target_id)
         return WallView(
             event=self.settings.event.name,

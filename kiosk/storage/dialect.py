@@ -120,6 +120,7 @@ _DDL = [
     ),
     (re.compile(r"\bINTEGER\b", re.I), "BIGINT"),
     (re.compile(r"\bREAL\b", re.I), "DOUBLE PRECISION"),
+    (re.compile(r"\bBLOB\b", re.I), "BYTEA"),
     (re.compile(r"\)\s*WITHOUT ROWID", re.I), ")"),
 ]
 

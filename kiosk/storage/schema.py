@@ -213,6 +213,15 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN source TEXT NOT NULL DEFAULT 'keyboard';
     """,
+    # 12: drawings every booth can read. On the event's shared store a drawing's file is
+    # kept here too, by its path relative to a data dir (kiosk.storage.pictures); an
+    # SQLite booth leaves it empty (its data dir is where its drawings are read).
+    """
+    CREATE TABLE pictures (
+        path TEXT PRIMARY KEY,
+        data BLOB NOT NULL
+    );
+    """,
 ]
 
 PYTHON_STEPS: dict[int, Callable[[Conn], None]] = {

@@ -20,6 +20,7 @@ from kiosk.storage.board import Board
 from kiosk.storage.db import Db, DbAPI
 from kiosk.storage.jobs import Jobs
 from kiosk.storage.moderation import Moderation
+from kiosk.storage.pictures import Pictures
 from kiosk.storage.players import Players
 from kiosk.storage.raffles import Raffles
 from kiosk.storage.words import Words
@@ -74,6 +75,7 @@ class Repositories:
         self.words = Words(db)
         self.raffles = Raffles(db)
         self.meta = Meta(db)
+        self.pictures = Pictures(db)
         self._db = db
 
     def reading(self) -> AbstractContextManager[None]:
