@@ -74,7 +74,7 @@ class Drawer:
         publish = self.bus.publish
         if self.settings.tiny:
             publish(Notice(level="warning", message=TINY_NOTICE))
-        warning = sqlite_warning()
+        warning = None if self.settings.store.url else sqlite_warning()  # a shared store
         if warning:
             publish(Notice(level="warning", message=warning))
         clean_temp_files(self.settings.data_path)
