@@ -33,14 +33,31 @@ _names = count()
 
 @dataclass(frozen=True)
 class PgServer:
-    """A running throwaway cluster: where to reach it."""
+    """A running throwaway cluster: where to reach it, and how to stop and start it (a
+    test of a database that goes away and comes back)."""
 
     host: str
     port: int
     user: str
+    bin_dir: Path
+    folder: Path
+    options: str
 
     def url(self, dbname: str) -> str:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{dbname}"
+
+    def stop(self) -> None:
+        """Stop the server the way an operator's restart does (`-m fast`)."""
+        _run([str(self.bin_dir / "pg_ctl"), "stop", "-m", "fast", "-w", "-D", self._data])
+
+    def start(self) -> None:
+        log = str(self.folder / "server.log")
+        pg_ctl = str(self.bin_dir / "pg_ctl")
+        _run([pg_ctl, "start", "-w", "-t", "60", "-D", self._data, "-l", log, "-o", self.options])
+
+    @property
+    def _data(self) -> str:
+        return str(self.folder / "data")
 
 
 def _bin_dir() -> Path | None:
@@ -110,7 +127,14 @@ def _start(bin_dir: Path, folder: Path) -> PgServer:
                     options,
                 ]
             )
-            return PgServer(host="127.0.0.1", port=port, user=SUPERUSER)
+            return PgServer(
+                host="127.0.0.1",
+                port=port,
+                user=SUPERUSER,
+                bin_dir=bin_dir,
+                folder=folder,
+                options=options,
+            )
         except RuntimeError:
             if _attempt == 2:
                 raise

@@ -12,10 +12,13 @@ from pathlib import Path
 import psycopg
 import pytest
 from builders import commit, tiny_settings_in
+from engine_fixtures import CountingGenerator, Recorder
+from pg_fixtures import PgServer
 
-from kiosk.core.api import WallView
+from kiosk.core.api import StoreOffline, WallView
 from kiosk.core.config import Settings, StoreSettings
-from kiosk.core.events import Event, LeaderboardChanged
+from kiosk.core.events import Done, Event, Failed, LeaderboardChanged, Notice, Queued, Started
+from kiosk.engine.batch import BACK, OFFLINE
 from kiosk.engine.engine import Engine
 from kiosk.engine.feed import Feed
 from kiosk.storage.pg import CHANNEL
@@ -173,3 +176,50 @@ def test_an_sqlite_booth_keeps_its_drawings_in_its_data_dir_only(tmp_path: Path)
     store.pictures.put(tmp_path, "images/a.webp")  # nothing more to keep
     assert store.db.one("SELECT COUNT(*) FROM pictures")[0] == 0
     assert store.pictures.fetch(tmp_path, "images/b.webp") == tmp_path / "images" / "b.webp"
+
+
+def test_a_booth_rides_out_a_database_restart_losing_nothing(
+    tiny_settings: Settings, pg_server: PgServer, pg_url: str
+) -> None:
+    """The server stops while drawings are being made: they are kept until it is back,
+    new prompts are refused in words meanwhile, and once it is back (no one touches the
+    booth) every accepted prompt is committed exactly once."""
+    settings = tiny_settings.model_copy(update={"store": StoreSettings(url=pg_url)})
+    generator = CountingGenerator(settings.generator)
+    engine = Engine(settings, generator=generator)
+    rec = Recorder()
+    engine.subscribe(rec)
+    engine.start()
+    try:
+        assert engine.wait_ready(120), engine.load_error
+        generator.gate = threading.Event()  # the next drawings wait until the server is gone
+        prompts = {"ada": "a duck on a pond", "bo": "a swan at dusk", "cy": "two ducks"}
+        for nick, prompt in prompts.items():
+            assert isinstance(engine.submit(nick, prompt), Queued)
+        assert wait_until(lambda: len(rec.of(Started)) >= 1)
+        pg_server.stop()
+        try:
+            generator.gate.set()
+            assert wait_until(lambda: any(OFFLINE in n.message for n in rec.of(Notice)), 30)
+            with pytest.raises(StoreOffline):
+                engine.submit("dee", "a pond at night")
+        finally:
+            pg_server.start()
+        assert wait_until(lambda: any(BACK in n.message for n in rec.of(Notice)), 30)
+        assert engine.wait_idle(120)
+        assert not rec.of(Failed)
+        done = sorted(e.nickname for e in rec.of(Done))
+        assert done == sorted(prompts)
+        assert isinstance(engine.submit("dee", "a pond at night"), Queued)  # back to normal
+        assert engine.wait_idle(120)
+        with psycopg.connect(pg_url) as check:
+            counts = check.execute(
+                "SELECT count(*), count(DISTINCT dedup_key) FROM submissions"
+            ).fetchone()
+            pending = check.execute("SELECT count(*) FROM jobs").fetchone()
+        assert counts == (4, 4) and pending == (0,)  # nothing lost, nothing twice
+    finally:
+        engine.stop()
+        store = engine.store
+        assert isinstance(store, PgStore)
+        store.shutdown()

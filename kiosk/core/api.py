@@ -34,6 +34,11 @@ class StoreError(Exception):
     """The database cannot be used; the message says why in plain words."""
 
 
+class StoreOffline(StoreError):
+    """The event's shared store cannot be reached right now (its server or the network):
+    it comes back by itself, and the booth with it."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Job:
     """Accepted work that has not produced a submission yet."""

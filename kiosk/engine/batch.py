@@ -12,11 +12,21 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from kiosk.core import policy
-from kiosk.core.api import BoardRow, Job, Recent, Result, Review, Submission, Waiter
+from kiosk.core.api import (
+    BoardRow,
+    Job,
+    Recent,
+    Result,
+    Review,
+    StoreOffline,
+    Submission,
+    Waiter,
+)
 from kiosk.core.config import SafetySettings
 from kiosk.core.eta import CallTimes
 from kiosk.core.events import (
@@ -25,6 +35,7 @@ from kiosk.core.events import (
     Failed,
     Flagged,
     LeaderboardChanged,
+    Notice,
     Progress,
     Retrying,
     Started,
@@ -35,7 +46,15 @@ from kiosk.ml.blur import blurred
 from kiosk.storage.images import blurred_relpath, image_relpath, to_pil, write_image
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_ATTEMPTS = 2  # the first try and one retry
+OFFLINE_RETRY_S = 2.0
+"""While the shared store is offline, a drawn picture's commit is tried again this often."""
+OFFLINE = (
+    "The scoreboard is offline (the shared store cannot be reached): new prompts are"
+    " refused, and drawings already made are kept until it is back."
+)
+BACK = "The scoreboard is back: the drawings kept meanwhile are saved."
 
 
 class GeneratorLike(Protocol):
@@ -137,6 +156,9 @@ class BatchRunner:
     requeue: Callable[[list[Job]], object] = lambda jobs: None
     """Hands back jobs a writer thread found should be retried (a follower whose lead
     could not be saved)."""
+    stopping: Callable[[], bool] = lambda: False
+    """True once the engine is stopping: a commit waiting for the store gives up (its job
+    stays pending, drawn again at the next start)."""
     _finished: set[int] = field(default_factory=set)
 
     def run(self, batch: list[Job]) -> list[Job]:
@@ -167,7 +189,8 @@ class BatchRunner:
             )
         leads: dict[str, Job] = {}
         followers: dict[str, list[Job]] = {}
-        originals = self.store.jobs.find_originals([j.dedup_key for j in batch])
+        keys = [j.dedup_key for j in batch]
+        originals = self._kept(lambda: self.store.jobs.find_originals(keys))
         for job in batch:
             original = originals.get(job.dedup_key)
             if original is not None:
@@ -182,7 +205,8 @@ class BatchRunner:
         """After their lead's commit (or failure): a dedup hit, or it fails or retries the
         way its lead did."""
         retry: list[Job] = []
-        originals = self.store.jobs.find_originals([j.dedup_key for j in followers])
+        keys = [j.dedup_key for j in followers]
+        originals = self._kept(lambda: self.store.jobs.find_originals(keys))
         for job in followers:
             original = originals.get(job.dedup_key)
             if original is not None:
@@ -302,10 +326,12 @@ class BatchRunner:
         cosine, flags, review = self._verdict(save.probe, save.cosine)
         try:
             write_image(image, self.data_dir / rel)
-            self.store.pictures.put(self.data_dir, rel)  # a shared store: every booth's
+            shown = [rel]
             if review == Review.HELD:  # what every screen shows until staff approve it
                 write_image(blurred(image), self.data_dir / blurred_relpath(rel))
-                self.store.pictures.put(self.data_dir, blurred_relpath(rel))
+                shown.append(blurred_relpath(rel))
+            for path in shown:  # on a shared store, where every booth reads them
+                self._kept(partial(self.store.pictures.put, self.data_dir, path))
             result = Result(
                 image=rel,
                 cosine=cosine,
@@ -319,7 +345,7 @@ class BatchRunner:
             )
             if self.writer is not None:  # encoded in parallel, committed in order
                 self.writer.wait_turn()
-            sub, *followers = self.store.jobs.complete(job, result)
+            sub, *followers = self._kept(lambda: self.store.jobs.complete(job, result))
         except Exception as exc:
             log.debug("saving failed", exc_info=True)
             self._fail(job, f"could not save the drawing: {plain_reason(exc).split(': ', 1)[-1]}")
@@ -331,6 +357,29 @@ class BatchRunner:
         self.publish(done_event(self.data_dir, job.id, sub, False))
         for follower in followers:
             self.publish(done_event(self.data_dir, job.id, follower, True))
+
+    def _kept(self, write: Callable[[], T]) -> T:
+        """Run a step of drawing that needs the store (the re-check, a drawn picture's
+        writes); while the shared store is offline, keep the jobs and pictures and try
+        again every OFFLINE_RETRY_S (saying so once, and when it is back) until it works,
+        or the engine stops (then StoreOffline: the jobs stay pending for the next
+        start)."""
+        said = False
+        while True:
+            try:
+                done = write()
+            except StoreOffline as exc:
+                if self.stopping():
+                    raise
+                if not said:
+                    log.warning("keeping a drawing until the store is back: %s", exc)
+                    self.publish(Notice(level="error", message=OFFLINE))
+                    said = True
+                time.sleep(OFFLINE_RETRY_S)
+                continue
+            if said:
+                self.publish(Notice(level="info", message=BACK))
+            return done
 
     def _model_error(self, job: Job, reason: str) -> list[Job]:
         """Record the attempt; retry once, then fail."""

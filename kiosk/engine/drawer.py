@@ -333,6 +333,7 @@ class Drawer:
             safety=safety if safety.probes else None,
             writer=self.writer if self.writer.threads else None,
             requeue=self._requeue,
+            stopping=lambda: self._stopping,
         )
         compile_error = getattr(self.generator, "compile_error", None)
         if compile_error:

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from kiosk.core.api import StoreError
+from kiosk.core.api import StoreError, StoreOffline
 from kiosk.storage import schema
 from kiosk.storage.db import write_audit
 from kiosk.storage.dialect import POSTGRESQL, Conn, Cursor, pg_params, pg_sql
@@ -57,16 +57,22 @@ def shown(url: str) -> str:
 
 
 class ServerError(StoreError):
-    """The server or the network failed a statement (or the store is read-only): said in
-    one line, never a traceback. The connection is replaced at its next use."""
+    """The server refused a statement (e.g. a read-only store), or could not be reached:
+    said in one line, never a traceback."""
+
+
+class OfflineError(ServerError, StoreOffline):
+    """The server or the network is away: the connection is replaced at its next use."""
 
 
 @contextmanager
 def _said_plainly(where: str) -> Iterator[None]:
     try:
         yield
-    except NOT_WRITTEN as exc:
+    except psycopg.errors.ReadOnlySqlTransaction as exc:  # not offline: read-only
         raise ServerError(f"the store at {where}: {_first_line(exc)}") from exc
+    except NOT_WRITTEN as exc:
+        raise OfflineError(f"the store at {where}: {_first_line(exc)}") from exc
 
 
 class PgCursor:
@@ -197,20 +203,28 @@ class PgDb:
 
     def conn(self) -> PgConn:
         """This thread's connection, taken from the pool on first use (a broken one is
-        given back and replaced)."""
+        given back and replaced, and so is one taken before the listener last reconnected:
+        the server may have restarted under it). While the listener cannot reach the
+        server, StoreOffline at once (a booth says so rather than wait on the pool)."""
+        listener = self._listener
+        if listener is not None and not listener.listening:
+            raise StoreOffline(f"the store at {self.where} cannot be reached; reconnecting")
+        generation = listener.connects if listener is not None else 0
         conn: PgConn | None = getattr(self._local, "conn", None)
-        if conn is not None and (conn.raw.closed or conn.raw.broken):
+        stale = getattr(self._local, "generation", generation) != generation
+        if conn is not None and (conn.raw.closed or conn.raw.broken or stale):
             self.close()
             conn = None
         if conn is None:
             try:
                 raw = self.pool.getconn(timeout=CONNECT_TIMEOUT_S)
             except PoolTimeout:
-                raise StoreError(
+                raise StoreOffline(
                     f"cannot reach the store at {self.where}: {self._why() or 'timed out'}"
                 ) from None
             conn = PgConn(raw, self.where)
             self._local.conn = conn
+            self._local.generation = generation
             box = getattr(self._local, "box", None)
             if box is None:
                 # The thread's own object: when the thread ends it goes, and the
@@ -259,7 +273,7 @@ class PgDb:
                     conn.raw.execute("ROLLBACK")
             if isinstance(exc, ServerError):
                 why = str(exc).removeprefix(f"the store at {self.where}: ")
-                raise ServerError(
+                raise type(exc)(
                     f"could not save to the store at {self.where}: {why}; nothing was written"
                 ) from exc
             raise
@@ -306,6 +320,8 @@ class Listener:
     def __init__(self, url: str, token: str) -> None:
         self.url, self.token = url, token
         self.version = 0
+        self.connects = 0
+        """How many times it connected (a new one: the server may have restarted)."""
         self.callbacks: list[Callable[[], object]] = []
         self._stop = threading.Event()
         self._listening = threading.Event()
@@ -315,6 +331,11 @@ class Listener:
         """Start listening; returns once listening (or after the connect timeout)."""
         self._thread.start()
         self._listening.wait(CONNECT_TIMEOUT_S)
+
+    @property
+    def listening(self) -> bool:
+        """Connected and listening now (False while the server cannot be reached)."""
+        return self._listening.is_set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -328,10 +349,11 @@ class Listener:
                     self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
                 ) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    self.connects += 1
+                    self._listening.set()
                     if listened:  # back after a loss: whatever happened, read again
                         self._changed(others=True)
                     listened = True
-                    self._listening.set()
                     delay = 0.2
                     self._listen(conn)
             except psycopg.Error as exc:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from kiosk.core import i18n, policy
-from kiosk.core.api import StoreError
+from kiosk.core.api import StoreError, StoreOffline
 from kiosk.core.events import Done, Event, Queued
 from kiosk.core.floods import CheckRequired, RateLimited
 from kiosk.core.join import Seat
@@ -126,6 +126,9 @@ class Api:
             result = await server.run(self._submit, device, nickname, prompt, code)
         except _Refused as refused:
             return self._refused(request, device, refused.exc, refused.kind, lang)
+        except StoreOffline as exc:  # the shared store's server: back by itself
+            log.warning("a phone's prompt could not be saved: %s", exc)
+            return refusal(503, "offline", self._say(request, texts.OFFLINE))
         except StoreError as exc:  # e.g. the disk is full: nothing was written
             log.error("a phone's prompt could not be saved: %s", exc)
             return refusal(503, "store", self._say(request, texts.NOT_SAVED))

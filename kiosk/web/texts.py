@@ -58,6 +58,7 @@ NO_NICKNAME = N_("Please type a nickname.")
 NO_PROMPT = N_("Please type a prompt.")
 TRY_AGAIN = N_("Sorry, that did not work; please try again.")
 NOT_SAVED = N_("Sorry, the kiosk could not save that. Please tell the staff.")
+OFFLINE = N_("The scoreboard is offline: staff are on it. Please try again in a minute.")
 
 
 def page(lang: str) -> dict[str, str]:

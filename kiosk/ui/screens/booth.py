@@ -21,7 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from kiosk.core import i18n
-from kiosk.core.api import StoreError
+from kiosk.core.api import StoreError, StoreOffline
 from kiosk.core.checks import Challenge
 from kiosk.core.events import (
     Done,
@@ -308,6 +308,13 @@ class BoothScreen(Screen[None]):
             return
         except PolicyError as exc:
             entry.refused(prompt, exc.msgid, **exc.params)
+            return
+        except StoreOffline as exc:  # the shared store's server: back by itself
+            log.warning("submit could not be saved: %s", exc)
+            entry.refused(
+                prompt,
+                N_("The scoreboard is offline: staff are on it. Please try again in a minute."),
+            )
             return
         except StoreError as exc:  # e.g. the disk is full: nothing was written
             log.error("submit could not be saved: %s", exc)
