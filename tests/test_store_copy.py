@@ -158,6 +158,24 @@ def test_a_store_that_holds_an_event_is_refused_and_left_alone(
         assert raw.execute("SELECT COUNT(*) FROM players").fetchone() == (len(PLAYERS),)
 
 
+def test_a_store_a_booth_only_opened_counts_as_empty(
+    event: tuple[Path, dict[str, int]], pg_url: str
+) -> None:
+    """A booth that opened the shared store first recorded its targets and settings, no
+    event: the copy goes ahead and the source's set-up replaces them."""
+    db, _ = event
+    opened = PgStore(pg_url)
+    opened.meta.sync_targets([("duck", "A duck", "other.png"), ("owl", "Owl", "owl.png")])
+    opened.meta.swap("decoder", "full")
+    opened.shutdown()
+    copy_event(db, pg_url)
+    with psycopg.connect(pg_url) as raw:
+        assert raw.execute("SELECT id, image FROM targets ORDER BY id").fetchall() == [
+            (t, image) for t, _, image in TARGETS
+        ]
+        assert raw.execute("SELECT value FROM meta WHERE key = 'decoder'").fetchone() == ("taesd",)
+
+
 def test_an_unreachable_store_is_refused_plainly(event: tuple[Path, dict[str, int]]) -> None:
     db, _ = event
     with pytest.raises(StoreError, match="cannot reach the store"):

@@ -42,8 +42,9 @@ TABLES = (
 )
 """Every table of the schema, parents before the rows that refer to them."""
 
-SEEDED = {"counters"}
-"""Tables the migrations fill on an empty store (the zero totals): replaced by the copy."""
+SEEDED = {"counters", "targets", "meta"}
+"""Set-up rows, not an event: the migrations' zero totals, and the targets and settings a
+booth records when it opens the store. The source's replace them."""
 
 
 class CopyError(StoreError):
@@ -113,7 +114,7 @@ def _snapshot(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def _refuse_unless_empty(c: PgConn, where: str) -> None:
-    """CopyError unless the target holds no event yet (only the migrations' zero totals)."""
+    """CopyError unless the target holds no event yet (set-up rows only, see SEEDED)."""
     full = [
         t
         for t in TABLES
