@@ -43,7 +43,7 @@ SUBMISSION_COLUMNS = (
 )
 
 
-def submissions(n_subs: int, n_players: int) -> Iterator[list[tuple[Any, ...]]]:
+def submissions(n_subs: int, n_players: int, targets: list[str]) -> Iterator[list[tuple[Any, ...]]]:
     """The submissions, in batches: the same rows (seeded) for every backend."""
     rng = random.Random(7)
     now = time.time()
@@ -53,7 +53,7 @@ def submissions(n_subs: int, n_players: int) -> Iterator[list[tuple[Any, ...]]]:
             pid = rng.randint(1, n_players)
             cos = rng.random()
             key = f"{sid:064x}"
-            target = rng.choice(TARGETS)
+            target = rng.choice(targets)
             image = f"images/{key[:2]}/{key}.webp"
             rows.append(
                 (sid, pid, f"player {pid}", target, "p", "p", "p", key, image, cos,
@@ -62,13 +62,13 @@ def submissions(n_subs: int, n_players: int) -> Iterator[list[tuple[Any, ...]]]:
         yield rows
 
 
-def fill(store: Store | PgStore, n_subs: int, n_players: int) -> None:
+def fill(store: Store | PgStore, n_subs: int, n_players: int, targets: list[str] = TARGETS) -> None:
     """Players, submissions, then each player's best per target and the totals, derived
     in SQL as the store's own rule (best score, the first to reach it)."""
     now = time.time()
     players = ((i, f"p{i}", f"player {i}", now) for i in range(1, n_players + 1))
     _bulk(store, "players", "id, key, nickname, created_at", players)
-    for rows in submissions(n_subs, n_players):
+    for rows in submissions(n_subs, n_players, targets):
         _bulk(store, "submissions", SUBMISSION_COLUMNS, rows)
     with store.db.transaction() as c:
         c.execute(
