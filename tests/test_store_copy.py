@@ -17,6 +17,7 @@ from kiosk.core import policy
 from kiosk.core.api import StoreError
 from kiosk.core.ports import StoreAPI
 from kiosk.storage.copy import TABLES, CopyError, copy_event
+from kiosk.storage.lock import DataDirBusy, DataDirLock
 from kiosk.storage.store import PgStore, Store
 
 PLAYERS = ["ada", "bob", "cy", "dee", "eve", "fay", "gus", "mallory"]
@@ -174,6 +175,17 @@ def test_a_store_a_booth_only_opened_counts_as_empty(
             (t, image) for t, _, image in TARGETS
         ]
         assert raw.execute("SELECT value FROM meta WHERE key = 'decoder'").fetchone() == ("taesd",)
+
+
+def test_a_data_dir_a_kiosk_runs_on_is_refused(
+    event: tuple[Path, dict[str, int]], pg_url: str
+) -> None:
+    """Its pending jobs would be drawn twice: there, and from the shared store."""
+    db, _ = event
+    with DataDirLock(db.parent), pytest.raises(DataDirBusy):
+        copy_event(db, pg_url)
+    with psycopg.connect(pg_url) as raw:
+        assert raw.execute("SELECT to_regclass('players')").fetchone() == (None,)
 
 
 def test_an_unreachable_store_is_refused_plainly(event: tuple[Path, dict[str, int]]) -> None:
