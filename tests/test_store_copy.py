@@ -142,6 +142,12 @@ def test_a_copied_event_reads_the_same_and_goes_on_with_fresh_ids(
         assert hal_id is not None and pg.board.rank(hal_id[0], "duck") == 1
         assert pg.board.leaderboard("duck", 1)[0].nickname == "hal"
         assert pg.board.stats().submissions == sqlite.board.stats().submissions + 1
+        entrants = pg.raffles.entrants("duck")
+        rid = pg.raffles.add(
+            target_id="duck", wanted=1, rule="best", seed=5, eligible=entrants, winners=[]
+        )
+        assert rid > ids["rid"] and pg.board.latest_raffle() == rid
+        assert pg.moderation.audit_log(1)[0].id > sqlite.moderation.audit_log(1)[0].id
     finally:
         sqlite.close()
         pg.close()
