@@ -194,6 +194,13 @@ def test_a_data_dir_a_kiosk_runs_on_is_refused(
         assert raw.execute("SELECT to_regclass('players')").fetchone() == (None,)
 
 
+def test_a_file_that_is_no_kiosk_database_is_refused_plainly(tmp_path: Path, pg_url: str) -> None:
+    db = tmp_path / "kiosk.db"
+    db.write_bytes(b"not a database" * 100)
+    with pytest.raises(CopyError, match="cannot read"):
+        copy_event(db, pg_url)
+
+
 def test_an_unreachable_store_is_refused_plainly(event: tuple[Path, dict[str, int]]) -> None:
     db, _ = event
     with pytest.raises(StoreError, match="cannot reach the store"):

@@ -64,22 +64,29 @@ def copy_event(source: Path, url: str) -> Copied:
     """Copy the SQLite event at `source` (a kiosk.db) into the empty store at `url`."""
     if not source.exists():
         raise CopyError(f"no database at {source}: nothing to copy (check --data-dir)")
-    with DataDirLock(source.parent), _snapshot(source) as src:
-        target = PgStore(url)  # reachable, and migrated to this kiosk's schema
-        try:
-            with target.db.transaction() as c:
-                assert isinstance(c, PgConn)
-                _refuse_unless_empty(c, shown(url))
-                rows = {t: _copy_table(src, c, t) for t in TABLES}
-                _move_identities(src, c)
-        except psycopg.Error as exc:  # a row the server refused: all rolled back
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise CopyError(
-                f"copying into {shown(url)} failed: {first}; nothing was copied"
-            ) from None
-        finally:
-            target.shutdown()
+    try:
+        with DataDirLock(source.parent), _snapshot(source) as src:
+            rows = _fill(src, url)
+    except sqlite3.Error as exc:  # a damaged file: the target's transaction rolled back
+        raise CopyError(f"cannot read {source}: {exc}; nothing was copied") from None
     return Copied(rows=rows, source=source, target=shown(url))
+
+
+def _fill(src: sqlite3.Connection, url: str) -> dict[str, int]:
+    """Every table into the target, in one transaction under its write lock."""
+    target = PgStore(url)  # reachable, and migrated to this kiosk's schema
+    try:
+        with target.db.transaction() as c:
+            assert isinstance(c, PgConn)
+            _refuse_unless_empty(c, shown(url))
+            rows = {t: _copy_table(src, c, t) for t in TABLES}
+            _move_identities(src, c)
+        return rows
+    except psycopg.Error as exc:  # a row the server refused: all rolled back
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CopyError(f"copying into {shown(url)} failed: {first}; nothing was copied") from None
+    finally:
+        target.shutdown()
 
 
 @contextmanager
