@@ -4,6 +4,8 @@ reads the same there through the StoreAPI, and goes on from there with fresh ids
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from store_fixtures import TARGETS
 from kiosk.core import policy
 from kiosk.core.api import StoreError
 from kiosk.core.ports import StoreAPI
+from kiosk.storage import schema
 from kiosk.storage.copy import TABLES, CopyError, copy_event
 from kiosk.storage.lock import DataDirBusy, DataDirLock
 from kiosk.storage.store import PgStore, Store
@@ -198,6 +201,16 @@ def test_a_file_that_is_no_kiosk_database_is_refused_plainly(tmp_path: Path, pg_
     db = tmp_path / "kiosk.db"
     db.write_bytes(b"not a database" * 100)
     with pytest.raises(CopyError, match="cannot read"):
+        copy_event(db, pg_url)
+
+
+def test_a_database_of_another_schema_version_is_refused(
+    event: tuple[Path, dict[str, int]], pg_url: str
+) -> None:
+    db, _ = event
+    with closing(sqlite3.connect(db)) as raw:
+        raw.execute(f"PRAGMA user_version = {schema.VERSION - 1}")
+    with pytest.raises(CopyError, match="open it once with this kiosk"):
         copy_event(db, pg_url)
 
 
