@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 SUPERUSER = "postgres"
+PREFIX = "kiosk-bench-pg-"
 
 
 class NoServer(Exception):
@@ -55,13 +56,35 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_orphans(found: Path) -> None:
+    """Stop and remove the clusters of benches killed before their end (the folder names
+    the bench's process)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        pid = folder.name.removeprefix(PREFIX).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(NoServer, OSError, subprocess.SubprocessError):
+                _run([str(found / "pg_ctl"), "stop", "-m", "fast", "-D", str(folder / "data")])
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def throwaway() -> Iterator[str]:
     """The URL of a database on a fresh cluster, for the block's duration."""
     found = bin_dir()
     if found is None:
         raise NoServer("no PostgreSQL server installed (initdb not found)")
-    folder = Path(tempfile.mkdtemp(prefix=f"kiosk-bench-pg-{os.getpid()}-"))
+    _stop_orphans(found)
+    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
     data, sockets = folder / "data", folder / "sockets"
     sockets.mkdir()
     if os.geteuid() == 0:
