@@ -68,3 +68,56 @@ def test_gpu_bench_refuses_cpu_without_tiny(env: dict[str, str]) -> None:
         cwd=REPO,
     )
     assert proc.returncode == 2 and "no CUDA GPU here" in proc.stdout + proc.stderr
+
+
+def test_store_scale_bench_runs_tiny_on_both_backends(env: dict[str, str], pg_url: str) -> None:
+    """SQLite and PostgreSQL (the test's empty database, `--url`) side by side."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "store_scale.py"),
+            "--submissions",
+            "3000",
+            "--players",
+            "200",
+            "--inserts",
+            "5",
+            "--reads",
+            "5",
+            "--url",
+            pg_url,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert summary.startswith("SUMMARY store_scale: 3,000 submissions")
+    assert "sqlite: board p99" in summary and "postgresql: board p99" in summary
+
+
+def test_store_copy_bench_runs_tiny(env: dict[str, str], pg_url: str) -> None:
+    """An SQLite event copied into the test's empty database (`--url`), boards compared."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "store_copy.py"),
+            "--submissions",
+            "2000",
+            "--players",
+            "100",
+            "--url",
+            pg_url,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert summary.startswith("SUMMARY store_copy: 2,000 submissions") and "boards equal" in summary

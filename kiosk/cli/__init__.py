@@ -6,6 +6,7 @@ serve.py: serve (the engine and the phone server, headless).
 event.py: event new|list (event days: archive this event, start a fresh one).
 export.py: export (CSVs, drawings, contact sheets and a zip; read-only on the data dir).
 doctor.py: doctor (the checklist before doors open; `kiosk run` runs its quick checks first).
+store.py: store copy (a single booth's SQLite event into a shared PostgreSQL store).
 The options every command takes travel in click's context object (`common.Common`).
 """
 
@@ -18,6 +19,7 @@ from kiosk.cli import doctor as doctor_cmd
 from kiosk.cli import event as event_cmd
 from kiosk.cli import export as export_cmd
 from kiosk.cli import serve as serve_cmd
+from kiosk.cli import store as store_cmd
 from kiosk.cli import wall as wall_cmd
 from kiosk.cli.common import EXIT_USAGE, Common, KioskExit, common_options
 
@@ -46,5 +48,6 @@ main.add_command(serve_cmd.serve)
 main.add_command(event_cmd.event)
 main.add_command(export_cmd.export)
 main.add_command(doctor_cmd.doctor)
+main.add_command(store_cmd.store)
 
 __all__ = ["EXIT_USAGE", "KioskExit", "main"]
