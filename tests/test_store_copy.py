@@ -241,14 +241,22 @@ def test_a_copy_that_fails_midway_leaves_the_store_empty(
                 assert raw.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,), table
 
 
-def test_the_command_copies_and_says_where_the_images_stay(
+def test_the_command_copies_the_rows_and_the_drawings_files(
     event: tuple[Path, dict[str, int]], pg_url: str
 ) -> None:
     db, _ = event
+    with sqlite3.connect(db) as raw:
+        images = [r[0] for r in raw.execute("SELECT DISTINCT image FROM submissions")]
+    for i, rel in enumerate(images[:2]):  # two drawings' files here; the others are gone
+        (db.parent / rel).parent.mkdir(parents=True, exist_ok=True)
+        (db.parent / rel).write_bytes(f"picture {i}".encode())
     done = kiosk("--data-dir", str(db.parent), "store", "copy", "--to", pg_url)
     assert done.returncode == 0, done.stderr
     assert f"{len(PLAYERS)} players" in done.stdout
-    assert "image files stay in" in done.stdout
+    assert "2 drawing files" in done.stdout and "in the store too" in done.stdout
+    with psycopg.connect(pg_url) as raw:
+        kept: dict[str, bytes] = dict(raw.execute("SELECT path, data FROM pictures").fetchall())
+    assert kept == {rel: f"picture {i}".encode() for i, rel in enumerate(images[:2])}
     again = kiosk("--data-dir", str(db.parent), "store", "copy", "--to", pg_url)
     assert again.returncode == 2
     assert "already holds an event" in again.stderr and "Traceback" not in again.stderr

@@ -51,9 +51,8 @@ def copy(settings: Settings, url: str) -> None:
     )
     click.echo(f"The SQLite file was only read: {done.source} is unchanged.")
     click.echo(
-        f"The drawings' image files stay in {data / 'images'}: the store keeps their paths"
-        " only, so keep that folder with this booth (booths that share the store do not"
-        " see these images)."
+        f"{rows['pictures']} drawing files from {data / 'images'} are in the store too:"
+        " every booth and wall that shares it shows them."
     )
     click.echo(
         "Next: set [store] url to this URL in every booth's kiosk.toml (password in the"

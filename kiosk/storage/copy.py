@@ -20,8 +20,9 @@ from typing import Any
 
 import psycopg
 
-from kiosk.core.api import StoreError
+from kiosk.core.api import Review, StoreError
 from kiosk.storage import schema
+from kiosk.storage.images import blurred_relpath
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.pg import PgConn, shown
 from kiosk.storage.store import PgStore
@@ -39,6 +40,7 @@ TABLES = (
     "raffles",
     "raffle_redraws",
     "blocked_words",
+    "pictures",  # empty in an SQLite event: its files are put in after the rows
 )
 """Every table of the schema, parents before the rows that refer to them."""
 
@@ -66,20 +68,22 @@ def copy_event(source: Path, url: str) -> Copied:
         raise CopyError(f"no database at {source}: nothing to copy (check --data-dir)")
     try:
         with DataDirLock(source.parent), _snapshot(source) as src:
-            rows = _fill(src, url)
+            rows = _fill(src, url, source.parent)
     except sqlite3.Error as exc:  # a damaged file: the target's transaction rolled back
         raise CopyError(f"cannot read {source}: {exc}; nothing was copied") from None
     return Copied(rows=rows, source=source, target=shown(url))
 
 
-def _fill(src: sqlite3.Connection, url: str) -> dict[str, int]:
-    """Every table into the target, in one transaction under its write lock."""
+def _fill(src: sqlite3.Connection, url: str, data_dir: Path) -> dict[str, int]:
+    """Every table into the target, and the drawings' files, in one transaction under its
+    write lock."""
     target = PgStore(url)  # reachable, and migrated to this kiosk's schema
     try:
         with target.db.transaction() as c:
             assert isinstance(c, PgConn)
             _refuse_unless_empty(c, shown(url))
             rows = {t: _copy_table(src, c, t) for t in TABLES}
+            rows["pictures"] += _put_pictures(src, c, data_dir)
             _move_identities(src, c)
         return rows
     except psycopg.Error as exc:  # a row the server refused: all rolled back
@@ -87,6 +91,25 @@ def _fill(src: sqlite3.Connection, url: str) -> dict[str, int]:
         raise CopyError(f"copying into {shown(url)} failed: {first}; nothing was copied") from None
     finally:
         target.shutdown()
+
+
+def _put_pictures(src: sqlite3.Connection, c: PgConn, data_dir: Path) -> int:
+    """The drawings' files (and the blurred stand-ins of held ones) into the store's
+    pictures, one at a time, so every booth and wall sees them; a missing file is left
+    out (screens show their frame). Returns how many."""
+    held = int(Review.HELD)
+    paths = [r[0] for r in src.execute("SELECT DISTINCT image FROM submissions ORDER BY 1")]
+    paths += [
+        blurred_relpath(r[0])
+        for r in src.execute(f"SELECT DISTINCT image FROM submissions WHERE review = {held}")
+    ]
+    put = 0
+    for rel in paths:
+        path = data_dir / rel
+        if path.is_file():
+            c.execute("INSERT INTO pictures(path, data) VALUES (?, ?)", (rel, path.read_bytes()))
+            put += 1
+    return put
 
 
 @contextmanager
