@@ -114,6 +114,7 @@ def test_migration_keeps_copies_hidden_with_their_player_and_original(
     conn.execute("ALTER TABLE players DROP COLUMN played")
     conn.execute("ALTER TABLE raffle_redraws DROP COLUMN candidates")
     conn.execute("ALTER TABLE jobs DROP COLUMN source")
+    conn.execute("DROP TABLE pictures")
     conn.execute("PRAGMA user_version = 9")
     conn.close()
     again = Engine(tiny_settings)
