@@ -33,7 +33,12 @@ def desk_for(settings: Settings, *, write: bool) -> Iterator[StaffDesk]:
     try:
         if write:
             lock.acquire()
-        store = open_store(settings.store.url, settings.data_path / "kiosk.db", readonly=not write)
+        store = open_store(
+            settings.store.url,
+            settings.data_path / "kiosk.db",
+            readonly=not write,
+            booth=settings.event.booth,
+        )
     except DataDirBusy as exc:
         raise KioskExit(f"{exc}\n  Use the booth's staff mode (F12) while it runs.") from None
     except StoreError as exc:
@@ -55,7 +60,8 @@ def desk_for(settings: Settings, *, write: bool) -> Iterator[StaffDesk]:
 
 @click.group()
 def staff() -> None:
-    """Staff actions: hide, ban, tag staff, switch target, pause; set the PIN."""
+    """Staff actions: hide, ban, tag staff, switch target, pause (this booth or the whole
+    event), adopt a dead booth's jobs; set the PIN."""
 
 
 def _action_command(action: StaffAction) -> click.Command:

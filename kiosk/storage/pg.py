@@ -132,10 +132,11 @@ class PgDb:
     connection each)."""
 
     dialect = POSTGRESQL
-    audit = staticmethod(write_audit)
 
-    def __init__(self, url: str, *, readonly: bool = False, pool_size: int = POOL_SIZE) -> None:
-        self.url, self.readonly = url, readonly
+    def __init__(
+        self, url: str, *, readonly: bool = False, pool_size: int = POOL_SIZE, booth: str = ""
+    ) -> None:
+        self.url, self.readonly, self.booth = url, readonly, booth
         self.where = shown(url)
         self._local = threading.local()
         why = self._why()  # fail at once, in the server's words, rather than retry
@@ -255,6 +256,10 @@ class PgDb:
         list), so a poller re-reads only then. A coarse stand-in until LISTEN/NOTIFY."""
         row = self.conn().execute("SELECT hashtext(pg_current_snapshot()::text)").fetchone()
         return int(row[0])
+
+    def audit(self, c: Conn, actor: str, action: str, subject: str, reason: str) -> None:
+        """The audit row of a staff action at this booth, in the action's transaction."""
+        write_audit(c, actor, action, subject, reason, booth=self.booth)
 
     def one(self, sql: str, *args: object) -> Any:
         """The first row of a query on this thread's connection (None: no row)."""

@@ -213,6 +213,18 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN source TEXT NOT NULL DEFAULT 'keyboard';
     """,
+    # 12: booths of one event. A job belongs to the booth that accepted it (drawn by its
+    # GPU, resumed by it, handed to another by `kiosk staff adopt`); a submission and a
+    # waiter name the booth that served it; an audit row the booth where staff acted.
+    # '' is "no booth named" (rows from before): an SQLite file is one booth's, which
+    # takes them at start (kiosk.storage.jobs.Jobs.resume).
+    """
+    ALTER TABLE jobs ADD COLUMN booth TEXT NOT NULL DEFAULT '';
+    ALTER TABLE submissions ADD COLUMN booth TEXT NOT NULL DEFAULT '';
+    ALTER TABLE waiters ADD COLUMN booth TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit ADD COLUMN booth TEXT NOT NULL DEFAULT '';
+    CREATE INDEX jobs_pending_by_booth ON jobs(booth, id) WHERE state = 'pending';
+    """,
 ]
 
 PYTHON_STEPS: dict[int, Callable[[Conn], None]] = {

@@ -66,6 +66,8 @@ class Repositories:
 
     def __init__(self, db: DbAPI, *, readonly: bool) -> None:
         self.readonly = readonly
+        self.booth = db.booth
+        """The booth this store serves: it owns the jobs accepted through it."""
         self.players = Players(db)
         self.board = Board(db)
         self.jobs = Jobs(db, self.players, self.board)
@@ -92,8 +94,8 @@ class Store(Repositories):
     """The kiosk's SQLite database file; safe to share between threads (one connection
     each)."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
-        self.db = Db(path, readonly=readonly)
+    def __init__(self, path: Path, *, readonly: bool = False, booth: str = "") -> None:
+        self.db = Db(path, readonly=readonly, booth=booth)
         self.path = self.db.path
         super().__init__(self.db, readonly=readonly)
 
@@ -102,10 +104,10 @@ class PgStore(Repositories):
     """The event's PostgreSQL database, shared by every booth; safe to share between
     threads (one pooled connection each)."""
 
-    def __init__(self, url: str, *, readonly: bool = False) -> None:
+    def __init__(self, url: str, *, readonly: bool = False, booth: str = "") -> None:
         from kiosk.storage.pg import PgDb  # not at import: SQLite booths never load psycopg
 
-        self.db: PgDb = PgDb(url, readonly=readonly)
+        self.db: PgDb = PgDb(url, readonly=readonly, booth=booth)
         super().__init__(self.db, readonly=readonly)
 
     def shutdown(self) -> None:
@@ -113,17 +115,17 @@ class PgStore(Repositories):
         self.db.shutdown()
 
 
-def open_store(url: str, path: Path, *, readonly: bool = False) -> Store | PgStore:
+def open_store(url: str, path: Path, *, readonly: bool = False, booth: str = "") -> Store | PgStore:
     """The store at `url` (`[store] url`: postgresql://...) or, when it is empty, the
-    SQLite file at `path`."""
+    SQLite file at `path`; `booth` names the booth it serves (`[event] booth`)."""
     if not url:
-        return Store(path, readonly=readonly)
+        return Store(path, readonly=readonly, booth=booth)
     if urlsplit(url).scheme not in URL_SCHEMES:
         raise StoreError(
             f"[store] url {url!r} is not a postgresql:// URL (leave it empty for the"
             " SQLite file in the data dir)"
         )
-    return PgStore(url, readonly=readonly)
+    return PgStore(url, readonly=readonly, booth=booth)
 
 
 _API: type[StoreAPI] = Store  # mypy checks that both stores implement the seam
