@@ -1,0 +1,171 @@
+"""Booths of one event (`[event] booth`), on SQLite and on PostgreSQL: a job belongs to the
+booth that accepted it, only its owner draws or commits it, staff hand a dead booth's
+jobs to another (`adopt`), pauses hold per booth or for the whole event, and the audit,
+stats and export name the booth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from builders import REPO, accept
+from store_fixtures import TARGETS, Backend
+
+from kiosk.core import policy
+from kiosk.core.api import JobMoved, Result
+from kiosk.core.commands import StaffCommand
+from kiosk.core.config import ConfigError, Settings, booth_name, load_settings
+from kiosk.engine.desk import StaffDesk
+from kiosk.storage.store import PgStore, Store
+
+AnyStore = Store | PgStore
+
+
+def drawing(cosine: float = 0.5) -> Result:
+    return Result(
+        image="i.webp",
+        cosine=cosine,
+        percent=policy.percent(cosine),
+        gen_ms=1.0,
+        judge_ms=1.0,
+        generator="g",
+        judge="j",
+    )
+
+
+def booths(backend: Backend) -> tuple[AnyStore, AnyStore]:
+    """Two booths, hall-a and hall-b, on one store."""
+    a = backend.open(booth="hall-a")
+    a.meta.sync_targets(TARGETS)
+    return a, backend.open(booth="hall-b")
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return load_settings(REPO / "kiosk.toml")
+
+
+def act(desk: StaffDesk, action: str, subject: str = "") -> tuple[bool, str]:
+    outcome = desk.run(StaffCommand(action=action, subject=subject))  # type: ignore[arg-type]
+    return outcome.ok, outcome.message
+
+
+def test_a_job_is_its_booths_and_only_its_booth_commits_it(backend: Backend) -> None:
+    a, b = booths(backend)
+    job = accept(a, "ada", "a duck")
+    assert job.booth == "hall-a" and [j.id for j in b.jobs.pending("hall-a")] == [job.id]
+    assert b.jobs.pending("hall-b") == [] and b.jobs.owned([job.id]) == set()
+    assert a.jobs.owned([job.id]) == {job.id}
+    with pytest.raises(JobMoved):
+        b.jobs.complete(job, drawing())  # booth B never commits booth A's job
+    assert b.jobs.fail(job.id, "not yours") == []  # nor fails it
+    assert [j.id for j in a.jobs.pending()] == [job.id] and a.board.stats().submissions == 0
+    assert b.jobs.booths_pending() == {"hall-a": 1}
+
+
+def test_a_prompt_typed_at_another_booth_joins_and_is_that_booths_submission(
+    backend: Backend,
+) -> None:
+    a, b = booths(backend)
+    job = accept(a, "ada", "a duck")
+    joined = b.jobs.add_waiter(
+        player_key="bob", nickname="bob", dedup_key=job.dedup_key, raw_prompt="a duck",
+        prompt="a duck",
+    )  # fmt: skip
+    assert joined is not None and joined[1].id == job.id and joined[0].booth == "hall-b"
+    sub, follower = a.jobs.complete(job, drawing(0.7))
+    assert (follower.nickname, follower.dedup_of) == ("bob", sub.id)
+    booth_of = "SELECT booth FROM submissions WHERE id = ?"
+    assert a.db.one(booth_of, sub.id)[0] == "hall-a"  # drawn there
+    assert a.db.one(booth_of, follower.id)[0] == "hall-b"  # typed here
+    stats = b.moderation.event_stats()
+    assert stats.drawings_per_booth == {"hall-a": 1} and stats.submissions == 2
+
+
+def test_resume_takes_this_booths_jobs_and_sqlite_is_one_booths(backend: Backend) -> None:
+    """On PostgreSQL a booth resumes only its own jobs; an SQLite file is one booth's
+    (the data-dir lock), which takes every pending job in it: rows from before booths
+    and a renamed host resume as they always did."""
+    a, b = booths(backend)
+    mine, theirs = accept(b, "bob", "a swan"), accept(a, "ada", "a duck")
+    resumed = [j.id for j in b.jobs.resume()]
+    if backend.dialect.shared:
+        assert resumed == [mine.id] and a.jobs.owned([theirs.id]) == {theirs.id}
+    else:
+        assert resumed == [mine.id, theirs.id] and a.jobs.owned([theirs.id]) == set()
+
+
+def test_adopt_hands_a_dead_booths_jobs_over_once_and_audits_it(
+    backend: Backend, settings: Settings
+) -> None:
+    a, b = booths(backend)
+    jobs = [accept(a, "ada", "a duck"), accept(a, "cy", "a swan")]
+    b.jobs.add_waiter(
+        player_key="bob", nickname="bob", dedup_key=jobs[0].dedup_key, raw_prompt="a duck",
+        prompt="a duck",
+    )  # fmt: skip
+    desk = StaffDesk(b, settings)
+    ok, said = act(desk, "adopt", "hall-a")
+    assert ok and said.startswith("adopted 2 pending jobs of hall-a"), said
+    assert [j.id for j in b.jobs.pending("hall-b")] == [j.id for j in jobs]
+    assert a.jobs.owned([j.id for j in jobs]) == set() and a.jobs.pending("hall-a") == []
+    with pytest.raises(JobMoved):  # booth A comes back mid-batch: it commits nothing
+        a.jobs.complete(jobs[0], drawing())
+    _, follower = b.jobs.complete(jobs[0], drawing(0.6))
+    assert follower.nickname == "bob" and b.jobs.complete(jobs[1], drawing(0.4))
+    assert b.board.stats().submissions == 3 and b.jobs.pending() == []
+    (row,) = [r for r in b.moderation.audit_log() if r.action == "adopt"]
+    assert (row.subject, row.booth) == ("hall-a", "hall-b") and "2 pending jobs" in row.reason
+    assert b.moderation.event_stats().drawings_per_booth == {"hall-b": 2}
+    # Nothing left to adopt, and a booth does not adopt itself: refused, saying why.
+    ok, said = act(desk, "adopt", "hall-a")
+    assert not ok and said.startswith("booth hall-a has no pending jobs"), said
+    ok, said = act(desk, "adopt", "hall-b")
+    assert not ok and "is this booth" in said, said
+    ok, said = act(desk, "adopt", "hall a")
+    assert not ok and "not a booth name" in said, said
+
+
+def test_pause_is_per_booth_with_an_event_wide_pause_on_top(
+    backend: Backend, settings: Settings
+) -> None:
+    a, b = booths(backend)
+    desk_a, desk_b = StaffDesk(a, settings), StaffDesk(b, settings)
+    assert act(desk_a, "pause")[0]
+    assert (desk_a.pause_scope(), desk_b.pause_scope()) == ("booth", "")
+    ok, said = act(desk_b, "pause-all")
+    assert ok and "every booth" in said
+    assert (desk_a.pause_scope(), desk_b.pause_scope()) == ("event", "event")
+    ok, said = act(desk_a, "resume")  # its own pause lifts; the event's holds
+    assert ok and "whole event is still paused" in said, said
+    ok, said = act(desk_a, "pause")
+    assert act(desk_b, "resume-all")[0]
+    assert (desk_a.pause_scope(), desk_b.pause_scope()) == ("booth", "")
+    audit = [(r.action, r.subject, r.booth) for r in reversed(b.moderation.audit_log())]
+    assert audit == [
+        ("pause", "hall-a", "hall-a"),
+        ("pause-all", "event", "hall-b"),
+        ("resume", "hall-a", "hall-a"),
+        ("pause", "hall-a", "hall-a"),
+        ("resume-all", "event", "hall-b"),
+    ]
+
+
+def test_a_booth_name_is_short_and_printable() -> None:
+    assert booth_name(" hall-a ") == "hall-a" and booth_name("부스-1") == "부스-1"
+    for bad in ("", "hall a", "x" * 33, "tab\there", "bell\x07"):
+        with pytest.raises(ValueError):
+            booth_name(bad)
+
+
+def test_the_booth_defaults_to_the_host_name_and_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("socket.gethostname", lambda: "gpu-box.hall.example")
+    assert load_settings(REPO / "kiosk.toml").event.booth == "gpu-box"
+    text = (REPO / "kiosk.toml").read_text(encoding="utf-8")
+    text = text.replace('"assets/', f'"{REPO}/assets/').replace('"examples/', f'"{REPO}/examples/')
+    bad = tmp_path / "kiosk.toml"
+    bad.write_text(text.replace("[event]\n", '[event]\nbooth = "hall a"\n', 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match="booth"):
+        load_settings(bad)
