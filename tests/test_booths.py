@@ -5,20 +5,25 @@ stats and export name the booth."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from builders import REPO, accept
+from builders import REPO, accept, tiny_data_dir
+from engine_fixtures import CountingGenerator, Recorder, engine_db
 from store_fixtures import TARGETS, Backend
 
 from kiosk.core import policy
 from kiosk.core.api import JobMoved, Result
 from kiosk.core.commands import StaffCommand
-from kiosk.core.config import ConfigError, Settings, booth_name, load_settings
+from kiosk.core.config import ConfigError, Settings, StoreSettings, booth_name, load_settings
+from kiosk.core.events import Done, Notice, Queued
 from kiosk.engine.desk import StaffDesk
+from kiosk.engine.engine import Engine
 from kiosk.storage.store import PgStore, Store
 
 AnyStore = Store | PgStore
+MakeEngine = Callable[..., tuple[Engine, Recorder]]
 
 
 def drawing(cosine: float = 0.5) -> Result:
@@ -169,3 +174,75 @@ def test_the_booth_defaults_to_the_host_name_and_is_checked(
     bad.write_text(text.replace("[event]\n", '[event]\nbooth = "hall a"\n', 1), encoding="utf-8")
     with pytest.raises(ConfigError, match="booth"):
         load_settings(bad)
+
+
+def booth_settings(settings: Settings, booth: str, data_dir: Path, url: str = "") -> Settings:
+    """`settings` (the tiny models, by absolute path: same dedup keys at every booth) as
+    one booth on its own data dir, on the store at `url` (empty: its SQLite file)."""
+    event = settings.event.model_copy(update={"booth": booth, "data_dir": str(data_dir)})
+    return settings.model_copy(update={"event": event, "store": StoreSettings(url=url)})
+
+
+def test_a_dead_booths_jobs_are_drawn_once_by_the_booth_that_adopts_them(
+    engine_factory: MakeEngine,
+    tiny_settings: Settings,
+    tiny_models: Path,
+    pg_url: str,
+    tmp_path: Path,
+) -> None:
+    """Two booths on one PostgreSQL store. Booth A accepts prompts while paused and goes
+    silent; booth B draws its own prompt but not A's; a prompt typed at B that is in
+    flight at A joins A's job; staff at B adopt hall-a: B draws A's jobs, each once, and
+    the joined prompt gets its drawing at B; A, back, draws none of them."""
+    here = tiny_settings.data_path
+    a_settings = booth_settings(tiny_settings, "hall-a", here, pg_url)
+    b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
+    b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
+    gen_a, gen_b = CountingGenerator(a_settings.generator), CountingGenerator(b_settings.generator)
+    a, rec_a = engine_factory(settings=a_settings, generator=gen_a)
+    b, rec_b = engine_factory(settings=b_settings, generator=gen_b)
+    assert a.staff(StaffCommand(action="pause")).ok and a.pause_scope == "booth"
+    queued = [a.submit("ada", "a duck at dawn"), a.submit("cy", "a swan at dusk")]
+    ids = [q.job_id for q in queued if isinstance(q, Queued)]
+    assert len(ids) == 2 and not b.paused
+    b.submit("bob", "a heron in the reeds")
+    assert b.wait_idle(120), b.load_error
+    assert gen_b.prompts == ["a heron in the reeds"]  # B never draws A's jobs unasked
+    joined = b.submit("dee", "a duck at dawn")  # in flight at A: joins A's job
+    assert isinstance(joined, Queued) and joined.joined and joined.job_id == ids[0]
+    assert [j.id for j in b.store.jobs.pending("hall-a")] == ids
+
+    outcome = b.staff(StaffCommand(action="adopt", subject="hall-a", reason="A is down"))
+    assert outcome.ok, outcome.message
+    assert b.wait_idle(120) and b.store.jobs.pending() == []
+    assert sorted(gen_b.prompts) == ["a duck at dawn", "a heron in the reeds", "a swan at dusk"]
+    dee = [e for e in rec_b.of(Done) if e.nickname == "dee"]
+    assert len(dee) == 1 and dee[0].dedup  # the joined prompt's drawing, at B
+    assert a.staff(StaffCommand(action="resume")).ok  # A is back: its queue held them
+    assert a.wait_idle(60) and gen_a.prompts == []
+    assert any("went to another booth" in n.message for n in rec_a.of(Notice))
+    db = engine_db(b)
+    for job_id in ids:
+        drawn = "SELECT COUNT(*), MIN(booth) FROM submissions WHERE job_id = ? AND dedup_of IS NULL"
+        assert tuple(db.one(drawn, job_id)) == (1, "hall-b")
+    assert b.event_stats().drawings_per_booth == {"hall-b": 3}
+    adopted = [r for r in b.audit() if r.action == "adopt"]
+    assert [(r.subject, r.booth) for r in adopted] == [("hall-a", "hall-b")]
+
+
+def test_a_single_booth_resumes_every_pending_job_whatever_its_name(
+    engine_factory: MakeEngine, tiny_settings: Settings
+) -> None:
+    """SQLite: jobs accepted under another booth name (a renamed host, rows from before
+    booths) are still this data dir's, resumed and drawn at start."""
+    here = tiny_settings.data_path
+    old, _ = engine_factory(start=False, settings=booth_settings(tiny_settings, "old-host", here))
+    queued = old.submit("ada", "a duck at dawn")
+    assert isinstance(queued, Queued)
+    old.store.close()
+    gen = CountingGenerator(tiny_settings.generator)
+    new, rec = engine_factory(
+        settings=booth_settings(tiny_settings, "new-host", here), generator=gen
+    )
+    assert new.wait_idle(120) and gen.prompts == ["a duck at dawn"]
+    assert [e.job_id for e in rec.of(Done)] == [queued.job_id]
