@@ -5,14 +5,18 @@ stats and export name the booth."""
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from builders import REPO, accept, tiny_data_dir
-from engine_fixtures import CountingGenerator, Recorder, engine_db
+from click.testing import CliRunner
+from engine_fixtures import CountingGenerator, Recorder, drawn, engine_db
 from store_fixtures import TARGETS, Backend
 
+from kiosk.cli import main
 from kiosk.core import policy
 from kiosk.core.api import JobMoved, Result
 from kiosk.core.commands import StaffCommand
@@ -223,8 +227,8 @@ def test_a_dead_booths_jobs_are_drawn_once_by_the_booth_that_adopts_them(
     assert any("went to another booth" in n.message for n in rec_a.of(Notice))
     db = engine_db(b)
     for job_id in ids:
-        drawn = "SELECT COUNT(*), MIN(booth) FROM submissions WHERE job_id = ? AND dedup_of IS NULL"
-        assert tuple(db.one(drawn, job_id)) == (1, "hall-b")
+        once = "SELECT COUNT(*), MIN(booth) FROM submissions WHERE job_id = ? AND dedup_of IS NULL"
+        assert tuple(db.one(once, job_id)) == (1, "hall-b")
     assert b.event_stats().drawings_per_booth == {"hall-b": 3}
     adopted = [r for r in b.audit() if r.action == "adopt"]
     assert [(r.subject, r.booth) for r in adopted] == [("hall-a", "hall-b")]
@@ -246,3 +250,26 @@ def test_a_single_booth_resumes_every_pending_job_whatever_its_name(
     )
     assert new.wait_idle(120) and gen.prompts == ["a duck at dawn"]
     assert [e.job_id for e in rec.of(Done)] == [queued.job_id]
+
+
+def test_stats_and_export_name_each_booth(tiny_settings: Settings, tmp_path: Path) -> None:
+    """`kiosk stats` counts drawings and waiting jobs per booth; the export's submissions
+    and audit rows carry a booth column (SQLite: the export reads the file)."""
+    here = tiny_settings.data_path
+    engine = Engine(booth_settings(tiny_settings, "hall-a", here))
+    drawn(engine, "ada", "a duck at dawn", 0.6)
+    engine.submit("bob", "a swan at dusk")  # accepted, waiting (never started)
+    assert engine.staff(StaffCommand(action="hide", subject="bob")).ok
+    engine.store.close()
+    base = ["--config", str(REPO / "kiosk.toml"), "--profile", "tiny", "--data-dir", str(here)]
+    out = CliRunner().invoke(main, [*base, "stats", "--json"], catch_exceptions=False)
+    assert json.loads(out.output)["booths"] == {"hall-a": {"drawings": 1, "jobs_waiting": 1}}
+    out = CliRunner().invoke(main, [*base, "stats"], catch_exceptions=False)
+    assert "booth hall-a: 1 drawn here, 1 waiting" in out.output
+    report = tmp_path / "out"
+    done = CliRunner().invoke(main, [*base, "export", "--out", str(report), "--json"])
+    assert done.exit_code == 0, done.output
+    with (report / "submissions.csv").open(encoding="utf-8-sig", newline="") as fh:
+        assert [r["booth"] for r in csv.DictReader(fh)] == ["hall-a"]
+    with (report / "audit.csv").open(encoding="utf-8-sig", newline="") as fh:
+        assert [(r["action"], r["booth"]) for r in csv.DictReader(fh)] == [("hide", "hall-a")]

@@ -177,7 +177,7 @@ class Moderation:
         booths = c.execute(
             "SELECT booth, COUNT(*) FROM submissions WHERE dedup_of IS NULL"
             " GROUP BY booth ORDER BY booth"
-        ).fetchall()
+        ).fetchall()  # as Board.booths (this repository has no Board)
         return EventStats(
             drawings_per_booth={str(b): int(n) for b, n in booths},
             players=int(players),
