@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from kiosk.core import policy
 from kiosk.core.api import JobMoved, Result
 from kiosk.core.commands import StaffCommand
 from kiosk.core.config import ConfigError, Settings, StoreSettings, booth_name, load_settings
-from kiosk.core.events import Done, Notice, Queued
+from kiosk.core.events import Done, Failed, Notice, Queued, Started
 from kiosk.engine.desk import StaffDesk
 from kiosk.engine.engine import Engine
 from kiosk.storage.store import PgStore, Store
@@ -273,3 +275,36 @@ def test_stats_and_export_name_each_booth(tiny_settings: Settings, tmp_path: Pat
         assert [r["booth"] for r in csv.DictReader(fh)] == ["hall-a"]
     with (report / "audit.csv").open(encoding="utf-8-sig", newline="") as fh:
         assert [(r["action"], r["booth"]) for r in csv.DictReader(fh)] == [("hide", "hall-a")]
+
+
+def test_a_job_adopted_while_its_booth_draws_it_is_committed_once(
+    engine_factory: MakeEngine,
+    tiny_settings: Settings,
+    tiny_models: Path,
+    pg_url: str,
+    tmp_path: Path,
+) -> None:
+    """Staff adopt a booth that is not dead but stuck mid-batch: the adopting booth draws
+    and commits the job; when the stuck one finishes, it commits nothing and tells its
+    player nothing failed (the commit checks the owner)."""
+    a_settings = booth_settings(tiny_settings, "hall-a", tiny_settings.data_path, pg_url)
+    b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
+    b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
+    gen_a = CountingGenerator(a_settings.generator)
+    a, rec_a = engine_factory(settings=a_settings, generator=gen_a)
+    b, rec_b = engine_factory(settings=b_settings)
+    gen_a.gate = threading.Event()  # A's GPU hangs on its next call
+    queued = a.submit("ada", "a duck at dawn")
+    assert isinstance(queued, Queued)
+    deadline = time.monotonic() + 30
+    while not [e for e in rec_a.of(Started) if e.job_id == queued.job_id]:
+        assert time.monotonic() < deadline, "A never started the job"
+        time.sleep(0.05)
+    assert b.staff(StaffCommand(action="adopt", subject="hall-a")).ok
+    assert b.wait_idle(120) and [e.job_id for e in rec_b.of(Done)] == [queued.job_id]
+    gen_a.gate.set()
+    assert a.wait_idle(120)
+    assert rec_a.of(Done) == [] and rec_a.of(Failed) == []
+    assert any("no longer this booth's" in n.message for n in rec_a.of(Notice))
+    once = "SELECT COUNT(*), MIN(booth) FROM submissions WHERE job_id = ?"
+    assert tuple(engine_db(b).one(once, queued.job_id)) == (1, "hall-b")
