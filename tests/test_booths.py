@@ -20,7 +20,7 @@ from store_fixtures import TARGETS, Backend
 
 from kiosk.cli import main
 from kiosk.core import policy
-from kiosk.core.api import JobMoved, Result
+from kiosk.core.api import JobMoved, Result, StoreError
 from kiosk.core.commands import StaffCommand
 from kiosk.core.config import ConfigError, Settings, StoreSettings, booth_name, load_settings
 from kiosk.core.events import Done, Failed, Notice, Queued, Started
@@ -137,6 +137,27 @@ def test_adopt_hands_a_dead_booths_jobs_over_once_and_audits_it(
     assert not ok and "not a booth name" in said, said
 
 
+def test_one_kiosk_per_booth_and_a_running_booth_is_not_adopted(
+    backend: Backend, settings: Settings
+) -> None:
+    """PostgreSQL: a running booth holds its name on the server; a second kiosk with the
+    same name is refused, and so is adopting it, until it stops. SQLite: the data-dir
+    lock keeps a second kiosk out, and no other booth runs on the file."""
+    a, b = booths(backend)
+    accept(a, "ada", "a duck")
+    a.hold_booth()
+    twin = backend.open(booth="hall-a")
+    if backend.dialect.shared:
+        with pytest.raises(StoreError, match="booth 'hall-a' is already running"):
+            twin.hold_booth()
+        ok, said = act(StaffDesk(b, settings), "adopt", "hall-a")
+        assert not ok and "booth hall-a is running" in said, said
+        a.release_booth()
+        twin.hold_booth()  # the name is free again
+        twin.release_booth()
+    assert act(StaffDesk(b, settings), "adopt", "hall-a")[0]
+
+
 def test_pause_is_per_booth_with_an_event_wide_pause_on_top(
     backend: Backend, settings: Settings
 ) -> None:
@@ -196,16 +217,17 @@ def test_a_dead_booths_jobs_are_drawn_once_by_the_booth_that_adopts_them(
     pg_url: str,
     tmp_path: Path,
 ) -> None:
-    """Two booths on one PostgreSQL store. Booth A accepts prompts while paused and goes
-    silent; booth B draws its own prompt but not A's; a prompt typed at B that is in
-    flight at A joins A's job; staff at B adopt hall-a: B draws A's jobs, each once, and
-    the joined prompt gets its drawing at B; A, back, draws none of them."""
+    """Two booths on one PostgreSQL store. Booth A accepts prompts while paused; booth B
+    draws its own prompt but not A's; a prompt typed at B that is in flight at A joins
+    A's job; A cannot be adopted while it runs; A dies (its engine stops); staff at B
+    adopt hall-a: B draws A's jobs, each once, and the joined prompt gets its drawing at
+    B; A, restarted, has nothing left to draw."""
     here = tiny_settings.data_path
     a_settings = booth_settings(tiny_settings, "hall-a", here, pg_url)
     b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
     b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
     gen_a, gen_b = CountingGenerator(a_settings.generator), CountingGenerator(b_settings.generator)
-    a, rec_a = engine_factory(settings=a_settings, generator=gen_a)
+    a, _ = engine_factory(settings=a_settings, generator=gen_a)
     b, rec_b = engine_factory(settings=b_settings, generator=gen_b)
     assert a.staff(StaffCommand(action="pause")).ok and a.pause_scope == "booth"
     queued = [a.submit("ada", "a duck at dawn"), a.submit("cy", "a swan at dusk")]
@@ -217,16 +239,20 @@ def test_a_dead_booths_jobs_are_drawn_once_by_the_booth_that_adopts_them(
     joined = b.submit("dee", "a duck at dawn")  # in flight at A: joins A's job
     assert isinstance(joined, Queued) and joined.joined and joined.job_id == ids[0]
     assert [j.id for j in b.store.jobs.pending("hall-a")] == ids
+    refused = b.staff(StaffCommand(action="adopt", subject="hall-a"))
+    assert not refused.ok and "booth hall-a is running" in refused.message, refused.message
 
+    a.stop()  # booth A dies before drawing them
     outcome = b.staff(StaffCommand(action="adopt", subject="hall-a", reason="A is down"))
     assert outcome.ok, outcome.message
     assert b.wait_idle(120) and b.store.jobs.pending() == []
     assert sorted(gen_b.prompts) == ["a duck at dawn", "a heron in the reeds", "a swan at dusk"]
     dee = [e for e in rec_b.of(Done) if e.nickname == "dee"]
     assert len(dee) == 1 and dee[0].dedup  # the joined prompt's drawing, at B
-    assert a.staff(StaffCommand(action="resume")).ok  # A is back: its queue held them
-    assert a.wait_idle(60) and gen_a.prompts == []
-    assert any("went to another booth" in n.message for n in rec_a.of(Notice))
+    gen_back = CountingGenerator(a_settings.generator)
+    back, rec_back = engine_factory(settings=a_settings, generator=gen_back)  # A restarts
+    assert back.wait_idle(60) and back.store.jobs.resume() == []
+    assert rec_back.of(Queued) == [] and gen_a.prompts == gen_back.prompts == []
     db = engine_db(b)
     for job_id in ids:
         once = "SELECT COUNT(*), MIN(booth) FROM submissions WHERE job_id = ? AND dedup_of IS NULL"
@@ -284,9 +310,10 @@ def test_a_job_adopted_while_its_booth_draws_it_is_committed_once(
     pg_url: str,
     tmp_path: Path,
 ) -> None:
-    """Staff adopt a booth that is not dead but stuck mid-batch: the adopting booth draws
-    and commits the job; when the stuck one finishes, it commits nothing and tells its
-    player nothing failed (the commit checks the owner)."""
+    """A booth stuck mid-batch whose connection the server lost (so it no longer holds
+    its name) is adopted: the adopting booth draws and commits the job; when the stuck
+    one finishes, it commits nothing and tells its player nothing failed (the commit
+    checks the owner)."""
     a_settings = booth_settings(tiny_settings, "hall-a", tiny_settings.data_path, pg_url)
     b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
     b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
@@ -300,6 +327,7 @@ def test_a_job_adopted_while_its_booth_draws_it_is_committed_once(
     while not [e for e in rec_a.of(Started) if e.job_id == queued.job_id]:
         assert time.monotonic() < deadline, "A never started the job"
         time.sleep(0.05)
+    a.store.release_booth()  # as when the server loses the booth's connection
     assert b.staff(StaffCommand(action="adopt", subject="hall-a")).ok
     assert b.wait_idle(120) and [e.job_id for e in rec_b.of(Done)] == [queued.job_id]
     gen_a.gate.set()

@@ -173,6 +173,11 @@ class StaffDesk:
         me = self.store.booth
         if dead == me:
             raise StaffError(f"{dead} is this booth: its pending jobs are already its own")
+        if self.store.booth_running(dead):
+            raise StaffError(
+                f"booth {dead} is running (a kiosk holds its name on the store): stop it"
+                " (or kill it) first; its jobs are adopted only from a dead booth"
+            )
         moved = self.store.jobs.adopt(dead, reason=why, actor=actor)
         if moved == 0:
             others = ", ".join(

@@ -173,7 +173,15 @@ class Drawer:
             if thread.is_alive():
                 log.warning("the engine is still drawing; the data dir stays locked until then")
                 return
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """The data dir and the booth's name, for the next kiosk."""
         self._lock.release()
+        try:
+            self.store.release_booth()
+        except Exception:  # the process ends soon; the server lets it go with it
+            log.warning("could not let the booth's name go", exc_info=True)
 
     # -- the queue, as the caller's side sees it --------------------------------------------
 
@@ -290,7 +298,7 @@ class Drawer:
             with self.bus.cond:
                 stopping = self._stopping
             if stopping:  # stop() may have given up waiting: the lock is ours to drop
-                self._lock.release()
+                self._let_go()
 
     def _work(self) -> None:
         try:

@@ -77,7 +77,11 @@ class Engine:
         it too; callers may claim early to fail before showing a screen."""
         if not self._lock.held:
             self._lock.acquire()
-        self._opened()
+        try:
+            self._opened().store.hold_booth()  # one kiosk per booth on a shared store
+        except BaseException:
+            self._lock.release()
+            raise
 
     def _opened(self) -> Intake:
         """The parts, opened on first use under the data-dir lock (taken for the while

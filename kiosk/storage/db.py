@@ -62,6 +62,9 @@ class DbAPI(Protocol):
     def data_version(self) -> int: ...
     def one(self, sql: str, *args: object) -> Any: ...
     def audit(self, c: Conn, actor: str, action: str, subject: str, reason: str) -> None: ...
+    def hold_booth(self) -> None: ...
+    def release_booth(self) -> None: ...
+    def booth_running(self, booth: str) -> bool: ...
 
 
 class Db:
@@ -149,6 +152,18 @@ class Db:
     def audit(self, c: Conn, actor: str, action: str, subject: str, reason: str) -> None:
         """The audit row of a staff action at this booth, in the action's transaction."""
         write_audit(c, actor, action, subject, reason, booth=self.booth)
+
+    # An SQLite file is one booth's: the data-dir lock already keeps a second kiosk out,
+    # and no other booth can be running on it.
+    def hold_booth(self) -> None:
+        """Nothing to hold beyond the data-dir lock."""
+
+    def release_booth(self) -> None:
+        """Nothing to let go."""
+
+    def booth_running(self, booth: str) -> bool:
+        """No other booth runs on this file."""
+        return False
 
     def one(self, sql: str, *args: object) -> Any:
         """The first row of a query on this thread's connection (None: no row)."""

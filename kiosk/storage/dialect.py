@@ -22,6 +22,8 @@ WRITE_LOCK = 22_0001
 """The advisory lock a PostgreSQL write transaction holds (one writer at a time)."""
 SCHEMA_LOCK = 22_0002
 """The advisory lock a PostgreSQL kiosk holds while it migrates the schema."""
+BOOTH_LOCK = 22_0003
+"""With hashtext(booth): the advisory lock a running booth holds on the shared store."""
 
 
 class Cursor(Protocol):

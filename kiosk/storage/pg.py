@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from kiosk.core.api import StoreError
 from kiosk.storage import schema
 from kiosk.storage.db import write_audit
-from kiosk.storage.dialect import POSTGRESQL, Conn, Cursor, pg_params, pg_sql
+from kiosk.storage.dialect import BOOTH_LOCK, POSTGRESQL, Conn, Cursor, pg_params, pg_sql
 
 POOL_SIZE = 16
 """Most connections one kiosk process holds (threads beyond wait for one)."""
@@ -139,6 +139,7 @@ class PgDb:
         self.url, self.readonly, self.booth = url, readonly, booth
         self.where = shown(url)
         self._local = threading.local()
+        self._holding: psycopg.Connection[Any] | None = None
         why = self._why()  # fail at once, in the server's words, rather than retry
         if why:
             raise StoreError(f"cannot reach the store at {self.where}: {why}")
@@ -216,8 +217,49 @@ class PgDb:
 
     def shutdown(self) -> None:
         """Close every connection of the pool (the process is done with the store)."""
+        self.release_booth()
         self._local.conn = None
         self.pool.close()
+
+    def _try_booth(self, raw: psycopg.Connection[Any], booth: str) -> bool:
+        sql = "SELECT pg_try_advisory_lock(%s, hashtext(%s))"
+        row = raw.execute(sql, (BOOTH_LOCK, booth)).fetchone()
+        return bool(row and row[0])
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        except psycopg.Error as exc:
+            why = _first_line(exc)
+            raise StoreError(f"cannot reach the store at {self.where}: {why}") from None
+
+    def hold_booth(self) -> None:
+        """Hold this booth's name on the server while it runs: a session advisory lock on
+        a connection of its own, gone when it is released, the process dies or the
+        server loses it. Two kiosks cannot run one booth (they would draw its jobs
+        twice), and `adopt` tells a running booth from a dead one. StoreError when
+        another kiosk holds it."""
+        if self._holding is not None:
+            return
+        raw = self._connect()
+        if not self._try_booth(raw, self.booth):
+            raw.close()
+            raise StoreError(
+                f"booth {self.booth!r} is already running on the store at {self.where}:"
+                " give each booth its own [event] booth"
+            )
+        self._holding = raw
+
+    def release_booth(self) -> None:
+        """Let this booth's name go (the engine stopped)."""
+        raw, self._holding = self._holding, None
+        if raw is not None:
+            raw.close()
+
+    def booth_running(self, booth: str) -> bool:
+        """Whether a kiosk holds this booth's name on the server now."""
+        with self._connect() as raw:
+            return not self._try_booth(raw, booth)  # closing it lets a lock taken here go
 
     @contextmanager
     def transaction(self) -> Iterator[Conn]:

@@ -89,6 +89,18 @@ class Repositories:
         """Close this thread's connection."""
         self._db.close()
 
+    def hold_booth(self) -> None:
+        """Hold this booth's name while it runs (see PgDb.hold_booth); StoreError when
+        another kiosk runs it."""
+        self._db.hold_booth()
+
+    def release_booth(self) -> None:
+        self._db.release_booth()
+
+    def booth_running(self, booth: str) -> bool:
+        """Whether another kiosk is running this booth now (it cannot be adopted)."""
+        return self._db.booth_running(booth)
+
 
 class Store(Repositories):
     """The kiosk's SQLite database file; safe to share between threads (one connection
