@@ -253,13 +253,22 @@ class PgDb:
     def release_booth(self) -> None:
         """Let this booth's name go (the engine stopped)."""
         raw, self._holding = self._holding, None
-        if raw is not None:
+        if raw is None:
+            return
+        try:  # at once: a closed connection's backend lets its locks go only as it exits
+            raw.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (BOOTH_LOCK, self.booth))
+        except psycopg.Error:
+            pass  # the connection is gone already, and the lock with it
+        finally:
             raw.close()
 
     def booth_running(self, booth: str) -> bool:
         """Whether a kiosk holds this booth's name on the server now."""
         with self._connect() as raw:
-            return not self._try_booth(raw, booth)  # closing it lets a lock taken here go
+            if not self._try_booth(raw, booth):
+                return True
+            raw.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (BOOTH_LOCK, booth))
+            return False
 
     @contextmanager
     def transaction(self) -> Iterator[Conn]:
