@@ -65,13 +65,13 @@ def test_a_job_is_its_booths_and_only_its_booth_commits_it(backend: Backend) -> 
     a, b = booths(backend)
     job = accept(a, "ada", "a duck")
     assert job.booth == "hall-a" and [j.id for j in b.jobs.pending("hall-a")] == [job.id]
-    assert b.jobs.pending("hall-b") == [] and b.jobs.owned([job.id]) == set()
-    assert a.jobs.owned([job.id]) == {job.id}
+    assert b.jobs.pending("hall-b") == [] and b.booths.owned([job.id]) == set()
+    assert a.booths.owned([job.id]) == {job.id}
     with pytest.raises(JobMoved):
         b.jobs.complete(job, drawing())  # booth B never commits booth A's job
     assert b.jobs.fail(job.id, "not yours") == []  # nor fails it
     assert [j.id for j in a.jobs.pending()] == [job.id] and a.board.stats().submissions == 0
-    assert b.jobs.booths_pending() == {"hall-a": 1}
+    assert b.booths.pending_by_booth() == {"hall-a": 1}
 
 
 def test_a_prompt_typed_at_another_booth_joins_and_is_that_booths_submission(
@@ -99,11 +99,11 @@ def test_resume_takes_this_booths_jobs_and_sqlite_is_one_booths(backend: Backend
     and a renamed host resume as they always did."""
     a, b = booths(backend)
     mine, theirs = accept(b, "bob", "a swan"), accept(a, "ada", "a duck")
-    resumed = [j.id for j in b.jobs.resume()]
+    resumed = [j.id for j in b.booths.resume()]
     if backend.dialect.shared:
-        assert resumed == [mine.id] and a.jobs.owned([theirs.id]) == {theirs.id}
+        assert resumed == [mine.id] and a.booths.owned([theirs.id]) == {theirs.id}
     else:
-        assert resumed == [mine.id, theirs.id] and a.jobs.owned([theirs.id]) == set()
+        assert resumed == [mine.id, theirs.id] and a.booths.owned([theirs.id]) == set()
 
 
 def test_adopt_hands_a_dead_booths_jobs_over_once_and_audits_it(
@@ -119,7 +119,7 @@ def test_adopt_hands_a_dead_booths_jobs_over_once_and_audits_it(
     ok, said = act(desk, "adopt", "hall-a")
     assert ok and said.startswith("adopted 2 pending jobs of hall-a"), said
     assert [j.id for j in b.jobs.pending("hall-b")] == [j.id for j in jobs]
-    assert a.jobs.owned([j.id for j in jobs]) == set() and a.jobs.pending("hall-a") == []
+    assert a.booths.owned([j.id for j in jobs]) == set() and a.jobs.pending("hall-a") == []
     with pytest.raises(JobMoved):  # booth A comes back mid-batch: it commits nothing
         a.jobs.complete(jobs[0], drawing())
     _, follower = b.jobs.complete(jobs[0], drawing(0.6))
@@ -238,6 +238,7 @@ def test_a_dead_booths_jobs_are_drawn_once_by_the_booth_that_adopts_them(
     assert gen_b.prompts == ["a heron in the reeds"]  # B never draws A's jobs unasked
     joined = b.submit("dee", "a duck at dawn")  # in flight at A: joins A's job
     assert isinstance(joined, Queued) and joined.joined and joined.job_id == ids[0]
+    assert joined.eta_s is None  # A draws it: B does not guess when
     assert [j.id for j in b.store.jobs.pending("hall-a")] == ids
     refused = b.staff(StaffCommand(action="adopt", subject="hall-a"))
     assert not refused.ok and "booth hall-a is running" in refused.message, refused.message
@@ -251,7 +252,7 @@ def test_a_dead_booths_jobs_are_drawn_once_by_the_booth_that_adopts_them(
     assert len(dee) == 1 and dee[0].dedup  # the joined prompt's drawing, at B
     gen_back = CountingGenerator(a_settings.generator)
     back, rec_back = engine_factory(settings=a_settings, generator=gen_back)  # A restarts
-    assert back.wait_idle(60) and back.store.jobs.resume() == []
+    assert back.wait_idle(60) and back.store.booths.resume() == []
     assert rec_back.of(Queued) == [] and gen_a.prompts == gen_back.prompts == []
     db = engine_db(b)
     for job_id in ids:

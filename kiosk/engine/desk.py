@@ -178,11 +178,11 @@ class StaffDesk:
                 f"booth {dead} is running (a kiosk holds its name on the store): stop it"
                 " (or kill it) first; its jobs are adopted only from a dead booth"
             )
-        moved = self.store.jobs.adopt(dead, reason=why, actor=actor)
+        moved = self.store.booths.adopt(dead, reason=why, actor=actor)
         if moved == 0:
             others = ", ".join(
                 f"{b or '(unnamed)'}: {n}"
-                for b, n in sorted(self.store.jobs.booths_pending().items())
+                for b, n in sorted(self.store.booths.pending_by_booth().items())
                 if b != me
             )
             raise StaffError(

@@ -126,7 +126,7 @@ class Drawer:
             return
         self._loaded = True
         targets = {t.id for t in self.settings.targets}
-        for job in self.store.jobs.resume():
+        for job in self.store.booths.resume():
             if job.target_id in targets:
                 self._queue.push(job)
                 self._resumed.append(job)
@@ -362,7 +362,7 @@ class Drawer:
         """The jobs of a batch this booth still owns (staff may have handed them to another
         booth with `kiosk staff adopt`): the others are dropped here, drawn there."""
         try:
-            mine = self.store.jobs.owned([j.id for j in batch])
+            mine = self.store.booths.owned([j.id for j in batch])
         except Exception:  # unreachable: draw them; the commit checks the owner again
             log.warning("could not check the jobs' owner", exc_info=True)
             return batch

@@ -2,7 +2,7 @@
 
 `Store` (an SQLite file) and `PgStore` (a PostgreSQL server, the shared store of several
 booths) implement `kiosk.core.ports.StoreAPI` with the same repositories: `store.jobs`,
-`store.board`, `store.moderation`, `store.players`, `store.words`, `store.raffles`,
+`store.board`, `store.booths`, `store.moderation`, `store.players`, `store.words`, `store.raffles`,
 `store.meta`. `open_store` picks one from a location (`[store] url`, else the file).
 """
 
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from kiosk.core.api import StoreError
 from kiosk.core.ports import StoreAPI
 from kiosk.storage.board import Board
+from kiosk.storage.booths import Booths
 from kiosk.storage.db import Db, DbAPI
 from kiosk.storage.jobs import Jobs
 from kiosk.storage.moderation import Moderation
@@ -71,6 +72,7 @@ class Repositories:
         self.players = Players(db)
         self.board = Board(db)
         self.jobs = Jobs(db, self.players, self.board)
+        self.booths = Booths(db, self.jobs)
         self.moderation = Moderation(db)
         self.words = Words(db)
         self.raffles = Raffles(db)
