@@ -337,3 +337,42 @@ def test_a_job_adopted_while_its_booth_draws_it_is_committed_once(
     assert any("no longer this booth's" in n.message for n in rec_a.of(Notice))
     once = "SELECT COUNT(*), MIN(booth) FROM submissions WHERE job_id = ?"
     assert tuple(engine_db(b).one(once, queued.job_id)) == (1, "hall-b")
+
+
+def test_kiosk_staff_adopt_hands_jobs_to_the_configured_booth(tmp_path: Path, pg_url: str) -> None:
+    """`kiosk staff adopt BOOTH` with booth hall-b's config: hall-a's pending jobs become
+    hall-b's, audited with the booth; nothing left, or its own name, is refused."""
+    dead = PgStore(pg_url, booth="hall-a")
+    try:
+        dead.meta.sync_targets(TARGETS)
+        job = accept(dead, "ada", "a duck")
+    finally:
+        dead.shutdown()
+    text = (REPO / "kiosk.toml").read_text(encoding="utf-8")
+    text = text.replace('"assets/', f'"{REPO}/assets/').replace('"examples/', f'"{REPO}/examples/')
+    text = text.replace("[event]\n", '[event]\nbooth = "hall-b"\n', 1)
+    config = tmp_path / "kiosk.toml"
+    config.write_text(text.replace('\nurl = ""', f'\nurl = "{pg_url}"', 1), encoding="utf-8")
+    base = ["--config", str(config), "--data-dir", str(tmp_path / "b")]
+
+    def staff(*args: str) -> tuple[int, str]:
+        done = CliRunner().invoke(main, [*base, "staff", *args], catch_exceptions=False)
+        return done.exit_code, done.output
+
+    assert staff("adopt", "hall-a", "--reason", "GPU down") == (
+        0,
+        "ok: adopted 1 pending job of hall-a: hall-b draws them\n",
+    )
+    code, said = staff("adopt", "hall-a")
+    assert code == 1 and "refused: booth hall-a has no pending jobs" in said, said
+    code, said = staff("adopt", "hall-b")
+    assert code == 1 and "hall-b is this booth" in said, said
+    log = CliRunner().invoke(main, [*base, "audit", "--json"], catch_exceptions=False)
+    (row,) = json.loads(log.output)
+    assert (row["action"], row["subject"], row["booth"]) == ("adopt", "hall-a", "hall-b")
+    assert "GPU down" in row["reason"]
+    check = PgStore(pg_url, booth="hall-b")
+    try:
+        assert [j.id for j in check.jobs.pending("hall-b")] == [job.id]
+    finally:
+        check.shutdown()

@@ -192,7 +192,7 @@ def raffle(
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @command_with_settings
 def audit(settings: Settings, limit: int, as_json: bool) -> None:
-    """Staff actions, newest first."""
+    """Staff actions, newest first (with the booth where each was taken)."""
     import time
 
     if not settings.store.url and not (settings.data_path / "kiosk.db").exists():
@@ -208,6 +208,7 @@ def audit(settings: Settings, limit: int, as_json: bool) -> None:
                 "action": r.action,
                 "subject": r.subject,
                 "reason": r.reason,
+                "booth": r.booth,
             }
             for r in rows
         ]
@@ -216,4 +217,5 @@ def audit(settings: Settings, limit: int, as_json: bool) -> None:
     for r in rows:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.at))
         why = f"  ({r.reason})" if r.reason else ""
-        click.echo(f"{when}  {r.actor:<7} {r.action:<18} {r.subject}{why}")
+        where = f"  [at {r.booth}]" if r.booth else ""
+        click.echo(f"{when}  {r.actor:<7} {r.action:<18} {r.subject}{why}{where}")
