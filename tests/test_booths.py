@@ -376,3 +376,28 @@ def test_kiosk_staff_adopt_hands_jobs_to_the_configured_booth(tmp_path: Path, pg
         assert [j.id for j in check.jobs.pending("hall-b")] == [job.id]
     finally:
         check.shutdown()
+
+
+def test_an_event_wide_pause_holds_at_every_booth(
+    engine_factory: MakeEngine,
+    tiny_settings: Settings,
+    tiny_models: Path,
+    pg_url: str,
+    tmp_path: Path,
+) -> None:
+    """Staff at booth A pause the whole event: booth B keeps its prompts without drawing
+    them (it reads the pause as it takes a batch) and says so; A's resume-all reaches B
+    when B next wakes (here, its next prompt), and B draws both."""
+    a_settings = booth_settings(tiny_settings, "hall-a", tiny_settings.data_path, pg_url)
+    b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
+    b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
+    gen_b = CountingGenerator(b_settings.generator)
+    a, _ = engine_factory(settings=a_settings, start=False)
+    b, _ = engine_factory(settings=b_settings, generator=gen_b)
+    assert a.staff(StaffCommand(action="pause-all")).ok
+    b.submit("bob", "a heron in the reeds")
+    assert b.wait_idle(60) and gen_b.prompts == [] and b.pause_scope == "event"
+    assert a.staff(StaffCommand(action="resume-all")).ok
+    b.submit("cy", "a swan at dusk")
+    assert b.wait_idle(120) and sorted(gen_b.prompts) == ["a heron in the reeds", "a swan at dusk"]
+    assert not b.paused

@@ -186,8 +186,11 @@ class Drawer:
     # -- the queue, as the caller's side sees it --------------------------------------------
 
     def push(self, job: Job) -> None:
-        """Queue a new job (under the bus's condition) and wake the worker."""
+        """Queue a new job (under the bus's condition) and wake the worker; a pause set or
+        lifted at another booth is read here too."""
         self._queue.push(job)
+        if self.paused:
+            self._read_pause()
         self.bus.cond.notify_all()
 
     def held_by(self, player_id: int) -> int:
@@ -332,6 +335,8 @@ class Drawer:
             while True:
                 while not (self._busy() and not self.paused) and not self._stopping:
                     self.bus.cond.wait()
+                    if self.paused and self._busy():  # lifted elsewhere (resume-all)?
+                        self._read_pause()
                 if self._stopping:
                     return False
                 self._read_pause()
