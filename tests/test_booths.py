@@ -183,6 +183,15 @@ def test_pause_is_per_booth_with_an_event_wide_pause_on_top(
     ]
 
 
+def test_a_pause_kept_by_an_older_kiosk_still_holds_until_resumed(
+    store: AnyStore, settings: Settings
+) -> None:
+    store.meta.swap("engine.paused", "1")  # as kiosks before booths kept it
+    desk = StaffDesk(store, settings)
+    assert desk.pause_scope() == "booth"
+    assert act(desk, "resume")[0] and desk.pause_scope() == ""
+
+
 def test_a_booth_name_is_short_and_printable() -> None:
     assert booth_name(" hall-a ") == "hall-a" and booth_name("부스-1") == "부스-1"
     for bad in ("", "hall a", "x" * 33, "tab\there", "bell\x07"):

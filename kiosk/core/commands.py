@@ -100,6 +100,11 @@ PauseScope = Literal["", "booth", "event"]
 (which wins when both hold)."""
 
 
+OLD_PAUSED_KEY = "engine.paused"
+"""The pause as kiosks before booths kept it (one per store): read as this booth's own
+until this booth's pause is set or lifted."""
+
+
 def booth_paused_key(booth: str) -> str:
     """The meta key of one booth's own pause."""
     return f"engine.paused:{booth}"

@@ -17,6 +17,7 @@ from kiosk.core.blocklist import canonical
 from kiosk.core.commands import (
     ACTIONS,
     EVENT_PAUSED_KEY,
+    OLD_PAUSED_KEY,
     TARGET_KEY,
     WORDS_KEY,
     PauseScope,
@@ -45,7 +46,10 @@ def pause_scope(store: StoreAPI) -> PauseScope:
     (it wins), this booth's own, or not ("")."""
     if store.meta.get(EVENT_PAUSED_KEY) == "1":
         return "event"
-    return "booth" if store.meta.get(booth_paused_key(store.booth)) == "1" else ""
+    own = store.meta.get(booth_paused_key(store.booth))
+    if own is None:  # never set here: a pause an older kiosk kept still holds
+        own = store.meta.get(OLD_PAUSED_KEY)
+    return "booth" if own == "1" else ""
 
 
 class StaffDesk:
