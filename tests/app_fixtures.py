@@ -99,6 +99,7 @@ class FakeEngine:
         self._subscribers: list[Callable[[Event], None]] = []
         self._next_id = 1
         self.paused = False
+        self.pause_scope = ""
         self.staff_log: list[StaffCommand] = []
         self.notes: list[tuple[str, str]] = []
 

@@ -37,12 +37,13 @@ class Backend:
     def dialect(self) -> Dialect:
         return POSTGRESQL if self.name == "postgresql" else SQLITE
 
-    def open(self, *, readonly: bool = False) -> Store | PgStore:
-        """A store on this location (migrated at open), closed after the test."""
+    def open(self, *, readonly: bool = False, booth: str = "") -> Store | PgStore:
+        """A store on this location (migrated at open) serving `booth`, closed after the
+        test."""
         if isinstance(self.where, Path):
-            store: Store | PgStore = Store(self.where, readonly=readonly)
+            store: Store | PgStore = Store(self.where, readonly=readonly, booth=booth)
         else:
-            store = PgStore(self.where, readonly=readonly)
+            store = PgStore(self.where, readonly=readonly, booth=booth)
         self.opened.append(store)
         return store
 

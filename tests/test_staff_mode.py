@@ -219,3 +219,22 @@ async def test_staff_mode_closes_itself_when_left_alone(
         await enter_pin(pilot, PIN)
         await wait_for(pilot, lambda: showing(app, StaffScreen), what="staff mode")
         await wait_for(pilot, lambda: showing(app, BoothScreen), 15, "staff mode to close")
+
+
+@pytest.mark.parametrize(
+    ("scope", "said"),
+    [("booth", "DRAWING PAUSED (this booth)"), ("event", "DRAWING PAUSED (whole event)")],
+)
+async def test_staff_mode_says_whether_this_booth_or_the_whole_event_is_paused(
+    settings: Settings, scope: str, said: str
+) -> None:
+    engine = FakeEngine(settings)
+    engine.paused, engine.pause_scope = True, scope
+    app = make_app(settings, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.models_ready)
+        await pilot.press("f12")
+        await wait_for(pilot, lambda: showing(app, PinScreen), what="the PIN prompt")
+        await enter_pin(pilot, PIN)
+        await wait_for(pilot, lambda: showing(app, StaffScreen), what="staff mode")
+        assert said in screen_text(app)

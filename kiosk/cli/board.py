@@ -117,11 +117,16 @@ def stats(settings: Settings, as_json: bool, target: str | None) -> None:
     s = store.board.stats() if store else EMPTY
     on_board = store.board.ranked_count(target) if store else 0
     data = stats_data(s, target, on_board)
+    booths = store.board.booths() if store else {}
+    data["booths"] = {b: {"drawings": d, "jobs_waiting": w} for b, (d, w) in booths.items()}
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
     for label, value in stats_lines(data):
         click.echo(f"{label:>20}: {value}")
+    for booth, (drawn, waiting) in booths.items():
+        label = f"booth {booth or '(unnamed)'}"
+        click.echo(f"{label:>20}: {drawn} drawn here, {waiting} waiting")
 
 
 @click.command()

@@ -33,7 +33,12 @@ def desk_for(settings: Settings, *, write: bool) -> Iterator[StaffDesk]:
     try:
         if write:
             lock.acquire()
-        store = open_store(settings.store.url, settings.data_path / "kiosk.db", readonly=not write)
+        store = open_store(
+            settings.store.url,
+            settings.data_path / "kiosk.db",
+            readonly=not write,
+            booth=settings.event.booth,
+        )
     except DataDirBusy as exc:
         raise KioskExit(f"{exc}\n  Use the booth's staff mode (F12) while it runs.") from None
     except StoreError as exc:
@@ -55,7 +60,8 @@ def desk_for(settings: Settings, *, write: bool) -> Iterator[StaffDesk]:
 
 @click.group()
 def staff() -> None:
-    """Staff actions: hide, ban, tag staff, switch target, pause; set the PIN."""
+    """Staff actions: hide, ban, tag staff, switch target, pause (this booth or the whole
+    event), adopt a dead booth's jobs; set the PIN."""
 
 
 def _action_command(action: StaffAction) -> click.Command:
@@ -186,7 +192,7 @@ def raffle(
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @command_with_settings
 def audit(settings: Settings, limit: int, as_json: bool) -> None:
-    """Staff actions, newest first."""
+    """Staff actions, newest first (with the booth where each was taken)."""
     import time
 
     if not settings.store.url and not (settings.data_path / "kiosk.db").exists():
@@ -202,6 +208,7 @@ def audit(settings: Settings, limit: int, as_json: bool) -> None:
                 "action": r.action,
                 "subject": r.subject,
                 "reason": r.reason,
+                "booth": r.booth,
             }
             for r in rows
         ]
@@ -210,4 +217,5 @@ def audit(settings: Settings, limit: int, as_json: bool) -> None:
     for r in rows:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.at))
         why = f"  ({r.reason})" if r.reason else ""
-        click.echo(f"{when}  {r.actor:<7} {r.action:<18} {r.subject}{why}")
+        where = f"  [at {r.booth}]" if r.booth else ""
+        click.echo(f"{when}  {r.actor:<7} {r.action:<18} {r.subject}{why}{where}")

@@ -39,6 +39,11 @@ class StoreOffline(StoreError):
     it comes back by itself, and the booth with it."""
 
 
+class JobMoved(StoreError):
+    """A job this booth was drawing is no longer its own (staff handed it to another
+    booth, which draws it): nothing of it is committed here."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Job:
     """Accepted work that has not produced a submission yet."""
@@ -55,6 +60,8 @@ class Job:
     created_at: float
     source: str = KEYBOARD
     """Where the prompt came from: the unit of fair play (KEYBOARD, or `phone:<device id>`)."""
+    booth: str = ""
+    """The booth that owns it (accepted it, or adopted it): only its GPU draws it."""
 
 
 def is_phone(source: str) -> bool:
@@ -75,6 +82,8 @@ class Waiter:
     raw_prompt: str
     prompt: str
     created_at: float
+    booth: str = ""
+    """The booth where the prompt was typed."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,6 +204,8 @@ class AuditRow:
     action: str
     subject: str
     reason: str
+    booth: str = ""
+    """The booth where staff acted ('' before booths were named)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -329,6 +340,8 @@ class EventStats:
     """The players with the most refused prompts (a flood shows here), up to 3."""
     draw_ms_p50: float | None
     draw_ms_p95: float | None
+    drawings_per_booth: dict[str, int] = field(default_factory=dict)
+    """Drawings (originals) by the booth whose GPU drew them ('' before booths were named)."""
 
 
 Subscriber = Callable[[Event], None]
@@ -345,6 +358,11 @@ class EngineAPI(Protocol):
     @property
     def paused(self) -> bool:
         """Staff paused drawing (prompts are still saved)."""
+        ...
+
+    @property
+    def pause_scope(self) -> str:
+        """Why: "booth" (this booth's own pause), "event" (the whole event's), "" not."""
         ...
 
     @property

@@ -33,8 +33,11 @@ StaffAction = Literal[
     "target",
     "pause",
     "resume",
+    "pause-all",
+    "resume-all",
+    "adopt",
 ]
-Subject = Literal["nickname", "submission_id", "word", "target_id", ""]
+Subject = Literal["nickname", "submission_id", "word", "target_id", "booth", ""]
 
 
 @dataclass(frozen=True)
@@ -74,14 +77,37 @@ ACTIONS: dict[StaffAction, ActionSpec] = {
     ),
     "unblock-word": ActionSpec("word", "Stop refusing a word (one of the shipped list too)."),
     "target": ActionSpec("target_id", "Switch the active target (each target keeps its board)."),
-    "pause": ActionSpec("", "Pause drawing: prompts are still saved, drawn on resume."),
-    "resume": ActionSpec("", "Resume drawing."),
+    "pause": ActionSpec(
+        "", "Pause drawing at this booth: prompts are still saved, drawn on resume."
+    ),
+    "resume": ActionSpec("", "Resume drawing at this booth."),
+    "pause-all": ActionSpec(
+        "", "Pause drawing at every booth of the event (each booth's own pause stays)."
+    ),
+    "resume-all": ActionSpec("", "Lift the event-wide pause (a booth paused on its own stays)."),
+    "adopt": ActionSpec(
+        "booth", "Hand a dead booth's pending jobs to this booth, which draws them."
+    ),
 }
 assert set(ACTIONS) == set(get_args(StaffAction))
 
-TARGET_KEY, PAUSED_KEY, WORDS_KEY = "event.target", "engine.paused", "words.version"
-"""The store's meta keys for what staff set: the active target, the pause, the words'
-version (bumped on each change, so every booth reloads its list)."""
+TARGET_KEY, EVENT_PAUSED_KEY, WORDS_KEY = "event.target", "event.paused", "words.version"
+"""The store's meta keys for what staff set: the active target, the event-wide pause, the
+words' version (bumped on each change, so every booth reloads its list)."""
+
+PauseScope = Literal["", "booth", "event"]
+"""Why drawing is paused here: not ("") , this booth's own pause, or the whole event's
+(which wins when both hold)."""
+
+
+OLD_PAUSED_KEY = "engine.paused"
+"""The pause as kiosks before booths kept it (one per store): read as this booth's own
+until this booth's pause is set or lifted."""
+
+
+def booth_paused_key(booth: str) -> str:
+    """The meta key of one booth's own pause."""
+    return f"engine.paused:{booth}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,7 +158,9 @@ def parse_command(text: str) -> StaffCommand:
     action, args = words[0], words[1:]
     takes = ACTIONS[action].subject
     if len(args) != (1 if takes else 0):
-        what = {"nickname": "a nickname", "word": "a word"}.get(takes, "an id")
+        what = {"nickname": "a nickname", "word": "a word", "booth": "a booth name"}.get(
+            takes, "an id"
+        )
         raise StaffError(f"`{action}` takes {what if takes else 'nothing'}: got {args}")
     return StaffCommand(action=action, subject=args[0] if args else "", reason=reason)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import socket
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal, get_args
@@ -30,6 +31,29 @@ Preprocess = Literal["auto", "device", "pil"]
 
 class ConfigError(Exception):
     """The config file is missing or invalid; the message names the key path and reason."""
+
+
+BOOTH_MAX = 32
+
+
+def booth_name(text: str) -> str:
+    """A booth's name as typed (config, `kiosk staff adopt`): up to BOOTH_MAX printable
+    characters without spaces; ValueError saying why otherwise."""
+    name = text.strip()
+    if not name:
+        raise ValueError("a booth needs a name (e.g. hall-a)")
+    if len(name) > BOOTH_MAX:
+        raise ValueError(f"a booth name has at most {BOOTH_MAX} characters, got {len(name)}")
+    if not all(ch.isprintable() and not ch.isspace() for ch in name):
+        raise ValueError(f"{name!r}: a booth name is printable characters without spaces")
+    return name
+
+
+def default_booth() -> str:
+    """The host name (its first label), cut to a valid booth name; "booth" if none."""
+    host = socket.gethostname().split(".")[0]
+    cleaned = "".join(ch for ch in host if ch.isprintable() and not ch.isspace())
+    return cleaned[:BOOTH_MAX] or "booth"
 
 
 class _Section(BaseModel):
@@ -58,6 +82,15 @@ class EventSettings(_Section):
     person (a returning nickname is asked for its code again). 0: only Ctrl+N or "done"."""
     languages: Annotated[list[Literal["en", "ko"]], Field(min_length=1)] = ["en", "ko"]
     """Languages a visitor can choose (message catalogs); the first is the default."""
+    booth: str = Field(default_factory=default_booth)
+    """This booth's name among the event's booths (default: the host name). It owns the
+    jobs accepted here, names the booth in the audit, the stats and the export, and is
+    what `kiosk staff adopt BOOTH` hands over. Up to 32 printable characters, no spaces."""
+
+    @field_validator("booth")
+    @classmethod
+    def _short_printable(cls, booth: str) -> str:
+        return booth_name(booth)
 
 
 class TargetSettings(_Section):

@@ -20,6 +20,7 @@ from kiosk.core import policy
 from kiosk.core.api import (
     BoardRow,
     Job,
+    JobMoved,
     Recent,
     Result,
     Review,
@@ -346,6 +347,9 @@ class BatchRunner:
             if self.writer is not None:  # encoded in parallel, committed in order
                 self.writer.wait_turn()
             sub, *followers = self._kept(lambda: self.store.jobs.complete(job, result))
+        except JobMoved as exc:
+            self._moved(job, exc)
+            return
         except Exception as exc:
             log.debug("saving failed", exc_info=True)
             self._fail(job, f"could not save the drawing: {plain_reason(exc).split(': ', 1)[-1]}")
@@ -396,8 +400,18 @@ class BatchRunner:
         self._fail(job, reason)
         return []
 
+    def _moved(self, job: Job, exc: JobMoved) -> None:
+        """Staff handed the job to another booth while it was drawn here: that booth
+        commits it; nothing of it is kept here, and its player is not told it failed."""
+        self._finished.add(job.id)
+        self.publish(Notice(level="info", message=str(exc)))
+
     def _finish_dedup(self, job: Job, original: Submission) -> None:
-        subs = self.store.jobs.complete_as_dedup(job, original)
+        try:
+            subs = self.store.jobs.complete_as_dedup(job, original)
+        except JobMoved as exc:
+            self._moved(job, exc)
+            return
         self._finished.add(job.id)
         for sub in subs:
             self.publish(done_event(self.data_dir, job.id, sub, True))

@@ -16,18 +16,21 @@ from kiosk.core.api import Entrant, RaffleResult, Redraw, StoreError
 from kiosk.core.blocklist import canonical
 from kiosk.core.commands import (
     ACTIONS,
-    PAUSED_KEY,
+    EVENT_PAUSED_KEY,
+    OLD_PAUSED_KEY,
     TARGET_KEY,
     WORDS_KEY,
+    PauseScope,
     StaffAction,
     StaffCommand,
     StaffError,
     StaffOutcome,
     Subject,
+    booth_paused_key,
     chosen_target,
     submission_id,
 )
-from kiosk.core.config import Settings
+from kiosk.core.config import Settings, booth_name
 from kiosk.core.ports import StoreAPI
 from kiosk.core.raffle import draw_winners, redraw_candidates, replace_winner, replay_record
 
@@ -36,6 +39,17 @@ def active_target(store: StoreAPI, settings: Settings) -> str:
     """The target staff switched to (if still configured), else the config's: what every
     surface shows unless told another."""
     return chosen_target(store.meta.get(TARGET_KEY), settings)
+
+
+def pause_scope(store: StoreAPI) -> PauseScope:
+    """Whether drawing is paused at the store's booth, and why: the whole event's pause
+    (it wins), this booth's own, or not ("")."""
+    if store.meta.get(EVENT_PAUSED_KEY) == "1":
+        return "event"
+    own = store.meta.get(booth_paused_key(store.booth))
+    if own is None:  # never set here: a pause an older kiosk kept still holds
+        own = store.meta.get(OLD_PAUSED_KEY)
+    return "booth" if own == "1" else ""
 
 
 class StaffDesk:
@@ -53,7 +67,11 @@ class StaffDesk:
         return active_target(self.store, self.settings)
 
     def paused(self) -> bool:
-        return self.store.meta.get(PAUSED_KEY) == "1"
+        return bool(self.pause_scope())
+
+    def pause_scope(self) -> PauseScope:
+        """Paused for the whole event, for this booth, or not ("")."""
+        return pause_scope(self.store)
 
     def title(self, target_id: str) -> str:
         return next(t.title for t in self.settings.targets if t.id == target_id)
@@ -132,9 +150,49 @@ class StaffDesk:
         return f"active target: {who} ({self.title(who)})"
 
     def _pause(self, a: StaffAction, _: str, why: str, actor: str) -> str:
-        self.store.meta.swap(PAUSED_KEY, "1" if a == "pause" else "0")
-        self.store.moderation.record(a, "", why, actor)
-        return "drawing paused: prompts are saved" if a == "pause" else "drawing resumed"
+        """pause, resume (this booth), pause-all, resume-all (the whole event). The two
+        are separate switches: drawing goes on only when neither holds."""
+        event = a in ("pause-all", "resume-all")
+        booth = self.store.booth
+        key = EVENT_PAUSED_KEY if event else booth_paused_key(booth)
+        on = a in ("pause", "pause-all")
+        self.store.meta.swap(key, "1" if on else "0")
+        self.store.moderation.record(a, "event" if event else booth, why, actor)
+        where = "at every booth" if event else f"at this booth ({booth})"
+        if on:
+            return f"drawing paused {where}: prompts are saved"
+        still = self.pause_scope()
+        if still == "event":
+            return "this booth's pause is lifted, but the whole event is still paused (resume-all)"
+        if still == "booth":
+            return f"the event-wide pause is lifted; this booth ({booth}) stays paused (resume)"
+        return f"drawing resumed {where}"
+
+    def _adopt(self, _: StaffAction, who: str, why: str, actor: str) -> str:
+        """Hand a dead booth's pending jobs to this booth, in one transaction."""
+        try:
+            dead = booth_name(who)
+        except ValueError as exc:
+            raise StaffError(f"{who!r} is not a booth name: {exc}") from None
+        me = self.store.booth
+        if dead == me:
+            raise StaffError(f"{dead} is this booth: its pending jobs are already its own")
+        if self.store.booth_running(dead):
+            raise StaffError(
+                f"booth {dead} is running (a kiosk holds its name on the store): stop it"
+                " (or kill it) first; its jobs are adopted only from a dead booth"
+            )
+        moved = self.store.booths.adopt(dead, reason=why, actor=actor)
+        if moved == 0:
+            others = ", ".join(
+                f"{b or '(unnamed)'}: {n}"
+                for b, n in sorted(self.store.booths.pending_by_booth().items())
+                if b != me
+            )
+            raise StaffError(
+                f"booth {dead} has no pending jobs (pending elsewhere: {others or 'none'})"
+            )
+        return f"adopted {moved} pending job{'s' if moved != 1 else ''} of {dead}: {me} draws them"
 
     def _reset_code(self, key: str, who: str, why: str, actor: str) -> str:
         """A player forgot their code: a new one, shown to staff once, the old one gone.
@@ -263,6 +321,7 @@ _HANDLERS: dict[Subject, Callable[[StaffDesk, StaffAction, str, str, str], str]]
     "submission_id": StaffDesk._drawing_action,
     "word": StaffDesk._word_action,
     "target_id": StaffDesk._target,
+    "booth": StaffDesk._adopt,
     "": StaffDesk._pause,
 }
 """One handler for each kind of subject an action takes (kiosk.core.commands.ACTIONS)."""

@@ -13,6 +13,7 @@ import time
 from collections import deque
 
 from kiosk.core.api import Job, QueueEntry, Waiter
+from kiosk.core.commands import PauseScope
 from kiosk.core.config import TINY_NOTICE, Settings
 from kiosk.core.eta import CallTimes, queue_etas
 from kiosk.core.events import Failed, ModelsFailed, ModelsLoading, ModelsReady, Notice, Queued
@@ -20,6 +21,7 @@ from kiosk.core.fairqueue import FairQueue
 from kiosk.core.ports import StoreAPI
 from kiosk.engine.batch import BatchRunner, GeneratorLike, JudgeLike
 from kiosk.engine.bus import Bus
+from kiosk.engine.desk import pause_scope
 from kiosk.engine.writer import Writer
 from kiosk.storage.images import clean_temp_files
 from kiosk.storage.lock import DataDirLock
@@ -41,7 +43,7 @@ class Drawer:
         times: CallTimes,
         generator: GeneratorLike | None,
         judge: JudgeLike | None,
-        paused: bool,
+        pause: PauseScope,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -49,7 +51,8 @@ class Drawer:
         self.times = times
         self.generator = generator
         self.judge = judge
-        self.paused = paused
+        self.pause_scope: PauseScope = pause
+        """Why drawing is paused here ("" not): this booth's pause or the whole event's."""
         self.load_error: str | None = None
         self._lock = lock
         self._queue = FairQueue()
@@ -65,6 +68,11 @@ class Drawer:
         self.writer = Writer(g.writers, bus.cond, backlog=4 * g.batch)
         """Saves finished drawings off this thread (inline with `writers = 0`)."""
         self._thread: threading.Thread | None = None
+
+    @property
+    def paused(self) -> bool:
+        """Staff paused drawing here (this booth, or the whole event)."""
+        return bool(self.pause_scope)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -111,18 +119,39 @@ class Drawer:
 
     def load_queue(self) -> None:
         """Build the queue from the database, once (at start, or at an earlier submit):
-        the jobs a previous run left pending. One whose target is no longer configured
-        fails with the reason, without model work. Called under the bus's condition."""
+        the jobs a previous run of this booth left pending (never another booth's: see
+        `kiosk staff adopt`). One whose target is no longer configured fails with the
+        reason, without model work. Called under the bus's condition."""
         if self._loaded:
             return
         self._loaded = True
         targets = {t.id for t in self.settings.targets}
-        for job in self.store.jobs.pending():
+        for job in self.store.booths.resume():
             if job.target_id in targets:
                 self._queue.push(job)
                 self._resumed.append(job)
             else:
                 self._fail_unknown_target(job)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the queue was built from the store (see load_queue)."""
+        return self._loaded
+
+    def adopted(self) -> list[Job]:
+        """Jobs this booth owns in the store that this run does not hold yet (after staff
+        adopted another booth's): to push. Called under the bus's condition."""
+        known = {j.id for j in [*self._queue, *self._retry, *self._inflight, *self.writer.jobs()]}
+        targets = {t.id for t in self.settings.targets}
+        fresh = []
+        for job in self.store.jobs.pending(self.store.booth):
+            if job.id in known:
+                continue
+            if job.target_id in targets:
+                fresh.append(job)
+            else:
+                self._fail_unknown_target(job)
+        return fresh
 
     def _fail_unknown_target(self, job: Job) -> None:
         reason = f"the target {job.target_id!r} is no longer configured at this booth"
@@ -144,13 +173,24 @@ class Drawer:
             if thread.is_alive():
                 log.warning("the engine is still drawing; the data dir stays locked until then")
                 return
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """The data dir and the booth's name, for the next kiosk."""
         self._lock.release()
+        try:
+            self.store.release_booth()
+        except Exception:  # the process ends soon; the server lets it go with it
+            log.warning("could not let the booth's name go", exc_info=True)
 
     # -- the queue, as the caller's side sees it --------------------------------------------
 
     def push(self, job: Job) -> None:
-        """Queue a new job (under the bus's condition) and wake the worker."""
+        """Queue a new job (under the bus's condition) and wake the worker; a pause set or
+        lifted at another booth is read here too."""
         self._queue.push(job)
+        if self.paused:
+            self._read_pause()
         self.bus.cond.notify_all()
 
     def held_by(self, player_id: int) -> int:
@@ -261,7 +301,7 @@ class Drawer:
             with self.bus.cond:
                 stopping = self._stopping
             if stopping:  # stop() may have given up waiting: the lock is ours to drop
-                self._lock.release()
+                self._let_go()
 
     def _work(self) -> None:
         try:
@@ -289,19 +329,55 @@ class Drawer:
             self.bus.cond.notify_all()
 
     def _next_batch(self) -> bool:
-        """Wait for work; retries go first, one at a time (e.g. after running out of memory)."""
+        """Wait for work; retries go first, one at a time (e.g. after running out of memory).
+        A batch holds only jobs this booth still owns as it takes them (see _take)."""
         with self.bus.cond:
-            while not (self._busy() and not self.paused) and not self._stopping:
-                self.bus.cond.wait()
-            if self._stopping:
-                return False
-            if self._retry:
-                self._inflight = [self._retry.popleft()]
-            else:
-                size = min(self.settings.generator.batch, len(self._queue))
-                self._inflight = [self._queue.pop() for _ in range(size)]
-            self._inflight_since = time.perf_counter()
-            return True
+            while True:
+                while not (self._busy() and not self.paused) and not self._stopping:
+                    self.bus.cond.wait()
+                    if self.paused and self._busy():  # lifted elsewhere (resume-all)?
+                        self._read_pause()
+                if self._stopping:
+                    return False
+                self._read_pause()
+                if self.paused:
+                    continue  # paused elsewhere (another booth's pause-all): wait here
+                if self._retry:
+                    batch = [self._retry.popleft()]
+                else:
+                    size = min(self.settings.generator.batch, len(self._queue))
+                    batch = [self._queue.pop() for _ in range(size)]
+                self._inflight = self._take(batch)
+                if self._inflight:
+                    self._inflight_since = time.perf_counter()
+                    return True
+                self.bus.cond.notify_all()  # nothing left to draw: wait_idle may return
+
+    def _read_pause(self) -> None:
+        """The pause as the store has it now: staff at another booth (pause-all) or a
+        `kiosk staff` command elsewhere may have set it. Without LISTEN/NOTIFY a pause set
+        elsewhere holds from this booth's next batch, and a resume set elsewhere reaches
+        it when it next wakes (a prompt, a staff action here) or restarts."""
+        try:
+            self.pause_scope = pause_scope(self.store)
+        except Exception:  # the store is unreachable: keep what we knew
+            log.warning("could not read the pause from the store", exc_info=True)
+
+    def _take(self, batch: list[Job]) -> list[Job]:
+        """The jobs of a batch this booth still owns (staff may have handed them to another
+        booth with `kiosk staff adopt`): the others are dropped here, drawn there."""
+        try:
+            mine = self.store.booths.owned([j.id for j in batch])
+        except Exception:  # unreachable: draw them; the commit checks the owner again
+            log.warning("could not check the jobs' owner", exc_info=True)
+            return batch
+        gone = [j for j in batch if j.id not in mine]
+        if gone:
+            ids = ", ".join(str(j.id) for j in gone)
+            self.bus.publish(
+                Notice(level="info", message=f"jobs {ids} went to another booth: drawn there")
+            )
+        return [j for j in batch if j.id in mine]
 
     def _load_models(self) -> None:
         from kiosk.ml.models import apply_offline, embedding_cache_dir, load_models

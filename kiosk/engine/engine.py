@@ -26,7 +26,7 @@ from kiosk.core.api import (
     Submission,
     Subscriber,
 )
-from kiosk.core.commands import StaffAction, StaffCommand, StaffOutcome
+from kiosk.core.commands import PauseScope, StaffAction, StaffCommand, StaffOutcome
 from kiosk.core.config import Settings
 from kiosk.core.eta import CallTimes
 from kiosk.core.events import (
@@ -77,7 +77,11 @@ class Engine:
         it too; callers may claim early to fail before showing a screen."""
         if not self._lock.held:
             self._lock.acquire()
-        self._opened()
+        try:
+            self._opened().store.hold_booth()  # one kiosk per booth on a shared store
+        except BaseException:
+            self._lock.release()
+            raise
 
     def _opened(self) -> Intake:
         """The parts, opened on first use under the data-dir lock (taken for the while
@@ -93,7 +97,9 @@ class Engine:
         target read: what the parts start from."""
         settings = self.settings
         store, generator, judge = self._given
-        store = store or open_store(settings.store.url, self.data_dir / "kiosk.db")
+        store = store or open_store(
+            settings.store.url, self.data_dir / "kiosk.db", booth=settings.event.booth
+        )
         store.meta.sync_targets(
             [(t.id, t.title, str(settings.target_image(t))) for t in settings.targets]
         )
@@ -107,7 +113,7 @@ class Engine:
             times=self.times,
             generator=generator,
             judge=judge,
-            paused=desk.paused(),
+            pause=desk.pause_scope(),
         )
         target_id = desk.active_target()
         gate = Gate(settings, store, codes=self._codes)
@@ -145,6 +151,16 @@ class Engine:
         return self.drawer.paused
 
     @property
+    def pause_scope(self) -> PauseScope:
+        """Why drawing is paused: this booth's pause, the whole event's, or not ("")."""
+        return self.drawer.pause_scope
+
+    @property
+    def booth(self) -> str:
+        """This booth's name (its store's)."""
+        return self.store.booth
+
+    @property
     def load_error(self) -> str | None:
         return self.drawer.load_error
 
@@ -169,11 +185,13 @@ class Engine:
 
     def _committed_elsewhere(self) -> None:
         """Another booth (or staff's command) committed to the shared store: this booth's
-        screens re-read the board, and follow the event's target if it changed."""
+        screens re-read the board and follow the event's target if it changed, and the
+        worker wakes to read the event-wide pause (a resume-all reaches it at once)."""
         with self.bus.cond:
             if self.desk.active_target() != self.intake.target_id:
                 self._retarget(None)
             self.bus.publish(LeaderboardChanged(target=self.target_id))
+            self.bus.cond.notify_all()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the running batch, then stop the worker; queued jobs stay persisted.
@@ -253,9 +271,19 @@ class Engine:
         self.intake.target_id = target = self.desk.active_target()
         self.bus.publish(TargetChanged(target=target, title=self.desk.title(target)))
 
-    def _pause(self, cmd: StaffCommand) -> None:
-        self.drawer.paused = cmd.action == "pause"
+    def _pause(self, _: StaffCommand) -> None:
+        self.drawer.pause_scope = self.desk.pause_scope()
         self.bus.cond.notify_all()
+
+    def _adopt(self, _: StaffCommand) -> None:
+        """The adopted jobs join this booth's queue (and their waiters' places)."""
+        drawer = self.drawer
+        if not drawer.loaded:
+            return  # the queue is built at start, with them
+        for job in drawer.adopted():
+            drawer.push(job)
+            position, eta = drawer.place(job.id)
+            self.bus.publish(drawer.queued(job, position, eta, resumed=True))
 
     def _lift_pause(self, cmd: StaffCommand) -> None:
         self.gate.lift_pause(cmd.subject)
@@ -317,6 +345,9 @@ _EFFECTS: dict[StaffAction, Callable[[Engine, StaffCommand], None]] = {
     "target": Engine._retarget,
     "pause": Engine._pause,
     "resume": Engine._pause,
+    "pause-all": Engine._pause,
+    "resume-all": Engine._pause,
+    "adopt": Engine._adopt,
     "unpause": Engine._lift_pause,
     "reset-code": Engine._lift_pause,
 }

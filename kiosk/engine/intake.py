@@ -139,7 +139,9 @@ class Intake:
             )
             if joined is not None:
                 waiter, job = joined
-                position, eta = drawer.place(job.id)
+                # Another booth's job: it draws it, and only it knows where it stands.
+                mine = job.booth == self.store.booth
+                position, eta = drawer.place(job.id) if mine else (0, None)
                 queued = drawer.queued(job, position, eta, waiter=waiter)
             else:
                 self._check_backlog()

@@ -105,6 +105,21 @@ class Board:
             top_submitter_count=int(top[1]) if top else 0,
         )
 
+    def booths(self) -> dict[str, tuple[int, int]]:
+        """Per booth: (drawings its GPU drew, jobs it owns waiting); '' names rows from
+        before booths. Reads every drawing once (for staff, not for every screen)."""
+        found: dict[str, tuple[int, int]] = {}
+        c = self.db.conn()
+        for booth, n in c.execute(
+            "SELECT booth, COUNT(*) FROM submissions WHERE dedup_of IS NULL GROUP BY booth"
+        ):
+            found[str(booth)] = (int(n), 0)
+        for booth, n in c.execute(
+            "SELECT booth, COUNT(*) FROM jobs WHERE state = 'pending' GROUP BY booth"
+        ):
+            found[str(booth)] = (found.get(str(booth), (0, 0))[0], int(n))
+        return dict(sorted(found.items()))
+
     def latest_raffle(self) -> int | None:
         """The id of the newest raffle, or None before the first."""
         row = self.db.one("SELECT MAX(id) FROM raffles")

@@ -33,11 +33,15 @@ def plain_db_error(path: Path, exc: sqlite3.Error) -> str:
     return f"could not save to {path}: {why} ({text}); nothing was written"
 
 
-def write_audit(c: Conn, actor: str, action: str, subject: str, reason: str) -> None:
-    """The audit row of a staff action, written in the action's transaction."""
+def write_audit(
+    c: Conn, actor: str, action: str, subject: str, reason: str, *, booth: str = ""
+) -> None:
+    """The audit row of a staff action, written in the action's transaction (with the
+    booth where it was taken)."""
     c.execute(
-        "INSERT INTO audit(at, actor, action, detail, subject, reason) VALUES (?, ?, ?, ?, ?, ?)",
-        (time.time(), actor, action, f"{subject} {reason}".strip(), subject, reason),
+        "INSERT INTO audit(at, actor, action, detail, subject, reason, booth)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (time.time(), actor, action, f"{subject} {reason}".strip(), subject, reason, booth),
     )
 
 
@@ -46,6 +50,11 @@ class DbAPI(Protocol):
 
     @property
     def dialect(self) -> Dialect: ...
+    @property
+    def booth(self) -> str:
+        """The booth this store serves (its jobs, its audit rows; '' unnamed)."""
+        ...
+
     def conn(self) -> Conn: ...
     def close(self) -> None: ...
     def transaction(self) -> AbstractContextManager[Conn]: ...
@@ -54,17 +63,20 @@ class DbAPI(Protocol):
     def watch(self, on_change: Callable[[], object]) -> bool: ...
     def one(self, sql: str, *args: object) -> Any: ...
     def audit(self, c: Conn, actor: str, action: str, subject: str, reason: str) -> None: ...
+    def hold_booth(self) -> None: ...
+    def release_booth(self) -> None: ...
+    def booth_running(self, booth: str) -> bool: ...
 
 
 class Db:
     """A database file, migrated at open; safe to share between threads (one connection each)."""
 
     dialect = SQLITE
-    audit = staticmethod(write_audit)
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False, booth: str = "") -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self.booth = booth
         self._local = threading.local()
         if not readonly:
             try:
@@ -141,6 +153,22 @@ class Db:
     def watch(self, on_change: Callable[[], object]) -> bool:
         """No push from a file: False (a reader polls data_version, a few microseconds;
         one booth's own engine publishes its changes itself)."""
+        return False
+
+    def audit(self, c: Conn, actor: str, action: str, subject: str, reason: str) -> None:
+        """The audit row of a staff action at this booth, in the action's transaction."""
+        write_audit(c, actor, action, subject, reason, booth=self.booth)
+
+    # An SQLite file is one booth's: the data-dir lock already keeps a second kiosk out,
+    # and no other booth can be running on it.
+    def hold_booth(self) -> None:
+        """Nothing to hold beyond the data-dir lock."""
+
+    def release_booth(self) -> None:
+        """Nothing to let go."""
+
+    def booth_running(self, booth: str) -> bool:
+        """No other booth runs on this file."""
         return False
 
     def one(self, sql: str, *args: object) -> Any:

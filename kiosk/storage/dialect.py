@@ -22,6 +22,8 @@ WRITE_LOCK = 22_0001
 """The advisory lock a PostgreSQL write transaction holds (one writer at a time)."""
 SCHEMA_LOCK = 22_0002
 """The advisory lock a PostgreSQL kiosk holds while it migrates the schema."""
+BOOTH_LOCK = 22_0003
+"""With hashtext(booth): the advisory lock a running booth holds on the shared store."""
 
 
 class Cursor(Protocol):
@@ -49,6 +51,9 @@ class Dialect:
     """SQLite's spelling: the SQL is written in it, so every translation is the identity."""
 
     name = "sqlite"
+    shared = False
+    """Whether several booths may use one store at once (SQLite: no, one file is one
+    booth's, the data-dir lock says so)."""
     begin: tuple[str, ...] = ("BEGIN IMMEDIATE",)
     """The statements that open a write transaction."""
     schema_lock: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
@@ -78,6 +83,7 @@ class PostgresDialect(Dialect):
     """PostgreSQL's spelling of the same SQL."""
 
     name = "postgresql"
+    shared = True
     begin = ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
     # A session lock taken before the migration's transactions begin: a kiosk that waited
     # for another's migration then starts its transaction after that commit, so it sees

@@ -4,6 +4,11 @@ A job is written before it is queued, so a restart resumes it. A prompt whose dr
 already waiting or being drawn joins that job as a waiter instead of queueing a second
 one; committing the job turns each waiter into a dedup submission in the same
 transaction. A committed submission comes back with its player's rank and best.
+
+Booths: a job belongs to the booth whose store accepted it (`db.booth`); only that booth
+may commit or fail it (ownership and adoption: kiosk.storage.booths). A prompt joins a
+job in flight whatever booth owns it. A submission names the booth that served it: the
+booth that drew a drawing, the booth where a dedup hit or a join was typed.
 """
 
 from __future__ import annotations
@@ -12,7 +17,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-from kiosk.core.api import KEYBOARD, Hidden, Job, Result, Submission, Waiter, from_row, ranks
+from kiosk.core.api import (
+    KEYBOARD,
+    Hidden,
+    Job,
+    JobMoved,
+    Result,
+    Submission,
+    Waiter,
+    from_row,
+    ranks,
+)
 from kiosk.storage.board import Board
 from kiosk.storage.db import DbAPI
 from kiosk.storage.dialect import Conn
@@ -20,9 +35,11 @@ from kiosk.storage.players import Players
 
 JOB_COLS = (
     "j.id, j.player_id, p.nickname, j.target_id, j.raw_prompt, j.prompt, j.norm_prompt,"
-    " j.dedup_key, j.seed, j.created_at, j.source"
+    " j.dedup_key, j.seed, j.created_at, j.source, j.booth"
 )
-WAITER_COLS = "w.id, w.job_id, w.player_id, p.nickname, w.raw_prompt, w.prompt, w.created_at"
+WAITER_COLS = (
+    "w.id, w.job_id, w.player_id, p.nickname, w.raw_prompt, w.prompt, w.created_at, w.booth"
+)
 SUB_COLS = (
     "s.id, s.player_id, s.nickname, s.target_id, s.prompt, s.dedup_key, s.image, s.cosine,"
     " s.percent, s.seed, s.gen_ms, s.judge_ms, s.created_at, s.dedup_of, s.flags, s.review"
@@ -65,13 +82,15 @@ class Jobs:
     ) -> Job:
         """Persist accepted work before it is queued: a restart resumes it (in the fair
         queue of its source)."""
-        now = time.time()
+        now, booth = time.time(), self.db.booth
+        where = (source, booth)  # the fair queue's unit and the booth that owns it
         with self.db.transaction() as c:
             pid = self.players.id(c, player_key, nickname)
             cur = c.execute(
                 "INSERT INTO jobs(player_id, target_id, raw_prompt, prompt, norm_prompt,"
-                " dedup_key, seed, created_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (pid, target_id, raw_prompt, prompt, norm_prompt, dedup_key, seed, now, source),
+                " dedup_key, seed, created_at, source, booth)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (pid, target_id, raw_prompt, prompt, norm_prompt, dedup_key, seed, now, *where),
             )
             job_id = int(cur.lastrowid or 0)
             nick = c.execute("SELECT nickname FROM players WHERE id = ?", (pid,)).fetchone()[0]
@@ -87,19 +106,32 @@ class Jobs:
             seed=seed,
             created_at=now,
             source=source,
+            booth=booth,
         )
 
-    def pending(self) -> list[Job]:
-        """Unfinished jobs in the order they were accepted."""
+    def pending(self, booth: str | None = None) -> list[Job]:
+        """Unfinished jobs in the order they were accepted: one booth's, or every booth's
+        (None)."""
+        where = "j.state = 'pending'" + ("" if booth is None else " AND j.booth = ?")
         rows = (
             self.db.conn()
             .execute(
                 f"SELECT {JOB_COLS} FROM jobs j JOIN players p ON p.id = j.player_id"
-                " WHERE j.state = 'pending' ORDER BY j.id"
+                f" WHERE {where} ORDER BY j.id",
+                () if booth is None else (booth,),
             )
             .fetchall()
         )
         return [from_row(Job, r) for r in rows]
+
+    def _own(self, c: Conn, job: Job) -> None:
+        """Raise JobMoved unless the job is still pending and this booth's (checked in the
+        transaction that commits it)."""
+        row = c.execute(
+            "SELECT booth FROM jobs WHERE id = ? AND state = 'pending'", (job.id,)
+        ).fetchone()
+        if row is None or row[0] != self.db.booth:
+            raise JobMoved(f"job {job.id} is no longer this booth's: another booth draws it")
 
     def record_attempt(self, job_id: int, reason: str) -> int:
         """Count a failed attempt (the job stays pending); return the attempts so far."""
@@ -115,10 +147,13 @@ class Jobs:
         """Mark a job failed with its reason, and the waiters that joined it; they are kept
         for staff, not retried. Returns those waiters."""
         with self.db.transaction() as c:
-            c.execute(
-                "UPDATE jobs SET state = 'failed', error = ? WHERE id = ?",
-                (reason, job_id),
-            )
+            failed = c.execute(
+                "UPDATE jobs SET state = 'failed', error = ?"
+                " WHERE id = ? AND booth = ? AND state = 'pending'",
+                (reason, job_id, self.db.booth),
+            ).rowcount
+            if failed == 0:
+                return []  # another booth's now (adopted): it is theirs to draw or fail
             waiters = self._waiters(c, job_id)
             c.execute(
                 "UPDATE waiters SET state = 'failed', error = ?"
@@ -132,7 +167,7 @@ class Jobs:
         ranks after the earlier prompt at the same score)."""
         subs = []
         for w in self._waiters(c, job.id):
-            like = replace(job, raw_prompt=w.raw_prompt, prompt=w.prompt)
+            like = replace(job, raw_prompt=w.raw_prompt, prompt=w.prompt, booth=w.booth)
             subs.append(self._insert(c, w.player_id, like, _reused(original), original.id))
         c.execute("DELETE FROM waiters WHERE job_id = ? AND state = 'waiting'", (job.id,))
         return subs
@@ -157,9 +192,9 @@ class Jobs:
             job = from_row(Job, row)
             pid = self.players.id(c, player_key, nickname)
             cur = c.execute(
-                "INSERT INTO waiters(job_id, player_id, raw_prompt, prompt, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (job.id, pid, raw_prompt, prompt, now),
+                "INSERT INTO waiters(job_id, player_id, raw_prompt, prompt, created_at, booth)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (job.id, pid, raw_prompt, prompt, now, self.db.booth),
             )
             wid = int(cur.lastrowid or 0)
             nick = c.execute("SELECT nickname FROM players WHERE id = ?", (pid,)).fetchone()[0]
@@ -171,6 +206,7 @@ class Jobs:
             raw_prompt=raw_prompt,
             prompt=prompt,
             created_at=now,
+            booth=self.db.booth,
         )
         return waiter, job
 
@@ -231,7 +267,8 @@ class Jobs:
         """Commit the submission, one for each waiter, and remove the job, in one
         transaction. The job's own submission comes first."""
         with self.db.transaction() as c:
-            sub = self._insert(c, job.player_id, job, result, None)
+            self._own(c, job)
+            sub = self._insert(c, job.player_id, replace(job, booth=self.db.booth), result, None)
             followers = self._finish_waiters(c, job, sub)
             c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
             return self._placed([sub, *followers])
@@ -240,7 +277,9 @@ class Jobs:
         """A queued job whose drawing appeared meanwhile: record it (and its waiters) as
         dedup hits."""
         with self.db.transaction() as c:
-            sub = self._insert(c, job.player_id, job, _reused(original), original.id)
+            self._own(c, job)
+            like = replace(job, booth=self.db.booth)
+            sub = self._insert(c, job.player_id, like, _reused(original), original.id)
             followers = self._finish_waiters(c, job, original)
             c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
             return self._placed([sub, *followers])
@@ -251,7 +290,8 @@ class Jobs:
         """Record an immediate dedup hit as a submission (no job, no model work)."""
         with self.db.transaction() as c:
             pid = self.players.id(c, player_key, nickname)
-            return self._placed([self._insert(c, pid, job_like, _reused(original), original.id)])[0]
+            like = replace(job_like, booth=self.db.booth)
+            return self._placed([self._insert(c, pid, like, _reused(original), original.id)])[0]
 
     def _placed(self, subs: list[Submission]) -> list[Submission]:
         """The submissions with their players' rank and best as this transaction leaves
@@ -287,8 +327,8 @@ class Jobs:
         cur = c.execute(
             "INSERT INTO submissions(player_id, nickname, target_id, raw_prompt, prompt,"
             " norm_prompt, dedup_key, image, cosine, percent, seed, gen_ms, judge_ms,"
-            " generator, judge, created_at, dedup_of, staff, job_id, hidden, flags, review)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " generator, judge, created_at, dedup_of, staff, job_id, hidden, flags, review,"
+            " booth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 pid,
                 nick,
@@ -312,6 +352,7 @@ class Jobs:
                 Hidden.WITH_PLAYER if hidden else 0,
                 result.flags,
                 result.review,
+                job.booth,
             ),
         )
         sid = int(cur.lastrowid or 0)

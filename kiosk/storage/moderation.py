@@ -174,7 +174,12 @@ class Moderation:
                 " ORDER BY id DESC LIMIT 500"
             )
         )
+        booths = c.execute(
+            "SELECT booth, COUNT(*) FROM submissions WHERE dedup_of IS NULL"
+            " GROUP BY booth ORDER BY booth"
+        ).fetchall()  # as Board.booths (this repository has no Board)
         return EventStats(
+            drawings_per_booth={str(b): int(n) for b, n in booths},
             players=int(players),
             drawings=sum(bins),
             submissions=int(subs),
@@ -201,7 +206,8 @@ class Moderation:
         rows = (
             self.db.conn()
             .execute(
-                "SELECT id, at, actor, action, subject, reason FROM audit ORDER BY id DESC LIMIT ?",
+                "SELECT id, at, actor, action, subject, reason, booth FROM audit"
+                " ORDER BY id DESC LIMIT ?",
                 (limit,),
             )
             .fetchall()

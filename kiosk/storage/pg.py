@@ -33,7 +33,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from kiosk.core.api import StoreError, StoreOffline
 from kiosk.storage import schema
 from kiosk.storage.db import write_audit
-from kiosk.storage.dialect import POSTGRESQL, Conn, Cursor, pg_params, pg_sql
+from kiosk.storage.dialect import BOOTH_LOCK, POSTGRESQL, Conn, Cursor, pg_params, pg_sql
 
 log = logging.getLogger(__name__)
 
@@ -151,15 +151,17 @@ class PgDb:
     connection each)."""
 
     dialect = POSTGRESQL
-    audit = staticmethod(write_audit)
 
-    def __init__(self, url: str, *, readonly: bool = False, pool_size: int = POOL_SIZE) -> None:
-        self.url, self.readonly = url, readonly
+    def __init__(
+        self, url: str, *, readonly: bool = False, pool_size: int = POOL_SIZE, booth: str = ""
+    ) -> None:
+        self.url, self.readonly, self.booth = url, readonly, booth
         self.where = shown(url)
         self.token = uuid.uuid4().hex[:12]
         """This process's name in the notifications its commits send."""
         self._local = threading.local()
         self._listener: Listener | None = None
+        self._holding: psycopg.Connection[Any] | None = None
         why = self._why()  # fail at once, in the server's words, rather than retry
         if why:
             raise StoreError(f"cannot reach the store at {self.where}: {why}")
@@ -246,6 +248,7 @@ class PgDb:
     def shutdown(self) -> None:
         """Close every connection of the pool and stop listening (the process is done
         with the store)."""
+        self.release_booth()
         self._local.conn = None
         if self._listener is not None:
             self._listener.stop()
@@ -256,6 +259,55 @@ class PgDb:
         burst at a time, and after a reconnect (anything may have changed meanwhile)."""
         self.listener().callbacks.append(on_change)
         return True
+
+    def _try_booth(self, raw: psycopg.Connection[Any], booth: str) -> bool:
+        sql = "SELECT pg_try_advisory_lock(%s, hashtext(%s))"
+        row = raw.execute(sql, (BOOTH_LOCK, booth)).fetchone()
+        return bool(row and row[0])
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        except psycopg.Error as exc:
+            why = _first_line(exc)
+            raise StoreError(f"cannot reach the store at {self.where}: {why}") from None
+
+    def hold_booth(self) -> None:
+        """Hold this booth's name on the server while it runs: a session advisory lock on
+        a connection of its own, gone when it is released, the process dies or the
+        server loses it. Two kiosks cannot run one booth (they would draw its jobs
+        twice), and `adopt` tells a running booth from a dead one. StoreError when
+        another kiosk holds it."""
+        if self._holding is not None:
+            return
+        raw = self._connect()
+        if not self._try_booth(raw, self.booth):
+            raw.close()
+            raise StoreError(
+                f"booth {self.booth!r} is already running on the store at {self.where}:"
+                " give each booth its own [event] booth"
+            )
+        self._holding = raw
+
+    def release_booth(self) -> None:
+        """Let this booth's name go (the engine stopped)."""
+        raw, self._holding = self._holding, None
+        if raw is None:
+            return
+        try:  # at once: a closed connection's backend lets its locks go only as it exits
+            raw.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (BOOTH_LOCK, self.booth))
+        except psycopg.Error:
+            pass  # the connection is gone already, and the lock with it
+        finally:
+            raw.close()
+
+    def booth_running(self, booth: str) -> bool:
+        """Whether a kiosk holds this booth's name on the server now."""
+        with self._connect() as raw:
+            if not self._try_booth(raw, booth):
+                return True
+            raw.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (BOOTH_LOCK, booth))
+            return False
 
     @contextmanager
     def transaction(self) -> Iterator[Conn]:
@@ -301,6 +353,10 @@ class PgDb:
             self._listener = Listener(self.url, self.token)
             self._listener.start()
         return self._listener
+
+    def audit(self, c: Conn, actor: str, action: str, subject: str, reason: str) -> None:
+        """The audit row of a staff action at this booth, in the action's transaction."""
+        write_audit(c, actor, action, subject, reason, booth=self.booth)
 
     def one(self, sql: str, *args: object) -> Any:
         """The first row of a query on this thread's connection (None: no row)."""

@@ -213,7 +213,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN source TEXT NOT NULL DEFAULT 'keyboard';
     """,
-    # 12: drawings every booth can read. On the event's shared store a drawing's file is
+    # 12: booths of one event. A job belongs to the booth that accepted it (drawn by its
+    # GPU, resumed by it, handed to another by `kiosk staff adopt`); a submission and a
+    # waiter name the booth that served it; an audit row the booth where staff acted.
+    # '' is "no booth named" (rows from before): an SQLite file is one booth's, which
+    # takes them at start (kiosk.storage.jobs.Jobs.resume). The Python step below adds
+    # each column only where it is missing.
+    "",
+    # 13: drawings every booth can read. On the event's shared store a drawing's file is
     # kept here too, by its path relative to a data dir (kiosk.storage.pictures); an
     # SQLite booth leaves it empty (its data dir is where its drawings are read).
     """
@@ -224,8 +231,26 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+BOOTH_TABLES = ("jobs", "submissions", "waiters", "audit")
+
+
+def add_booths(conn: Conn) -> None:
+    """Migration 12: a `booth` column on each of BOOTH_TABLES that lacks one (a database
+    rebuilt from an older one by hand may have it already), and the index a booth's
+    resume reads. The same SQL on both databases."""
+    for table in BOOTH_TABLES:
+        columns = {d[0] for d in conn.execute(f"SELECT * FROM {table} LIMIT 0").description}
+        if "booth" not in columns:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN booth TEXT NOT NULL DEFAULT ''")
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS jobs_pending_by_booth ON jobs(booth, id)"
+        " WHERE state = 'pending'"
+    )
+
+
 PYTHON_STEPS: dict[int, Callable[[Conn], None]] = {
     9: rekey_players,
+    12: add_booths,
 }
 """Migrations that SQL alone cannot write, by number: each runs after that number's SQL,
 in the same transaction, with the open connection."""

@@ -2,7 +2,7 @@
 
 `Store` (an SQLite file) and `PgStore` (a PostgreSQL server, the shared store of several
 booths) implement `kiosk.core.ports.StoreAPI` with the same repositories: `store.jobs`,
-`store.board`, `store.moderation`, `store.players`, `store.words`, `store.raffles`,
+`store.board`, `store.booths`, `store.moderation`, `store.players`, `store.words`, `store.raffles`,
 `store.meta`. `open_store` picks one from a location (`[store] url`, else the file).
 """
 
@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from kiosk.core.api import StoreError
 from kiosk.core.ports import StoreAPI
 from kiosk.storage.board import Board
+from kiosk.storage.booths import Booths
 from kiosk.storage.db import Db, DbAPI
 from kiosk.storage.jobs import Jobs
 from kiosk.storage.moderation import Moderation
@@ -68,9 +69,12 @@ class Repositories:
 
     def __init__(self, db: DbAPI, *, readonly: bool) -> None:
         self.readonly = readonly
+        self.booth = db.booth
+        """The booth this store serves: it owns the jobs accepted through it."""
         self.players = Players(db)
         self.board = Board(db)
         self.jobs = Jobs(db, self.players, self.board)
+        self.booths = Booths(db, self.jobs)
         self.moderation = Moderation(db)
         self.words = Words(db)
         self.raffles = Raffles(db)
@@ -95,13 +99,25 @@ class Repositories:
         """Close this thread's connection."""
         self._db.close()
 
+    def hold_booth(self) -> None:
+        """Hold this booth's name while it runs (see PgDb.hold_booth); StoreError when
+        another kiosk runs it."""
+        self._db.hold_booth()
+
+    def release_booth(self) -> None:
+        self._db.release_booth()
+
+    def booth_running(self, booth: str) -> bool:
+        """Whether another kiosk is running this booth now (it cannot be adopted)."""
+        return self._db.booth_running(booth)
+
 
 class Store(Repositories):
     """The kiosk's SQLite database file; safe to share between threads (one connection
     each)."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
-        self.db = Db(path, readonly=readonly)
+    def __init__(self, path: Path, *, readonly: bool = False, booth: str = "") -> None:
+        self.db = Db(path, readonly=readonly, booth=booth)
         self.path = self.db.path
         super().__init__(self.db, readonly=readonly)
 
@@ -110,10 +126,10 @@ class PgStore(Repositories):
     """The event's PostgreSQL database, shared by every booth; safe to share between
     threads (one pooled connection each)."""
 
-    def __init__(self, url: str, *, readonly: bool = False) -> None:
+    def __init__(self, url: str, *, readonly: bool = False, booth: str = "") -> None:
         from kiosk.storage.pg import PgDb  # not at import: SQLite booths never load psycopg
 
-        self.db: PgDb = PgDb(url, readonly=readonly)
+        self.db: PgDb = PgDb(url, readonly=readonly, booth=booth)
         super().__init__(self.db, readonly=readonly)
 
     def shutdown(self) -> None:
@@ -121,17 +137,17 @@ class PgStore(Repositories):
         self.db.shutdown()
 
 
-def open_store(url: str, path: Path, *, readonly: bool = False) -> Store | PgStore:
+def open_store(url: str, path: Path, *, readonly: bool = False, booth: str = "") -> Store | PgStore:
     """The store at `url` (`[store] url`: postgresql://...) or, when it is empty, the
-    SQLite file at `path`."""
+    SQLite file at `path`; `booth` names the booth it serves (`[event] booth`)."""
     if not url:
-        return Store(path, readonly=readonly)
+        return Store(path, readonly=readonly, booth=booth)
     if urlsplit(url).scheme not in URL_SCHEMES:
         raise StoreError(
             f"[store] url {url!r} is not a postgresql:// URL (leave it empty for the"
             " SQLite file in the data dir)"
         )
-    return PgStore(url, readonly=readonly)
+    return PgStore(url, readonly=readonly, booth=booth)
 
 
 _API: type[StoreAPI] = Store  # mypy checks that both stores implement the seam

@@ -200,7 +200,9 @@ class StaffScreen(Screen[None]):
 
     def _state(self) -> None:
         engine = self.kiosk.engine
-        paused = "  ·  DRAWING PAUSED" if engine.paused else ""
+        whole = engine.pause_scope == "event"
+        scope = "whole event" if whole else "this booth"
+        paused = f"  ·  DRAWING PAUSED ({scope})" if engine.paused else ""
         review = "  ·  REVIEW QUEUE (ctrl+r: all drawings)" if self._review else ""
         target = self.kiosk.settings.active_target
         self.query_one("#staff-state", Static).update(

@@ -1,0 +1,80 @@
+"""Booths of one event: which booth owns which pending job, and handing a dead booth's
+jobs to another (`kiosk staff adopt`).
+
+A job belongs to the booth whose store accepted it (`db.booth`): only that booth draws
+it, resumes it, and may commit or fail it (kiosk.storage.jobs checks the owner in the
+committing transaction). A booth asks `owned` as it takes a batch, so it draws only the
+jobs it owns at that moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kiosk.core.api import Job
+from kiosk.storage.db import DbAPI
+from kiosk.storage.jobs import Jobs
+
+
+class Booths:
+    """The jobs table seen by booth: ownership, resume, adoption."""
+
+    def __init__(self, db: DbAPI, jobs: Jobs) -> None:
+        self.db, self.jobs = db, jobs
+
+    def resume(self) -> list[Job]:
+        """This booth's pending jobs, to draw (at start). An SQLite file is one booth's
+        (the data-dir lock says so), so there the booth first takes every pending job in
+        it, whatever name accepted it (rows from before booths, a renamed host): a single
+        booth resumes all its work, as it always did."""
+        booth = self.db.booth
+        if not self.db.dialect.shared:
+            others = "SELECT 1 FROM jobs WHERE state = 'pending' AND booth != ? LIMIT 1"
+            if self.db.conn().execute(others, (booth,)).fetchone() is not None:
+                with self.db.transaction() as c:
+                    c.execute(
+                        "UPDATE jobs SET booth = ? WHERE state = 'pending' AND booth != ?",
+                        (booth, booth),
+                    )
+        return self.jobs.pending(booth)
+
+    def owned(self, job_ids: Sequence[int]) -> set[int]:
+        """Which of these jobs are still pending and this booth's: the ones it may draw
+        (asked as it takes a batch; another booth may have adopted the rest)."""
+        ids = list(dict.fromkeys(job_ids))
+        if not ids:
+            return set()
+        rows = (
+            self.db.conn()
+            .execute(
+                f"SELECT id FROM jobs WHERE id IN ({', '.join('?' * len(ids))})"
+                " AND state = 'pending' AND booth = ?",
+                [*ids, self.db.booth],
+            )
+            .fetchall()
+        )
+        return {int(r[0]) for r in rows}
+
+    def pending_by_booth(self) -> dict[str, int]:
+        """Pending jobs by the booth that owns them."""
+        rows = (
+            self.db.conn()
+            .execute("SELECT booth, COUNT(*) FROM jobs WHERE state = 'pending' GROUP BY booth")
+            .fetchall()
+        )
+        return {str(b): int(n) for b, n in rows}
+
+    def adopt(self, booth: str, *, reason: str = "", actor: str = "staff") -> int:
+        """Hand a (dead) booth's pending jobs, and the prompts waiting on them, to this
+        booth, in one transaction with its audit row; how many jobs. A job has one owner
+        at any time, and a booth draws only what it owns when it takes it (see owned), so
+        none is drawn twice by booths that play by it."""
+        me = self.db.booth
+        with self.db.transaction() as c:
+            moved = c.execute(
+                "UPDATE jobs SET booth = ? WHERE booth = ? AND state = 'pending'", (me, booth)
+            ).rowcount
+            if moved > 0:
+                why = f"{moved} pending job{'s' if moved != 1 else ''} to {me}"
+                self.db.audit(c, actor, "adopt", booth, f"{why}; {reason}" if reason else why)
+        return max(moved, 0)
