@@ -38,17 +38,24 @@ def tiny_settings_in(data_dir: Path, tiny_models: Path) -> Settings:
     return relaxed(with_tiny_models(load_settings(REPO / "kiosk.toml", data_dir=data)))
 
 
-def complete(store: StoreAPI, job: Job, cosine: float) -> int:
-    """Commit a job's drawing with this score, as the worker would: its submission id."""
-    result = Result(
-        image=image_relpath(job.dedup_key),
+def scored(cosine: float, *, image: str = "i.webp", flags: str = "", review: int = 0) -> Result:
+    """What the models said of a drawing, as the worker hands it to the store."""
+    return Result(
+        image=image,
         cosine=cosine,
         percent=policy.percent(cosine),
         gen_ms=1.0,
         judge_ms=1.0,
         generator="g",
         judge="j",
+        flags=flags,
+        review=review,
     )
+
+
+def complete(store: StoreAPI, job: Job, cosine: float) -> int:
+    """Commit a job's drawing with this score, as the worker would: its submission id."""
+    result = scored(cosine, image=image_relpath(job.dedup_key))
     sub, *_ = store.jobs.complete(job, result)
     return sub.id
 

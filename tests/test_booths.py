@@ -13,14 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from builders import REPO, accept, tiny_data_dir
+from builders import REPO, accept, scored, tiny_data_dir
 from click.testing import CliRunner
 from engine_fixtures import CountingGenerator, Recorder, drawn, engine_db
 from store_fixtures import TARGETS, Backend
 
 from kiosk.cli import main
-from kiosk.core import policy
-from kiosk.core.api import JobMoved, Result, StoreError
+from kiosk.core.api import JobMoved, StoreError
 from kiosk.core.commands import StaffCommand
 from kiosk.core.config import ConfigError, Settings, StoreSettings, booth_name, load_settings
 from kiosk.core.events import Done, Failed, Notice, Queued, Started
@@ -30,18 +29,6 @@ from kiosk.storage.store import PgStore, Store
 
 AnyStore = Store | PgStore
 MakeEngine = Callable[..., tuple[Engine, Recorder]]
-
-
-def drawing(cosine: float = 0.5) -> Result:
-    return Result(
-        image="i.webp",
-        cosine=cosine,
-        percent=policy.percent(cosine),
-        gen_ms=1.0,
-        judge_ms=1.0,
-        generator="g",
-        judge="j",
-    )
 
 
 def booths(backend: Backend) -> tuple[AnyStore, AnyStore]:
@@ -68,7 +55,7 @@ def test_a_job_is_its_booths_and_only_its_booth_commits_it(backend: Backend) -> 
     assert b.jobs.pending("hall-b") == [] and b.booths.owned([job.id]) == set()
     assert a.booths.owned([job.id]) == {job.id}
     with pytest.raises(JobMoved):
-        b.jobs.complete(job, drawing())  # booth B never commits booth A's job
+        b.jobs.complete(job, scored(0.5))  # booth B never commits booth A's job
     assert b.jobs.fail(job.id, "not yours") == []  # nor fails it
     assert [j.id for j in a.jobs.pending()] == [job.id] and a.board.stats().submissions == 0
     assert b.booths.pending_by_booth() == {"hall-a": 1}
@@ -84,7 +71,7 @@ def test_a_prompt_typed_at_another_booth_joins_and_is_that_booths_submission(
         prompt="a duck",
     )  # fmt: skip
     assert joined is not None and joined[1].id == job.id and joined[0].booth == "hall-b"
-    sub, follower = a.jobs.complete(job, drawing(0.7))
+    sub, follower = a.jobs.complete(job, scored(0.7))
     assert (follower.nickname, follower.dedup_of) == ("bob", sub.id)
     booth_of = "SELECT booth FROM submissions WHERE id = ?"
     assert a.db.one(booth_of, sub.id)[0] == "hall-a"  # drawn there
@@ -121,9 +108,9 @@ def test_adopt_hands_a_dead_booths_jobs_over_once_and_audits_it(
     assert [j.id for j in b.jobs.pending("hall-b")] == [j.id for j in jobs]
     assert a.booths.owned([j.id for j in jobs]) == set() and a.jobs.pending("hall-a") == []
     with pytest.raises(JobMoved):  # booth A comes back mid-batch: it commits nothing
-        a.jobs.complete(jobs[0], drawing())
-    _, follower = b.jobs.complete(jobs[0], drawing(0.6))
-    assert follower.nickname == "bob" and b.jobs.complete(jobs[1], drawing(0.4))
+        a.jobs.complete(jobs[0], scored(0.5))
+    _, follower = b.jobs.complete(jobs[0], scored(0.6))
+    assert follower.nickname == "bob" and b.jobs.complete(jobs[1], scored(0.4))
     assert b.board.stats().submissions == 3 and b.jobs.pending() == []
     (row,) = [r for r in b.moderation.audit_log() if r.action == "adopt"]
     assert (row.subject, row.booth) == ("hall-a", "hall-b") and "2 pending jobs" in row.reason

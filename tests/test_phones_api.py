@@ -366,34 +366,14 @@ async def test_a_slow_body_is_cut_off(booth_with: Any, tiny_settings: Settings) 
 
 def held_drawing(engine: Engine, nickname: str, prompt: str, cosine: float) -> int:
     """A drawing the safety probes held, committed as the worker commits one."""
-    from kiosk.core import policy
-    from kiosk.core.api import Result, Review
+    from builders import accept, scored
+
+    from kiosk.core.api import Review
     from kiosk.storage.images import image_relpath
 
-    norm = policy.normalise_prompt(prompt)
-    key = policy.dedup_key(norm, engine.target_id, "g", "j")
-    job = engine.store.jobs.add(
-        player_key=policy.player_key(nickname),
-        nickname=nickname,
-        target_id=engine.target_id,
-        raw_prompt=prompt,
-        prompt=prompt,
-        norm_prompt=norm,
-        dedup_key=key,
-        seed=policy.seed_for(key),
-    )
-    result = Result(
-        image=image_relpath(key),
-        cosine=cosine,
-        percent=policy.percent(cosine),
-        gen_ms=1.0,
-        judge_ms=1.0,
-        generator="g",
-        judge="j",
-        flags="unsafe",
-        review=Review.HELD,
-    )
-    sub, *_ = engine.store.jobs.complete(job, result)
+    job = accept(engine.store, nickname, prompt, target=engine.target_id)
+    held = scored(cosine, image=image_relpath(job.dedup_key), flags="unsafe", review=Review.HELD)
+    sub, *_ = engine.store.jobs.complete(job, held)
     return sub.id
 
 

@@ -101,7 +101,7 @@ async def test_the_wall_shows_the_join_code_while_a_phone_server_announces_it(
         qr = app.query_one(JoinQR)
         await pilot.pause(0.3)
         assert not qr.display  # no phone server: no code
-        join = JoinCode.of(data, "http://10.1.2.3:8080", 60)
+        join = JoinCode.of(data, "http://127.0.0.1:8080", 60)
         join.announce(data)
         await wait_for(pilot, lambda: qr.display, 5, "the wall's QR code")
         assert str(qr.query_one("#qr-code", Static).content) == "\n".join(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from builders import accept, commit, complete
+from builders import accept, commit, complete, scored
 from store_fixtures import Backend
 
 from kiosk.core import policy
@@ -15,7 +15,6 @@ from kiosk.core.api import (
     CarriedPlayer,
     Entrant,
     Job,
-    Result,
     Review,
     StaffState,
     StoreError,
@@ -23,20 +22,6 @@ from kiosk.core.api import (
 from kiosk.storage.store import PgStore, Store
 
 AnyStore = Store | PgStore
-
-
-def drawn(cosine: float, *, flags: str = "", review: int = 0) -> Result:
-    return Result(
-        image="i.webp",
-        cosine=cosine,
-        percent=policy.percent(cosine),
-        gen_ms=1.0,
-        judge_ms=1.0,
-        generator="g",
-        judge="j",
-        flags=flags,
-        review=review,
-    )
 
 
 def join(store: AnyStore, nickname: str, job: Job) -> bool:
@@ -56,7 +41,7 @@ def test_a_prompt_in_flight_is_joined_and_gets_the_same_drawing(store: AnyStore)
     assert [w.nickname for w in store.jobs.waiters(job.id)] == ["bob", "cy"]
     bob = store.players.get("bob")
     assert bob is not None and store.jobs.waiting_count(bob[0]) == 1
-    sub, *followers = store.jobs.complete(job, drawn(0.5))
+    sub, *followers = store.jobs.complete(job, scored(0.5))
     assert [f.nickname for f in followers] == ["bob", "cy"]
     assert all(f.dedup_of == sub.id and f.image == sub.image for f in followers)
     assert [f.rank for f in followers] == [2, 3]  # at the same score, after the first
@@ -109,7 +94,7 @@ def test_hides_hold_for_copies_players_and_later_drawings(store: AnyStore) -> No
 
 def test_a_held_drawing_ranks_once_staff_approve_it(store: AnyStore) -> None:
     job = accept(store, "ada", "a duck")
-    (sub,) = store.jobs.complete(job, drawn(0.8, flags="nsfw", review=Review.HELD))
+    (sub,) = store.jobs.complete(job, scored(0.8, flags="nsfw", review=Review.HELD))
     assert store.board.leaderboard("duck") == []
     assert [(r.id, r.held, r.flags) for r in store.board.held()] == [(sub.id, True, "nsfw")]
     store.moderation.approve(sub.id, reason="fine")
@@ -197,7 +182,7 @@ def test_a_prompt_typed_at_another_booth_joins_or_reuses_the_first(
     other = backend.open()
     job = accept(store, "ada", "a duck")
     assert join(other, "bob", job)  # booth B sees booth A's job in flight
-    sub, follower = store.jobs.complete(job, drawn(0.7))
+    sub, follower = store.jobs.complete(job, scored(0.7))
     assert (follower.nickname, follower.dedup_of) == ("bob", sub.id)
     found = other.jobs.find_original(job.dedup_key)
     assert found is not None and found.id == sub.id and found.nickname == "ada"
