@@ -397,3 +397,34 @@ def test_an_event_wide_pause_holds_at_every_booth(
     b.submit("cy", "a swan at dusk")
     assert b.wait_idle(120) and sorted(gen_b.prompts) == ["a heron in the reeds", "a swan at dusk"]
     assert not b.paused
+
+
+def test_a_visitor_who_joins_another_booths_drawing_sees_it_done_at_their_booth(
+    engine_factory: MakeEngine,
+    tiny_settings: Settings,
+    tiny_models: Path,
+    pg_url: str,
+    tmp_path: Path,
+) -> None:
+    """dee types at booth B a prompt booth A is about to draw: it joins A's job; when A
+    commits it, B's screen gets dee's `done`, with rank and best, and the drawing in B's
+    own data dir (fetched from the shared store), as A's own followers get theirs."""
+    a_settings = booth_settings(tiny_settings, "hall-a", tiny_settings.data_path, pg_url)
+    b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
+    b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
+    a, _ = engine_factory(settings=a_settings)
+    b, rec_b = engine_factory(settings=b_settings)
+    assert a.staff(StaffCommand(action="pause")).ok
+    a.submit("ada", "a duck at dawn")
+    joined = b.submit("dee", "a duck at dawn")
+    assert isinstance(joined, Queued) and joined.joined
+    assert a.staff(StaffCommand(action="resume")).ok
+    assert a.wait_idle(120), a.load_error
+    deadline = time.monotonic() + 10
+    while not rec_b.of(Done) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (done,) = rec_b.of(Done)
+    assert (done.nickname, done.job_id, done.dedup, done.rank) == ("dee", joined.job_id, True, 2)
+    rel = Path(done.image).relative_to(b_dir)  # B's own copy, the bytes A drew
+    assert done.best == done.score
+    assert (b_dir / rel).read_bytes() == (a_settings.data_path / rel).read_bytes()

@@ -10,10 +10,11 @@ jobs it owns at that moment.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from kiosk.core.api import Job
+from kiosk.core.api import Job, Submission, Waiter, from_row
 from kiosk.storage.db import DbAPI
-from kiosk.storage.jobs import Jobs
+from kiosk.storage.jobs import SUB_COLS, Jobs
 
 
 class Booths:
@@ -54,6 +55,40 @@ class Booths:
             .fetchall()
         )
         return {int(r[0]) for r in rows}
+
+    def settled(self, joined: Sequence[tuple[Waiter, str]]) -> dict[int, Submission | str]:
+        """What became of prompts this booth joined to other booths' jobs, given as
+        (waiter, the job's dedup key): by waiter id, the submission its job's commit made
+        for it (with rank and best), or the reason that job failed. Still waiting: absent.
+        A committed job's waiters leave the table, and the waiter's submission is its
+        player's first with that key (a later one would have been a dedup hit of it)."""
+        if not joined:
+            return {}
+        ids = [w.id for w, _ in joined]
+        c = self.db.conn()
+        rows = c.execute(
+            f"SELECT id, state, error FROM waiters WHERE id IN ({', '.join('?' * len(ids))})",
+            ids,
+        ).fetchall()
+        left = {int(i): (str(state), str(error or "")) for i, state, error in rows}
+        out: dict[int, Submission | str] = {}
+        for w, key in joined:
+            state, error = left.get(w.id, ("done", ""))
+            if state == "failed":
+                out[w.id] = error
+            elif state == "done":
+                row = c.execute(
+                    f"SELECT {SUB_COLS} FROM submissions s WHERE s.dedup_key = ?"
+                    " AND s.player_id = ? ORDER BY s.id LIMIT 1",
+                    (key, w.player_id),
+                ).fetchone()
+                if row is not None:
+                    sub = from_row(Submission, row)
+                    board, pid, target = self.jobs.board, w.player_id, sub.target_id
+                    out[w.id] = replace(
+                        sub, rank=board.rank(pid, target), best=board.best(pid, target)
+                    )
+        return out
 
     def pending_by_booth(self) -> dict[str, int]:
         """Pending jobs by the booth that owns them."""
