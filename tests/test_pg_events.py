@@ -183,7 +183,8 @@ def test_event_new_is_refused_while_a_booth_runs_on_the_store(
         running.shutdown()
         unknown.shutdown()
     assert code == 2 and len(err.strip().splitlines()) == 1, err
-    assert "a booth is running" in err and "hall-a" in err and "server process" in err
+    assert "2 booths are running on the store" in err, err
+    assert "hall-a, one not seen in this event yet (server process" in err
     assert store_rows(shared) == before
     assert not [p for p in (tmp_path / "office" / "events").iterdir()]
 

@@ -148,8 +148,9 @@ def _live_counts(store: PgStore, c: Conn, force: bool) -> EventCounts:
     running = store.booths.running()
     if running:
         raise EventError(
-            f"a booth is running on the store at {store.db.where}: {', '.join(running)}."
-            " Stop every booth first (`kiosk event new` empties the event under them)."
+            f"{len(running)} booth{'s are' if len(running) != 1 else ' is'} running on the"
+            f" store at {store.db.where}: {', '.join(running)}. Stop every booth first"
+            " (`kiosk event new` would empty the event under them)."
         )
     counts = read_counts(c)
     if counts.queued_prompts and not force:

@@ -70,7 +70,7 @@ class Booths:
         booth's, and its data-dir lock tells). A running booth holds BOOTH_LOCK with the
         hash of its name (kiosk.storage.pg.PgDb.hold_booth): a hash names no one, so the
         names the event has seen (and this booth's own) are matched to the held locks; a
-        lock no name matches is told by its server process."""
+        lock no name matches is told by its server process (named ones first)."""
         if not self.db.dialect.shared:
             return []
         c = self.db.conn()
@@ -92,13 +92,13 @@ class Booths:
         names: dict[int, list[str]] = {}
         for name, key in seen:
             names.setdefault(int(key), []).append(str(name))
-        found = [
-            ", ".join(sorted(names[int(key)]))
-            if int(key) in names
-            else f"a booth (server process {pid})"
+        known = sorted(n for key, _ in held for n in names.get(int(key), []))
+        unknown = [
+            f"one not seen in this event yet (server process {pid})"
             for key, pid in held
+            if int(key) not in names
         ]
-        return sorted(found)
+        return known + unknown
 
     def adopt(self, booth: str, *, reason: str = "", actor: str = "staff") -> int:
         """Hand a (dead) booth's pending jobs, and the prompts waiting on them, to this
