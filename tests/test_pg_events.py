@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from builders import REPO, free_port, shared_config
+from builders import REPO, accept, commit, free_port, shared_config
 from kiosk_cmd import kiosk
 from test_event_days import image_hashes, table_rows
 from test_store_copy import build_event, view
@@ -214,3 +214,21 @@ def test_event_commands_on_an_unreachable_store_say_so_plainly(tmp_path: Path) -
     for command in (["export", "--out", str(tmp_path / "x")], ["event", "new"], ["event", "list"]):
         code, _, err = cmd(config, tmp_path / "data", *command)
         assert code == 2 and "cannot reach the store" in err, err
+
+
+def test_event_counts_come_through_either_store_by_one_rule(store: Store | PgStore) -> None:
+    """`kiosk event list` counts the live event through the store, SQLite or shared, with
+    the rule that counts an archived file; no booth runs on a fresh store."""
+    commit(store, "ada", "a duck", 0.5)
+    pending = accept(store, "bob", "a swan", target="swan")
+    store.jobs.add_waiter(
+        player_key=policy.player_key("cy"),
+        nickname="cy",
+        dedup_key=pending.dedup_key,
+        raw_prompt="a swan",
+        prompt="a swan",
+    )
+    counts = store.event_counts()
+    assert (counts.players, counts.drawings, counts.submissions) == (3, 1, 1)
+    assert (counts.pending_jobs, counts.waiting, counts.queued_prompts) == (1, 1, 2)
+    assert store.booths.running() == []
