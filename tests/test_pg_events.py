@@ -9,12 +9,15 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+import threading
+from contextlib import closing
 from pathlib import Path
 
 import psycopg
 import pytest
 from builders import REPO, accept, commit, free_port, shared_config
 from kiosk_cmd import kiosk
+from store_fixtures import TARGETS
 from test_event_days import image_hashes, table_rows
 from test_store_copy import build_event, view
 
@@ -232,3 +235,47 @@ def test_event_counts_come_through_either_store_by_one_rule(store: Store | PgSto
     assert (counts.players, counts.drawings, counts.submissions) == (3, 1, 1)
     assert (counts.pending_jobs, counts.waiting, counts.queued_prompts) == (1, 1, 2)
     assert store.booths.running() == []
+
+
+def test_a_snapshot_is_consistent_while_a_booth_goes_on_drawing(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Every table is read in one snapshot: the totals match the rows, and every best
+    score points at a drawing, however the booth's commits fall between the tables."""
+    booth = PgStore(pg_url)
+    booth.meta.sync_targets(TARGETS)
+    stop = threading.Event()
+
+    drawn = [0]
+
+    def draw() -> None:
+        while not stop.is_set():
+            n = drawn[0]
+            commit(booth, f"p{n % 40}", f"a duck number {n}", 0.3 + (n % 50) / 100)
+            drawn[0] += 1
+
+    writer = threading.Thread(target=draw)
+    writer.start()
+    try:
+        for i in range(3):
+            dest = tmp_path / f"snap{i}"
+            dest.mkdir()
+            snapshot_store(pg_url, dest)
+            with closing(sqlite3.connect(dest / "kiosk.db")) as raw:
+                assert one(raw, "SELECT submissions FROM counters") == one(
+                    raw, "SELECT COUNT(*) FROM submissions"
+                )
+                assert one(raw, "SELECT players FROM counters") == one(
+                    raw, "SELECT COUNT(*) FROM players WHERE played = 1"
+                )
+                orphans = "SELECT COUNT(*) FROM best WHERE submission_id NOT IN"
+                assert one(raw, f"{orphans} (SELECT id FROM submissions)") == 0
+        assert drawn[0] > 0  # the booth drew meanwhile
+    finally:
+        stop.set()
+        writer.join()
+        booth.shutdown()
+
+
+def one(raw: sqlite3.Connection, sql: str) -> object:
+    return raw.execute(sql).fetchone()[0]
