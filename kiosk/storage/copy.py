@@ -7,6 +7,7 @@ written; the data dir's lock is held meanwhile, so no booth writes to it during 
 (its pending jobs would otherwise be drawn twice, once there and once from the copy).
 Identity sequences move past the copied ids (the jobs' past the highest id SQLite ever
 gave, as AUTOINCREMENT promises), so the next row on the shared store gets a fresh id.
+kiosk.storage.snapshot goes the other way (the store's event as an SQLite data dir).
 """
 
 from __future__ import annotations

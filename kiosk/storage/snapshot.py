@@ -56,6 +56,8 @@ def snapshot_store(url: str, dest: Path) -> Snapped:
 def write_data_dir(c: PgConn, dest: Path) -> Snapped:
     """Every table read on `c` (inside the caller's transaction) into a fresh
     `dest/kiosk.db`, and the drawings' files beside it."""
+    if (dest / DB_NAME).exists():
+        raise StoreError(f"{dest} holds an event already: a snapshot goes into a new data dir")
     _check_tables(c)
     db = Db(dest / DB_NAME)  # created and migrated as any booth's
     try:
