@@ -99,6 +99,17 @@ def commit(
     return complete(store, job, cosine)
 
 
+def shared_config(tmp_path: Path, url: str) -> Path:
+    """The repo's kiosk.toml with `[store] url` set (its pictures and script by absolute
+    path, since the copy lives elsewhere)."""
+    text = (REPO / "kiosk.toml").read_text(encoding="utf-8")
+    text = text.replace('"assets/', f'"{REPO}/assets/').replace('"examples/', f'"{REPO}/examples/')
+    text = text.replace('\nurl = ""', f'\nurl = "{url}"', 1)
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1 (the only address servers here bind)."""
     with socket.socket() as s:

@@ -9,19 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from builders import REPO
+from builders import shared_config
 from kiosk_cmd import kiosk
-
-
-def shared_config(tmp_path: Path, url: str) -> Path:
-    """The repo's kiosk.toml with `[store] url` set (its pictures and script by absolute
-    path, since the copy lives elsewhere)."""
-    text = (REPO / "kiosk.toml").read_text(encoding="utf-8")
-    text = text.replace('"assets/', f'"{REPO}/assets/').replace('"examples/', f'"{REPO}/examples/')
-    text = text.replace('\nurl = ""', f'\nurl = "{url}"', 1)
-    path = tmp_path / "kiosk.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def demo(
@@ -64,13 +53,3 @@ def test_two_booths_share_one_board(
     assert ban.returncode == 0, ban.stderr
     audit = kiosk("audit", "--json", "--config", str(config), "--data-dir", str(data_dir), env=env)
     assert [(a["action"], a["subject"]) for a in json.loads(audit.stdout)] == [("ban", "bob")]
-
-
-def test_commands_that_read_the_sqlite_file_refuse_a_shared_store(
-    tmp_path: Path, env: dict[str, str]
-) -> None:
-    config = shared_config(tmp_path, "postgresql://kiosk@127.0.0.1:1/event")
-    for command in (["export"], ["event", "new"]):
-        proc = kiosk(*command, "--config", str(config), "--data-dir", str(tmp_path), env=env)
-        assert proc.returncode == 2 and "[store] url" in proc.stderr, proc.stderr
-        assert "Traceback" not in proc.stderr

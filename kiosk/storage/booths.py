@@ -4,7 +4,7 @@ jobs to another (`kiosk staff adopt`).
 A job belongs to the booth whose store accepted it (`db.booth`): only that booth draws
 it, resumes it, and may commit or fail it (kiosk.storage.jobs checks the owner in the
 committing transaction). A booth asks `owned` as it takes a batch, so it draws only the
-jobs it owns at that moment.
+jobs it owns at that moment. `running` names the booths running on a shared store now.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from kiosk.core.api import Job, Submission, Waiter, from_row
 from kiosk.storage.db import DbAPI
+from kiosk.storage.dialect import BOOTH_LOCK
 from kiosk.storage.jobs import SUB_COLS, Jobs
 
 
@@ -98,6 +99,41 @@ class Booths:
             .fetchall()
         )
         return {str(b): int(n) for b, n in rows}
+
+    def running(self) -> list[str]:
+        """The booths running on the shared store now, by name ([] on SQLite: a file is one
+        booth's, and its data-dir lock tells). A running booth holds BOOTH_LOCK with the
+        hash of its name (kiosk.storage.pg.PgDb.hold_booth): a hash names no one, so the
+        names the event has seen (and this booth's own) are matched to the held locks; a
+        lock no name matches is told by its server process (named ones first)."""
+        if not self.db.dialect.shared:
+            return []
+        c = self.db.conn()
+        held = c.execute(
+            "SELECT objid::bigint, pid FROM pg_locks WHERE locktype = 'advisory'"
+            " AND classid::bigint = ? AND objsubid = 2 AND granted AND database ="
+            " (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (BOOTH_LOCK,),
+        ).fetchall()
+        if not held:
+            return []
+        seen = c.execute(
+            "SELECT name, hashtext(name)::bigint & 4294967295 FROM ("
+            " SELECT booth AS name FROM jobs UNION SELECT booth FROM submissions"
+            " UNION SELECT booth FROM waiters UNION SELECT booth FROM audit UNION SELECT ?"
+            ") AS names",
+            (self.db.booth,),
+        ).fetchall()
+        names: dict[int, list[str]] = {}
+        for name, key in seen:
+            names.setdefault(int(key), []).append(str(name))
+        known = sorted(n for key, _ in held for n in names.get(int(key), []))
+        unknown = [
+            f"one not seen in this event yet (server process {pid})"
+            for key, pid in held
+            if int(key) not in names
+        ]
+        return known + unknown
 
     def adopt(self, booth: str, *, reason: str = "", actor: str = "staff") -> int:
         """Hand a (dead) booth's pending jobs, and the prompts waiting on them, to this
