@@ -99,13 +99,16 @@ def commit(
     return complete(store, job, cosine)
 
 
-def shared_config(tmp_path: Path, url: str) -> Path:
-    """The repo's kiosk.toml with `[store] url` set (its pictures and script by absolute
-    path, since the copy lives elsewhere)."""
+def shared_config(folder: Path, url: str, booth: str = "") -> Path:
+    """The repo's kiosk.toml in `folder` with `[store] url` set, as booth `booth` if
+    given (its pictures and script by absolute path, since the copy lives elsewhere)."""
     text = (REPO / "kiosk.toml").read_text(encoding="utf-8")
     text = text.replace('"assets/', f'"{REPO}/assets/').replace('"examples/', f'"{REPO}/examples/')
     text = text.replace('\nurl = ""', f'\nurl = "{url}"', 1)
-    path = tmp_path / "kiosk.toml"
+    if booth:
+        text = text.replace('\n# booth = "hall-a"', f'\nbooth = "{booth}"', 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "kiosk.toml"
     path.write_text(text, encoding="utf-8")
     return path
 

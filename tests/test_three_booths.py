@@ -24,27 +24,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from builders import REPO
+from builders import REPO, shared_config
 from kiosk_cmd import kiosk
 from pg_fixtures import PgServer
 from tmux_fixtures import KIOSK, STARTUP_S, Tmux
 
 SHARED = "a duck and a swan on a pond"
 BOOTHS = ("hall-a", "hall-b", "hall-c")
-
-
-def shared_config(folder: Path, url: str, booth: str = "") -> Path:
-    """The repo's kiosk.toml on the shared store at `url`, as booth `booth` (its
-    pictures and script by absolute path, since the copy lives elsewhere)."""
-    text = (REPO / "kiosk.toml").read_text(encoding="utf-8")
-    text = text.replace('"assets/', f'"{REPO}/assets/').replace('"examples/', f'"{REPO}/examples/')
-    text = text.replace('\nurl = ""', f'\nurl = "{url}"', 1)
-    if booth:
-        text = text.replace('\n# booth = "hall-a"', f'\nbooth = "{booth}"', 1)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "kiosk.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @dataclass
@@ -202,6 +188,9 @@ def test_three_booths_and_a_wall_play_one_event(
         ).fetchall()
         assert sorted(booth for booth, _ in shared) == ["hall-a", "hall-b"]
         assert sorted(drawn for _, drawn in shared) == [False, True]
+    audit = kiosk("audit", "--json", "--config", str(a.config), "--data-dir", str(a.data), env=env)
+    bans = [(r["action"], r["subject"], r["booth"]) for r in json.loads(audit.stdout)]
+    assert ("ban", "mallory", "hall-c") in bans, audit.stdout  # seen from hall-a
     print(json.dumps(rows, indent=1))
 
 
