@@ -25,6 +25,7 @@ from kiosk.core.config import ConfigError, Settings, StoreSettings, booth_name, 
 from kiosk.core.events import Done, Failed, Notice, Queued, Started
 from kiosk.engine.desk import StaffDesk
 from kiosk.engine.engine import Engine
+from kiosk.ml.tiny import with_tiny_models
 from kiosk.storage.store import PgStore, Store
 
 AnyStore = Store | PgStore
@@ -200,10 +201,11 @@ def test_the_booth_defaults_to_the_host_name_and_is_checked(
 
 
 def booth_settings(settings: Settings, booth: str, data_dir: Path, url: str = "") -> Settings:
-    """`settings` (the tiny models, by absolute path: same dedup keys at every booth) as
-    one booth on its own data dir, on the store at `url` (empty: its SQLite file)."""
+    """`settings` as one booth on its own data dir, with the tiny models in it (as each
+    booth keeps its own), on the store at `url` (empty: its SQLite file)."""
     event = settings.event.model_copy(update={"booth": booth, "data_dir": str(data_dir)})
-    return settings.model_copy(update={"event": event, "store": StoreSettings(url=url)})
+    moved = settings.model_copy(update={"event": event, "store": StoreSettings(url=url)})
+    return with_tiny_models(moved)
 
 
 def test_a_dead_booths_jobs_are_drawn_once_by_the_booth_that_adopts_them(

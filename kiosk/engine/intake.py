@@ -55,9 +55,10 @@ class Intake:
             for t in settings.targets
         }
         g = settings.generator
-        vae = g.vae if g.vae in ("full", "tiny") else model_identity(g.vae)
+        home = settings.data_path
+        vae = g.vae if g.vae in ("full", "tiny") else model_identity(g.vae, home)
         self._generation = policy.generation_identity(
-            model_identity(g.model), g.steps, g.guidance, g.width, g.height, vae
+            model_identity(g.model, home), g.steps, g.guidance, g.width, g.height, vae
         )
 
     def dedup_key(self, norm_prompt: str, target_id: str | None = None) -> str:
@@ -69,7 +70,7 @@ class Intake:
             norm_prompt,
             self._targets[target_id or self.target_id],
             self._generation,
-            model_identity(name),
+            model_identity(name, self.settings.data_path),
         )
 
     def submit(
