@@ -268,3 +268,25 @@ def online(engine: EngineAPI) -> bool:
     except StoreError:
         return False
     return True
+
+
+def test_a_running_booth_holds_its_name_again_after_a_database_restart(
+    pg_server: PgServer, pg_url: str
+) -> None:
+    """A restart ends every session, and the booth's name lock with it: the booth takes
+    it again as its listener comes back, so staff still cannot adopt a running booth's
+    jobs, and a second kiosk still cannot run as it."""
+    booth, desk, twin = (PgStore(pg_url, booth=name) for name in ("hall-a", "desk", "hall-a"))
+    try:
+        booth.hold_booth()
+        before = booth.db.listener().connects
+        pg_server.restart()
+        assert wait_until(lambda: booth.db.listener().connects > before, 30)
+        assert wait_until(lambda: desk.booth_running("hall-a"), 10)
+        with pytest.raises(StoreError, match="already running"):
+            twin.hold_booth()
+        booth.release_booth()
+        assert not desk.booth_running("hall-a")
+    finally:
+        for store in (booth, desk, twin):
+            store.shutdown()

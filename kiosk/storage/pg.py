@@ -288,6 +288,31 @@ class PgDb:
                 " give each booth its own [event] booth"
             )
         self._holding = raw
+        self.listener().reconnected.append(self._hold_again)
+
+    def _hold_again(self) -> None:
+        """The listener is back after a loss: if the booth's own session went with the
+        server (a restart), take the booth's name again, so staff cannot adopt the jobs
+        of a booth that is running."""
+        raw = self._holding
+        if raw is None:
+            return
+        try:
+            raw.execute("SELECT 1")
+            return  # the session lived through it, and its lock with it
+        except psycopg.Error:
+            raw.close()
+        try:
+            fresh = self._connect()
+        except StoreError as exc:
+            log.warning("booth %r: cannot take its name again yet: %s", self.booth, exc)
+            return  # the next reconnect tries again
+        if self._try_booth(fresh, self.booth):
+            self._holding = fresh
+            log.info("booth %r holds its name again after the store came back", self.booth)
+        else:
+            fresh.close()
+            log.error("booth %r: another kiosk took this booth's name meanwhile", self.booth)
 
     def release_booth(self) -> None:
         """Let this booth's name go (the engine stopped)."""
@@ -379,6 +404,9 @@ class Listener:
         self.connects = 0
         """How many times it connected (a new one: the server may have restarted)."""
         self.callbacks: list[Callable[[], object]] = []
+        self.reconnected: list[Callable[[], object]] = []
+        """Called first after a reconnect (the server may have restarted: what a session
+        held, it lost)."""
         self._stop = threading.Event()
         self._listening = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kiosk-listen", daemon=True)
@@ -408,6 +436,8 @@ class Listener:
                     self.connects += 1
                     self._listening.set()
                     if listened:  # back after a loss: whatever happened, read again
+                        for hook in list(self.reconnected):
+                            hook()
                         self._changed(others=True)
                     listened = True
                     delay = 0.2
