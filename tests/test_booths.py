@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from builders import REPO, accept, scored, tiny_data_dir
@@ -79,6 +80,47 @@ def test_a_prompt_typed_at_another_booth_joins_and_is_that_booths_submission(
     assert a.db.one(booth_of, follower.id)[0] == "hall-b"  # typed here
     stats = b.moderation.event_stats()
     assert stats.drawings_per_booth == {"hall-a": 1} and stats.submissions == 2
+
+
+def test_one_job_per_drawing_when_two_booths_accept_it_at_once(
+    engine_factory: MakeEngine,
+    tiny_settings: Settings,
+    tiny_models: Path,
+    pg_url: str,
+    tmp_path: Path,
+) -> None:
+    """Booths A and B take the same prompt at the same moment: B looked (no job for
+    it yet), then A wrote its job, then B writes. B's write, under the store's one write
+    lock, sees A's job and writes nothing (InFlight); B's visitor joins A's job, and the
+    drawing is made once."""
+    a_settings = booth_settings(tiny_settings, "hall-a", tiny_settings.data_path, pg_url)
+    b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
+    b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
+    gen_a, gen_b = CountingGenerator(a_settings.generator), CountingGenerator(b_settings.generator)
+    a, _ = engine_factory(settings=a_settings, generator=gen_a)
+    b, rec_b = engine_factory(settings=b_settings, generator=gen_b)
+    assert a.staff(StaffCommand(action="pause")).ok
+    jobs = b.store.jobs
+    look = jobs.add_waiter
+
+    def b_looks_then_a_writes(**kwargs: Any) -> Any:
+        jobs.add_waiter = look  # type: ignore[method-assign]  # once
+        seen = look(**kwargs)  # B's look: nothing in flight yet
+        assert seen is None
+        assert isinstance(a.submit("ada", "a duck at dawn"), Queued)  # A writes its job
+        return seen
+
+    jobs.add_waiter = b_looks_then_a_writes  # type: ignore[method-assign]
+    joined = b.submit("dee", "a duck at dawn")
+    assert isinstance(joined, Queued) and joined.joined
+    assert [j.booth for j in b.store.jobs.pending()] == ["hall-a"]  # one job, A's
+    assert a.staff(StaffCommand(action="resume")).ok
+    assert a.wait_idle(120)
+    deadline = time.monotonic() + 10
+    while not rec_b.of(Done) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [e.nickname for e in rec_b.of(Done)] == ["dee"]
+    assert gen_a.prompts == ["a duck at dawn"] and gen_b.prompts == []
 
 
 def test_resume_takes_this_booths_jobs_and_sqlite_is_one_booths(backend: Backend) -> None:

@@ -44,6 +44,11 @@ class JobMoved(StoreError):
     booth, which draws it): nothing of it is committed here."""
 
 
+class InFlight(StoreError):
+    """Another booth accepted the same drawing a moment ago, between this booth's look
+    and its write: nothing was written; the prompt joins that booth's job instead."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Job:
     """Accepted work that has not produced a submission yet."""

@@ -11,7 +11,7 @@ import time
 from dataclasses import replace
 
 from kiosk.core import policy
-from kiosk.core.api import KEYBOARD, Job, PlayerFlags, Submission, Waiter, is_phone
+from kiosk.core.api import KEYBOARD, InFlight, Job, PlayerFlags, Submission, Waiter, is_phone
 from kiosk.core.config import Settings
 from kiosk.core.events import Done, Failed, LeaderboardChanged, Queued
 from kiosk.core.i18n import N_
@@ -156,17 +156,20 @@ class Intake:
                 queued = drawer.queued(job, position, eta, waiter=waiter)
             else:
                 self._check_backlog()
-                job = self.store.jobs.add(
-                    player_key=pkey,
-                    nickname=nick,
-                    target_id=self.target_id,
-                    raw_prompt=prompt,
-                    prompt=text,
-                    norm_prompt=norm,
-                    dedup_key=key,
-                    seed=policy.seed_for(key),
-                    source=source,
-                )
+                try:
+                    job = self.store.jobs.add(
+                        player_key=pkey,
+                        nickname=nick,
+                        target_id=self.target_id,
+                        raw_prompt=prompt,
+                        prompt=text,
+                        norm_prompt=norm,
+                        dedup_key=key,
+                        seed=policy.seed_for(key),
+                        source=source,
+                    )
+                except InFlight:  # another booth took the same drawing a moment ago
+                    return self._accept(pkey, nick, prompt, text, norm, key, flags, source)
                 drawer.push(job)
                 position, eta = drawer.place(job.id)
                 queued = drawer.queued(job, position, eta)

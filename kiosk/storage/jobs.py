@@ -20,6 +20,7 @@ from dataclasses import replace
 from kiosk.core.api import (
     KEYBOARD,
     Hidden,
+    InFlight,
     Job,
     JobMoved,
     Result,
@@ -40,6 +41,8 @@ JOB_COLS = (
 WAITER_COLS = (
     "w.id, w.job_id, w.player_id, p.nickname, w.raw_prompt, w.prompt, w.created_at, w.booth"
 )
+PENDING = "SELECT 1 FROM jobs WHERE dedup_key = ? AND state = 'pending' LIMIT 1"
+"""Whether a job draws this dedup key now (at any booth)."""
 SUB_COLS = (
     "s.id, s.player_id, s.nickname, s.target_id, s.prompt, s.dedup_key, s.image, s.cosine,"
     " s.percent, s.seed, s.gen_ms, s.judge_ms, s.created_at, s.dedup_of, s.flags, s.review"
@@ -81,10 +84,14 @@ class Jobs:
         source: str = KEYBOARD,
     ) -> Job:
         """Persist accepted work before it is queued: a restart resumes it (in the fair
-        queue of its source)."""
+        queue of its source). On a shared store, InFlight when another booth's job draws
+        the same key (it came between the caller's look and this write, which runs under
+        the store's one write lock: one job per drawing, whatever the race)."""
         now, booth = time.time(), self.db.booth
         where = (source, booth)  # the fair queue's unit and the booth that owns it
         with self.db.transaction() as c:
+            if self.db.dialect.shared and c.execute(PENDING, (dedup_key,)).fetchone():
+                raise InFlight(f"another booth is drawing {dedup_key[:12]} already")
             pid = self.players.id(c, player_key, nickname)
             cur = c.execute(
                 "INSERT INTO jobs(player_id, target_id, raw_prompt, prompt, norm_prompt,"
@@ -178,8 +185,7 @@ class Jobs:
         """Join the pending job that draws this dedup key, if there is one: the prompt gets
         that job's drawing when it is done, with no job of its own. None: no such job."""
         now = time.time()
-        pending = "SELECT 1 FROM jobs WHERE dedup_key = ? AND state = 'pending' LIMIT 1"
-        if self.db.conn().execute(pending, (dedup_key,)).fetchone() is None:
+        if self.db.conn().execute(PENDING, (dedup_key,)).fetchone() is None:
             return None  # the usual case: no write transaction for it
         with self.db.transaction() as c:  # checked again inside: the job may have finished
             row = c.execute(
