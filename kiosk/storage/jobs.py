@@ -85,17 +85,15 @@ class Jobs:
         now, booth = time.time(), self.db.booth
         where = (source, booth)  # the fair queue's unit and the booth that owns it
         with self.db.transaction() as c:
-            pid = self.players.id(c, player_key, nickname)
-            cur = c.execute(
+            pid, nick = self.players.row(c, player_key, nickname)
+            job_id = c.execute(
                 "INSERT INTO jobs(player_id, target_id, raw_prompt, prompt, norm_prompt,"
                 " dedup_key, seed, created_at, source, booth)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (pid, target_id, raw_prompt, prompt, norm_prompt, dedup_key, seed, now, *where),
-            )
-            job_id = int(cur.lastrowid or 0)
-            nick = c.execute("SELECT nickname FROM players WHERE id = ?", (pid,)).fetchone()[0]
+            ).fetchone()[0]
         return Job(
-            id=job_id,
+            id=int(job_id),
             player_id=pid,
             nickname=nick,
             target_id=target_id,
@@ -124,23 +122,24 @@ class Jobs:
         )
         return [from_row(Job, r) for r in rows]
 
-    def _own(self, c: Conn, job: Job) -> None:
-        """Raise JobMoved unless the job is still pending and this booth's (checked in the
-        transaction that commits it)."""
-        row = c.execute(
-            "SELECT booth FROM jobs WHERE id = ? AND state = 'pending'", (job.id,)
+    def _take(self, c: Conn, job: Job) -> None:
+        """Remove the job as the transaction that commits it begins; JobMoved (and the
+        transaction rolls back) unless it is still pending and this booth's."""
+        taken = c.execute(
+            "DELETE FROM jobs WHERE id = ? AND state = 'pending' AND booth = ? RETURNING id",
+            (job.id, self.db.booth),
         ).fetchone()
-        if row is None or row[0] != self.db.booth:
+        if taken is None:
             raise JobMoved(f"job {job.id} is no longer this booth's: another booth draws it")
 
     def record_attempt(self, job_id: int, reason: str) -> int:
         """Count a failed attempt (the job stays pending); return the attempts so far."""
         with self.db.transaction() as c:
-            c.execute(
-                "UPDATE jobs SET attempts = attempts + 1, error = ? WHERE id = ?",
+            row = c.execute(
+                "UPDATE jobs SET attempts = attempts + 1, error = ? WHERE id = ?"
+                " RETURNING attempts",
                 (reason, job_id),
-            )
-            row = c.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            ).fetchone()
         return int(row[0]) if row else 0
 
     def fail(self, job_id: int, reason: str) -> list[Waiter]:
@@ -165,11 +164,15 @@ class Jobs:
     def _finish_waiters(self, c: Conn, job: Job, original: Submission) -> list[Submission]:
         """Each waiter of a job becomes a dedup submission of its drawing, after it (so it
         ranks after the earlier prompt at the same score)."""
+        waiting = c.execute(
+            "DELETE FROM waiters WHERE job_id = ? AND state = 'waiting'"
+            " RETURNING id, player_id, raw_prompt, prompt, booth",
+            (job.id,),
+        ).fetchall()
         subs = []
-        for w in self._waiters(c, job.id):
-            like = replace(job, raw_prompt=w.raw_prompt, prompt=w.prompt, booth=w.booth)
-            subs.append(self._insert(c, w.player_id, like, _reused(original), original.id))
-        c.execute("DELETE FROM waiters WHERE job_id = ? AND state = 'waiting'", (job.id,))
+        for _, pid, raw_prompt, prompt, booth in sorted(waiting):  # oldest first
+            like = replace(job, raw_prompt=raw_prompt, prompt=prompt, booth=booth)
+            subs.append(self._insert(c, int(pid), like, _reused(original), original.id))
         return subs
 
     def add_waiter(
@@ -190,16 +193,14 @@ class Jobs:
             if row is None:
                 return None
             job = from_row(Job, row)
-            pid = self.players.id(c, player_key, nickname)
-            cur = c.execute(
+            pid, nick = self.players.row(c, player_key, nickname)
+            wid = c.execute(
                 "INSERT INTO waiters(job_id, player_id, raw_prompt, prompt, created_at, booth)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (job.id, pid, raw_prompt, prompt, now, self.db.booth),
-            )
-            wid = int(cur.lastrowid or 0)
-            nick = c.execute("SELECT nickname FROM players WHERE id = ?", (pid,)).fetchone()[0]
+            ).fetchone()[0]
         waiter = Waiter(
-            id=wid,
+            id=int(wid),
             job_id=job.id,
             player_id=pid,
             nickname=nick,
@@ -267,21 +268,19 @@ class Jobs:
         """Commit the submission, one for each waiter, and remove the job, in one
         transaction. The job's own submission comes first."""
         with self.db.transaction() as c:
-            self._own(c, job)
+            self._take(c, job)
             sub = self._insert(c, job.player_id, replace(job, booth=self.db.booth), result, None)
             followers = self._finish_waiters(c, job, sub)
-            c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
             return self._placed([sub, *followers])
 
     def complete_as_dedup(self, job: Job, original: Submission) -> list[Submission]:
         """A queued job whose drawing appeared meanwhile: record it (and its waiters) as
         dedup hits."""
         with self.db.transaction() as c:
-            self._own(c, job)
+            self._take(c, job)
             like = replace(job, booth=self.db.booth)
             sub = self._insert(c, job.player_id, like, _reused(original), original.id)
             followers = self._finish_waiters(c, job, original)
-            c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
             return self._placed([sub, *followers])
 
     def add_dedup(
@@ -296,14 +295,8 @@ class Jobs:
     def _placed(self, subs: list[Submission]) -> list[Submission]:
         """The submissions with their players' rank and best as this transaction leaves
         them (read on its own connection, before it commits)."""
-        return [
-            replace(
-                s,
-                rank=self.board.rank(s.player_id, s.target_id),
-                best=self.board.best(s.player_id, s.target_id),
-            )
-            for s in subs
-        ]
+        placed = [(s, self.board.placed(s.player_id, s.target_id)) for s in subs]
+        return [replace(s, rank=rank, best=best) for s, (rank, best) in placed]
 
     def _insert(
         self,
@@ -321,14 +314,19 @@ class Jobs:
             result.generator,
             result.judge,
         )
+        # The player's totals first: the same statement reads what the row needs.
         nick, staff, hidden = c.execute(
-            "SELECT nickname, staff, hidden FROM players WHERE id = ?", (pid,)
+            "UPDATE players SET submissions = submissions + 1,"
+            " dedup_hits = dedup_hits + ?, drawn = drawn + ? WHERE id = ?"
+            " RETURNING nickname, staff, hidden",
+            (1 if dedup_of is not None else 0, 1 if dedup_of is None else 0, pid),
         ).fetchone()
-        cur = c.execute(
+        sid = c.execute(
             "INSERT INTO submissions(player_id, nickname, target_id, raw_prompt, prompt,"
             " norm_prompt, dedup_key, image, cosine, percent, seed, gen_ms, judge_ms,"
             " generator, judge, created_at, dedup_of, staff, job_id, hidden, flags, review,"
-            " booth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " booth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (
                 pid,
                 nick,
@@ -354,13 +352,7 @@ class Jobs:
                 result.review,
                 job.booth,
             ),
-        )
-        sid = int(cur.lastrowid or 0)
-        c.execute(
-            "UPDATE players SET submissions = submissions + 1,"
-            " dedup_hits = dedup_hits + ?, drawn = drawn + ? WHERE id = ?",
-            (1 if dedup_of is not None else 0, 1 if dedup_of is None else 0, pid),
-        )
+        ).fetchone()[0]
         c.execute(
             "UPDATE counters SET submissions = submissions + 1, dedup_hits = dedup_hits + ?",
             (1 if dedup_of is not None else 0,),
@@ -375,7 +367,7 @@ class Jobs:
                 (job.target_id, pid, sid, cosine, now),
             )
         return Submission(
-            id=sid,
+            id=int(sid),
             player_id=pid,
             nickname=nick,
             target_id=job.target_id,

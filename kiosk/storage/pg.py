@@ -78,15 +78,8 @@ def _said_plainly(where: str) -> Iterator[None]:
 class PgCursor:
     """A psycopg cursor read the way the repositories read sqlite3's."""
 
-    def __init__(self, cur: psycopg.Cursor[Any], where: str) -> None:
-        self._cur, self._where = cur, where
-
-    @property
-    def lastrowid(self) -> int | None:
-        """The id the last INSERT drew from its table's identity (on this connection)."""
-        with _said_plainly(self._where):
-            row = self._cur.connection.execute("SELECT lastval()").fetchone()
-        return int(row[0]) if row else None
+    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
+        self._cur = cur
 
     @property
     def rowcount(self) -> int:
@@ -115,14 +108,14 @@ class PgConn:
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         text, numbered = pg_sql(sql)
         with _said_plainly(self.where):
-            return PgCursor(self.raw.execute(text, pg_params(parameters, numbered)), self.where)
+            return PgCursor(self.raw.execute(text, pg_params(parameters, numbered)))
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
         text, numbered = pg_sql(sql)
         cur = self.raw.cursor()
         with _said_plainly(self.where):
             cur.executemany(text, [pg_params(p, numbered) for p in parameters])
-        return PgCursor(cur, self.where)
+        return PgCursor(cur)
 
     @property
     def in_transaction(self) -> bool:
@@ -159,6 +152,9 @@ class PgDb:
         self.where = shown(url)
         self.token = uuid.uuid4().hex[:12]
         """This process's name in the notifications its commits send."""
+        # The notification (sent only if the transaction commits) and the COMMIT in one
+        # round trip: no parameters, so one simple query (the token is hex).
+        self._commit = f"NOTIFY {CHANNEL}, '{self.token}'; COMMIT"
         self._local = threading.local()
         self._listener: Listener | None = None
         self._holding: psycopg.Connection[Any] | None = None
@@ -317,8 +313,7 @@ class PgDb:
             for statement in self.dialect.begin:
                 conn.execute(statement)
             yield conn
-            conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, self.token))  # sent on commit
-            conn.execute("COMMIT")
+            conn.execute(self._commit)
         except BaseException as exc:
             if not conn.raw.broken and conn.in_transaction:
                 with contextlib.suppress(psycopg.Error):
