@@ -9,12 +9,15 @@ Booths: a job belongs to the booth whose store accepted it (`db.booth`); only th
 may commit or fail it (ownership and adoption: kiosk.storage.booths). A prompt joins a
 job in flight whatever booth owns it. A submission names the booth that served it: the
 booth that drew a drawing, the booth where a dedup hit or a join was typed.
+
+The reads (pending jobs, waiters, dedup lookups) are kiosk.storage.lookups'. On a shared
+store each statement is a round trip, so the writes read what they need back with
+RETURNING rather than a second statement.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import replace
 
 from kiosk.core.api import (
@@ -31,19 +34,8 @@ from kiosk.core.api import (
 from kiosk.storage.board import Board
 from kiosk.storage.db import DbAPI
 from kiosk.storage.dialect import Conn
+from kiosk.storage.lookups import JOB_COLS, Lookups, waiting
 from kiosk.storage.players import Players
-
-JOB_COLS = (
-    "j.id, j.player_id, p.nickname, j.target_id, j.raw_prompt, j.prompt, j.norm_prompt,"
-    " j.dedup_key, j.seed, j.created_at, j.source, j.booth"
-)
-WAITER_COLS = (
-    "w.id, w.job_id, w.player_id, p.nickname, w.raw_prompt, w.prompt, w.created_at, w.booth"
-)
-SUB_COLS = (
-    "s.id, s.player_id, s.nickname, s.target_id, s.prompt, s.dedup_key, s.image, s.cosine,"
-    " s.percent, s.seed, s.gen_ms, s.judge_ms, s.created_at, s.dedup_of, s.flags, s.review"
-)
 
 
 def _reused(original: Submission) -> Result:
@@ -61,11 +53,13 @@ def _reused(original: Submission) -> Result:
     )
 
 
-class Jobs:
-    """The jobs and waiters tables, and the submissions committed from them."""
+class Jobs(Lookups):
+    """The jobs and waiters tables, and the submissions committed from them (their reads:
+    Lookups)."""
 
     def __init__(self, db: DbAPI, players: Players, board: Board) -> None:
-        self.db, self.players, self.board = db, players, board
+        super().__init__(db)
+        self.players, self.board = players, board
 
     def add(
         self,
@@ -107,21 +101,6 @@ class Jobs:
             booth=booth,
         )
 
-    def pending(self, booth: str | None = None) -> list[Job]:
-        """Unfinished jobs in the order they were accepted: one booth's, or every booth's
-        (None)."""
-        where = "j.state = 'pending'" + ("" if booth is None else " AND j.booth = ?")
-        rows = (
-            self.db.conn()
-            .execute(
-                f"SELECT {JOB_COLS} FROM jobs j JOIN players p ON p.id = j.player_id"
-                f" WHERE {where} ORDER BY j.id",
-                () if booth is None else (booth,),
-            )
-            .fetchall()
-        )
-        return [from_row(Job, r) for r in rows]
-
     def _take(self, c: Conn, job: Job) -> None:
         """Remove the job as the transaction that commits it begins; JobMoved (and the
         transaction rolls back) unless it is still pending and this booth's."""
@@ -153,7 +132,7 @@ class Jobs:
             ).rowcount
             if failed == 0:
                 return []  # another booth's now (adopted): it is theirs to draw or fail
-            waiters = self._waiters(c, job_id)
+            waiters = waiting(c, job_id)
             c.execute(
                 "UPDATE waiters SET state = 'failed', error = ?"
                 " WHERE job_id = ? AND state = 'waiting'",
@@ -210,59 +189,6 @@ class Jobs:
             booth=self.db.booth,
         )
         return waiter, job
-
-    def waiters(self, job_id: int | None = None) -> list[Waiter]:
-        """Prompts waiting on a job (every job's when `job_id` is None), oldest first."""
-        return self._waiters(self.db.conn(), job_id)
-
-    def _waiters(self, c: Conn, job_id: int | None) -> list[Waiter]:
-        where = "w.state = 'waiting'" + ("" if job_id is None else " AND w.job_id = ?")
-        rows = c.execute(
-            f"SELECT {WAITER_COLS} FROM waiters w JOIN players p ON p.id = w.player_id"
-            f" WHERE {where} ORDER BY w.id",
-            () if job_id is None else (job_id,),
-        ).fetchall()
-        return [from_row(Waiter, r) for r in rows]
-
-    def waiting_count(self, player_id: int) -> int:
-        """How many prompts of a player wait on another job's drawing."""
-        row = (
-            self.db.conn()
-            .execute(
-                "SELECT COUNT(*) FROM waiters WHERE player_id = ? AND state = 'waiting'",
-                (player_id,),
-            )
-            .fetchone()
-        )
-        return int(row[0])
-
-    def find_original(self, key: str) -> Submission | None:
-        """The first generated (not deduplicated, not hidden) submission with this key."""
-        return self.find_originals([key]).get(key)
-
-    def find_originals(self, keys: Sequence[str]) -> dict[str, Submission]:
-        """find_original for several keys in one query (a batch's re-check): the keys
-        that have an original, each with its first."""
-        unique = list(dict.fromkeys(keys))
-        if not unique:
-            return {}
-        rows = (
-            self.db.conn()
-            .execute(
-                f"SELECT {SUB_COLS} FROM submissions s"
-                f" WHERE s.dedup_key IN ({', '.join('?' * len(unique))})"
-                " AND s.dedup_of IS NULL AND s.hidden = 0",
-                unique,
-            )
-            .fetchall()
-        )
-        found: dict[str, Submission] = {}
-        for row in rows:
-            sub = from_row(Submission, row)
-            first = found.get(sub.dedup_key)
-            if first is None or sub.id < first.id:
-                found[sub.dedup_key] = sub
-        return found
 
     def complete(self, job: Job, result: Result) -> list[Submission]:
         """Commit the submission, one for each waiter, and remove the job, in one
@@ -384,24 +310,3 @@ class Jobs:
             flags=result.flags,
             review=result.review,
         )
-
-    def hidden_original(self, key: str) -> bool:
-        """Whether staff hid the drawing of this dedup key (it is not drawn again)."""
-        row = (
-            self.db.conn()
-            .execute(
-                "SELECT 1 FROM submissions WHERE dedup_key = ? AND dedup_of IS NULL"
-                " AND (hidden & ?) != 0 LIMIT 1",
-                (key, Hidden.ALONE),
-            )
-            .fetchone()
-        )
-        return row is not None
-
-    def submission(self, sid: int) -> Submission | None:
-        row = (
-            self.db.conn()
-            .execute(f"SELECT {SUB_COLS} FROM submissions s WHERE s.id = ?", (sid,))
-            .fetchone()
-        )
-        return from_row(Submission, row) if row else None
