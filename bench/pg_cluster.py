@@ -58,6 +58,13 @@ class PgServer:
         pg_ctl = str(self.bin_dir / "pg_ctl")
         _run([pg_ctl, "start", "-w", "-t", "60", "-D", self._data, "-l", log, "-o", self.options])
 
+    def restart(self) -> None:
+        """`pg_ctl restart -m fast`, as an operator restarts the server mid-event."""
+        log = str(self.folder / "server.log")
+        pg_ctl = str(self.bin_dir / "pg_ctl")
+        _run([pg_ctl, "restart", "-m", "fast", "-w", "-t", "60", "-D", self._data, "-l", log,
+              "-o", self.options])  # fmt: skip
+
     @property
     def _data(self) -> str:
         return str(self.folder / "data")

@@ -99,6 +99,20 @@ def commit(
     return complete(store, job, cosine)
 
 
+def shared_config(folder: Path, url: str, booth: str = "") -> Path:
+    """The repo's kiosk.toml in `folder` with `[store] url` set, as booth `booth` if
+    given (its pictures and script by absolute path, since the copy lives elsewhere)."""
+    text = (REPO / "kiosk.toml").read_text(encoding="utf-8")
+    text = text.replace('"assets/', f'"{REPO}/assets/').replace('"examples/', f'"{REPO}/examples/')
+    text = text.replace('\nurl = ""', f'\nurl = "{url}"', 1)
+    if booth:
+        text = text.replace('\n# booth = "hall-a"', f'\nbooth = "{booth}"', 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1 (the only address servers here bind)."""
     with socket.socket() as s:

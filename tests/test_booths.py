@@ -25,6 +25,7 @@ from kiosk.core.config import ConfigError, Settings, StoreSettings, booth_name, 
 from kiosk.core.events import Done, Failed, Notice, Queued, Started
 from kiosk.engine.desk import StaffDesk
 from kiosk.engine.engine import Engine
+from kiosk.ml.tiny import with_tiny_models
 from kiosk.storage.store import PgStore, Store
 
 AnyStore = Store | PgStore
@@ -200,10 +201,11 @@ def test_the_booth_defaults_to_the_host_name_and_is_checked(
 
 
 def booth_settings(settings: Settings, booth: str, data_dir: Path, url: str = "") -> Settings:
-    """`settings` (the tiny models, by absolute path: same dedup keys at every booth) as
-    one booth on its own data dir, on the store at `url` (empty: its SQLite file)."""
+    """`settings` as one booth on its own data dir, with the tiny models in it (as each
+    booth keeps its own), on the store at `url` (empty: its SQLite file)."""
     event = settings.event.model_copy(update={"booth": booth, "data_dir": str(data_dir)})
-    return settings.model_copy(update={"event": event, "store": StoreSettings(url=url)})
+    moved = settings.model_copy(update={"event": event, "store": StoreSettings(url=url)})
+    return with_tiny_models(moved)
 
 
 def test_a_dead_booths_jobs_are_drawn_once_by_the_booth_that_adopts_them(
@@ -397,3 +399,34 @@ def test_an_event_wide_pause_holds_at_every_booth(
     b.submit("cy", "a swan at dusk")
     assert b.wait_idle(120) and sorted(gen_b.prompts) == ["a heron in the reeds", "a swan at dusk"]
     assert not b.paused
+
+
+def test_a_visitor_who_joins_another_booths_drawing_sees_it_done_at_their_booth(
+    engine_factory: MakeEngine,
+    tiny_settings: Settings,
+    tiny_models: Path,
+    pg_url: str,
+    tmp_path: Path,
+) -> None:
+    """dee types at booth B a prompt booth A is about to draw: it joins A's job; when A
+    commits it, B's screen gets dee's `done`, with rank and best, and the drawing in B's
+    own data dir (fetched from the shared store), as A's own followers get theirs."""
+    a_settings = booth_settings(tiny_settings, "hall-a", tiny_settings.data_path, pg_url)
+    b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
+    b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
+    a, _ = engine_factory(settings=a_settings)
+    b, rec_b = engine_factory(settings=b_settings)
+    assert a.staff(StaffCommand(action="pause")).ok
+    a.submit("ada", "a duck at dawn")
+    joined = b.submit("dee", "a duck at dawn")
+    assert isinstance(joined, Queued) and joined.joined
+    assert a.staff(StaffCommand(action="resume")).ok
+    assert a.wait_idle(120), a.load_error
+    deadline = time.monotonic() + 10
+    while not rec_b.of(Done) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (done,) = rec_b.of(Done)
+    assert (done.nickname, done.job_id, done.dedup, done.rank) == ("dee", joined.job_id, True, 2)
+    rel = Path(done.image).relative_to(b_dir)  # B's own copy, the bytes A drew
+    assert done.best == done.score
+    assert (b_dir / rel).read_bytes() == (a_settings.data_path / rel).read_bytes()

@@ -4,6 +4,7 @@ models, the dedup key, the offline message, models check, and the loading stage.
 from __future__ import annotations
 
 import queue
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from kiosk.ml.generate import (
     decoder_source,
     describe_decoder,
 )
+from kiosk.ml.identity import model_identity
 from kiosk.ml.tiny import TINY_SIZE, taesd_dir, with_tiny_models
 
 
@@ -136,3 +138,31 @@ def test_models_check_lists_the_decoder(tmp_path: Path, env: dict[str, str]) -> 
     proc = kiosk("models", "check", "--config", str(config), env=env, timeout=120)
     assert proc.returncode == 2
     assert "MISSING decoder: madebyollin/taesd" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_the_same_models_anywhere_give_the_same_dedup_key(
+    tiny_settings: Settings, tiny_models: Path, tmp_path: Path
+) -> None:
+    """Booths keep their model folders at different paths (each data dir builds its own
+    tiny models): a prompt drawn at one booth is a dedup hit at the next, so the key
+    names a local folder by what it holds. Other weights, another key; a Hub id as is."""
+    here = Engine(tiny_settings)
+    key = here.dedup_key("a duck")
+    here.store.close()
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(tiny_models, copy / "tiny-models")
+    moved = tiny_settings.model_copy(
+        update={"event": tiny_settings.event.model_copy(update={"data_dir": str(copy)})}
+    )
+    elsewhere = Engine(with_tiny_models(moved))
+    assert elsewhere.settings.generator.model != tiny_settings.generator.model
+    assert elsewhere.dedup_key("a duck") == key
+    elsewhere.store.close()
+    weights = copy / "tiny-models" / "sd" / "unet" / "diffusion_pytorch_model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1000] ^= 0xFF  # other weights (a fine-tune differs in every tensor, so here too)
+    weights.write_bytes(bytes(data))
+    assert model_identity(str(weights.parent.parent)) != model_identity(
+        tiny_settings.generator.model
+    )
+    assert model_identity("stabilityai/sd-turbo") == "stabilityai/sd-turbo"

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from app_fixtures import booth, wait_for
 from builders import commit, tiny_settings_in
 from engine_fixtures import CountingGenerator, Recorder
 from pg_fixtures import PgServer
+from textual.widgets import Static
 
-from kiosk.core.api import StoreOffline, WallView
+from kiosk.core.api import EngineAPI, StoreError, StoreOffline, WallView
 from kiosk.core.config import Settings, StoreSettings
 from kiosk.core.events import Done, Event, Failed, LeaderboardChanged, Notice, Queued, Started
 from kiosk.engine.batch import BACK, OFFLINE
@@ -23,6 +25,10 @@ from kiosk.engine.engine import Engine
 from kiosk.engine.feed import Feed
 from kiosk.storage.pg import CHANNEL
 from kiosk.storage.store import PgStore
+from kiosk.ui.app import KioskApp, make_app
+from kiosk.ui.screens.booth import BoothScreen
+from kiosk.ui.screens.check import CodeNotice
+from kiosk.ui.widgets.status import StatusLine
 
 TARGETS = [("duck", "Duck", "duck.png")]
 
@@ -223,3 +229,42 @@ def test_a_booth_rides_out_a_database_restart_losing_nothing(
         store = engine.store
         assert isinstance(store, PgStore)
         store.shutdown()
+
+
+async def test_a_visitor_at_a_booth_whose_store_is_down_is_told_so_and_plays_on(
+    tiny_settings: Settings, pg_server: PgServer, pg_url: str
+) -> None:
+    """The real booth on the shared store; the server goes away while a visitor types:
+    their nickname goes through, their prompt is refused in words (no crash: the
+    nickname's code lookup and the prompt both need the store), and once the server is
+    back the same visitor plays on without anyone touching the booth."""
+    players = tiny_settings.players.model_copy(update={"codes": True})
+    update = {"store": StoreSettings(url=pg_url), "players": players}
+    app = make_app(tiny_settings.model_copy(update=update), engine_factory=Engine)
+    async with booth(app) as pilot:
+        pg_server.stop()
+        try:
+            await pilot.press(*"mina", "enter")
+            await pilot.press(*"a duck on a pond", "enter")
+            await wait_for(pilot, lambda: "scoreboard is offline" in hint(app), 30, "offline")
+            assert app.is_running and isinstance(app.screen, BoothScreen)
+        finally:
+            pg_server.start()
+        await wait_for(pilot, lambda: online(app.engine), 30, "the store back")
+        await pilot.press(*"a duck on a pond", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeNotice), 30, "mina's code")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.query_one(StatusLine).state == "done", 60, "drawn")
+        assert "a duck on a pond" in str(app.query_one("#result-prompt", Static).content)
+
+
+def hint(app: KioskApp) -> str:
+    return str(app.query_one("#hint", Static).content)
+
+
+def online(engine: EngineAPI) -> bool:
+    try:
+        engine.leaderboard()
+    except StoreError:
+        return False
+    return True

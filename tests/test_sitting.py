@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from app_fixtures import SIZE, FakeEngine, booth, wait_for
 from builders import tiny_settings_in
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -17,6 +18,7 @@ from kiosk.core.events import ModelsReady
 from kiosk.core.sitting import Sitting
 from kiosk.engine.engine import Engine
 from kiosk.ui.app import KioskApp, make_app
+from kiosk.ui.screens.booth import BoothScreen
 from kiosk.ui.screens.check import CodeNotice
 from kiosk.ui.widgets.result import ResultPane
 from kiosk.ui.widgets.status import StatusLine
@@ -102,6 +104,23 @@ async def test_three_prompts_in_a_sitting_ask_the_code_never_and_show_it_once(
         await drawn(pilot, "ducks on a pond")
         await drawn(pilot, "a duck and a swan at noon")  # the typed code is kept too
         assert "is taken" not in said(app)
+
+
+async def test_two_enters_queued_at_the_code_box_close_it_once(settings: Settings) -> None:
+    """Keys that pile up while the loop is busy (seen with the shared store down) reach
+    the code box after the first Enter closed it: the second must not close the booth
+    itself (it crashed the kiosk: "Can't pop screen")."""
+    app = make_app(settings, engine_factory=Engine)
+    async with booth(app) as pilot:
+        await pilot.press(*"lia", "enter")
+        await pilot.press(*"a duck", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeNotice), 10, "the code box")
+        notice = app.screen
+        for _ in range(2):
+            notice.post_message(events.Key("enter", "\r"))
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, BoothScreen) and app.is_running
+        await drawn(pilot, "a swan")
 
 
 async def test_a_visitor_who_walks_away_leaves_an_empty_form(settings: Settings) -> None:

@@ -32,17 +32,6 @@ class KioskExit(click.ClickException):
         click.echo(f"kiosk: {self.message}", err=True)
 
 
-def needs_sqlite(settings: Settings, command: str) -> None:
-    """Refuse, saying so, a command that reads the data dir's SQLite file when the event's
-    store is a shared PostgreSQL one (it would show this booth's empty file instead)."""
-    if settings.store.url:
-        raise KioskExit(
-            f"`kiosk {command}` reads the SQLite database in the data dir; this config's"
-            " store is shared ([store] url), which it cannot read yet. `kiosk leaderboard`,"
-            " `kiosk stats` and `kiosk staff` work on it."
-        )
-
-
 class WholeNumber(click.IntRange):
     """An integer option or argument in ASCII digits from `low` to `high` (default: the
     largest SQLite stores), so '²', '1_000' or a 20-digit id is a usage error (exit 2)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kiosk.cli.common import Common, KioskExit, command_with_settings, needs_sqlite
+from kiosk.cli.common import Common, KioskExit, command_with_settings
 from kiosk.core.config import Settings
 
 if TYPE_CHECKING:
@@ -39,6 +39,15 @@ def open_command(settings: Settings, data_dir: Path, command: str = "leaderboard
         words += ["--config", str(settings.source)]
     words += ["--data-dir", str(data_dir), command]
     return shlex.join(words)
+
+
+def _live_place(settings: Settings) -> str:
+    """Where the current event lives: the data dir, or the shared store (password hidden)."""
+    if not settings.store.url:
+        return str(settings.data_path)
+    from kiosk.storage.pg import shown
+
+    return f"the shared store at {shown(settings.store.url)}"
 
 
 def _counts_text(counts: EventCounts | None, *, archived: bool = True) -> str:
@@ -87,28 +96,36 @@ def new(settings: Settings, name: str | None, force: bool) -> None:
     Moves the database and images into <data dir>/events/DATE-NAME/ (renamed, never
     copied or deleted) and creates the new, empty database, with staff's word changes,
     bans, staff tags and hidden players carried into it (listed). Refused while a kiosk
-    runs on the data dir, or while prompts wait to be drawn (see --force)."""
-    needs_sqlite(settings, "event new")
+    runs on the data dir, or while prompts wait to be drawn (see --force).
+
+    On a shared store ([store] url): the store's event is archived the same way into
+    this data dir's events/ folder and the store starts the fresh event, in one
+    transaction; refused while any booth runs on the store."""
     from kiosk.core.api import StoreError
     from kiosk.ops.eventdays import EventError, archive_event
     from kiosk.storage.lock import DataDirBusy
 
     try:
-        done = archive_event(settings, name=name, force=force)
+        if settings.store.url:
+            from kiosk.ops.shared import archive_shared
+
+            done = archive_shared(settings, name=name, force=force)
+        else:
+            done = archive_event(settings, name=name, force=force)
     except (DataDirBusy, EventError, StoreError) as exc:
         raise KioskExit(str(exc)) from None
     except OSError as exc:
         raise KioskExit(f"cannot archive the event in {settings.data_path}: {exc}") from None
-    data = settings.data_path
+    where = _live_place(settings)
     if done is None:
         click.echo(
-            f"Nothing to archive: {data} has no players or prompts yet; it is already a fresh"
-            " event."
+            f"Nothing to archive: {where} has no players or prompts yet; it is already a"
+            " fresh event."
         )
         return
     click.echo(f"Archived {done.name!r}: {_counts_text(done.counts)}")
     click.echo(f"  into {done.path}")
-    click.echo(f"A fresh event starts now in {data} (an empty board).")
+    click.echo(f"A fresh event starts now in {where} (an empty board).")
     for line in carried_lines(done.carried):
         click.echo(line)
     if done.readers_left:
@@ -127,20 +144,25 @@ def new(settings: Settings, name: str | None, force: bool) -> None:
 def list_(settings: Settings, as_json: bool) -> None:
     """List the current event and the archived ones.
 
-    The current event's players and drawings, then each archive, newest first, with the
-    command that opens it."""
-    needs_sqlite(settings, "event list")
+    The current event's players and drawings (on a shared store: the store's), then each
+    archive in the data dir, newest first, with the command that opens it."""
     from kiosk.core.api import StoreError
     from kiosk.ops.eventdays import list_events
 
     try:
-        found = list_events(settings)
+        if settings.store.url:
+            from kiosk.ops.shared import list_shared
+
+            found = list_shared(settings)
+        else:
+            found = list_events(settings)
     except (StoreError, OSError) as exc:
         raise KioskExit(str(exc)) from None
     if as_json:
         click.echo(json.dumps(_as_json(settings, found), ensure_ascii=False))
         return
-    click.echo(f"Current event in {found.data_dir}: {_counts_text(found.current, archived=False)}")
+    current = _counts_text(found.current, archived=False)
+    click.echo(f"Current event in {_live_place(settings)}: {current}")
     if not found.archives:
         click.echo("No archived events yet (`kiosk event new` archives this one).")
         return
@@ -168,6 +190,7 @@ def _counts_json(counts: EventCounts | None) -> dict[str, int] | None:
 def _as_json(settings: Settings, found: EventList) -> dict[str, object]:
     return {
         "data_dir": str(found.data_dir),
+        "store": found.store,
         "current": _counts_json(found.current),
         "archives": [
             {

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kiosk.cli.common import KioskExit, WholeNumber, command_with_settings, needs_sqlite
+from kiosk.cli.common import KioskExit, WholeNumber, command_with_settings
 from kiosk.core.config import Settings
 
 if TYPE_CHECKING:
@@ -114,14 +114,19 @@ def export(
 ) -> None:
     """Write the event's results (submissions, leaderboards, audit, raffles as CSV; the
     drawings; a contact sheet per board; one zip of it all) into a new folder. Read-only
-    on the data dir: safe while the kiosk runs."""
-    needs_sqlite(settings, "export")
+    on the data dir: safe while the kiosk runs. On a shared store ([store] url): a
+    snapshot of the event, read while the booths go on."""
     from kiosk.core.api import StoreError
     from kiosk.ops.export import ExportError, export_event
 
     bar = None if as_json else _Bar()
     try:
-        result = export_event(settings, out=out, target=target, top=top, progress=bar)
+        if settings.store.url:
+            from kiosk.ops.shared import export_shared
+
+            result = export_shared(settings, out=out, target=target, top=top, progress=bar)
+        else:
+            result = export_event(settings, out=out, target=target, top=top, progress=bar)
     except (ExportError, StoreError) as exc:
         raise KioskExit(str(exc)) from None
     except OSError as exc:

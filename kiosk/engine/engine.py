@@ -185,11 +185,13 @@ class Engine:
 
     def _committed_elsewhere(self) -> None:
         """Another booth (or staff's command) committed to the shared store: this booth's
-        screens re-read the board and follow the event's target if it changed, and the
-        worker wakes to read the event-wide pause (a resume-all reaches it at once)."""
+        screens re-read the board and follow the event's target if it changed, visitors
+        here who joined another booth's drawing hear how it went, and the worker wakes
+        to read the event-wide pause (a resume-all reaches it at once)."""
         with self.bus.cond:
             if self.desk.active_target() != self.intake.target_id:
                 self._retarget(None)
+            self.intake.settle_joined()
             self.bus.publish(LeaderboardChanged(target=self.target_id))
             self.bus.cond.notify_all()
 

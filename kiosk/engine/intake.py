@@ -11,16 +11,17 @@ import time
 from dataclasses import replace
 
 from kiosk.core import policy
-from kiosk.core.api import KEYBOARD, Job, PlayerFlags, Submission, is_phone
+from kiosk.core.api import KEYBOARD, Job, PlayerFlags, Submission, Waiter, is_phone
 from kiosk.core.config import Settings
-from kiosk.core.events import Done, LeaderboardChanged, Queued
+from kiosk.core.events import Done, Failed, LeaderboardChanged, Queued
 from kiosk.core.i18n import N_
 from kiosk.core.ports import StoreAPI
-from kiosk.engine.batch import done_event
+from kiosk.engine.batch import done_event, shown_relpath
 from kiosk.engine.bus import Bus
 from kiosk.engine.desk import StaffDesk
 from kiosk.engine.drawer import Drawer
 from kiosk.engine.gate import Gate
+from kiosk.ml.identity import model_identity
 from scoring.judge import judge_identity
 
 
@@ -46,13 +47,18 @@ class Intake:
         self.drawer = drawer
         self.target_id = target_id
         """The active target: new jobs are drawn for it."""
+        self.joined: dict[int, tuple[Waiter, Job]] = {}
+        """Prompts typed here that joined another booth's job, by waiter id: that booth
+        commits them, and this one tells its visitor (settle_joined)."""
         self._targets = {
             t.id: policy.target_identity(t.id, settings.target_image(t).read_bytes())
             for t in settings.targets
         }
         g = settings.generator
+        home = settings.data_path
+        vae = g.vae if g.vae in ("full", "tiny") else model_identity(g.vae, home)
         self._generation = policy.generation_identity(
-            g.model, g.steps, g.guidance, g.width, g.height, g.vae
+            model_identity(g.model, home), g.steps, g.guidance, g.width, g.height, vae
         )
 
     def dedup_key(self, norm_prompt: str, target_id: str | None = None) -> str:
@@ -61,7 +67,10 @@ class Intake:
         j = self.settings.judge
         name = judge.name if judge else judge_identity(j.model, j.pretrained)
         return policy.dedup_key(
-            norm_prompt, self._targets[target_id or self.target_id], self._generation, name
+            norm_prompt,
+            self._targets[target_id or self.target_id],
+            self._generation,
+            model_identity(name, self.settings.data_path),
         )
 
     def submit(
@@ -142,6 +151,8 @@ class Intake:
                 # Another booth's job: it draws it, and only it knows where it stands.
                 mine = job.booth == self.store.booth
                 position, eta = drawer.place(job.id) if mine else (0, None)
+                if not mine:
+                    self.joined[waiter.id] = (waiter, job)
                 queued = drawer.queued(job, position, eta, waiter=waiter)
             else:
                 self._check_backlog()
@@ -160,6 +171,30 @@ class Intake:
                 position, eta = drawer.place(job.id)
                 queued = drawer.queued(job, position, eta)
             return self.bus.publish(queued)
+
+    def settle_joined(self) -> None:
+        """Another booth committed: tell the visitors here whose prompt joined one of its
+        jobs how it went, as its own followers are told (caller holds the bus lock)."""
+        if not self.joined:
+            return
+        outcomes = self.store.booths.settled(
+            [(w, job.dedup_key) for w, job in self.joined.values()]
+        )
+        for wid, outcome in outcomes.items():
+            waiter, job = self.joined.pop(wid)
+            if isinstance(outcome, str):
+                failed = Failed(
+                    job_id=job.id, nickname=waiter.nickname, prompt=waiter.prompt, reason=outcome
+                )
+                self.bus.publish(failed)
+            else:
+                self.bus.publish(self._done(job.id, outcome))
+
+    def _done(self, job_id: int | None, sub: Submission) -> Done:
+        """A `done` event for a drawing this booth may not have drawn: its picture is
+        fetched into the data dir first (at once when it is there)."""
+        self.store.pictures.fetch(self.settings.data_path, shown_relpath(sub))
+        return done_event(self.settings.data_path, job_id, sub, True)
 
     def _check_cap(self, player_id: int | None, source: str) -> None:
         """The waiting prompts a player may have, and a phone whatever its nicknames."""
@@ -203,7 +238,6 @@ class Intake:
         sub = self.store.jobs.add_dedup(
             player_key=pkey, nickname=nick, job_like=like, original=original
         )
-        done = done_event(self.settings.data_path, None, sub, True)
-        done = self.bus.publish(replace(done, first_by=original.nickname))
+        done = self.bus.publish(replace(self._done(None, sub), first_by=original.nickname))
         self.bus.publish(LeaderboardChanged(target=sub.target_id))
         return done

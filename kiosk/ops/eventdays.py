@@ -7,6 +7,9 @@ opens; then it creates the fresh, empty database, with the staff settings that h
 the whole event carried into it (kiosk.storage.carry: word changes, bans, staff tags,
 hidden players). Continuing the same board on day two is doing nothing: the data dir
 keeps its database until someone archives it.
+
+On the event's shared store (`[store] url`) kiosk.ops.shared makes the same archive, with
+the helpers here.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class EventList:
     data_dir: Path
     current: EventCounts
     archives: list[ArchiveInfo]
+    store: str | None = None  # the shared store that holds the current event (None: SQLite)
 
 
 def slug(text: str) -> str:
@@ -92,11 +96,7 @@ def archive_event(
     prompts still wait to be drawn (unless `force`) or a file cannot be moved.
     """
     data = settings.data_path
-    if (data / MANIFEST).exists():
-        raise EventError(
-            f"{data} is an archived event (it has {MANIFEST}); archives are kept as they"
-            " were. Run `kiosk event new` on the booth's own data dir."
-        )
+    refuse_an_archive(data)
     if not (data / DB_NAME).exists():
         return None
     when = (now or datetime.now()).astimezone()
@@ -105,30 +105,39 @@ def archive_event(
         if counts.empty:
             return None
         if counts.queued_prompts and not force:
-            raise EventError(_pending_message(data, counts))
+            raise EventError(pending_message(str(data), counts))
         readers_done = checkpoint(data / DB_NAME)
         carried = read_staff_state(data / DB_NAME)
         given = (name or "").strip()
         label = given or f"{settings.event.name} {when:%Y-%m-%d}"
-        dest = _claim_folder(
+        dest = claim_folder(
             data / EVENTS_DIR, f"{when:%Y-%m-%d}-{slug(given or settings.event.name)}"
         )
         target = chosen_target(carried.target, settings)  # staff's switch, not the config's
-        _write_json(dest / MANIFEST, _manifest(settings, label, when, counts, target, data))
+        write_json(dest / MANIFEST, event_manifest(settings, label, when, counts, target, data))
         _move_event(data, dest)
         _fresh_database(settings, carried, label)
-        _fsync_dir(data)
+        fsync_dir(data)
     return Archived(
         path=dest, name=label, counts=counts, readers_left=not readers_done, carried=carried
     )
 
 
-def _pending_message(data: Path, counts: EventCounts) -> str:
+def refuse_an_archive(data: Path) -> None:
+    """EventError when `data` is an archive itself: archives are kept as they were."""
+    if (data / MANIFEST).exists():
+        raise EventError(
+            f"{data} is an archived event (it has {MANIFEST}); archives are kept as they"
+            " were. Run `kiosk event new` on the booth's own data dir."
+        )
+
+
+def pending_message(where: str, counts: EventCounts) -> str:
     n = counts.queued_prompts
     them, they = ("them", "they") if n != 1 else ("it", "it")
     return (
         f"{n} visitor prompt{'s are' if n != 1 else ' is'} still waiting to be drawn in"
-        f" {data}; a new event would leave {them} behind.\n"
+        f" {where}; a new event would leave {them} behind.\n"
         f"  Let the kiosk draw {them} first (`kiosk run`, or headless: `kiosk demo --script"
         " /dev/null`), then run `kiosk event new` again;\n"
         f"  or archive {them} with this event: `kiosk event new --force` ({they} will not be"
@@ -136,7 +145,7 @@ def _pending_message(data: Path, counts: EventCounts) -> str:
     )
 
 
-def _claim_folder(events: Path, base: str) -> Path:
+def claim_folder(events: Path, base: str) -> Path:
     """Create a new, empty archive folder: `base`, else `base-2`, `base-3`, ..."""
     events.mkdir(exist_ok=True)
     for n in range(1, 1000):
@@ -145,12 +154,12 @@ def _claim_folder(events: Path, base: str) -> Path:
             dest.mkdir()
         except FileExistsError:
             continue
-        _fsync_dir(events)
+        fsync_dir(events)
         return dest
     raise EventError(f"too many archives named {base} in {events}")
 
 
-def _manifest(
+def event_manifest(
     settings: Settings, name: str, when: datetime, counts: EventCounts, target: str, data: Path
 ) -> dict[str, object]:
     return {
@@ -189,7 +198,7 @@ def _move_event(data: Path, dest: Path) -> None:
             ) from None
         moved.append(item)
     (dest / IMAGES_DIR).mkdir(exist_ok=True)  # an archive is a whole data dir
-    _fsync_dir(dest)
+    fsync_dir(dest)
 
 
 def _fresh_database(settings: Settings, carried: StaffState, source: str) -> None:
@@ -205,7 +214,7 @@ def _fresh_database(settings: Settings, carried: StaffState, source: str) -> Non
         store.close()
 
 
-def _write_json(path: Path, data: dict[str, object]) -> None:
+def write_json(path: Path, data: dict[str, object]) -> None:
     """Write a JSON file whole or not at all (temp file, fsync, rename)."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
     try:
@@ -221,7 +230,7 @@ def _write_json(path: Path, data: dict[str, object]) -> None:
         raise
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     """Make renames inside a folder durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -233,15 +242,20 @@ def _fsync_dir(path: Path) -> None:
 # -- listing ----------------------------------------------------------------------------
 
 
-def list_events(settings: Settings) -> EventList:
-    """The current event and every archive under `<data_dir>/events/`, newest first.
+def list_events(
+    settings: Settings, current: EventCounts | None = None, store: str | None = None
+) -> EventList:
+    """The current event (its counts: the data dir's database's unless given, as the
+    shared `store`'s are) and every archive under `<data_dir>/events/`, newest first.
     Read-only: works alongside a running kiosk."""
     data = settings.data_path
     events = data / EVENTS_DIR
     folders = sorted(p for p in events.iterdir() if _is_archive(p)) if events.is_dir() else []
     archives = [_archive_info(p) for p in folders]
     archives.sort(key=_newest_first)
-    return EventList(data_dir=data, current=count_event(data / DB_NAME), archives=archives)
+    if current is None:
+        current = count_event(data / DB_NAME)
+    return EventList(data_dir=data, current=current, archives=archives, store=store)
 
 
 def _is_archive(path: Path) -> bool:

@@ -1,8 +1,9 @@
 """The database side of event days: what an event holds, and a database made ready to move.
 
 `kiosk event new` (kiosk.ops.eventdays) moves a closed database into an archive folder;
-here is the SQL it needs: the counts shown for an event (live or archived) and the WAL
-checkpoint that folds every committed row into the main file before it moves.
+here is the SQL it needs: the counts shown for an event (live or archived, SQLite or the
+shared store: one rule) and the WAL checkpoint that folds every committed row into the
+main file before it moves.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.core.api import StoreError
+from kiosk.storage.dialect import Conn
 
 DB_NAME = "kiosk.db"
 # The database and the files SQLite may keep beside it: they always move together.
@@ -50,15 +52,17 @@ def count_event(db: Path) -> EventCounts:
     except sqlite3.Error as exc:
         raise StoreError(f"database {db}: cannot open: {exc}") from None
     try:
-        return _counts(conn)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        return read_counts(conn)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"database {db}: cannot read its counts: {exc}") from None
     finally:
         conn.close()
 
 
-def _counts(conn: sqlite3.Connection) -> EventCounts:
-    conn.execute("PRAGMA busy_timeout = 10000")
+def read_counts(conn: Conn) -> EventCounts:
+    """The counts of the event on this connection (an SQLite file of any schema, or the
+    shared store through its Store: see Repositories.event_counts)."""
     try:  # the running totals (schema 2 on) match `kiosk stats` and need no scan
         players, submissions = conn.execute("SELECT players, submissions FROM counters").fetchone()
     except sqlite3.OperationalError:

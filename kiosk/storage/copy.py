@@ -7,6 +7,7 @@ written; the data dir's lock is held meanwhile, so no booth writes to it during 
 (its pending jobs would otherwise be drawn twice, once there and once from the copy).
 Identity sequences move past the copied ids (the jobs' past the highest id SQLite ever
 gave, as AUTOINCREMENT promises), so the next row on the shared store gets a fresh id.
+kiosk.storage.snapshot goes the other way (the store's event as an SQLite data dir).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import psycopg
 
 from kiosk.core.api import Review, StoreError
 from kiosk.storage import schema
+from kiosk.storage.dialect import Conn
 from kiosk.storage.images import blurred_relpath
 from kiosk.storage.lock import DataDirLock
 from kiosk.storage.pg import PgConn, shown
@@ -97,19 +99,25 @@ def _put_pictures(src: sqlite3.Connection, c: PgConn, data_dir: Path) -> int:
     """The drawings' files (and the blurred stand-ins of held ones) into the store's
     pictures, one at a time, so every booth and wall sees them; a missing file is left
     out (screens show their frame). Returns how many."""
-    held = int(Review.HELD)
-    paths = [r[0] for r in src.execute("SELECT DISTINCT image FROM submissions ORDER BY 1")]
-    paths += [
-        blurred_relpath(r[0])
-        for r in src.execute(f"SELECT DISTINCT image FROM submissions WHERE review = {held}")
-    ]
     put = 0
-    for rel in paths:
+    for rel in picture_paths(src):
         path = data_dir / rel
         if path.is_file():
             c.execute("INSERT INTO pictures(path, data) VALUES (?, ?)", (rel, path.read_bytes()))
             put += 1
     return put
+
+
+def picture_paths(c: Conn) -> list[str]:
+    """The files an event's submissions name, relative to its data dir: each drawing, and
+    the blurred stand-in of each held one (both directions of the copy move these)."""
+    held = int(Review.HELD)
+    paths = [str(r[0]) for r in c.execute("SELECT DISTINCT image FROM submissions ORDER BY 1")]
+    paths += [
+        blurred_relpath(str(r[0]))
+        for r in c.execute(f"SELECT DISTINCT image FROM submissions WHERE review = {held}")
+    ]
+    return paths
 
 
 @contextmanager

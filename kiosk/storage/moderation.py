@@ -25,6 +25,7 @@ from kiosk.core.api import (
 from kiosk.storage.board import rebest
 from kiosk.storage.carry import ACTIONS
 from kiosk.storage.db import DbAPI
+from kiosk.storage.dialect import Conn
 from kiosk.storage.players import Players
 
 
@@ -218,25 +219,32 @@ class Moderation:
         """Staff's word changes and flagged players, each with an audit row naming where
         it came from; in one transaction. A player already here keeps their row and gains
         the flags (a flag is only ever added)."""
-        why = f"carried over from {source}"
         with self.db.transaction() as c:
-            for word, blocked, at, by in state.words:
-                c.execute(
-                    "INSERT INTO blocked_words(word, blocked, at, actor) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT(word) DO UPDATE SET blocked = excluded.blocked,"
-                    " at = excluded.at, actor = excluded.actor",
-                    (word, int(blocked), at, by),
-                )
-                self.db.audit(c, actor, "block-word" if blocked else "unblock-word", word, why)
-            for p in state.players:
-                c.execute(
-                    "INSERT INTO players(key, nickname, created_at, played, banned, staff,"
-                    " hidden) VALUES (?, ?, ?, 0, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
-                    " banned = players.banned | excluded.banned,"
-                    " staff = players.staff | excluded.staff,"
-                    " hidden = players.hidden | excluded.hidden",  # flags: 0 or 1, only added
-                    (p.key, p.nickname, time.time(), int(p.banned), int(p.staff), int(p.hidden)),
-                )
-                for flag, action in ACTIONS.items():
-                    if getattr(p, flag):
-                        self.db.audit(c, actor, action, p.key, why)
+            self.carry_into(c, state, source=source, actor=actor)
+
+    def carry_into(
+        self, c: Conn, state: StaffState, *, source: str, actor: str = "event-new"
+    ) -> None:
+        """carry_in, in the caller's transaction (the shared store's `event new` empties
+        the event and carries staff's settings into the fresh one in one)."""
+        why = f"carried over from {source}"
+        for word, blocked, at, by in state.words:
+            c.execute(
+                "INSERT INTO blocked_words(word, blocked, at, actor) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(word) DO UPDATE SET blocked = excluded.blocked,"
+                " at = excluded.at, actor = excluded.actor",
+                (word, int(blocked), at, by),
+            )
+            self.db.audit(c, actor, "block-word" if blocked else "unblock-word", word, why)
+        for p in state.players:
+            c.execute(
+                "INSERT INTO players(key, nickname, created_at, played, banned, staff,"
+                " hidden) VALUES (?, ?, ?, 0, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+                " banned = players.banned | excluded.banned,"
+                " staff = players.staff | excluded.staff,"
+                " hidden = players.hidden | excluded.hidden",  # flags: 0 or 1, only added
+                (p.key, p.nickname, time.time(), int(p.banned), int(p.staff), int(p.hidden)),
+            )
+            for flag, action in ACTIONS.items():
+                if getattr(p, flag):
+                    self.db.audit(c, actor, action, p.key, why)

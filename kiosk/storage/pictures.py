@@ -16,6 +16,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from kiosk.core.api import StoreOffline
 from kiosk.storage.db import DbAPI
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,15 @@ class Pictures:
 
     def fetch(self, data_dir: Path, rel: str) -> Path:
         """`data_dir / rel`, written there from the shared store first when it is missing
-        (it stays missing when neither has it: screens show their frame)."""
+        (it stays missing when neither has it, or the store is offline: screens show
+        their frame)."""
         path = data_dir / rel
         if not self.shared or path.exists():
             return path
-        row = self.db.one("SELECT data FROM pictures WHERE path = ?", rel)
+        try:
+            row = self.db.one("SELECT data FROM pictures WHERE path = ?", rel)
+        except StoreOffline:
+            return path
         if row is None:
             return path
         try:

@@ -16,9 +16,11 @@ from urllib.parse import urlsplit
 
 from kiosk.core.api import StoreError
 from kiosk.core.ports import StoreAPI
+from kiosk.storage.archive import EventCounts, read_counts
 from kiosk.storage.board import Board
 from kiosk.storage.booths import Booths
 from kiosk.storage.db import Db, DbAPI
+from kiosk.storage.dialect import Conn
 from kiosk.storage.jobs import Jobs
 from kiosk.storage.moderation import Moderation
 from kiosk.storage.pictures import Pictures
@@ -57,11 +59,16 @@ class Meta:
     def sync_targets(self, targets: list[tuple[str, str, str]]) -> None:
         """Record the configured targets (id, title, image path)."""
         with self.db.transaction() as c:
-            c.executemany(
-                "INSERT INTO targets(id, title, image) VALUES (?, ?, ?)"
-                " ON CONFLICT(id) DO UPDATE SET title = excluded.title, image = excluded.image",
-                targets,
-            )
+            put_targets(c, targets)
+
+
+def put_targets(c: Conn, targets: list[tuple[str, str, str]]) -> None:
+    """Record targets (id, title, image path) in the caller's transaction."""
+    c.executemany(
+        "INSERT INTO targets(id, title, image) VALUES (?, ?, ?)"
+        " ON CONFLICT(id) DO UPDATE SET title = excluded.title, image = excluded.image",
+        targets,
+    )
 
 
 class Repositories:
@@ -85,6 +92,11 @@ class Repositories:
     def reading(self) -> AbstractContextManager[None]:
         """Several reads as one consistent snapshot (see Db.reading)."""
         return self._db.reading()
+
+    def event_counts(self) -> EventCounts:
+        """What the event holds now, read in one snapshot (`kiosk event list|new`)."""
+        with self._db.reading():
+            return read_counts(self._db.conn())
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (see Db.data_version)."""

@@ -23,6 +23,7 @@ from kiosk.core.i18n import N_
 from kiosk.core.join import JoinCode
 from kiosk.core.policy import format_percent
 from kiosk.ui.lang import tr
+from kiosk.ui.screens import dismiss_once
 from kiosk.ui.widgets.banner import TinyBanner
 from kiosk.ui.widgets.joinqr import JoinQR
 from kiosk.ui.widgets.picture import Picture
@@ -148,8 +149,8 @@ class AttractScreen(Screen[None]):
 
     def on_key(self, event: events.Key) -> None:
         event.stop()
-        self.dismiss()
+        dismiss_once(self)
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         event.stop()
-        self.dismiss()
+        dismiss_once(self)

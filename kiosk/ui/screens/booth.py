@@ -65,6 +65,7 @@ WAITING = {  # (next in line, an ETA known): what the visitor's own job says
     (False, True): N_("Waiting: position {n} in the queue, ready in {eta}."),
     (False, False): N_("Waiting: position {n} in the queue."),
 }
+OFFLINE = N_("The scoreboard is offline: staff are on it. Please try again in a minute.")
 THANKS = N_("Thanks for playing! Next player: type your nickname, then press Enter.")
 PAUSED_JOB = N_(
     "Drawing is paused by the staff: your prompt is saved and will be drawn when it resumes."
@@ -269,7 +270,11 @@ class BoothScreen(Screen[None]):
         """A claimed nickname asks for its code, unless it already played in this sitting."""
         if self.sitting.code_for(nickname) is not None:
             return False
-        return self.kiosk.engine.needs_code(nickname)
+        try:
+            return self.kiosk.engine.needs_code(nickname)
+        except StoreError as exc:  # the shared store is offline: the prompt will say so
+            log.warning("cannot tell whether %r has a code: %s", nickname, exc)
+            return False
 
     def on_entry_form_nickname_accepted(self, message: EntryForm.NicknameAccepted) -> None:
         message.stop()
@@ -311,10 +316,7 @@ class BoothScreen(Screen[None]):
             return
         except StoreOffline as exc:  # the shared store's server: back by itself
             log.warning("submit could not be saved: %s", exc)
-            entry.refused(
-                prompt,
-                N_("The scoreboard is offline: staff are on it. Please try again in a minute."),
-            )
+            entry.refused(prompt, OFFLINE)
             return
         except StoreError as exc:  # e.g. the disk is full: nothing was written
             log.error("submit could not be saved: %s", exc)
@@ -364,7 +366,12 @@ class BoothScreen(Screen[None]):
                     prompt, N_("No problem: press Enter on your prompt when you are ready.")
                 )
                 return
-            passed = self.kiosk.engine.answer_check(nickname, challenge.id, answer)
+            try:
+                passed = self.kiosk.engine.answer_check(nickname, challenge.id, answer)
+            except StoreError as exc:  # the shared store is offline: ask again later
+                log.warning("check not answered: %s", exc)
+                entry.refused(prompt, OFFLINE)
+                return
             entry.query_one("#prompt", Input).clear()  # given back when refused again
             if not passed:
                 entry.hint(N_("Not quite."), error=True)

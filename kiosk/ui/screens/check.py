@@ -17,6 +17,7 @@ from textual.widgets import Label, Static
 from kiosk.core.checks import Challenge
 from kiosk.core.i18n import N_
 from kiosk.ui.lang import tr
+from kiosk.ui.screens import dismiss_once
 from kiosk.ui.widgets.bigdigits import BigDigits
 from kiosk.ui.widgets.picture import Picture
 
@@ -69,10 +70,10 @@ class CheckScreen(ModalScreen[str | None]):
     def on_key(self, event: events.Key) -> None:
         if event.character and event.character.isdigit():
             event.stop()
-            self.dismiss(event.character)
+            dismiss_once(self, event.character)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        dismiss_once(self, None)
 
 
 class CodeNotice(ModalScreen[None]):
@@ -115,4 +116,4 @@ class CodeNotice(ModalScreen[None]):
     def on_key(self, event: events.Key) -> None:
         event.stop()
         if event.key in ("enter", "escape"):
-            self.dismiss(None)
+            dismiss_once(self, None)

@@ -12,6 +12,8 @@ from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Label, Static
 
+from kiosk.ui.screens import dismiss_once
+
 TINY_OFFER = (
     "You can continue now with tiny demo models: they draw noise and their scores mean"
     " nothing, but every screen works."
@@ -61,4 +63,4 @@ class MissingModelsScreen(Screen[bool]):
     def action_tiny(self) -> None:
         """Carry on with the tiny demo models."""
         if self._offer_tiny:
-            self.dismiss(True)
+            dismiss_once(self, True)

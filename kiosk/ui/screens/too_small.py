@@ -11,6 +11,7 @@ from textual.widgets import Label, Static
 
 from kiosk.core.i18n import N_
 from kiosk.ui.lang import tr
+from kiosk.ui.screens import dismiss_once
 
 MIN_COLUMNS = 110
 MIN_ROWS = 28
@@ -38,7 +39,7 @@ class TooSmallScreen(ModalScreen[None]):
         if too_small(event.size.width, event.size.height):
             self._say(event.size.width, event.size.height)
         else:
-            self.dismiss()
+            dismiss_once(self)
 
     def _say(self, columns: int, rows: int) -> None:
         self.query_one("#too-small-help", Static).update(

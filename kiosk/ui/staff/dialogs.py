@@ -20,6 +20,8 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
+from kiosk.ui.screens import dismiss_once
+
 _KEY_NAMES = {"escape": "Esc", "enter": "Enter", "space": "Space", "tab": "Tab"}
 
 
@@ -82,7 +84,7 @@ class ConfirmDialog(ModalScreen[bool]):
             )
 
     def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
+        dismiss_once(self, yes)
 
 
 class KeysHelp(ModalScreen[None]):
@@ -122,7 +124,7 @@ class KeysHelp(ModalScreen[None]):
             yield Static(Text("F1 or Esc: back to staff mode"), id="keys-close")
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        dismiss_once(self, None)
 
 
 class WordsDialog(ModalScreen[str | None]):
@@ -150,7 +152,7 @@ class WordsDialog(ModalScreen[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value.strip() or None)
+        dismiss_once(self, event.value.strip() or None)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        dismiss_once(self, None)

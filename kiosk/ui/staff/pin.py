@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from kiosk.core.pin import Attempt, PinGate
+from kiosk.ui.screens import dismiss_once
 
 
 class PinScreen(ModalScreen[bool]):
@@ -87,7 +88,7 @@ class PinScreen(ModalScreen[bool]):
             return
         if attempt.ok:
             self._answered = True
-            self.dismiss(True)
+            dismiss_once(self, True)
             return
         message = self.query_one("#pin-message", Static)
         message.set_class(True, "-error")
@@ -96,4 +97,4 @@ class PinScreen(ModalScreen[bool]):
     def action_cancel(self) -> None:
         if not self._answered:
             self._answered = True
-            self.dismiss(False)
+            dismiss_once(self, False)

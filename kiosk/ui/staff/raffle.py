@@ -22,6 +22,7 @@ from textual.widgets import Input, Label, Static
 from kiosk.core.api import EngineAPI, RaffleResult
 from kiosk.core.commands import StaffError
 from kiosk.core.numbers import decimal_number, whole_number
+from kiosk.ui.screens import dismiss_once
 from kiosk.ui.staff.dialogs import ConfirmDialog, light_field
 from kiosk.ui.widgets.raffle import RaffleBoard
 
@@ -91,10 +92,10 @@ class RaffleDialog(ModalScreen[RaffleResult | None]):
             message.set_class(True, "-error")
             message.update(Text(f"Cannot draw: {exc}"))
             return
-        self.dismiss(result)
+        dismiss_once(self, result)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        dismiss_once(self, None)
 
 
 class RaffleReveal(Screen[None]):
@@ -153,7 +154,7 @@ class RaffleReveal(Screen[None]):
             self.notify(said, severity="information" if said.startswith("✓") else "error")
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        dismiss_once(self, None)
 
 
 class CodeCheckDialog(ModalScreen[str | None]):
@@ -186,9 +187,9 @@ class CodeCheckDialog(ModalScreen[str | None]):
             return
         who = winners[int(parts[0]) - 1].nickname
         if self.engine.check_code(who, parts[1]):
-            self.dismiss(f"✓ That is {who}'s player code.")
+            dismiss_once(self, f"✓ That is {who}'s player code.")
         else:
-            self.dismiss(f"✗ That is not {who}'s player code.")
+            dismiss_once(self, f"✗ That is not {who}'s player code.")
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        dismiss_once(self, None)

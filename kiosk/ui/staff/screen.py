@@ -28,6 +28,7 @@ from kiosk.core.api import RaffleResult, Recent
 from kiosk.core.commands import StaffAction, StaffCommand
 from kiosk.core.policy import format_percent
 from kiosk.ui.host import Booth
+from kiosk.ui.screens import dismiss_once
 from kiosk.ui.staff.dialogs import (
     ConfirmDialog,
     KeysHelp,
@@ -364,7 +365,7 @@ class StaffScreen(Screen[None]):
 
     def action_close(self) -> None:
         if self.app.screen is self:
-            self.dismiss(None)
+            dismiss_once(self, None)
 
     def action_keys(self) -> None:
         """F1: every key of staff mode and what it does, read from the bindings."""

@@ -21,6 +21,7 @@ from textual.widgets import Footer, Label, Static
 from textual.worker import get_current_worker
 
 from kiosk.core.api import EngineAPI, EventStats
+from kiosk.ui.screens import dismiss_once
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
 
@@ -147,4 +148,4 @@ class StatsScreen(Screen[None]):
         self.query_one("#stats-scores", Static).update(scores)
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        dismiss_once(self, None)

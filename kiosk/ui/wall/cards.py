@@ -19,6 +19,7 @@ from kiosk.core.api import BoardRow, RaffleResult, Recent
 from kiosk.core.i18n import N_
 from kiosk.core.policy import format_percent
 from kiosk.ui.lang import tr
+from kiosk.ui.screens import dismiss_once
 from kiosk.ui.widgets.picture import Picture
 from kiosk.ui.widgets.raffle import RaffleBoard
 
@@ -117,4 +118,4 @@ class WallReveal(Screen[None]):
         self.query_one(RaffleBoard).redrawn(result)
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        dismiss_once(self, None)
