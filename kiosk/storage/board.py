@@ -66,14 +66,14 @@ class Board:
             " AND a.cosine > m.cosine) + (SELECT COUNT(*) FROM best a"
             " WHERE a.target_id = m.target_id AND a.cosine = m.cosine"
             " AND a.submission_id < m.submission_id), s.percent"
-            " FROM best m JOIN submissions s ON s.id = m.submission_id"
+            " FROM best m LEFT JOIN submissions s ON s.id = m.submission_id"
             " WHERE m.target_id = ? AND m.player_id = ?",
             target_id,
             player_id,
         )
         if row is None:
             return None, None
-        return int(row[0]) + 1, float(row[1])
+        return int(row[0]) + 1, None if row[1] is None else float(row[1])
 
     def best(self, player_id: int, target_id: str) -> float | None:
         """A player's best score on a target as it counts on the leaderboard."""
