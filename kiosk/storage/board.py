@@ -54,23 +54,26 @@ class Board:
 
     def rank(self, player_id: int, target_id: str) -> int | None:
         """A player's place on a target's leaderboard (1 = first), or None if absent."""
-        mine = self.db.one(
-            "SELECT cosine, submission_id FROM best WHERE target_id = ? AND player_id = ?",
+        return self.placed(player_id, target_id)[0]
+
+    def placed(self, player_id: int, target_id: str) -> tuple[int | None, float | None]:
+        """(rank, best) of a player on a target in one query (one round trip to a shared
+        store); (None, None) when they are not on its board."""
+        # The player's row, then two index range counts ahead of it (an OR would make
+        # SQLite scan the whole target), and the best drawing's percent.
+        row = self.db.one(
+            "SELECT (SELECT COUNT(*) FROM best a WHERE a.target_id = m.target_id"
+            " AND a.cosine > m.cosine) + (SELECT COUNT(*) FROM best a"
+            " WHERE a.target_id = m.target_id AND a.cosine = m.cosine"
+            " AND a.submission_id < m.submission_id), s.percent"
+            " FROM best m LEFT JOIN submissions s ON s.id = m.submission_id"
+            " WHERE m.target_id = ? AND m.player_id = ?",
             target_id,
             player_id,
         )
-        if mine is None:
-            return None
-        # Two index range counts: an OR here would make SQLite scan the whole target.
-        ahead = self.db.one(
-            "SELECT (SELECT COUNT(*) FROM best WHERE target_id = ?1 AND cosine > ?2)"
-            " + (SELECT COUNT(*) FROM best WHERE target_id = ?1 AND cosine = ?2"
-            " AND submission_id < ?3)",
-            target_id,
-            mine[0],
-            mine[1],
-        )[0]
-        return int(ahead) + 1
+        if row is None:
+            return None, None
+        return int(row[0]) + 1, None if row[1] is None else float(row[1])
 
     def best(self, player_id: int, target_id: str) -> float | None:
         """A player's best score on a target as it counts on the leaderboard."""

@@ -15,7 +15,8 @@ from dataclasses import replace
 from kiosk.core.api import Job, Submission, Waiter, from_row
 from kiosk.storage.db import DbAPI
 from kiosk.storage.dialect import BOOTH_LOCK
-from kiosk.storage.jobs import SUB_COLS, Jobs
+from kiosk.storage.jobs import Jobs
+from kiosk.storage.lookups import SUB_COLS
 
 
 class Booths:
@@ -85,10 +86,8 @@ class Booths:
                 ).fetchone()
                 if row is not None:
                     sub = from_row(Submission, row)
-                    board, pid, target = self.jobs.board, w.player_id, sub.target_id
-                    out[w.id] = replace(
-                        sub, rank=board.rank(pid, target), best=board.best(pid, target)
-                    )
+                    rank, best = self.jobs.board.placed(w.player_id, sub.target_id)
+                    out[w.id] = replace(sub, rank=rank, best=best)
         return out
 
     def pending_by_booth(self) -> dict[str, int]:

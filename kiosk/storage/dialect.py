@@ -1,7 +1,8 @@
 """The one home of what differs between SQLite and PostgreSQL.
 
 The repositories write one SQL text, in SQLite's spelling (`?` and `?1` placeholders,
-`lastrowid`, `INTEGER`/`REAL` in the schema); a `Dialect` says how the other database
+`INSERT ... RETURNING id` for a new row's id, both read it since SQLite 3.35,
+`INTEGER`/`REAL` in the schema); a `Dialect` says how the other database
 reads it: placeholders, column types and identity keys in the schema, how a write
 transaction begins (SQLite's BEGIN IMMEDIATE serialises writers; PostgreSQL takes one
 advisory lock, so both run the read-then-write steps one writer at a time), where the
@@ -30,8 +31,6 @@ class Cursor(Protocol):
     """What the repositories read from a statement (sqlite3.Cursor, or pg's wrapper)."""
 
     @property
-    def lastrowid(self) -> int | None: ...
-    @property
     def rowcount(self) -> int: ...
     @property
     def description(self) -> Any: ...
@@ -55,7 +54,7 @@ class Dialect:
     """Whether several booths may use one store at once (SQLite: no, one file is one
     booth's, the data-dir lock says so)."""
     begin: tuple[str, ...] = ("BEGIN IMMEDIATE",)
-    """The statements that open a write transaction."""
+    """The statements that open a write transaction (each one round trip)."""
     schema_lock: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     """Statements run before and after migrating, outside its transactions (SQLite: none,
     BEGIN IMMEDIATE is enough)."""
@@ -84,7 +83,8 @@ class PostgresDialect(Dialect):
 
     name = "postgresql"
     shared = True
-    begin = ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+    # One round trip: without parameters psycopg sends the two as one simple query.
+    begin = (f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})",)
     # A session lock taken before the migration's transactions begin: a kiosk that waited
     # for another's migration then starts its transaction after that commit, so it sees
     # the new tables (a transaction-level lock alone would leave its catalog cache stale).

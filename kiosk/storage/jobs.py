@@ -9,12 +9,15 @@ Booths: a job belongs to the booth whose store accepted it (`db.booth`); only th
 may commit or fail it (ownership and adoption: kiosk.storage.booths). A prompt joins a
 job in flight whatever booth owns it. A submission names the booth that served it: the
 booth that drew a drawing, the booth where a dedup hit or a join was typed.
+
+The reads (pending jobs, waiters, dedup lookups) are kiosk.storage.lookups'. On a shared
+store each statement is a round trip, so the writes read what they need back with
+RETURNING rather than a second statement.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import replace
 
 from kiosk.core.api import (
@@ -32,21 +35,11 @@ from kiosk.core.api import (
 from kiosk.storage.board import Board
 from kiosk.storage.db import DbAPI
 from kiosk.storage.dialect import Conn
+from kiosk.storage.lookups import JOB_COLS, Lookups, waiting
 from kiosk.storage.players import Players
 
-JOB_COLS = (
-    "j.id, j.player_id, p.nickname, j.target_id, j.raw_prompt, j.prompt, j.norm_prompt,"
-    " j.dedup_key, j.seed, j.created_at, j.source, j.booth"
-)
-WAITER_COLS = (
-    "w.id, w.job_id, w.player_id, p.nickname, w.raw_prompt, w.prompt, w.created_at, w.booth"
-)
 PENDING = "SELECT 1 FROM jobs WHERE dedup_key = ? AND state = 'pending' LIMIT 1"
 """Whether a job draws this dedup key now (at any booth)."""
-SUB_COLS = (
-    "s.id, s.player_id, s.nickname, s.target_id, s.prompt, s.dedup_key, s.image, s.cosine,"
-    " s.percent, s.seed, s.gen_ms, s.judge_ms, s.created_at, s.dedup_of, s.flags, s.review"
-)
 
 
 def _reused(original: Submission) -> Result:
@@ -64,11 +57,13 @@ def _reused(original: Submission) -> Result:
     )
 
 
-class Jobs:
-    """The jobs and waiters tables, and the submissions committed from them."""
+class Jobs(Lookups):
+    """The jobs and waiters tables, and the submissions committed from them (their reads:
+    Lookups)."""
 
     def __init__(self, db: DbAPI, players: Players, board: Board) -> None:
-        self.db, self.players, self.board = db, players, board
+        super().__init__(db)
+        self.players, self.board = players, board
 
     def add(
         self,
@@ -92,17 +87,15 @@ class Jobs:
         with self.db.transaction() as c:
             if self.db.dialect.shared and c.execute(PENDING, (dedup_key,)).fetchone():
                 raise InFlight(f"another booth is drawing {dedup_key[:12]} already")
-            pid = self.players.id(c, player_key, nickname)
-            cur = c.execute(
+            pid, nick = self.players.row(c, player_key, nickname)
+            job_id = c.execute(
                 "INSERT INTO jobs(player_id, target_id, raw_prompt, prompt, norm_prompt,"
                 " dedup_key, seed, created_at, source, booth)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (pid, target_id, raw_prompt, prompt, norm_prompt, dedup_key, seed, now, *where),
-            )
-            job_id = int(cur.lastrowid or 0)
-            nick = c.execute("SELECT nickname FROM players WHERE id = ?", (pid,)).fetchone()[0]
+            ).fetchone()[0]
         return Job(
-            id=job_id,
+            id=int(job_id),
             player_id=pid,
             nickname=nick,
             target_id=target_id,
@@ -116,38 +109,24 @@ class Jobs:
             booth=booth,
         )
 
-    def pending(self, booth: str | None = None) -> list[Job]:
-        """Unfinished jobs in the order they were accepted: one booth's, or every booth's
-        (None)."""
-        where = "j.state = 'pending'" + ("" if booth is None else " AND j.booth = ?")
-        rows = (
-            self.db.conn()
-            .execute(
-                f"SELECT {JOB_COLS} FROM jobs j JOIN players p ON p.id = j.player_id"
-                f" WHERE {where} ORDER BY j.id",
-                () if booth is None else (booth,),
-            )
-            .fetchall()
-        )
-        return [from_row(Job, r) for r in rows]
-
-    def _own(self, c: Conn, job: Job) -> None:
-        """Raise JobMoved unless the job is still pending and this booth's (checked in the
-        transaction that commits it)."""
-        row = c.execute(
-            "SELECT booth FROM jobs WHERE id = ? AND state = 'pending'", (job.id,)
+    def _take(self, c: Conn, job: Job) -> None:
+        """Remove the job as the transaction that commits it begins; JobMoved (and the
+        transaction rolls back) unless it is still pending and this booth's."""
+        taken = c.execute(
+            "DELETE FROM jobs WHERE id = ? AND state = 'pending' AND booth = ? RETURNING id",
+            (job.id, self.db.booth),
         ).fetchone()
-        if row is None or row[0] != self.db.booth:
+        if taken is None:
             raise JobMoved(f"job {job.id} is no longer this booth's: another booth draws it")
 
     def record_attempt(self, job_id: int, reason: str) -> int:
         """Count a failed attempt (the job stays pending); return the attempts so far."""
         with self.db.transaction() as c:
-            c.execute(
-                "UPDATE jobs SET attempts = attempts + 1, error = ? WHERE id = ?",
+            row = c.execute(
+                "UPDATE jobs SET attempts = attempts + 1, error = ? WHERE id = ?"
+                " RETURNING attempts",
                 (reason, job_id),
-            )
-            row = c.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            ).fetchone()
         return int(row[0]) if row else 0
 
     def fail(self, job_id: int, reason: str) -> list[Waiter]:
@@ -161,7 +140,7 @@ class Jobs:
             ).rowcount
             if failed == 0:
                 return []  # another booth's now (adopted): it is theirs to draw or fail
-            waiters = self._waiters(c, job_id)
+            waiters = waiting(c, job_id)
             c.execute(
                 "UPDATE waiters SET state = 'failed', error = ?"
                 " WHERE job_id = ? AND state = 'waiting'",
@@ -172,11 +151,15 @@ class Jobs:
     def _finish_waiters(self, c: Conn, job: Job, original: Submission) -> list[Submission]:
         """Each waiter of a job becomes a dedup submission of its drawing, after it (so it
         ranks after the earlier prompt at the same score)."""
+        waiting = c.execute(
+            "DELETE FROM waiters WHERE job_id = ? AND state = 'waiting'"
+            " RETURNING id, player_id, raw_prompt, prompt, booth",
+            (job.id,),
+        ).fetchall()
         subs = []
-        for w in self._waiters(c, job.id):
-            like = replace(job, raw_prompt=w.raw_prompt, prompt=w.prompt, booth=w.booth)
-            subs.append(self._insert(c, w.player_id, like, _reused(original), original.id))
-        c.execute("DELETE FROM waiters WHERE job_id = ? AND state = 'waiting'", (job.id,))
+        for _, pid, raw_prompt, prompt, booth in sorted(waiting):  # oldest first
+            like = replace(job, raw_prompt=raw_prompt, prompt=prompt, booth=booth)
+            subs.append(self._insert(c, int(pid), like, _reused(original), original.id))
         return subs
 
     def add_waiter(
@@ -196,16 +179,14 @@ class Jobs:
             if row is None:
                 return None
             job = from_row(Job, row)
-            pid = self.players.id(c, player_key, nickname)
-            cur = c.execute(
+            pid, nick = self.players.row(c, player_key, nickname)
+            wid = c.execute(
                 "INSERT INTO waiters(job_id, player_id, raw_prompt, prompt, created_at, booth)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (job.id, pid, raw_prompt, prompt, now, self.db.booth),
-            )
-            wid = int(cur.lastrowid or 0)
-            nick = c.execute("SELECT nickname FROM players WHERE id = ?", (pid,)).fetchone()[0]
+            ).fetchone()[0]
         waiter = Waiter(
-            id=wid,
+            id=int(wid),
             job_id=job.id,
             player_id=pid,
             nickname=nick,
@@ -216,78 +197,23 @@ class Jobs:
         )
         return waiter, job
 
-    def waiters(self, job_id: int | None = None) -> list[Waiter]:
-        """Prompts waiting on a job (every job's when `job_id` is None), oldest first."""
-        return self._waiters(self.db.conn(), job_id)
-
-    def _waiters(self, c: Conn, job_id: int | None) -> list[Waiter]:
-        where = "w.state = 'waiting'" + ("" if job_id is None else " AND w.job_id = ?")
-        rows = c.execute(
-            f"SELECT {WAITER_COLS} FROM waiters w JOIN players p ON p.id = w.player_id"
-            f" WHERE {where} ORDER BY w.id",
-            () if job_id is None else (job_id,),
-        ).fetchall()
-        return [from_row(Waiter, r) for r in rows]
-
-    def waiting_count(self, player_id: int) -> int:
-        """How many prompts of a player wait on another job's drawing."""
-        row = (
-            self.db.conn()
-            .execute(
-                "SELECT COUNT(*) FROM waiters WHERE player_id = ? AND state = 'waiting'",
-                (player_id,),
-            )
-            .fetchone()
-        )
-        return int(row[0])
-
-    def find_original(self, key: str) -> Submission | None:
-        """The first generated (not deduplicated, not hidden) submission with this key."""
-        return self.find_originals([key]).get(key)
-
-    def find_originals(self, keys: Sequence[str]) -> dict[str, Submission]:
-        """find_original for several keys in one query (a batch's re-check): the keys
-        that have an original, each with its first."""
-        unique = list(dict.fromkeys(keys))
-        if not unique:
-            return {}
-        rows = (
-            self.db.conn()
-            .execute(
-                f"SELECT {SUB_COLS} FROM submissions s"
-                f" WHERE s.dedup_key IN ({', '.join('?' * len(unique))})"
-                " AND s.dedup_of IS NULL AND s.hidden = 0",
-                unique,
-            )
-            .fetchall()
-        )
-        found: dict[str, Submission] = {}
-        for row in rows:
-            sub = from_row(Submission, row)
-            first = found.get(sub.dedup_key)
-            if first is None or sub.id < first.id:
-                found[sub.dedup_key] = sub
-        return found
-
     def complete(self, job: Job, result: Result) -> list[Submission]:
         """Commit the submission, one for each waiter, and remove the job, in one
         transaction. The job's own submission comes first."""
         with self.db.transaction() as c:
-            self._own(c, job)
+            self._take(c, job)
             sub = self._insert(c, job.player_id, replace(job, booth=self.db.booth), result, None)
             followers = self._finish_waiters(c, job, sub)
-            c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
             return self._placed([sub, *followers])
 
     def complete_as_dedup(self, job: Job, original: Submission) -> list[Submission]:
         """A queued job whose drawing appeared meanwhile: record it (and its waiters) as
         dedup hits."""
         with self.db.transaction() as c:
-            self._own(c, job)
+            self._take(c, job)
             like = replace(job, booth=self.db.booth)
             sub = self._insert(c, job.player_id, like, _reused(original), original.id)
             followers = self._finish_waiters(c, job, original)
-            c.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
             return self._placed([sub, *followers])
 
     def add_dedup(
@@ -302,14 +228,8 @@ class Jobs:
     def _placed(self, subs: list[Submission]) -> list[Submission]:
         """The submissions with their players' rank and best as this transaction leaves
         them (read on its own connection, before it commits)."""
-        return [
-            replace(
-                s,
-                rank=self.board.rank(s.player_id, s.target_id),
-                best=self.board.best(s.player_id, s.target_id),
-            )
-            for s in subs
-        ]
+        placed = [(s, self.board.placed(s.player_id, s.target_id)) for s in subs]
+        return [replace(s, rank=rank, best=best) for s, (rank, best) in placed]
 
     def _insert(
         self,
@@ -327,14 +247,19 @@ class Jobs:
             result.generator,
             result.judge,
         )
+        # The player's totals first: the same statement reads what the row needs.
         nick, staff, hidden = c.execute(
-            "SELECT nickname, staff, hidden FROM players WHERE id = ?", (pid,)
+            "UPDATE players SET submissions = submissions + 1,"
+            " dedup_hits = dedup_hits + ?, drawn = drawn + ? WHERE id = ?"
+            " RETURNING nickname, staff, hidden",
+            (1 if dedup_of is not None else 0, 1 if dedup_of is None else 0, pid),
         ).fetchone()
-        cur = c.execute(
+        sid = c.execute(
             "INSERT INTO submissions(player_id, nickname, target_id, raw_prompt, prompt,"
             " norm_prompt, dedup_key, image, cosine, percent, seed, gen_ms, judge_ms,"
             " generator, judge, created_at, dedup_of, staff, job_id, hidden, flags, review,"
-            " booth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " booth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (
                 pid,
                 nick,
@@ -360,13 +285,7 @@ class Jobs:
                 result.review,
                 job.booth,
             ),
-        )
-        sid = int(cur.lastrowid or 0)
-        c.execute(
-            "UPDATE players SET submissions = submissions + 1,"
-            " dedup_hits = dedup_hits + ?, drawn = drawn + ? WHERE id = ?",
-            (1 if dedup_of is not None else 0, 1 if dedup_of is None else 0, pid),
-        )
+        ).fetchone()[0]
         c.execute(
             "UPDATE counters SET submissions = submissions + 1, dedup_hits = dedup_hits + ?",
             (1 if dedup_of is not None else 0,),
@@ -381,7 +300,7 @@ class Jobs:
                 (job.target_id, pid, sid, cosine, now),
             )
         return Submission(
-            id=sid,
+            id=int(sid),
             player_id=pid,
             nickname=nick,
             target_id=job.target_id,
@@ -398,24 +317,3 @@ class Jobs:
             flags=result.flags,
             review=result.review,
         )
-
-    def hidden_original(self, key: str) -> bool:
-        """Whether staff hid the drawing of this dedup key (it is not drawn again)."""
-        row = (
-            self.db.conn()
-            .execute(
-                "SELECT 1 FROM submissions WHERE dedup_key = ? AND dedup_of IS NULL"
-                " AND (hidden & ?) != 0 LIMIT 1",
-                (key, Hidden.ALONE),
-            )
-            .fetchone()
-        )
-        return row is not None
-
-    def submission(self, sid: int) -> Submission | None:
-        row = (
-            self.db.conn()
-            .execute(f"SELECT {SUB_COLS} FROM submissions s WHERE s.id = ?", (sid,))
-            .fetchone()
-        )
-        return from_row(Submission, row) if row else None

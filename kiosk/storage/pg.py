@@ -7,12 +7,8 @@ transaction sees the latest commits; `transaction` runs BEGIN ... COMMIT with th
 dialect's write lock. The SQL is the repositories' own, translated by
 `kiosk.storage.dialect`.
 
-Live: every write transaction sends a notification on CHANNEL as it commits (PostgreSQL
-delivers it only if the transaction commits), carrying the writing process's token. A
-reader that wants to know of other processes' commits (a booth's board, the wall) gets a
-`Listener`: one dedicated connection that LISTENs and counts them; after a lost
-connection it reconnects by itself and counts once more, so the reader re-reads
-everything. No query runs on a timer.
+Live: every write transaction sends a notification on CHANNEL as it commits; a reader
+hears other processes' commits through a `Listener` (kiosk.storage.listen).
 """
 
 from __future__ import annotations
@@ -34,14 +30,15 @@ from kiosk.core.api import StoreError, StoreOffline
 from kiosk.storage import schema
 from kiosk.storage.db import write_audit
 from kiosk.storage.dialect import BOOTH_LOCK, POSTGRESQL, Conn, Cursor, pg_params, pg_sql
+from kiosk.storage.listen import CHANNEL, CONNECT_TIMEOUT_S, Listener, first_line
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "kiosk_changes"
-"""The notification channel every commit is announced on (payload: the writer's token)."""
+__all__ = ["CHANNEL", "Listener", "OfflineError", "PgConn", "PgDb", "ServerError", "probe", "shown"]
+
+
 POOL_SIZE = 16
 """Most connections one kiosk process holds (threads beyond wait for one)."""
-CONNECT_TIMEOUT_S = 10
 NOT_WRITTEN = (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
 """Errors an operator can act on (the server, the network, a read-only store): said
 plainly as StoreError, like SQLite's disk full or busy."""
@@ -70,23 +67,16 @@ def _said_plainly(where: str) -> Iterator[None]:
     try:
         yield
     except psycopg.errors.ReadOnlySqlTransaction as exc:  # not offline: read-only
-        raise ServerError(f"the store at {where}: {_first_line(exc)}") from exc
+        raise ServerError(f"the store at {where}: {first_line(exc)}") from exc
     except NOT_WRITTEN as exc:
-        raise OfflineError(f"the store at {where}: {_first_line(exc)}") from exc
+        raise OfflineError(f"the store at {where}: {first_line(exc)}") from exc
 
 
 class PgCursor:
     """A psycopg cursor read the way the repositories read sqlite3's."""
 
-    def __init__(self, cur: psycopg.Cursor[Any], where: str) -> None:
-        self._cur, self._where = cur, where
-
-    @property
-    def lastrowid(self) -> int | None:
-        """The id the last INSERT drew from its table's identity (on this connection)."""
-        with _said_plainly(self._where):
-            row = self._cur.connection.execute("SELECT lastval()").fetchone()
-        return int(row[0]) if row else None
+    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
+        self._cur = cur
 
     @property
     def rowcount(self) -> int:
@@ -115,23 +105,18 @@ class PgConn:
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         text, numbered = pg_sql(sql)
         with _said_plainly(self.where):
-            return PgCursor(self.raw.execute(text, pg_params(parameters, numbered)), self.where)
+            return PgCursor(self.raw.execute(text, pg_params(parameters, numbered)))
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
         text, numbered = pg_sql(sql)
         cur = self.raw.cursor()
         with _said_plainly(self.where):
             cur.executemany(text, [pg_params(p, numbered) for p in parameters])
-        return PgCursor(cur, self.where)
+        return PgCursor(cur)
 
     @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class _Box:
@@ -159,6 +144,9 @@ class PgDb:
         self.where = shown(url)
         self.token = uuid.uuid4().hex[:12]
         """This process's name in the notifications its commits send."""
+        # The notification (sent only if the transaction commits) and the COMMIT in one
+        # round trip: no parameters, so one simple query (the token is hex).
+        self._commit = f"NOTIFY {CHANNEL}, '{self.token}'; COMMIT"
         self._local = threading.local()
         self._listener: Listener | None = None
         self._holding: psycopg.Connection[Any] | None = None
@@ -200,7 +188,7 @@ class PgDb:
         try:
             psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S).close()
         except psycopg.Error as exc:
-            return _first_line(exc)
+            return first_line(exc)
         return ""
 
     def conn(self) -> PgConn:
@@ -269,7 +257,7 @@ class PgDb:
         try:
             return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
         except psycopg.Error as exc:
-            why = _first_line(exc)
+            why = first_line(exc)
             raise StoreError(f"cannot reach the store at {self.where}: {why}") from None
 
     def hold_booth(self) -> None:
@@ -342,8 +330,7 @@ class PgDb:
             for statement in self.dialect.begin:
                 conn.execute(statement)
             yield conn
-            conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, self.token))  # sent on commit
-            conn.execute("COMMIT")
+            conn.execute(self._commit)
         except BaseException as exc:
             if not conn.raw.broken and conn.in_transaction:
                 with contextlib.suppress(psycopg.Error):
@@ -388,85 +375,6 @@ class PgDb:
         return self.conn().execute(sql, args).fetchone()
 
 
-class Listener:
-    """One dedicated connection that LISTENs on CHANNEL in a daemon thread: `version`
-    counts commits (a burst of notifications at a time) and reconnects; `callbacks` hear
-    of other processes' commits and of reconnects. It reconnects by itself, backing off
-    up to RETRY_MAX_S, while the server is away."""
-
-    RETRY_MAX_S = 5.0
-    WAKE_S = 0.25
-    """How long one wait for notifications blocks before it looks whether to stop."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url, self.token = url, token
-        self.version = 0
-        self.connects = 0
-        """How many times it connected (a new one: the server may have restarted)."""
-        self.callbacks: list[Callable[[], object]] = []
-        self.reconnected: list[Callable[[], object]] = []
-        """Called first after a reconnect (the server may have restarted: what a session
-        held, it lost)."""
-        self._stop = threading.Event()
-        self._listening = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="kiosk-listen", daemon=True)
-
-    def start(self) -> None:
-        """Start listening; returns once listening (or after the connect timeout)."""
-        self._thread.start()
-        self._listening.wait(CONNECT_TIMEOUT_S)
-
-    @property
-    def listening(self) -> bool:
-        """Connected and listening now (False while the server cannot be reached)."""
-        return self._listening.is_set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(self.WAKE_S + CONNECT_TIMEOUT_S)
-
-    def _run(self) -> None:
-        delay, listened = 0.2, False
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(
-                    self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-                ) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self.connects += 1
-                    self._listening.set()
-                    if listened:  # back after a loss: whatever happened, read again
-                        for hook in list(self.reconnected):
-                            hook()
-                        self._changed(others=True)
-                    listened = True
-                    delay = 0.2
-                    self._listen(conn)
-            except psycopg.Error as exc:
-                self._listening.clear()
-                log.info("store listener: %s; again in %.1f s", _first_line(exc), delay)
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.RETRY_MAX_S)
-
-    def _listen(self, conn: psycopg.Connection[Any]) -> None:
-        while not self._stop.is_set():
-            burst = [n.payload for n in conn.notifies(timeout=self.WAKE_S, stop_after=1)]
-            if not burst:
-                continue
-            burst += [n.payload for n in conn.notifies(timeout=0.05)]  # the rest of it
-            self._changed(others=any(token != self.token for token in burst))
-
-    def _changed(self, *, others: bool) -> None:
-        self.version += 1
-        if not others:
-            return
-        for callback in list(self.callbacks):
-            try:
-                callback()
-            except Exception:  # a broken callback must not stop the listener
-                log.exception("store listener callback failed")
-
-
 def probe(url: str) -> tuple[str, int]:
     """The server's version and the store's schema version (0: an empty database), read
     without migrating or keeping a connection; StoreError when it cannot be reached."""
@@ -477,4 +385,4 @@ def probe(url: str) -> tuple[str, int]:
             server = str(conn.execute("SHOW server_version").fetchone()[0])
             return server, POSTGRESQL.version(conn)
     except psycopg.Error as exc:
-        raise StoreError(f"cannot reach the store at {where}: {_first_line(exc)}") from None
+        raise StoreError(f"cannot reach the store at {where}: {first_line(exc)}") from None

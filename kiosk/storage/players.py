@@ -30,20 +30,27 @@ class Players:
 
     def id(self, c: Conn, key: str, nickname: str) -> int:
         """The id of a player in a transaction, created (and counted) if new."""
-        row = c.execute("SELECT id, played FROM players WHERE key = ?", (key,)).fetchone()
+        return self.row(c, key, nickname)[0]
+
+    @staticmethod
+    def row(c: Conn, key: str, nickname: str) -> tuple[int, str]:
+        """(id, nickname) of a player in a transaction, created (and counted) if new: one
+        statement for a known player (each is a round trip to a shared store)."""
+        row = c.execute("SELECT id, played, nickname FROM players WHERE key = ?", (key,)).fetchone()
         if row:
             if not row[1]:  # staff named them before they played (a ban): they play now
                 c.execute(
                     "UPDATE players SET played = 1, nickname = ? WHERE id = ?", (nickname, row[0])
                 )
                 c.execute("UPDATE counters SET players = players + 1")
-            return int(row[0])
-        cur = c.execute(
-            "INSERT INTO players(key, nickname, created_at) VALUES (?, ?, ?)",
+                return int(row[0]), nickname
+            return int(row[0]), str(row[2])
+        pid = c.execute(
+            "INSERT INTO players(key, nickname, created_at) VALUES (?, ?, ?) RETURNING id",
             (key, nickname, time.time()),
-        )
+        ).fetchone()[0]
         c.execute("UPDATE counters SET players = players + 1")
-        return int(cur.lastrowid or 0)
+        return int(pid), nickname
 
     @staticmethod
     def reserve(c: Conn, key: str, nickname: str) -> int:
@@ -52,11 +59,12 @@ class Players:
         row = c.execute("SELECT id FROM players WHERE key = ?", (key,)).fetchone()
         if row is not None:
             return int(row[0])
-        cur = c.execute(
-            "INSERT INTO players(key, nickname, created_at, played) VALUES (?, ?, ?, 0)",
+        pid = c.execute(
+            "INSERT INTO players(key, nickname, created_at, played) VALUES (?, ?, ?, 0)"
+            " RETURNING id",
             (key, nickname, time.time()),
-        )
-        return int(cur.lastrowid or 0)
+        ).fetchone()[0]
+        return int(pid)
 
     @staticmethod
     def known(c: Conn, key: str) -> int:

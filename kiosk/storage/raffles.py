@@ -47,12 +47,13 @@ class Raffles:
     ) -> int:
         """Record a raffle with everything needed to replay it; returns its id."""
         with self.db.transaction() as c:
-            cur = c.execute(
-                "INSERT INTO raffles(at, target_id, wanted, rule, seed, eligible, winners)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), target_id, wanted, rule, seed, _dump(eligible), _dump(winners)),
+            rid = int(
+                c.execute(
+                    "INSERT INTO raffles(at, target_id, wanted, rule, seed, eligible, winners)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (time.time(), target_id, wanted, rule, seed, _dump(eligible), _dump(winners)),
+                ).fetchone()[0]
             )
-            rid = int(cur.lastrowid or 0)
             names = ", ".join(w.nickname for w in winners)
             self.db.audit(c, actor, "raffle", f"{rid} {target_id}", f"{rule} seed {seed}: {names}")
         return rid
