@@ -23,7 +23,7 @@ from kiosk.cli import main
 from kiosk.core.api import JobMoved, StoreError
 from kiosk.core.commands import StaffCommand
 from kiosk.core.config import ConfigError, Settings, StoreSettings, booth_name, load_settings
-from kiosk.core.events import Done, Failed, Notice, Queued, Started
+from kiosk.core.events import Done, Event, Failed, Notice, Queued, Started
 from kiosk.engine.desk import StaffDesk
 from kiosk.engine.engine import Engine
 from kiosk.ml.tiny import with_tiny_models
@@ -83,19 +83,13 @@ def test_a_prompt_typed_at_another_booth_joins_and_is_that_booths_submission(
 
 
 def test_one_job_per_drawing_when_two_booths_accept_it_at_once(
-    engine_factory: MakeEngine,
-    tiny_settings: Settings,
-    tiny_models: Path,
-    pg_url: str,
-    tmp_path: Path,
+    engine_factory: MakeEngine, halls: tuple[Settings, Settings]
 ) -> None:
     """Booths A and B take the same prompt at the same moment: B looked (no job for
     it yet), then A wrote its job, then B writes. B's write, under the store's one write
     lock, sees A's job and writes nothing (InFlight); B's visitor joins A's job, and the
     drawing is made once."""
-    a_settings = booth_settings(tiny_settings, "hall-a", tiny_settings.data_path, pg_url)
-    b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
-    b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
+    a_settings, b_settings = halls
     gen_a, gen_b = CountingGenerator(a_settings.generator), CountingGenerator(b_settings.generator)
     a, _ = engine_factory(settings=a_settings, generator=gen_a)
     b, rec_b = engine_factory(settings=b_settings, generator=gen_b)
@@ -116,9 +110,7 @@ def test_one_job_per_drawing_when_two_booths_accept_it_at_once(
     assert [j.booth for j in b.store.jobs.pending()] == ["hall-a"]  # one job, A's
     assert a.staff(StaffCommand(action="resume")).ok
     assert a.wait_idle(120)
-    deadline = time.monotonic() + 10
-    while not rec_b.of(Done) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    heard(rec_b, Done)
     assert [e.nickname for e in rec_b.of(Done)] == ["dee"]
     assert gen_a.prompts == ["a duck at dawn"] and gen_b.prompts == []
 
@@ -250,22 +242,35 @@ def booth_settings(settings: Settings, booth: str, data_dir: Path, url: str = ""
     return with_tiny_models(moved)
 
 
+@pytest.fixture
+def halls(
+    tiny_settings: Settings, tiny_models: Path, pg_url: str, tmp_path: Path
+) -> tuple[Settings, Settings]:
+    """Booths hall-a (the test's data dir) and hall-b (its own) on one PostgreSQL store."""
+    b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
+    return (
+        booth_settings(tiny_settings, "hall-a", tiny_settings.data_path, pg_url),
+        booth_settings(tiny_settings, "hall-b", b_dir, pg_url),
+    )
+
+
+def heard(rec: Recorder, kind: type[Event], timeout: float = 10) -> None:
+    """Wait until `rec` has an event of `kind` (another booth's commit is heard, not
+    waited on)."""
+    deadline = time.monotonic() + timeout
+    while not rec.of(kind) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def test_a_dead_booths_jobs_are_drawn_once_by_the_booth_that_adopts_them(
-    engine_factory: MakeEngine,
-    tiny_settings: Settings,
-    tiny_models: Path,
-    pg_url: str,
-    tmp_path: Path,
+    engine_factory: MakeEngine, halls: tuple[Settings, Settings]
 ) -> None:
     """Two booths on one PostgreSQL store. Booth A accepts prompts while paused; booth B
     draws its own prompt but not A's; a prompt typed at B that is in flight at A joins
     A's job; A cannot be adopted while it runs; A dies (its engine stops); staff at B
     adopt hall-a: B draws A's jobs, each once, and the joined prompt gets its drawing at
     B; A, restarted, has nothing left to draw."""
-    here = tiny_settings.data_path
-    a_settings = booth_settings(tiny_settings, "hall-a", here, pg_url)
-    b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
-    b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
+    a_settings, b_settings = halls
     gen_a, gen_b = CountingGenerator(a_settings.generator), CountingGenerator(b_settings.generator)
     a, _ = engine_factory(settings=a_settings, generator=gen_a)
     b, rec_b = engine_factory(settings=b_settings, generator=gen_b)
@@ -345,19 +350,13 @@ def test_stats_and_export_name_each_booth(tiny_settings: Settings, tmp_path: Pat
 
 
 def test_a_job_adopted_while_its_booth_draws_it_is_committed_once(
-    engine_factory: MakeEngine,
-    tiny_settings: Settings,
-    tiny_models: Path,
-    pg_url: str,
-    tmp_path: Path,
+    engine_factory: MakeEngine, halls: tuple[Settings, Settings]
 ) -> None:
     """A booth stuck mid-batch whose connection the server lost (so it no longer holds
     its name) is adopted: the adopting booth draws and commits the job; when the stuck
     one finishes, it commits nothing and tells its player nothing failed (the commit
     checks the owner)."""
-    a_settings = booth_settings(tiny_settings, "hall-a", tiny_settings.data_path, pg_url)
-    b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
-    b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
+    a_settings, b_settings = halls
     gen_a = CountingGenerator(a_settings.generator)
     a, rec_a = engine_factory(settings=a_settings, generator=gen_a)
     b, rec_b = engine_factory(settings=b_settings)
@@ -419,18 +418,12 @@ def test_kiosk_staff_adopt_hands_jobs_to_the_configured_booth(tmp_path: Path, pg
 
 
 def test_an_event_wide_pause_holds_at_every_booth(
-    engine_factory: MakeEngine,
-    tiny_settings: Settings,
-    tiny_models: Path,
-    pg_url: str,
-    tmp_path: Path,
+    engine_factory: MakeEngine, halls: tuple[Settings, Settings]
 ) -> None:
     """Staff at booth A pause the whole event: booth B keeps its prompts without drawing
     them (it reads the pause as it takes a batch) and says so; A's resume-all reaches B
     when B next wakes (here, its next prompt), and B draws both."""
-    a_settings = booth_settings(tiny_settings, "hall-a", tiny_settings.data_path, pg_url)
-    b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
-    b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
+    a_settings, b_settings = halls
     gen_b = CountingGenerator(b_settings.generator)
     a, _ = engine_factory(settings=a_settings, start=False)
     b, _ = engine_factory(settings=b_settings, generator=gen_b)
@@ -444,18 +437,13 @@ def test_an_event_wide_pause_holds_at_every_booth(
 
 
 def test_a_visitor_who_joins_another_booths_drawing_sees_it_done_at_their_booth(
-    engine_factory: MakeEngine,
-    tiny_settings: Settings,
-    tiny_models: Path,
-    pg_url: str,
-    tmp_path: Path,
+    engine_factory: MakeEngine, halls: tuple[Settings, Settings]
 ) -> None:
     """dee types at booth B a prompt booth A is about to draw: it joins A's job; when A
     commits it, B's screen gets dee's `done`, with rank and best, and the drawing in B's
     own data dir (fetched from the shared store), as A's own followers get theirs."""
-    a_settings = booth_settings(tiny_settings, "hall-a", tiny_settings.data_path, pg_url)
-    b_dir = tiny_data_dir(tmp_path / "booth-b", tiny_models)
-    b_settings = booth_settings(tiny_settings, "hall-b", b_dir, pg_url)
+    a_settings, b_settings = halls
+    b_dir = b_settings.data_path
     a, _ = engine_factory(settings=a_settings)
     b, rec_b = engine_factory(settings=b_settings)
     assert a.staff(StaffCommand(action="pause")).ok
@@ -464,9 +452,7 @@ def test_a_visitor_who_joins_another_booths_drawing_sees_it_done_at_their_booth(
     assert isinstance(joined, Queued) and joined.joined
     assert a.staff(StaffCommand(action="resume")).ok
     assert a.wait_idle(120), a.load_error
-    deadline = time.monotonic() + 10
-    while not rec_b.of(Done) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    heard(rec_b, Done)
     (done,) = rec_b.of(Done)
     assert (done.nickname, done.job_id, done.dedup, done.rank) == ("dee", joined.job_id, True, 2)
     rel = Path(done.image).relative_to(b_dir)  # B's own copy, the bytes A drew
