@@ -60,14 +60,17 @@ class Booth:
                 env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"},
             )  # fmt: skip
 
-    def read(self, proc: subprocess.Popen[str], on: Callable[[dict[str, Any]], None]) -> None:
-        """Record the demo's events as they come (`on` sees each), on a thread."""
+    def read(
+        self, proc: subprocess.Popen[str], tag: str, on: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """Record the demo's events as they come, each with its run's `tag` (`on` sees
+        each), on a thread."""
 
         def run() -> None:
             assert proc.stdout is not None
             for line in proc.stdout:
                 if line.startswith("{"):
-                    event = json.loads(line)
+                    event = {**json.loads(line), "run": tag}
                     self.events.append(event)
                     on(event)
 
@@ -112,13 +115,24 @@ def run_while(
                     proc.send_signal(signal.SIGKILL)
                 started.set()
 
-        booth.read(proc, on)
+        booth.read(proc, tag, on)
         booth.procs.append(proc)
         drawing.append(started)
     assert all(s.wait(STARTUP_S) for s in drawing)
     act()
     ended = {booth.name: booth.wait(tag) for booth in booths}
     return {name: status for name, status in ended.items() if status != 0}
+
+
+def answered(event: dict[str, Any]) -> bool:
+    """An event that answers one prompt line of a demo: queued (not a resumed job), a
+    dedup hit, refused (in the visitor's words), or rejected (the store was offline)."""
+    kind = event["event"]
+    if kind == "queued":
+        return not event["resumed"]
+    if kind == "done":
+        return event["job_id"] is None
+    return kind in ("refused", "rejected")
 
 
 def wall_shows(tmux: Tmux, text: str, timeout: float = 60) -> str:
@@ -169,6 +183,9 @@ def test_three_booths_and_a_wall_play_one_event(
             "hall-c": [f"{n}\ta pelican {n}{i}" for n in ("cid", "col") for i in (1, 2)],
         }
         assert run_while(booths, second, "second", pg_server.restart) == {}
+        for booth in booths:  # every line answered: accepted, refused, or rejected (offline)
+            answers = [e for e in booth.events if e["run"] == "second" and answered(e)]
+            assert len(answers) == len(second[booth.name]), booth.events
         (refused,) = the(a.events, "refused", nickname="mallory")
         assert refused["reason"] == "Sorry, this nickname cannot play right now.", refused
         # Any machine with the config reads the event's board (no data dir of its own).
@@ -209,11 +226,12 @@ def test_three_booths_and_a_wall_play_one_event(
         accepted = [e for e in booth.events if e["event"] == "queued" and not e["resumed"]]
         resumed = [e for e in booth.events if e["event"] == "queued" and e["resumed"]]
         done = [e for e in booth.events if e["event"] == "done"]
-        refused = sorted(f"{e['nickname']}: {e['kind']}" for e in the(booth.events, "refused"))
+        said_no = sorted(f"{e['nickname']}: {e['kind']}" for e in the(booth.events, "refused"))
+        said_no += [e["message"] for e in the(booth.events, "rejected")]
         print(
             f"{booth.name}: {len(accepted)} prompts queued ({sum(e['joined'] for e in accepted)}"
             f" joined another's job), {len(resumed)} resumed at restart, {len(done)} done,"
-            f" refused {refused}"
+            f" refused {said_no}"
         )
 
 

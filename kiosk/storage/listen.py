@@ -17,6 +17,8 @@ from typing import Any
 
 import psycopg
 
+from kiosk.core.api import StoreError
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "kiosk_changes"
@@ -106,5 +108,7 @@ class Listener:
         for callback in list(self.callbacks):
             try:
                 callback()
+            except StoreError as exc:  # the server went away meanwhile: read again when back
+                log.info("store listener callback: %s", exc)
             except Exception:  # a broken callback must not stop the listener
                 log.exception("store listener callback failed")
