@@ -230,7 +230,8 @@ def test_three_booths_and_a_wall_play_one_event(
         said_no += [e["message"] for e in the(booth.events, "rejected")]
         print(
             f"{booth.name}: {len(accepted)} prompts queued ({sum(e['joined'] for e in accepted)}"
-            f" joined another's job), {len(resumed)} resumed at restart, {len(done)} done,"
+            f" joined another's job), {len(resumed)} resumed at restart"
+            f" {[e['nickname'] for e in resumed]}, {len(done)} done,"
             f" refused {said_no}"
         )
 
