@@ -6,32 +6,37 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypeAlias
 
 from builders import REPO
+
+Run: TypeAlias = subprocess.CompletedProcess[str]
+
+
+def bench(script: str, *args: str, env: dict[str, str], timeout: float = 300) -> Run:
+    """`python bench/SCRIPT ARGS` from the repository, its output captured."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+def summary(proc: Run) -> str:
+    """The bench's last line (its SUMMARY), once it ended well."""
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout.strip().splitlines()[-1]
 
 
 def test_gpu_bench_runs_tiny_on_cpu(tmp_path: Path, env: dict[str, str]) -> None:
     out = tmp_path / "gpu.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "gpu.py"),
-            "--tiny",
-            "--iters",
-            "2",
-            "--batches",
-            "1,2",
-            "--out-json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=REPO,
+    proc = bench(
+        "gpu.py", "--tiny", "--iters", "2", "--batches", "1,2", "--out-json", str(out), env=env
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.strip().splitlines()[-1].startswith("SUMMARY gpu:")
+    assert summary(proc).startswith("SUMMARY gpu:")
     figures = json.loads(out.read_text())
     # the engine with the writer stage off and on
     assert figures["memory"] and [e["writers"] for e in figures["engine"]] == [0, 2]
@@ -49,8 +54,8 @@ def test_gpu_bench_runs_tiny_on_cpu(tmp_path: Path, env: dict[str, str]) -> None
         row["images_per_s"] > 0 and row["generate_ms"] > 0 and row["judge_ms"] > 0
         for row in figures["draws"]
     )
-    summary = proc.stdout.strip().splitlines()[-1]
-    assert "full decoder device batch-1 p50" in summary and "tiny decoder pil batch-1" in summary
+    last = summary(proc)
+    assert "full decoder device batch-1 p50" in last and "tiny decoder pil batch-1" in last
 
 
 def test_gpu_bench_refuses_cpu_without_tiny(env: dict[str, str]) -> None:
@@ -59,65 +64,20 @@ def test_gpu_bench_refuses_cpu_without_tiny(env: dict[str, str]) -> None:
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA: gpu.py runs for real here")
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "gpu.py")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=REPO,
-    )
+    proc = bench("gpu.py", env=env, timeout=120)
     assert proc.returncode == 2 and "no CUDA GPU here" in proc.stdout + proc.stderr
 
 
 def test_store_scale_bench_runs_tiny_on_both_backends(env: dict[str, str], pg_url: str) -> None:
     """SQLite and PostgreSQL (the test's empty database, `--url`) side by side."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "store_scale.py"),
-            "--submissions",
-            "3000",
-            "--players",
-            "200",
-            "--inserts",
-            "5",
-            "--reads",
-            "5",
-            "--url",
-            pg_url,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=REPO,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    summary = proc.stdout.strip().splitlines()[-1]
-    assert summary.startswith("SUMMARY store_scale: 3,000 submissions")
-    assert "sqlite: board p99" in summary and "postgresql: board p99" in summary
+    sizes = ("--submissions", "3000", "--players", "200", "--inserts", "5", "--reads", "5")
+    last = summary(bench("store_scale.py", *sizes, "--url", pg_url, env=env))
+    assert last.startswith("SUMMARY store_scale: 3,000 submissions")
+    assert "sqlite: board p99" in last and "postgresql: board p99" in last
 
 
 def test_store_copy_bench_runs_tiny(env: dict[str, str], pg_url: str) -> None:
     """An SQLite event copied into the test's empty database (`--url`), boards compared."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "store_copy.py"),
-            "--submissions",
-            "2000",
-            "--players",
-            "100",
-            "--url",
-            pg_url,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=REPO,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    summary = proc.stdout.strip().splitlines()[-1]
-    assert summary.startswith("SUMMARY store_copy: 2,000 submissions") and "boards equal" in summary
+    sizes = ("--submissions", "2000", "--players", "100")
+    last = summary(bench("store_copy.py", *sizes, "--url", pg_url, env=env))
+    assert last.startswith("SUMMARY store_copy: 2,000 submissions") and "boards equal" in last
