@@ -125,13 +125,9 @@ class Drawer:
         if self._loaded:
             return
         self._loaded = True
-        targets = {t.id for t in self.settings.targets}
-        for job in self.store.booths.resume():
-            if job.target_id in targets:
-                self._queue.push(job)
-                self._resumed.append(job)
-            else:
-                self._fail_unknown_target(job)
+        for job in self._drawable(self.store.booths.resume()):
+            self._queue.push(job)
+            self._resumed.append(job)
 
     @property
     def loaded(self) -> bool:
@@ -142,16 +138,16 @@ class Drawer:
         """Jobs this booth owns in the store that this run does not hold yet (after staff
         adopted another booth's): to push. Called under the bus's condition."""
         known = {j.id for j in [*self._queue, *self._retry, *self._inflight, *self.writer.jobs()]}
+        pending = self.store.jobs.pending(self.store.booth)
+        return self._drawable([j for j in pending if j.id not in known])
+
+    def _drawable(self, jobs: list[Job]) -> list[Job]:
+        """The jobs whose target this booth has; the others fail, saying why."""
         targets = {t.id for t in self.settings.targets}
-        fresh = []
-        for job in self.store.jobs.pending(self.store.booth):
-            if job.id in known:
-                continue
-            if job.target_id in targets:
-                fresh.append(job)
-            else:
+        for job in jobs:
+            if job.target_id not in targets:
                 self._fail_unknown_target(job)
-        return fresh
+        return [j for j in jobs if j.target_id in targets]
 
     def _fail_unknown_target(self, job: Job) -> None:
         reason = f"the target {job.target_id!r} is no longer configured at this booth"
@@ -355,9 +351,9 @@ class Drawer:
 
     def _read_pause(self) -> None:
         """The pause as the store has it now: staff at another booth (pause-all) or a
-        `kiosk staff` command elsewhere may have set it. Without LISTEN/NOTIFY a pause set
-        elsewhere holds from this booth's next batch, and a resume set elsewhere reaches
-        it when it next wakes (a prompt, a staff action here) or restarts."""
+        `kiosk staff` command elsewhere may have set it. It is read as each batch is
+        taken, and when the worker wakes while paused: on the shared store another
+        booth's commit wakes it (its NOTIFY), on SQLite its next prompt or staff action."""
         try:
             self.pause_scope = pause_scope(self.store)
         except Exception:  # the store is unreachable: keep what we knew
